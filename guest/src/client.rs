@@ -1,0 +1,258 @@
+//! Client operations on the client node: routed to the local sequencer of the log's
+//! loglet, to a reader, or to the metadata cache.
+//!
+//! Looking a log up in the cached Logs happens first, for every log operation, and fails
+//! at once with `unknown-log` when the log is missing: the symptom of Restate's race.
+
+use std::collections::BTreeMap;
+
+use crate::bindings::logsandbox::node::client::{ClientError, Op, OpId, OpResult, ReadRecord};
+use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    GetRecords, RecordBody, Reply, Request, RequestHeader,
+};
+use crate::bindings::logsandbox::node::messages::Body;
+use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
+use crate::bindings::logsandbox::node::types::{LogId, LogletId, LogletOffset, NodeId, RequestId};
+use crate::metadata_cache::{LookupError, MetadataCache};
+use crate::node::{Ctx, Part};
+use crate::sequencer::{Route, Routes, Sequencer};
+
+/// Bytes a reader asks for per GetRecords.
+const READ_BYTE_LIMIT: u64 = 64 * 1024;
+
+/// Where a reply or timer of the client part goes.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    Sequencer(LogletId, Route),
+    Reader(OpId),
+}
+
+#[derive(Default)]
+struct RouteTable {
+    targets: BTreeMap<u64, Target>,
+}
+
+impl Routes for RouteTable {
+    fn route(&mut self, id: u64, loglet: LogletId, route: Route) {
+        self.targets.insert(id, Target::Sequencer(loglet, route));
+    }
+}
+
+/// Reads `[from, to]` of a loglet from every node of its nodeset and merges the records.
+struct Reader {
+    loglet: LogletId,
+    to: LogletOffset,
+    /// Per node: where its next read starts, or None once it has nothing more.
+    next: BTreeMap<NodeId, Option<LogletOffset>>,
+    records: BTreeMap<LogletOffset, Vec<u8>>,
+    /// Nodes needed before giving up on the silent ones.
+    f_majority: usize,
+}
+
+#[derive(Default)]
+pub struct Client {
+    sequencers: BTreeMap<LogletId, Sequencer>,
+    readers: BTreeMap<OpId, Reader>,
+    routes: RouteTable,
+}
+
+impl Client {
+    pub fn refuse(&mut self, ctx: &mut Ctx, op: OpId, why: &str) {
+        ctx.env.complete(
+            op,
+            OpResult::Failed(ClientError::Unsupported(why.to_string())),
+        );
+    }
+
+    pub fn on_request(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &mut MetadataCache,
+        op: OpId,
+        request: Op,
+    ) {
+        let log = match &request {
+            Op::WaitForMetadata((kind, version)) => {
+                return metadata.wait_for(ctx, op, *kind, *version);
+            }
+            Op::Append((log, _)) | Op::Seal(log) | Op::FindTail(log) | Op::Read((log, _, _)) => {
+                *log
+            }
+        };
+        let params = match self.resolve(metadata, log) {
+            Ok(params) => params,
+            Err(error) => return ctx.env.complete(op, OpResult::Failed(error)),
+        };
+        if let Op::Read((_, from, to)) = request {
+            return self.start_read(ctx, op, &params, from, to);
+        }
+        if params.sequencer != ctx.shared.me {
+            let why = format!(
+                "log {log} is sequenced by N{}; this node only runs local sequencers",
+                params.sequencer
+            );
+            return self.refuse(ctx, op, &why);
+        }
+        let routes = &mut self.routes;
+        let sequencer = self
+            .sequencers
+            .entry(params.loglet_id)
+            .or_insert_with(|| Sequencer::start(ctx, routes, params));
+        match request {
+            Op::Append((_, payload)) => sequencer.append(ctx, routes, op, payload),
+            Op::Seal(_) => sequencer.seal(ctx, routes, op),
+            Op::FindTail(_) => sequencer.find_tail(ctx, op),
+            Op::Read(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
+        }
+    }
+
+    fn resolve(
+        &self,
+        metadata: &MetadataCache,
+        log: LogId,
+    ) -> Result<ReplicatedParams, ClientError> {
+        metadata.lookup(log).map_err(|e| match e {
+            LookupError::UnknownLog(log) => ClientError::UnknownLog(log),
+            LookupError::NotReplicated(log) => {
+                ClientError::Unsupported(format!("log {log} is not on a replicated loglet"))
+            }
+        })
+    }
+
+    pub fn on_reply(
+        &mut self,
+        ctx: &mut Ctx,
+        _metadata: &MetadataCache,
+        from: NodeId,
+        id: RequestId,
+        reply: Reply,
+    ) {
+        match self.routes.targets.remove(&id) {
+            Some(Target::Sequencer(loglet, route)) => {
+                if let Some(seq) = self.sequencers.get_mut(&loglet) {
+                    seq.on_reply(ctx, &mut self.routes, from, route, reply);
+                }
+            }
+            Some(Target::Reader(op)) => self.on_read_reply(ctx, op, from, reply),
+            None => ctx.log(
+                Level::Debug,
+                &format!("reply {id} from N{from} has no owner"),
+            ),
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx, _metadata: &MetadataCache, id: u64) {
+        match self.routes.targets.remove(&id) {
+            Some(Target::Sequencer(loglet, route)) => {
+                if let Some(seq) = self.sequencers.get_mut(&loglet) {
+                    seq.on_timer(ctx, &mut self.routes, route);
+                }
+            }
+            Some(Target::Reader(op)) => self.on_read_timeout(ctx, op),
+            None => {}
+        }
+    }
+
+    /// Reads `[from, to)`: asks every node of the nodeset, pages through each, merges.
+    fn start_read(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        params: &ReplicatedParams,
+        from: LogletOffset,
+        to: LogletOffset,
+    ) {
+        if from >= to || from == 0 {
+            return ctx.env.complete(op, OpResult::Records(Vec::new()));
+        }
+        let reader = Reader {
+            loglet: params.loglet_id,
+            to: to - 1,
+            next: params.nodeset.iter().map(|&n| (n, Some(from))).collect(),
+            records: BTreeMap::new(),
+            f_majority: params.nodeset.len() + 1 - params.replication as usize,
+        };
+        let nodes: Vec<NodeId> = params.nodeset.clone();
+        self.readers.insert(op, reader);
+        for node in nodes {
+            self.read_from(ctx, op, node, from);
+        }
+        let timeout = ctx.shared.settings.store_timeout;
+        let timer = ctx.timer(Part::Client, timeout);
+        self.routes.targets.insert(timer, Target::Reader(op));
+    }
+
+    fn read_from(&mut self, ctx: &mut Ctx, op: OpId, node: NodeId, from: LogletOffset) {
+        let Some(reader) = self.readers.get(&op) else {
+            return;
+        };
+        let req = Request::GetRecords(GetRecords {
+            header: RequestHeader {
+                loglet_id: reader.loglet,
+                known_global_tail: 0,
+            },
+            from_offset: from,
+            to_offset: reader.to,
+            byte_limit: Some(READ_BYTE_LIMIT),
+        });
+        let id = ctx.id(Part::Client);
+        self.routes.targets.insert(id, Target::Reader(op));
+        ctx.send(node, Body::LogServerRequest((id, req)));
+    }
+
+    fn on_read_reply(&mut self, ctx: &mut Ctx, op: OpId, from: NodeId, reply: Reply) {
+        let Some(reader) = self.readers.get_mut(&op) else {
+            return;
+        };
+        let Reply::Records(records) = reply else {
+            reader.next.insert(from, None);
+            return self.maybe_finish_read(ctx, op, false);
+        };
+        let progressed = !records.records.is_empty();
+        for record in records.records {
+            if let RecordBody::Data(payload) = record.body {
+                reader.records.insert(record.offset, payload);
+            }
+        }
+        let next = records.next_offset;
+        if progressed && next <= reader.to {
+            reader.next.insert(from, Some(next));
+            return self.read_from(ctx, op, from, next);
+        }
+        reader.next.insert(from, None);
+        self.maybe_finish_read(ctx, op, false);
+    }
+
+    fn on_read_timeout(&mut self, ctx: &mut Ctx, op: OpId) {
+        self.maybe_finish_read(ctx, op, true);
+    }
+
+    /// Completes a read when every node is done, or at the timeout when an f-majority is.
+    fn maybe_finish_read(&mut self, ctx: &mut Ctx, op: OpId, timed_out: bool) {
+        let Some(reader) = self.readers.get(&op) else {
+            return;
+        };
+        let done = reader.next.values().filter(|n| n.is_none()).count();
+        let finished = done == reader.next.len() || (timed_out && done >= reader.f_majority);
+        if !finished {
+            if timed_out {
+                let reader = self.readers.remove(&op).expect("checked above");
+                let why = format!(
+                    "read timed out with {done} of {} nodes answered",
+                    reader.next.len()
+                );
+                ctx.env
+                    .complete(op, OpResult::Failed(ClientError::Internal(why)));
+            }
+            return;
+        }
+        let reader = self.readers.remove(&op).expect("checked above");
+        let records = reader
+            .records
+            .into_iter()
+            .map(|(offset, payload)| ReadRecord { offset, payload })
+            .collect();
+        ctx.env.complete(op, OpResult::Records(records));
+    }
+}

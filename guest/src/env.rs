@@ -1,0 +1,143 @@
+//! The seam between the node logic and the world.
+//!
+//! Inside the wasm component, [`Env`] is implemented by the adapter on top of the WIT
+//! imports; in unit tests, by [`testing::MemEnv`], which records every effect. The logic
+//! never calls an import directly, so it can be tested natively.
+
+use crate::bindings::logsandbox::node::client::{OpId, OpResult};
+use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::messages::Message;
+use crate::bindings::logsandbox::node::metadata::{
+    MetadataKind, MetadataValue, Precondition, UpdateSource,
+};
+use crate::bindings::logsandbox::node::storage::{Entry, WriteOp};
+use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime};
+
+/// Everything a node can ask of its host. Every call returns at once; results come back
+/// later as events, except the storage reads, which answer from the node's live view.
+pub trait Env {
+    fn send(&mut self, to: NodeId, msg: Message);
+    fn metadata_get(&mut self, id: RequestId, key: &str);
+    fn metadata_put(
+        &mut self,
+        id: RequestId,
+        key: &str,
+        value: MetadataValue,
+        precondition: Precondition,
+    );
+    fn set_timer(&mut self, id: u64, at: SimTime);
+    fn complete(&mut self, op: OpId, result: OpResult);
+    fn metadata_cached(
+        &mut self,
+        kind: MetadataKind,
+        value: &MetadataValue,
+        source: UpdateSource,
+        peer: Option<NodeId>,
+    );
+    fn log(&mut self, level: Level, message: &str);
+    fn write(&mut self, id: u64, ops: Vec<WriteOp>);
+    fn get(&mut self, key: &[u8]) -> Option<Vec<u8>>;
+    fn scan(&mut self, start: &[u8], end: &[u8], limit: u32, reverse: bool) -> Vec<Entry>;
+}
+
+/// An in-memory [`Env`] that records effects, for unit tests of the logic.
+pub mod testing {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// One recorded effect.
+    #[derive(Debug, Clone)]
+    pub enum Effect {
+        Send(NodeId, Message),
+        MetadataGet(RequestId, String),
+        MetadataPut(RequestId, String, MetadataValue, Precondition),
+        Timer(u64, SimTime),
+        Complete(OpId, OpResult),
+        Cached(MetadataKind, MetadataValue, UpdateSource, Option<NodeId>),
+        Write(u64, Vec<WriteOp>),
+    }
+
+    /// Storage is a `BTreeMap`; writes apply at once (the live view) and their ids are
+    /// queued in `pending_writes` until the test declares them durable.
+    #[derive(Default)]
+    pub struct MemEnv {
+        pub effects: Vec<Effect>,
+        pub store: BTreeMap<Vec<u8>, Vec<u8>>,
+        pub pending_writes: Vec<u64>,
+        pub logs: Vec<String>,
+    }
+
+    impl MemEnv {
+        /// Takes the recorded effects, leaving none.
+        pub fn take(&mut self) -> Vec<Effect> {
+            std::mem::take(&mut self.effects)
+        }
+    }
+
+    impl Env for MemEnv {
+        fn send(&mut self, to: NodeId, msg: Message) {
+            self.effects.push(Effect::Send(to, msg));
+        }
+        fn metadata_get(&mut self, id: RequestId, key: &str) {
+            self.effects.push(Effect::MetadataGet(id, key.to_string()));
+        }
+        fn metadata_put(
+            &mut self,
+            id: RequestId,
+            key: &str,
+            value: MetadataValue,
+            precondition: Precondition,
+        ) {
+            self.effects.push(Effect::MetadataPut(
+                id,
+                key.to_string(),
+                value,
+                precondition,
+            ));
+        }
+        fn set_timer(&mut self, id: u64, at: SimTime) {
+            self.effects.push(Effect::Timer(id, at));
+        }
+        fn complete(&mut self, op: OpId, result: OpResult) {
+            self.effects.push(Effect::Complete(op, result));
+        }
+        fn metadata_cached(
+            &mut self,
+            kind: MetadataKind,
+            value: &MetadataValue,
+            source: UpdateSource,
+            peer: Option<NodeId>,
+        ) {
+            self.effects
+                .push(Effect::Cached(kind, value.clone(), source, peer));
+        }
+        fn log(&mut self, _level: Level, message: &str) {
+            self.logs.push(message.to_string());
+        }
+        fn write(&mut self, id: u64, ops: Vec<WriteOp>) {
+            for op in &ops {
+                match &op.value {
+                    Some(v) => self.store.insert(op.key.clone(), v.clone()),
+                    None => self.store.remove(&op.key),
+                };
+            }
+            self.pending_writes.push(id);
+            self.effects.push(Effect::Write(id, ops));
+        }
+        fn get(&mut self, key: &[u8]) -> Option<Vec<u8>> {
+            self.store.get(key).cloned()
+        }
+        fn scan(&mut self, start: &[u8], end: &[u8], limit: u32, reverse: bool) -> Vec<Entry> {
+            let range = self.store.range(start.to_vec()..end.to_vec());
+            let to_entry = |(k, v): (&Vec<u8>, &Vec<u8>)| Entry {
+                key: k.clone(),
+                value: v.clone(),
+            };
+            if reverse {
+                range.rev().take(limit as usize).map(to_entry).collect()
+            } else {
+                range.take(limit as usize).map(to_entry).collect()
+            }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The node logic of logsandbox: a Restate-style log-server, a sequencer for the
+//! replicated loglet, and a versioned metadata cache, written as one event-driven state
+//! machine.
+//!
+//! Map of the crate:
+//! - [`env`]: the seam between the logic and the world. Every effect (send, metadata
+//!   request, timer, write, completion) and every read of the node's own storage goes
+//!   through the [`env::Env`] trait, so the same logic runs inside the wasm component
+//!   (through [`adapter`]) and natively in unit tests (through [`env::testing`]).
+//! - [`node`]: routes events to the parts below and owns request ids and timers.
+//! - [`log_server`]: serves the seven requests of the log-server protocol for every loglet
+//!   the node stores, with its state kept in storage and recovered on start.
+//! - [`sequencer`]: the write path of a loglet whose sequencer is this node: offsets,
+//!   store waves, commit on a write quorum, seal with drain.
+//! - [`metadata_cache`]: the cached `Logs` and Restate's version rule.
+//! - [`client`]: client operations (append, seal, find-tail, read, wait for metadata).
+//!
+//! Rules every part keeps: no clock but the `now` it is given, no randomness but
+//! [`rng::Rng`] seeded by the host, no panics on peer input (a malformed request gets
+//! `Malformed`), and ordered collections wherever order can reach an effect.
+
+#![forbid(unsafe_op_in_unsafe_fn)]
+
+/// Types and import stubs generated from `wit/node.wit`.
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "log-node",
+        pub_export_macro: true,
+    });
+}
+
+pub mod client;
+pub mod env;
+pub mod keys;
+pub mod log_server;
+pub mod metadata_cache;
+pub mod node;
+pub mod rng;
+pub mod sequencer;
+pub mod settings;
+pub mod time;
+
+#[cfg(target_arch = "wasm32")]
+mod adapter;

@@ -1,0 +1,219 @@
+//! The node: takes the host's events, routes each to the part that owns it, and gives
+//! every part a [`Ctx`] through which it acts.
+//!
+//! Ids: every request id, timer id and write id the node makes carries its owner in the
+//! top byte ([`Part`]), so a reply, a timer or a durable write is routed without a table.
+
+use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
+use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
+use crate::bindings::logsandbox::node::types::{NodeId, SimTime};
+use crate::client::Client;
+use crate::env::Env;
+use crate::log_server::LogServer;
+use crate::metadata_cache::MetadataCache;
+use crate::rng::Rng;
+use crate::settings::Settings;
+
+/// Which part of the node owns an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Part {
+    LogServer = 1,
+    Client = 2,
+    Metadata = 3,
+}
+
+impl Part {
+    fn of(id: u64) -> Option<Part> {
+        match (id >> 56) as u8 {
+            1 => Some(Part::LogServer),
+            2 => Some(Part::Client),
+            3 => Some(Part::Metadata),
+            _ => None,
+        }
+    }
+}
+
+/// What every part of the node shares: identity, settings, randomness, id counter, and
+/// the metadata versions that go into every outgoing message header.
+pub struct Shared {
+    pub me: NodeId,
+    pub roles: Roles,
+    pub members: Vec<NodeId>,
+    pub settings: Settings,
+    pub rng: Rng,
+    next_id: u64,
+    pub versions: Vec<MetadataVersion>,
+}
+
+/// The context of one call: the instant, the world, and the shared state.
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    pub env: &'a mut dyn Env,
+    pub shared: &'a mut Shared,
+}
+
+impl Ctx<'_> {
+    /// A fresh id owned by `part`.
+    pub fn id(&mut self, part: Part) -> u64 {
+        self.shared.next_id += 1;
+        ((part as u64) << 56) | self.shared.next_id
+    }
+
+    /// Sends `body` to `to`, with this node's metadata versions in the header.
+    pub fn send(&mut self, to: NodeId, body: Body) {
+        let msg = Message {
+            versions: self.shared.versions.clone(),
+            body,
+        };
+        self.env.send(to, msg);
+    }
+
+    /// Arms a timer owned by `part` that fires `delay` from now; returns its id.
+    pub fn timer(&mut self, part: Part, delay: u64) -> u64 {
+        let id = self.id(part);
+        self.env.set_timer(id, self.now + delay);
+        id
+    }
+
+    pub fn log(&mut self, level: Level, message: &str) {
+        self.env.log(level, message);
+    }
+}
+
+/// One node: whichever of log-server, client (sequencers) and metadata cache its roles ask for.
+pub struct Node {
+    shared: Shared,
+    parts: Parts,
+}
+
+/// The parts of a node, apart from what they share.
+struct Parts {
+    log_server: LogServer,
+    client: Client,
+    metadata: MetadataCache,
+}
+
+impl Node {
+    /// Starts (or restarts) a node: recovers the log-server from storage, greets peers,
+    /// and provisions the initial metadata when asked to.
+    pub fn init(now: SimTime, config: Config, env: &mut dyn Env) -> Result<Node, String> {
+        if !config.members.contains(&config.id) {
+            return Err(format!(
+                "node {} is not among the members {:?}",
+                config.id, config.members
+            ));
+        }
+        let mut settings = Settings::default();
+        let problems = settings.apply(&config.settings);
+        let mut node = Node {
+            shared: Shared {
+                me: config.id,
+                roles: config.roles,
+                members: config.members,
+                settings,
+                rng: Rng::new(config.seed),
+                next_id: 0,
+                versions: Vec::new(),
+            },
+            parts: Parts {
+                log_server: LogServer::default(),
+                client: Client::default(),
+                metadata: MetadataCache::default(),
+            },
+        };
+        let mut ctx = Ctx {
+            now,
+            env,
+            shared: &mut node.shared,
+        };
+        for p in problems {
+            ctx.log(Level::Warn, &p);
+        }
+        ctx.shared.versions = node.parts.metadata.versions();
+        if ctx.shared.roles.contains(Roles::LOG_SERVER) {
+            node.parts.log_server.recover(&mut ctx)?;
+        }
+        node.parts.metadata.start(&mut ctx);
+        let peers: Vec<NodeId> = ctx
+            .shared
+            .members
+            .iter()
+            .copied()
+            .filter(|&m| m != ctx.shared.me)
+            .collect();
+        for peer in peers {
+            ctx.send(peer, Body::Hello);
+        }
+        Ok(node)
+    }
+
+    /// Handles events that happen at `now`, in order.
+    pub fn handle(&mut self, now: SimTime, events: Vec<Event>, env: &mut dyn Env) {
+        let parts = &mut self.parts;
+        for event in events {
+            let mut ctx = Ctx {
+                now,
+                env: &mut *env,
+                shared: &mut self.shared,
+            };
+            match event {
+                Event::Message((from, msg)) => {
+                    parts
+                        .metadata
+                        .observe_versions(&mut ctx, from, &msg.versions);
+                    parts.on_message(&mut ctx, from, msg.body);
+                }
+                Event::MetadataResponse((id, response)) => {
+                    parts.metadata.on_store_response(&mut ctx, id, response);
+                }
+                Event::Timer(id) => match Part::of(id) {
+                    Some(Part::Metadata) => parts.metadata.on_timer(&mut ctx, id),
+                    Some(Part::Client) => parts.client.on_timer(&mut ctx, &parts.metadata, id),
+                    Some(Part::LogServer) => {}
+                    None => ctx.log(Level::Warn, &format!("timer {id} has no owner")),
+                },
+                Event::WriteDurable(id) => parts.log_server.on_durable(&mut ctx, id),
+                Event::ClientRequest((op, request)) => {
+                    if ctx.shared.roles.contains(Roles::CLIENT) {
+                        parts
+                            .client
+                            .on_request(&mut ctx, &mut parts.metadata, op, request);
+                    } else {
+                        parts
+                            .client
+                            .refuse(&mut ctx, op, "this node has no client role");
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Parts {
+    fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, body: Body) {
+        match body {
+            Body::Hello => ctx.send(from, Body::HelloAck),
+            Body::HelloAck => {}
+            Body::LogServerRequest((id, request)) => {
+                if ctx.shared.roles.contains(Roles::LOG_SERVER) {
+                    self.log_server.on_request(ctx, from, id, request);
+                } else {
+                    ctx.log(
+                        Level::Warn,
+                        &format!("N{from} sent a log-server request to a node without that role"),
+                    );
+                }
+            }
+            Body::LogServerReply((id, reply)) => {
+                self.client.on_reply(ctx, &self.metadata, from, id, reply)
+            }
+            Body::GetMetadata((id, kind, min_version)) => {
+                self.metadata
+                    .on_get_metadata(ctx, from, id, kind, min_version)
+            }
+            Body::MetadataUpdate((id, value)) => self.metadata.on_peer_update(ctx, from, id, value),
+        }
+    }
+}

@@ -1,0 +1,677 @@
+//! The sequencer of a replicated loglet: the write path of every append.
+//!
+//! - Offsets are reserved per batch (one batch per append here), at most
+//!   `max_inflight_records` in flight; further appends queue.
+//! - Each batch is stored by an [`Appender`] in waves: Store goes to every writeable node
+//!   of the nodeset (shuffled, minus the appender's graylist). A store to a node is only
+//!   sent once that node's local tail, or the global tail, has reached the batch's first
+//!   offset: log-servers never buffer or reorder.
+//! - Ok from a write quorum commits the batch and advances the known global tail, which
+//!   every later request carries. Sealed/Sealing from an f-majority ends the append with
+//!   Sealed. Otherwise the appender backs off and sends another wave.
+//! - Seal sends Seal to the nodeset and is done once an f-majority is sealed; then the
+//!   sequencer **drains** (refuses new appends, waits for the in-flight ones) before it
+//!   publishes the sealed tail, so nothing is acknowledged beyond a published sealed tail.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::bindings::logsandbox::node::client::{ClientError, OpId, OpResult};
+use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    Reply, ReplyHeader, Request, RequestHeader, Seal, Store, StoreFlags,
+};
+use crate::bindings::logsandbox::node::messages::Body;
+use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
+use crate::bindings::logsandbox::node::types::{
+    LogletId, LogletOffset, NodeId, RequestId, Status, TailState,
+};
+use crate::log_server::{OLDEST, fmt_loglet};
+use crate::node::{Ctx, Part};
+
+/// What a sequencer's request or timer was for, so the client can route it back.
+#[derive(Debug, Clone, Copy)]
+pub enum Route {
+    Store { first: LogletOffset },
+    Seal,
+    Info,
+    WaveTimeout { first: LogletOffset, wave: u32 },
+    NextWave { first: LogletOffset },
+    SealRetry,
+    InfoRetry,
+}
+
+/// A place to register the routes of requests and timers this sequencer starts.
+pub trait Routes {
+    fn route(&mut self, id: u64, loglet: LogletId, route: Route);
+}
+
+/// What the sequencer knows of one log-server, from its replies.
+#[derive(Debug, Clone, Copy)]
+struct NodeView {
+    local_tail: LogletOffset,
+    sealed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreTask {
+    /// Waiting for the node's local tail (or the global tail) to reach the first offset.
+    WaitingTail,
+    InFlight {
+        wave: u32,
+    },
+    Done,
+}
+
+/// One batch on its way to a write quorum.
+#[derive(Debug)]
+struct Appender {
+    first: LogletOffset,
+    payloads: Vec<Vec<u8>>,
+    ops: Vec<OpId>,
+    wave: u32,
+    tasks: BTreeMap<NodeId, StoreTask>,
+    graylist: BTreeSet<NodeId>,
+    committed: BTreeSet<NodeId>,
+    sealed: BTreeSet<NodeId>,
+    /// A NextWave timer is armed.
+    backing_off: bool,
+}
+
+impl Appender {
+    fn last(&self) -> LogletOffset {
+        self.first + self.payloads.len() as u32 - 1
+    }
+}
+
+#[derive(Debug)]
+enum State {
+    /// Learning the loglet's tail from an f-majority before taking appends.
+    Starting {
+        infos: BTreeMap<NodeId, ReplyHeader>,
+    },
+    Open,
+    /// Sealed on an f-majority; waiting for in-flight appends before publishing.
+    Draining {
+        sealed_tail: LogletOffset,
+    },
+    /// The published sealed tail.
+    Sealed(LogletOffset),
+}
+
+/// Operations that arrived before the sequencer knew its tail.
+#[derive(Debug)]
+enum Deferred {
+    Append(OpId, Vec<u8>),
+    Seal(OpId),
+    FindTail(OpId),
+}
+
+#[derive(Debug)]
+pub struct Sequencer {
+    loglet: LogletId,
+    params: ReplicatedParams,
+    state: State,
+    next_offset: LogletOffset,
+    known_global_tail: LogletOffset,
+    nodes: BTreeMap<NodeId, NodeView>,
+    appenders: BTreeMap<LogletOffset, Appender>,
+    inflight_records: u32,
+    backlog: VecDeque<(OpId, Vec<u8>)>,
+    deferred: Vec<Deferred>,
+    /// Seal in progress: nodes sealed so far and the highest local tail they reported.
+    seal_nodes: BTreeSet<NodeId>,
+    seal_max_tail: LogletOffset,
+    seal_ops: Vec<OpId>,
+    sealing: bool,
+}
+
+impl Sequencer {
+    /// Creates the sequencer and asks the nodeset for the loglet's tail.
+    pub fn start(ctx: &mut Ctx, routes: &mut dyn Routes, params: ReplicatedParams) -> Self {
+        let nodes = params
+            .nodeset
+            .iter()
+            .map(|&n| {
+                (
+                    n,
+                    NodeView {
+                        local_tail: OLDEST,
+                        sealed: false,
+                    },
+                )
+            })
+            .collect();
+        let mut seq = Sequencer {
+            loglet: params.loglet_id,
+            params,
+            state: State::Starting {
+                infos: BTreeMap::new(),
+            },
+            next_offset: OLDEST,
+            known_global_tail: OLDEST,
+            nodes,
+            appenders: BTreeMap::new(),
+            inflight_records: 0,
+            backlog: VecDeque::new(),
+            deferred: Vec::new(),
+            seal_nodes: BTreeSet::new(),
+            seal_max_tail: OLDEST,
+            seal_ops: Vec::new(),
+            sealing: false,
+        };
+        seq.ask_infos(ctx, routes);
+        seq
+    }
+
+    fn f_majority(&self) -> usize {
+        self.params.nodeset.len() + 1 - self.params.replication as usize
+    }
+
+    fn header(&self) -> RequestHeader {
+        RequestHeader {
+            loglet_id: self.loglet,
+            known_global_tail: self.known_global_tail,
+        }
+    }
+
+    fn request(
+        &self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        to: NodeId,
+        route: Route,
+        req: Request,
+    ) {
+        let id: RequestId = ctx.id(Part::Client);
+        routes.route(id, self.loglet, route);
+        ctx.send(to, Body::LogServerRequest((id, req)));
+    }
+
+    fn timer(&self, ctx: &mut Ctx, routes: &mut dyn Routes, delay: u64, route: Route) {
+        let id = ctx.timer(Part::Client, delay);
+        routes.route(id, self.loglet, route);
+    }
+
+    fn ask_infos(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let State::Starting { infos } = &self.state else {
+            return;
+        };
+        let missing: Vec<NodeId> = self
+            .params
+            .nodeset
+            .iter()
+            .copied()
+            .filter(|n| !infos.contains_key(n))
+            .collect();
+        for node in missing {
+            let req = Request::GetLogletInfo(self.header());
+            self.request(ctx, routes, node, Route::Info, req);
+        }
+        let retry = ctx.shared.settings.rpc_retry;
+        self.timer(ctx, routes, retry, Route::InfoRetry);
+    }
+
+    pub fn append(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId, payload: Vec<u8>) {
+        match self.state {
+            State::Starting { .. } => self.deferred.push(Deferred::Append(op, payload)),
+            State::Draining { .. } | State::Sealed(_) => {
+                ctx.env.complete(op, OpResult::Failed(ClientError::Sealed))
+            }
+            State::Open => {
+                if self.inflight_records >= ctx.shared.settings.max_inflight_records {
+                    self.backlog.push_back((op, payload));
+                } else {
+                    self.start_appender(ctx, routes, vec![op], vec![payload]);
+                }
+            }
+        }
+    }
+
+    pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId) {
+        let tail = match self.state {
+            State::Starting { .. } => return self.deferred.push(Deferred::FindTail(op)),
+            State::Open | State::Draining { .. } => TailState::Open(self.known_global_tail),
+            State::Sealed(t) => TailState::Sealed(t),
+        };
+        ctx.env.complete(op, OpResult::Tail(tail));
+    }
+
+    pub fn seal(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId) {
+        match self.state {
+            State::Starting { .. } => return self.deferred.push(Deferred::Seal(op)),
+            State::Sealed(t) => {
+                return ctx.env.complete(op, OpResult::Sealed(TailState::Sealed(t)));
+            }
+            State::Open | State::Draining { .. } => self.seal_ops.push(op),
+        }
+        if !self.sealing && matches!(self.state, State::Open) {
+            self.sealing = true;
+            ctx.log(
+                Level::Info,
+                &format!("sealing loglet {}", fmt_loglet(self.loglet)),
+            );
+            self.send_seals(ctx, routes);
+        }
+    }
+
+    fn send_seals(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let pending: Vec<NodeId> = self
+            .params
+            .nodeset
+            .iter()
+            .copied()
+            .filter(|n| !self.seal_nodes.contains(n))
+            .collect();
+        for node in pending {
+            let req = Request::Seal(Seal {
+                header: self.header(),
+                sequencer: ctx.shared.me,
+            });
+            self.request(ctx, routes, node, Route::Seal, req);
+        }
+        let retry = ctx.shared.settings.rpc_retry;
+        self.timer(ctx, routes, retry, Route::SealRetry);
+    }
+
+    fn start_appender(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        ops: Vec<OpId>,
+        payloads: Vec<Vec<u8>>,
+    ) {
+        let first = self.next_offset;
+        self.next_offset += payloads.len() as u32;
+        self.inflight_records += payloads.len() as u32;
+        let appender = Appender {
+            first,
+            payloads,
+            ops,
+            wave: 0,
+            tasks: BTreeMap::new(),
+            graylist: BTreeSet::new(),
+            committed: BTreeSet::new(),
+            sealed: BTreeSet::new(),
+            backing_off: false,
+        };
+        self.appenders.insert(first, appender);
+        self.send_wave(ctx, routes, first);
+    }
+
+    /// Sends a wave of stores for the appender at `first`.
+    fn send_wave(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, first: LogletOffset) {
+        let replication = self.params.replication as usize;
+        let Some(appender) = self.appenders.get_mut(&first) else {
+            return;
+        };
+        appender.wave += 1;
+        appender.backing_off = false;
+        let writeable = self
+            .params
+            .nodeset
+            .iter()
+            .filter(|n| !appender.graylist.contains(n))
+            .count();
+        if writeable < replication {
+            appender.graylist.clear();
+        }
+        let mut spread: Vec<NodeId> = self
+            .params
+            .nodeset
+            .iter()
+            .copied()
+            .filter(|n| !appender.graylist.contains(n) && !appender.committed.contains(n))
+            .collect();
+        ctx.shared.rng.shuffle(&mut spread);
+        for node in &spread {
+            appender.tasks.insert(*node, StoreTask::WaitingTail);
+        }
+        let wave = appender.wave;
+        let timeout = ctx.shared.settings.store_wave_timeout;
+        self.timer(ctx, routes, timeout, Route::WaveTimeout { first, wave });
+        for node in spread {
+            self.try_send_store(ctx, routes, first, node);
+        }
+        self.evaluate(ctx, routes, first);
+    }
+
+    /// Sends the appender's store to `node` if the node can take it now.
+    fn try_send_store(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        first: LogletOffset,
+        node: NodeId,
+    ) {
+        let Some(appender) = self.appenders.get_mut(&first) else {
+            return;
+        };
+        if appender.tasks.get(&node) != Some(&StoreTask::WaitingTail) {
+            return;
+        }
+        let view = self.nodes[&node];
+        if view.sealed {
+            appender.tasks.insert(node, StoreTask::Done);
+            appender.sealed.insert(node);
+            return;
+        }
+        if view.local_tail < first && self.known_global_tail < first {
+            return;
+        }
+        appender.tasks.insert(
+            node,
+            StoreTask::InFlight {
+                wave: appender.wave,
+            },
+        );
+        let store = Store {
+            header: RequestHeader {
+                loglet_id: self.loglet,
+                known_global_tail: self.known_global_tail,
+            },
+            first_offset: first,
+            sequencer: ctx.shared.me,
+            flags: StoreFlags::empty(),
+            timeout_at: Some(ctx.now + ctx.shared.settings.store_timeout),
+            payloads: appender.payloads.clone(),
+        };
+        self.request(
+            ctx,
+            routes,
+            node,
+            Route::Store { first },
+            Request::Store(store),
+        );
+    }
+
+    /// Decides an appender's fate after something changed: commit, sealed, back off, or wait.
+    fn evaluate(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, first: LogletOffset) {
+        let f_majority = self.f_majority();
+        let Some(appender) = self.appenders.get(&first) else {
+            return;
+        };
+        if appender.committed.len() >= self.params.replication as usize {
+            let appender = self.appenders.remove(&first).expect("checked above");
+            let last = appender.last();
+            self.known_global_tail = self.known_global_tail.max(last + 1);
+            self.inflight_records -= appender.payloads.len() as u32;
+            for (i, op) in appender.ops.into_iter().enumerate() {
+                ctx.env
+                    .complete(op, OpResult::Appended(appender.first + i as u32));
+            }
+            self.after_appender(ctx, routes, true);
+        } else if appender.sealed.len() >= f_majority {
+            let appender = self.appenders.remove(&first).expect("checked above");
+            self.inflight_records -= appender.payloads.len() as u32;
+            for op in appender.ops {
+                ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
+            }
+            self.after_appender(ctx, routes, false);
+        } else if !appender.backing_off
+            && appender
+                .tasks
+                .values()
+                .all(|t| matches!(t, StoreTask::Done))
+        {
+            if let Some(a) = self.appenders.get_mut(&first) {
+                a.backing_off = true;
+            }
+            // Every node of this wave answered and no quorum: back off, then retry.
+            let delay = ctx
+                .shared
+                .rng
+                .jitter(ctx.shared.settings.store_wave_timeout, 30);
+            self.timer(ctx, routes, delay, Route::NextWave { first });
+        }
+    }
+
+    /// After an appender ended: wake stores waiting for the global tail, start queued
+    /// appends, and finish a drain.
+    fn after_appender(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, tail_moved: bool) {
+        if tail_moved {
+            self.wake_waiting(ctx, routes, None);
+        }
+        if matches!(self.state, State::Open) {
+            while self.inflight_records < ctx.shared.settings.max_inflight_records {
+                let Some((op, payload)) = self.backlog.pop_front() else {
+                    break;
+                };
+                self.start_appender(ctx, routes, vec![op], vec![payload]);
+            }
+        }
+        self.maybe_publish(ctx);
+    }
+
+    /// Sends the stores that waited for a tail that has now moved (of `node`, or the
+    /// global tail when `None`).
+    fn wake_waiting(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, node: Option<NodeId>) {
+        let waiting: Vec<(LogletOffset, NodeId)> = self
+            .appenders
+            .iter()
+            .flat_map(|(first, a)| {
+                a.tasks
+                    .iter()
+                    .filter(|(n, t)| **t == StoreTask::WaitingTail && node.is_none_or(|x| x == **n))
+                    .map(move |(n, _)| (*first, *n))
+            })
+            .collect();
+        let mut touched = BTreeSet::new();
+        for (first, n) in waiting {
+            self.try_send_store(ctx, routes, first, n);
+            touched.insert(first);
+        }
+        for first in touched {
+            self.evaluate(ctx, routes, first);
+        }
+    }
+
+    pub fn on_reply(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        route: Route,
+        reply: Reply,
+    ) {
+        match (route, reply) {
+            (Route::Store { first }, Reply::Stored(header)) => {
+                self.on_stored(ctx, routes, from, first, header)
+            }
+            (Route::Seal, Reply::Sealed(header)) => self.on_sealed(ctx, routes, from, header),
+            (Route::Info, Reply::LogletInfo(info)) => self.on_info(ctx, routes, from, info.header),
+            (route, reply) => ctx.log(
+                Level::Warn,
+                &format!("unexpected reply from N{from} to {route:?}: {reply:?}"),
+            ),
+        }
+    }
+
+    fn observe(&mut self, from: NodeId, header: &ReplyHeader) {
+        if let Some(view) = self.nodes.get_mut(&from) {
+            view.local_tail = view.local_tail.max(header.local_tail);
+            view.sealed |=
+                header.sealed || matches!(header.status, Status::Sealed | Status::Sealing);
+        }
+    }
+
+    fn on_stored(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        first: LogletOffset,
+        header: ReplyHeader,
+    ) {
+        self.observe(from, &header);
+        if let Some(appender) = self.appenders.get_mut(&first) {
+            appender.tasks.insert(from, StoreTask::Done);
+            match header.status {
+                Status::Ok => {
+                    appender.committed.insert(from);
+                }
+                Status::Sealed | Status::Sealing => {
+                    appender.sealed.insert(from);
+                    appender.graylist.insert(from);
+                }
+                status => {
+                    ctx.env.log(
+                        Level::Debug,
+                        &format!("store {first} on N{from} failed: {status:?}"),
+                    );
+                    appender.graylist.insert(from);
+                }
+            }
+            self.evaluate(ctx, routes, first);
+        }
+        self.wake_waiting(ctx, routes, Some(from));
+    }
+
+    fn on_sealed(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        header: ReplyHeader,
+    ) {
+        self.observe(from, &header);
+        if header.status != Status::Ok || !self.sealing {
+            return;
+        }
+        self.seal_nodes.insert(from);
+        self.seal_max_tail = self.seal_max_tail.max(header.local_tail);
+        // Stores waiting on a node that is now sealed end as Sealed.
+        self.wake_waiting(ctx, routes, Some(from));
+        if matches!(self.state, State::Open) && self.seal_nodes.len() >= self.f_majority() {
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "loglet {} sealed on an f-majority at tail {}; draining {} in-flight appends",
+                    fmt_loglet(self.loglet),
+                    self.seal_max_tail,
+                    self.appenders.len()
+                ),
+            );
+            self.state = State::Draining {
+                sealed_tail: self.seal_max_tail,
+            };
+            for (op, _) in std::mem::take(&mut self.backlog) {
+                ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
+            }
+            self.maybe_publish(ctx);
+        }
+    }
+
+    /// Publishes the sealed tail once no append is in flight.
+    fn maybe_publish(&mut self, ctx: &mut Ctx) {
+        let State::Draining { sealed_tail } = self.state else {
+            return;
+        };
+        if !self.appenders.is_empty() {
+            return;
+        }
+        let tail = sealed_tail.max(self.known_global_tail);
+        self.state = State::Sealed(tail);
+        self.sealing = false;
+        ctx.log(
+            Level::Info,
+            &format!(
+                "loglet {} sealed tail published: {tail}",
+                fmt_loglet(self.loglet)
+            ),
+        );
+        for op in std::mem::take(&mut self.seal_ops) {
+            ctx.env
+                .complete(op, OpResult::Sealed(TailState::Sealed(tail)));
+        }
+    }
+
+    fn on_info(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        header: ReplyHeader,
+    ) {
+        self.observe(from, &header);
+        let f_majority = self.f_majority();
+        let State::Starting { infos } = &mut self.state else {
+            return;
+        };
+        infos.insert(from, header);
+        if infos.len() < f_majority {
+            return;
+        }
+        let max_local = infos.values().map(|h| h.local_tail).max().unwrap_or(OLDEST);
+        let max_global = infos
+            .values()
+            .map(|h| h.known_global_tail)
+            .max()
+            .unwrap_or(OLDEST);
+        let sealed = infos.values().filter(|h| h.sealed).count();
+        // A restarted sequencer takes the highest tail an f-majority reports as committed;
+        // Restate would instead seal this loglet and move to a new segment.
+        let tail = max_local.max(max_global);
+        self.next_offset = tail;
+        self.known_global_tail = tail;
+        self.state = if sealed >= f_majority {
+            State::Sealed(tail)
+        } else {
+            State::Open
+        };
+        ctx.log(
+            Level::Info,
+            &format!(
+                "sequencer for loglet {} started at tail {tail} ({})",
+                fmt_loglet(self.loglet),
+                if sealed >= f_majority {
+                    "sealed"
+                } else {
+                    "open"
+                }
+            ),
+        );
+        for deferred in std::mem::take(&mut self.deferred) {
+            match deferred {
+                Deferred::Append(op, payload) => self.append(ctx, routes, op, payload),
+                Deferred::Seal(op) => self.seal(ctx, routes, op),
+                Deferred::FindTail(op) => self.find_tail(ctx, op),
+            }
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, route: Route) {
+        match route {
+            Route::WaveTimeout { first, wave } => {
+                let Some(appender) = self.appenders.get_mut(&first) else {
+                    return;
+                };
+                if appender.wave != wave {
+                    return;
+                }
+                let mut timed_out = false;
+                for (node, task) in appender.tasks.iter_mut() {
+                    if *task != StoreTask::Done {
+                        *task = StoreTask::Done;
+                        appender.graylist.insert(*node);
+                        timed_out = true;
+                    }
+                }
+                if timed_out {
+                    ctx.env.log(
+                        Level::Debug,
+                        &format!("store wave {wave} of offset {first} timed out"),
+                    );
+                    self.evaluate(ctx, routes, first);
+                }
+            }
+            Route::NextWave { first } => self.send_wave(ctx, routes, first),
+            Route::SealRetry => {
+                if self.sealing && self.seal_nodes.len() < self.params.nodeset.len() {
+                    self.send_seals(ctx, routes);
+                }
+            }
+            Route::InfoRetry => self.ask_infos(ctx, routes),
+            Route::Store { .. } | Route::Seal | Route::Info => {}
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! Tunables handed in by the host as `key = value` text. Unknown keys are ignored so
+//! hosts and guests can evolve apart; a malformed value falls back to the default and
+//! is reported once through the log.
+
+use crate::time::MILLIS;
+
+/// Every tunable of the node, with Restate's defaults.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Period of the metadata update task, before ±50% jitter.
+    pub metadata_update_interval: u64,
+    /// First retry delay of a failed metadata-store fetch.
+    pub metadata_fetch_backoff_initial: u64,
+    /// Cap of that retry delay (it grows x1.5).
+    pub metadata_fetch_backoff_max: u64,
+    /// A node refreshes from the store after this long without an update.
+    pub metadata_refresh_idle: u64,
+    /// Records in flight per sequencer before appends queue.
+    pub max_inflight_records: u32,
+    /// Timeout of one store wave before the sequencer backs off and retries.
+    pub store_wave_timeout: u64,
+    /// Timeout after which a stored request is dropped by the server.
+    pub store_timeout: u64,
+    /// Delay before resending a seal or info request that got no answer.
+    pub rpc_retry: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            metadata_update_interval: 100 * MILLIS,
+            metadata_fetch_backoff_initial: 100 * MILLIS,
+            metadata_fetch_backoff_max: 1_000 * MILLIS,
+            metadata_refresh_idle: 10_000 * MILLIS,
+            max_inflight_records: 1_000,
+            store_wave_timeout: 250 * MILLIS,
+            store_timeout: 2_000 * MILLIS,
+            rpc_retry: 250 * MILLIS,
+        }
+    }
+}
+
+impl Settings {
+    /// Applies the host's settings; returns one message per value it could not use.
+    pub fn apply(&mut self, pairs: &[(String, String)]) -> Vec<String> {
+        let mut problems = Vec::new();
+        for (key, value) in pairs {
+            let slot = match key.as_str() {
+                "metadata.update_interval_ms" => &mut self.metadata_update_interval,
+                "metadata.fetch_backoff_initial_ms" => &mut self.metadata_fetch_backoff_initial,
+                "metadata.fetch_backoff_max_ms" => &mut self.metadata_fetch_backoff_max,
+                "metadata.refresh_idle_ms" => &mut self.metadata_refresh_idle,
+                "sequencer.store_wave_timeout_ms" => &mut self.store_wave_timeout,
+                "sequencer.store_timeout_ms" => &mut self.store_timeout,
+                "sequencer.rpc_retry_ms" => &mut self.rpc_retry,
+                "sequencer.max_inflight_records" => {
+                    match value.trim().parse::<u32>() {
+                        Ok(v) if v > 0 => self.max_inflight_records = v,
+                        _ => problems
+                            .push(format!("setting {key}: not a positive integer: {value:?}")),
+                    }
+                    continue;
+                }
+                _ => continue,
+            };
+            match value.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => *slot = ms * MILLIS,
+                _ => problems.push(format!(
+                    "setting {key}: not a positive number of ms: {value:?}"
+                )),
+            }
+        }
+        problems
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_keys_apply_and_bad_values_are_reported() {
+        let mut s = Settings::default();
+        let problems = s.apply(&[
+            ("metadata.update_interval_ms".into(), "20".into()),
+            ("sequencer.max_inflight_records".into(), "x".into()),
+            ("someone.else".into(), "1".into()),
+        ]);
+        assert_eq!(s.metadata_update_interval, 20 * MILLIS);
+        assert_eq!(s.max_inflight_records, 1_000);
+        assert_eq!(problems.len(), 1);
+    }
+}

@@ -1,0 +1,22 @@
+//! Host-side types and traits generated from `wit/node.wit`.
+//!
+//! Imports are trappable: a host function returns `wasmtime::Result`, and an `Err`
+//! traps the guest, which crashes that node only (for example on a malformed effect).
+
+wasmtime::component::bindgen!({
+    path: "../wit",
+    world: "log-node",
+    imports: { default: trappable },
+});
+
+pub use exports::logsandbox::node::node::{Config, Event, Roles};
+pub use logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
+pub use logsandbox::node::host::Level;
+pub use logsandbox::node::log_server_protocol::{Reply, Request};
+pub use logsandbox::node::messages::{Body, Message};
+pub use logsandbox::node::metadata::{
+    Chain, Logs, MetadataKind, MetadataValue, Precondition, ProviderKind, ReplicatedParams,
+    Segment, StoreError, StoreResponse, UpdateSource,
+};
+pub use logsandbox::node::storage::{Entry, WriteOp};
+pub use logsandbox::node::types::{Status, TailState};

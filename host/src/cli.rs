@@ -1,0 +1,137 @@
+//! The `logsandbox` command: parses arguments, runs, prints, and returns the exit code.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::error::{CliError, EXIT_FAIL, EXIT_PASS};
+use crate::runtime::Runtime;
+use crate::scenario::{self, BUILTIN};
+use crate::sim::{self, RunOptions};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "logsandbox",
+    version,
+    about = "Deterministic race testing for log services: wasm log-server nodes on a virtual clock",
+    after_help = "Exit codes: 0 every check passed, 1 the run failed, 2 bad input."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one scenario (a built-in name or a path to a TOML file).
+    Run {
+        scenario: String,
+        /// Seed of every random choice; defaults to the scenario's `seed`.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Override a scenario key, e.g. `--set latency.network=5ms` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Keep a redb file per node, and write report.json, history.json and trace.jsonl here.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print exactly one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Run this component instead of the built-in guest (any implementation of the world).
+        #[arg(long, value_name = "PATH.wasm")]
+        guest: Option<PathBuf>,
+    },
+    /// List the built-in scenarios.
+    Scenarios,
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main_with(cli: Cli) -> i32 {
+    match execute(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<i32, CliError> {
+    match cli.command {
+        Command::Scenarios => {
+            for (name, text) in BUILTIN {
+                let s = scenario::parse(name, text, &[])?;
+                let first = s.description.lines().next().unwrap_or("").trim();
+                println!("{name:<28} {first}");
+            }
+            Ok(EXIT_PASS)
+        }
+        Command::Run {
+            scenario,
+            seed,
+            sets,
+            out,
+            json,
+            guest,
+        } => {
+            let parsed = scenario::load(&scenario, &sets)?;
+            let runtime = load_guest(guest.as_ref())?;
+            let options = RunOptions {
+                seed,
+                out_dir: out,
+                keep_trace: false,
+                runtime,
+            };
+            let report = sim::run(&parsed, &options)?;
+            let replay = replay_command(&scenario, report.seed, &sets, guest.as_ref());
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.render(&replay));
+            }
+            Ok(if report.passed() {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            })
+        }
+    }
+}
+
+/// The built-in guest, or a component from a file.
+pub fn load_guest(path: Option<&PathBuf>) -> Result<Arc<Runtime>, CliError> {
+    match path {
+        None => Ok(Runtime::builtin()?),
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                CliError::Usage(format!(
+                    "{}: cannot read the component: {e}",
+                    path.display()
+                ))
+            })?;
+            Ok(Arc::new(Runtime::load(
+                &path.display().to_string(),
+                &bytes,
+            )?))
+        }
+    }
+}
+
+/// The exact command that replays a run.
+pub fn replay_command(
+    scenario: &str,
+    seed: u64,
+    sets: &[String],
+    guest: Option<&PathBuf>,
+) -> String {
+    let mut cmd = format!("logsandbox run {scenario} --seed {seed}");
+    for s in sets {
+        cmd += &format!(" --set {s}");
+    }
+    if let Some(g) = guest {
+        cmd += &format!(" --guest {}", g.display());
+    }
+    cmd
+}

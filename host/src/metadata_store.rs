@@ -1,0 +1,121 @@
+//! The metadata store: a versioned key-value service, reached by request and response
+//! messages that each pay `latency.metadata_store`.
+//!
+//! A put carries a precondition: `None` overwrites whatever is there with no version
+//! check (how Restate's test wrote its `Logs`), `DoesNotExist`, or `MatchesVersion(v)`.
+//! The store never compares content: two different values may carry the same version.
+
+use std::collections::BTreeMap;
+
+use crate::bindings::{MetadataValue, Precondition, StoreError, StoreResponse};
+
+/// A request as it reaches the store.
+#[derive(Debug, Clone)]
+pub enum StoreRequest {
+    Get {
+        key: String,
+    },
+    Put {
+        key: String,
+        value: MetadataValue,
+        precondition: Precondition,
+    },
+}
+
+/// The version a value carries.
+pub fn version_of(value: &MetadataValue) -> u32 {
+    match value {
+        MetadataValue::Logs(l) => l.version,
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct MetadataStore {
+    values: BTreeMap<String, MetadataValue>,
+}
+
+impl MetadataStore {
+    pub fn get(&self, key: &str) -> Option<&MetadataValue> {
+        self.values.get(key)
+    }
+
+    /// Applies one request and returns the response the requester gets.
+    pub fn apply(&mut self, request: StoreRequest) -> StoreResponse {
+        match request {
+            StoreRequest::Get { key } => StoreResponse::Value(self.values.get(&key).cloned()),
+            StoreRequest::Put {
+                key,
+                value,
+                precondition,
+            } => {
+                let current = self.values.get(&key).map(version_of);
+                let ok = match precondition {
+                    Precondition::None => true,
+                    Precondition::DoesNotExist => current.is_none(),
+                    Precondition::MatchesVersion(v) => current == Some(v),
+                };
+                if !ok {
+                    return StoreResponse::Failed(StoreError::FailedPrecondition(
+                        current.unwrap_or(0),
+                    ));
+                }
+                self.values.insert(key, value);
+                StoreResponse::PutDone
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::Logs;
+
+    fn logs(version: u32) -> MetadataValue {
+        MetadataValue::Logs(Logs {
+            version,
+            chains: vec![],
+        })
+    }
+
+    fn put(value: MetadataValue, precondition: Precondition) -> StoreRequest {
+        StoreRequest::Put {
+            key: "k".into(),
+            value,
+            precondition,
+        }
+    }
+
+    #[test]
+    fn preconditions_hold_and_none_overwrites_blindly() {
+        let mut s = MetadataStore::default();
+        assert!(matches!(
+            s.apply(put(logs(1), Precondition::DoesNotExist)),
+            StoreResponse::PutDone
+        ));
+        assert!(matches!(
+            s.apply(put(logs(1), Precondition::DoesNotExist)),
+            StoreResponse::Failed(StoreError::FailedPrecondition(1))
+        ));
+        assert!(matches!(
+            s.apply(put(logs(2), Precondition::MatchesVersion(7))),
+            StoreResponse::Failed(StoreError::FailedPrecondition(1))
+        ));
+        assert!(matches!(
+            s.apply(put(logs(2), Precondition::MatchesVersion(1))),
+            StoreResponse::PutDone
+        ));
+        // None: no version check at all, even going backwards.
+        assert!(matches!(
+            s.apply(put(logs(1), Precondition::None)),
+            StoreResponse::PutDone
+        ));
+        assert_eq!(s.get("k").map(version_of), Some(1));
+        assert!(matches!(
+            s.apply(StoreRequest::Get {
+                key: "other".into()
+            }),
+            StoreResponse::Value(None)
+        ));
+    }
+}

@@ -1,0 +1,89 @@
+//! Virtual time: [`SimTime`] is nanoseconds since the run started. Never an `Instant`,
+//! so traces hash the same on every machine.
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct SimTime(pub u64);
+
+pub const MICROS: u64 = 1_000;
+pub const MILLIS: u64 = 1_000_000;
+pub const SECONDS: u64 = 1_000_000_000;
+
+impl SimTime {
+    pub const ZERO: SimTime = SimTime(0);
+
+    pub fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / MILLIS as f64
+    }
+
+    pub fn plus(self, nanos: u64) -> SimTime {
+        SimTime(self.0.saturating_add(nanos))
+    }
+}
+
+impl fmt::Display for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&fmt_duration(self.0))
+    }
+}
+
+/// `1.500ms`, `2.000s`, `250us`.
+pub fn fmt_duration(ns: u64) -> String {
+    if ns >= SECONDS {
+        format!("{:.3}s", ns as f64 / SECONDS as f64)
+    } else if ns >= MILLIS {
+        format!("{:.3}ms", ns as f64 / MILLIS as f64)
+    } else if ns >= MICROS {
+        format!("{}us", ns / MICROS)
+    } else {
+        format!("{ns}ns")
+    }
+}
+
+/// Parses `250us`, `5ms`, `1.5s` into nanoseconds.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let scale = match unit.trim() {
+        "ns" => 1,
+        "us" | "µs" => MICROS,
+        "ms" => MILLIS,
+        "s" => SECONDS,
+        "" if number == "0" => 1,
+        _ => return None,
+    };
+    if number.is_empty() {
+        return None;
+    }
+    if let Ok(whole) = number.parse::<u64>() {
+        return whole.checked_mul(scale);
+    }
+    let value: f64 = number.parse().ok()?;
+    let nanos = value * scale as f64;
+    (nanos.is_finite() && nanos >= 0.0 && nanos < u64::MAX as f64).then(|| nanos.round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("250us"), Some(250 * MICROS));
+        assert_eq!(parse_duration("5ms"), Some(5 * MILLIS));
+        assert_eq!(parse_duration("1.5s"), Some(1_500 * MILLIS));
+        assert_eq!(parse_duration("0"), Some(0));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("ms"), None);
+        assert_eq!(parse_duration("5 parsecs"), None);
+        assert_eq!(fmt_duration(1_500 * MILLIS), "1.500s");
+    }
+}

@@ -1,0 +1,356 @@
+//! The trace: every event the simulator delivers, folded into a SHA-256 trace hash.
+//! Same scenario and seed: the same hash, byte for byte, on every machine. The full text
+//! of each event is kept only when asked for (`--out`, the demo), since formatting every
+//! event costs more than delivering it.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::bindings::{
+    Body, Event, Message, MetadataValue, Op, OpResult, Reply, Request, StoreResponse,
+};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRecord {
+    /// Nanoseconds of virtual time.
+    pub t: u64,
+    pub node: u32,
+    pub what: String,
+}
+
+pub struct Trace {
+    hasher: Sha256,
+    records: Option<Vec<TraceRecord>>,
+}
+
+impl Trace {
+    pub fn new(keep_records: bool) -> Self {
+        Trace {
+            hasher: Sha256::new(),
+            records: keep_records.then(Vec::new),
+        }
+    }
+
+    pub fn keeps_records(&self) -> bool {
+        self.records.is_some()
+    }
+
+    /// Folds an event delivered to `node` at `t` into the hash (and the records).
+    pub fn event(&mut self, t: u64, node: u32, event: &Event) {
+        let mut fp = Fingerprint(&mut self.hasher);
+        fp.u64(t);
+        fp.u32(node);
+        fp.event(event);
+        if let Some(records) = &mut self.records {
+            records.push(TraceRecord {
+                t,
+                node,
+                what: describe_event(event),
+            });
+        }
+    }
+
+    /// Folds a host-side happening (a crash, a store request, a fault) into the hash.
+    pub fn note(&mut self, t: u64, node: u32, what: impl FnOnce() -> String) {
+        let text = what();
+        let mut fp = Fingerprint(&mut self.hasher);
+        fp.u64(t);
+        fp.u32(node);
+        fp.bytes(text.as_bytes());
+        if let Some(records) = &mut self.records {
+            records.push(TraceRecord {
+                t,
+                node,
+                what: text,
+            });
+        }
+    }
+
+    /// A line the guest logged: kept in the records only, since it says nothing the
+    /// events do not already fix.
+    pub fn log(&mut self, t: u64, node: u32, what: impl FnOnce() -> String) {
+        if let Some(records) = &mut self.records {
+            records.push(TraceRecord {
+                t,
+                node,
+                what: what(),
+            });
+        }
+    }
+
+    pub fn hash_hex(&self) -> String {
+        let digest = self.hasher.clone().finalize();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn records(&self) -> &[TraceRecord] {
+        self.records.as_deref().unwrap_or(&[])
+    }
+}
+
+/// Feeds the fields that identify an event into the hash, without formatting.
+struct Fingerprint<'a>(&'a mut Sha256);
+
+impl Fingerprint<'_> {
+    fn u8(&mut self, v: u8) {
+        self.0.update([v]);
+    }
+    fn u32(&mut self, v: u32) {
+        self.0.update(v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.0.update(v.to_le_bytes());
+    }
+    fn bytes(&mut self, b: &[u8]) {
+        self.u64(b.len() as u64);
+        self.0.update(b);
+    }
+
+    fn event(&mut self, event: &Event) {
+        match event {
+            Event::Message((from, msg)) => {
+                self.u8(1);
+                self.u32(*from);
+                self.message(msg);
+            }
+            Event::MetadataResponse((id, response)) => {
+                self.u8(2);
+                self.u64(*id);
+                match response {
+                    StoreResponse::Value(v) => {
+                        self.u8(0);
+                        self.u32(v.as_ref().map_or(0, version));
+                    }
+                    StoreResponse::PutDone => self.u8(1),
+                    StoreResponse::Failed(_) => self.u8(2),
+                }
+            }
+            Event::Timer(id) => {
+                self.u8(3);
+                self.u64(*id);
+            }
+            Event::WriteDurable(id) => {
+                self.u8(4);
+                self.u64(*id);
+            }
+            Event::ClientRequest((op, request)) => {
+                self.u8(5);
+                self.u64(*op);
+                match request {
+                    Op::Append((log, payload)) => {
+                        self.u32(*log);
+                        self.bytes(payload);
+                    }
+                    Op::Seal(log) | Op::FindTail(log) => self.u32(*log),
+                    Op::Read((log, from, to)) => {
+                        self.u32(*log);
+                        self.u32(*from);
+                        self.u32(*to);
+                    }
+                    Op::WaitForMetadata((_, v)) => self.u32(*v),
+                }
+            }
+        }
+    }
+
+    fn message(&mut self, msg: &Message) {
+        for v in &msg.versions {
+            self.u32(v.version);
+        }
+        match &msg.body {
+            Body::Hello => self.u8(10),
+            Body::HelloAck => self.u8(11),
+            Body::LogServerRequest((id, request)) => {
+                self.u8(12);
+                self.u64(*id);
+                match request {
+                    Request::Store(s) => {
+                        self.u8(0);
+                        self.u32(s.first_offset);
+                        self.u32(s.payloads.len() as u32);
+                        self.u32(s.header.known_global_tail);
+                    }
+                    Request::Seal(s) => {
+                        self.u8(1);
+                        self.u32(s.header.known_global_tail);
+                    }
+                    Request::GetLogletInfo(h) => {
+                        self.u8(2);
+                        self.u32(h.known_global_tail);
+                    }
+                    Request::GetRecords(g) => {
+                        self.u8(3);
+                        self.u32(g.from_offset);
+                        self.u32(g.to_offset);
+                    }
+                    Request::Trim(t) => {
+                        self.u8(4);
+                        self.u32(t.trim_point);
+                    }
+                    Request::WaitForTail(_) => self.u8(5),
+                    Request::GetDigest(g) => {
+                        self.u8(6);
+                        self.u32(g.from_offset);
+                        self.u32(g.to_offset);
+                    }
+                }
+            }
+            Body::LogServerReply((id, reply)) => {
+                self.u8(13);
+                self.u64(*id);
+                let header = reply_header(reply);
+                self.u32(header.local_tail);
+                self.u32(header.known_global_tail);
+                self.u8(header.sealed as u8);
+                self.u8(header.status as u8);
+                if let Reply::Records(r) = reply {
+                    self.u32(r.next_offset);
+                    self.u32(r.records.len() as u32);
+                }
+            }
+            Body::GetMetadata((id, _, v)) => {
+                self.u8(14);
+                self.u64(*id);
+                self.u32(*v);
+            }
+            Body::MetadataUpdate((id, v)) => {
+                self.u8(15);
+                self.u64(*id);
+                self.u32(v.as_ref().map_or(0, version));
+            }
+        }
+    }
+}
+
+fn version(v: &MetadataValue) -> u32 {
+    crate::metadata_store::version_of(v)
+}
+
+pub fn reply_header(
+    reply: &Reply,
+) -> crate::bindings::logsandbox::node::log_server_protocol::ReplyHeader {
+    match reply {
+        Reply::Stored(h) | Reply::Sealed(h) | Reply::Trimmed(h) | Reply::TailUpdated(h) => *h,
+        Reply::LogletInfo(i) => i.header,
+        Reply::Records(r) => r.header,
+        Reply::Digest(d) => d.header,
+    }
+}
+
+/// One line for people.
+pub fn describe_event(event: &Event) -> String {
+    match event {
+        Event::Message((from, msg)) => format!("<- N{from}: {}", describe_body(&msg.body)),
+        Event::MetadataResponse((id, r)) => match r {
+            StoreResponse::Value(Some(v)) => {
+                format!("metadata store answers #{id}: Logs v{}", version(v))
+            }
+            StoreResponse::Value(None) => format!("metadata store answers #{id}: nothing stored"),
+            StoreResponse::PutDone => format!("metadata store answers #{id}: put done"),
+            StoreResponse::Failed(e) => format!("metadata store answers #{id}: {e:?}"),
+        },
+        Event::Timer(id) => format!("timer {id:#x}"),
+        Event::WriteDurable(id) => format!("write {id:#x} durable"),
+        Event::ClientRequest((op, request)) => format!("client op #{op}: {}", describe_op(request)),
+    }
+}
+
+pub fn describe_op(op: &Op) -> String {
+    match op {
+        Op::Append((log, payload)) => {
+            format!("append to log {log}: {}", String::from_utf8_lossy(payload))
+        }
+        Op::Seal(log) => format!("seal log {log}"),
+        Op::FindTail(log) => format!("find-tail log {log}"),
+        Op::Read((log, from, to)) => format!("read log {log} [{from}, {to})"),
+        Op::WaitForMetadata((_, v)) => format!("wait for Logs >= v{v}"),
+    }
+}
+
+pub fn describe_result(r: &OpResult) -> String {
+    match r {
+        OpResult::Appended(o) => format!("appended at {o}"),
+        OpResult::Sealed(t) => format!("sealed: {t:?}"),
+        OpResult::Tail(t) => format!("tail {t:?}"),
+        OpResult::Records(rs) => format!("{} records", rs.len()),
+        OpResult::MetadataReady(v) => format!("metadata ready at v{v}"),
+        OpResult::Failed(e) => format!("failed: {}", crate::history::describe_error(e)),
+    }
+}
+
+fn describe_body(body: &Body) -> String {
+    match body {
+        Body::Hello => "hello".into(),
+        Body::HelloAck => "hello-ack".into(),
+        Body::LogServerRequest((id, r)) => match r {
+            Request::Store(s) => format!(
+                "Store #{id} [{}..{}] gt={}",
+                s.first_offset,
+                s.first_offset as u64 + s.payloads.len() as u64 - 1,
+                s.header.known_global_tail
+            ),
+            Request::Seal(_) => format!("Seal #{id}"),
+            Request::GetLogletInfo(_) => format!("GetLogletInfo #{id}"),
+            Request::GetRecords(g) => {
+                format!("GetRecords #{id} [{}, {}]", g.from_offset, g.to_offset)
+            }
+            Request::Trim(t) => format!("Trim #{id} to {}", t.trim_point),
+            Request::WaitForTail(w) => format!("WaitForTail #{id} {:?}", w.query),
+            Request::GetDigest(g) => {
+                format!("GetDigest #{id} [{}, {}]", g.from_offset, g.to_offset)
+            }
+        },
+        Body::LogServerReply((id, reply)) => {
+            let h = reply_header(reply);
+            let kind = match reply {
+                Reply::Stored(_) => "Stored",
+                Reply::Sealed(_) => "Sealed",
+                Reply::LogletInfo(_) => "LogletInfo",
+                Reply::Records(_) => "Records",
+                Reply::Trimmed(_) => "Trimmed",
+                Reply::TailUpdated(_) => "TailUpdated",
+                Reply::Digest(_) => "Digest",
+            };
+            format!(
+                "{kind} #{id} {:?} local_tail={} gt={}{}",
+                h.status,
+                h.local_tail,
+                h.known_global_tail,
+                if h.sealed { " sealed" } else { "" }
+            )
+        }
+        Body::GetMetadata((id, _, v)) => format!("GetMetadata #{id} Logs >= v{v}"),
+        Body::MetadataUpdate((id, v)) => match v {
+            Some(v) => format!(
+                "MetadataUpdate #{id}: Logs v{} ({})",
+                version(v),
+                describe_value(v)
+            ),
+            None => format!("MetadataUpdate #{id}: nothing new enough"),
+        },
+    }
+}
+
+/// `log 0 -> 0_0 on [1, 2, 3]`, or `empty`.
+pub fn describe_value(v: &MetadataValue) -> String {
+    let MetadataValue::Logs(logs) = v;
+    if logs.chains.is_empty() {
+        return "empty".into();
+    }
+    logs.chains
+        .iter()
+        .map(
+            |c| match c.segments.last().and_then(|s| s.params.as_ref()) {
+                Some(p) => format!(
+                    "log {} -> {}_{} on {:?}",
+                    c.log_id,
+                    p.loglet_id >> 32,
+                    p.loglet_id & 0xffff_ffff,
+                    p.nodeset
+                ),
+                None => format!("log {}", c.log_id),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(", ")
+}
