@@ -43,3 +43,6 @@ pub mod time;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;
+
+#[cfg(test)]
+mod tests;

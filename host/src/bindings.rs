@@ -9,14 +9,14 @@ wasmtime::component::bindgen!({
     imports: { default: trappable },
 });
 
-pub use exports::logsandbox::node::node::{Config, Event, Roles};
-pub use logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
-pub use logsandbox::node::host::Level;
-pub use logsandbox::node::log_server_protocol::{Reply, Request};
-pub use logsandbox::node::messages::{Body, Message};
-pub use logsandbox::node::metadata::{
+pub use self::exports::logsandbox::node::node::{Config, Event, Roles};
+pub use self::logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
+pub use self::logsandbox::node::host::Level;
+pub use self::logsandbox::node::log_server_protocol::{Reply, Request};
+pub use self::logsandbox::node::messages::{Body, Message};
+pub use self::logsandbox::node::metadata::{
     Chain, Logs, MetadataKind, MetadataValue, Precondition, ProviderKind, ReplicatedParams,
     Segment, StoreError, StoreResponse, UpdateSource,
 };
-pub use logsandbox::node::storage::{Entry, WriteOp};
-pub use logsandbox::node::types::{Status, TailState};
+pub use self::logsandbox::node::storage::{Entry, WriteOp};
+pub use self::logsandbox::node::types::{Status, TailState};

@@ -27,6 +27,13 @@ use crate::storage::NodeStorage;
 pub static BUILTIN_GUEST: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/logsandbox_guest.wasm"));
 
+/// Guests that misbehave on purpose, for tests of the host's isolation.
+pub mod test_guests {
+    /// Node 2 traps (a panic inside the guest) on its 50th Store.
+    pub static TRAP_ON_STORE: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/guest_trap_on_store.wasm"));
+}
+
 /// How often the epoch ticker advances the engine's epoch.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
 

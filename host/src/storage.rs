@@ -17,6 +17,9 @@ use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 
 use crate::bindings::{Entry, WriteOp};
 
+/// A key and its value, as read from redb.
+type KeyValue = (Vec<u8>, Vec<u8>);
+
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("node");
 
 /// In-memory databases commit without fsync; every this many commits one durable commit
@@ -110,7 +113,7 @@ impl NodeStorage {
         }
         let mut txn = self.db.begin_write().map_err(redb_err)?;
         self.commits += 1;
-        let durability = if self.in_memory && self.commits % RECLAIM_EVERY != 0 {
+        let durability = if self.in_memory && !self.commits.is_multiple_of(RECLAIM_EVERY) {
             Durability::None
         } else {
             Durability::Immediate
@@ -188,7 +191,7 @@ impl NodeStorage {
         let mut live = self.overlay.range(start.to_vec()..end.to_vec());
         let mut out = Vec::new();
         // Merge the two ordered streams; the live view wins on equal keys.
-        let mut next_durable = |reverse: bool| -> Result<Option<(Vec<u8>, Vec<u8>)>, StorageError> {
+        let mut next_durable = |reverse: bool| -> Result<Option<KeyValue>, StorageError> {
             let item = if reverse {
                 durable.next_back()
             } else {

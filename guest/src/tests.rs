@@ -1,0 +1,492 @@
+//! Unit tests of the node logic, compiled natively: events in, effects out, through
+//! [`MemEnv`]. Each test names the rule it holds.
+
+use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
+use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    GetRecords, RecordBody, Reply, Request, RequestHeader, Seal, Store, StoreFlags,
+};
+use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
+use crate::bindings::logsandbox::node::metadata::{
+    Chain, Logs, MetadataKind, MetadataValue, ProviderKind, ReplicatedParams, Segment,
+    StoreResponse,
+};
+use crate::bindings::logsandbox::node::types::{Status, TailState};
+use crate::env::testing::{Effect, MemEnv};
+use crate::node::Node;
+
+const LOGLET: u64 = 0;
+const SEQ: u32 = 5;
+
+struct Harness {
+    node: Node,
+    env: MemEnv,
+    now: u64,
+    config: Config,
+}
+
+impl Harness {
+    fn new(id: u32, roles: Roles) -> Self {
+        let config = Config {
+            id,
+            roles,
+            members: vec![1, 2, 3, 5],
+            seed: 1,
+            settings: vec![],
+        };
+        let mut env = MemEnv::default();
+        let node = Node::init(0, config.clone(), &mut env).expect("init succeeds");
+        env.take();
+        Harness {
+            node,
+            env,
+            now: 0,
+            config,
+        }
+    }
+
+    fn log_server() -> Self {
+        Harness::new(1, Roles::LOG_SERVER)
+    }
+
+    fn handle(&mut self, events: Vec<Event>) -> Vec<Effect> {
+        self.now += 1_000;
+        self.node.handle(self.now, events, &mut self.env);
+        self.env.take()
+    }
+
+    fn request(&mut self, from: u32, id: u64, request: Request) -> Vec<Effect> {
+        let msg = Message {
+            versions: vec![],
+            body: Body::LogServerRequest((id, request)),
+        };
+        self.handle(vec![Event::Message((from, msg))])
+    }
+
+    /// Makes every pending write durable, in order; returns the effects.
+    fn durable(&mut self) -> Vec<Effect> {
+        let ids: Vec<u64> = std::mem::take(&mut self.env.pending_writes);
+        self.handle(ids.into_iter().map(Event::WriteDurable).collect())
+    }
+
+    /// Restarts the node from the same storage (pending writes are kept: call `durable` first).
+    fn restart(&mut self) {
+        self.node =
+            Node::init(self.now, self.config.clone(), &mut self.env).expect("re-init succeeds");
+        self.env.take();
+    }
+}
+
+fn header(global: u32) -> RequestHeader {
+    RequestHeader {
+        loglet_id: LOGLET,
+        known_global_tail: global,
+    }
+}
+
+fn store(first: u32, n: usize, global: u32) -> Request {
+    Request::Store(Store {
+        header: header(global),
+        first_offset: first,
+        sequencer: SEQ,
+        flags: StoreFlags::empty(),
+        timeout_at: None,
+        payloads: (0..n)
+            .map(|i| format!("r{}", first as usize + i).into_bytes())
+            .collect(),
+    })
+}
+
+fn seal() -> Request {
+    Request::Seal(Seal {
+        header: header(0),
+        sequencer: SEQ,
+    })
+}
+
+/// The replies in the effects: (to, request id, reply).
+fn replies(effects: &[Effect]) -> Vec<(u32, u64, Reply)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(
+                to,
+                Message {
+                    body: Body::LogServerReply((id, r)),
+                    ..
+                },
+            ) => Some((*to, *id, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stored_status(effects: &[Effect]) -> Vec<(u64, Status, u32)> {
+    replies(effects)
+        .into_iter()
+        .filter_map(|(_, id, r)| match r {
+            Reply::Stored(h) => Some((id, h.status, h.local_tail)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_store_is_answered_only_once_durable() {
+    let mut h = Harness::log_server();
+    let fx = h.request(SEQ, 1, store(1, 2, 1));
+    assert!(stored_status(&fx).is_empty(), "no reply before durability");
+    assert!(fx.iter().any(|e| matches!(e, Effect::Write(..))));
+    let fx = h.durable();
+    assert_eq!(stored_status(&fx), vec![(1, Status::Ok, 3)]);
+}
+
+#[test]
+fn a_store_beyond_the_tail_is_out_of_bounds_and_the_global_tail_opens_the_gap() {
+    let mut h = Harness::log_server();
+    let fx = h.request(SEQ, 1, store(3, 1, 1));
+    assert_eq!(stored_status(&fx), vec![(1, Status::OutOfBounds, 1)]);
+    // Once the global tail says offsets below 3 are committed elsewhere, 3 is acceptable.
+    h.request(SEQ, 2, store(3, 1, 3));
+    assert_eq!(stored_status(&h.durable()), vec![(2, Status::Ok, 4)]);
+}
+
+#[test]
+fn malformed_stores_are_refused_first() {
+    let mut h = Harness::log_server();
+    assert_eq!(
+        stored_status(&h.request(SEQ, 1, store(1, 0, 1))),
+        vec![(1, Status::Malformed, 1)]
+    );
+    assert_eq!(
+        stored_status(&h.request(SEQ, 2, store(0, 1, 1))),
+        vec![(2, Status::Malformed, 1)]
+    );
+    assert_eq!(
+        stored_status(&h.request(SEQ, 3, store(u32::MAX, 2, 1))),
+        vec![(3, Status::Malformed, 1)]
+    );
+}
+
+#[test]
+fn the_first_store_pins_the_sequencer() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 1, 1));
+    h.durable();
+    let mut other = store(2, 1, 1);
+    if let Request::Store(s) = &mut other {
+        s.sequencer = 4;
+    }
+    assert_eq!(
+        stored_status(&h.request(4, 2, other)),
+        vec![(2, Status::SequencerMismatch, 2)]
+    );
+}
+
+#[test]
+fn duplicates_are_answered_without_a_second_write() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 1, 1));
+    // The same batch while the first is in flight: latched, answered with it.
+    let fx = h.request(SEQ, 2, store(1, 1, 1));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Write(..))));
+    let mut answered: Vec<u64> = stored_status(&h.durable())
+        .into_iter()
+        .map(|(id, s, _)| {
+            assert_eq!(s, Status::Ok);
+            id
+        })
+        .collect();
+    answered.sort();
+    assert_eq!(answered, vec![1, 2]);
+    // Once durable: Ok at once.
+    assert_eq!(
+        stored_status(&h.request(SEQ, 3, store(1, 1, 1))),
+        vec![(3, Status::Ok, 2)]
+    );
+}
+
+#[test]
+fn a_seal_counts_earlier_stores_parks_later_ones_and_then_refuses_stores() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 1, 1)); // queued before the seal
+    let fx = h.request(SEQ, 2, seal());
+    assert!(replies(&fx).is_empty(), "the seal waits for durability");
+    let fx = h.request(SEQ, 3, store(2, 1, 1)); // arrives while the seal is pending
+    assert!(replies(&fx).is_empty(), "parked, not refused yet");
+    let fx = h.durable();
+    let all = replies(&fx);
+    let sealed_tail = all.iter().find_map(|(_, id, r)| match r {
+        Reply::Sealed(h) if *id == 2 => Some((h.status, h.local_tail, h.sealed)),
+        _ => None,
+    });
+    assert_eq!(
+        sealed_tail,
+        Some((Status::Ok, 2, true)),
+        "store 1 counts in the sealed tail"
+    );
+    let statuses = stored_status(&fx);
+    assert!(statuses.contains(&(1, Status::Ok, 2)));
+    assert!(statuses.contains(&(3, Status::Sealed, 2)), "{statuses:?}");
+    assert_eq!(
+        stored_status(&h.request(SEQ, 4, store(2, 1, 2))),
+        vec![(4, Status::Sealed, 2)]
+    );
+    // Idempotent.
+    let again = replies(&h.request(SEQ, 5, seal()));
+    assert!(matches!(again[0].2, Reply::Sealed(h) if h.status == Status::Ok));
+}
+
+#[test]
+fn get_records_reads_the_durable_range_and_refuses_from_after_to() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 5, 1));
+    h.durable();
+    let get = |from, to, limit| {
+        Request::GetRecords(GetRecords {
+            header: header(0),
+            from_offset: from,
+            to_offset: to,
+            byte_limit: limit,
+        })
+    };
+    let fx = h.request(SEQ, 2, get(2, 10, None));
+    let Reply::Records(r) = &replies(&fx)[0].2 else {
+        panic!("records")
+    };
+    let offsets: Vec<u32> = r.records.iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, vec![2, 3, 4, 5]);
+    assert_eq!(r.next_offset, 6);
+    assert!(matches!(&r.records[0].body, RecordBody::Data(d) if d == b"r2"));
+    // At least one record even over the byte limit.
+    let fx = h.request(SEQ, 3, get(1, 5, Some(1)));
+    let Reply::Records(r) = &replies(&fx)[0].2 else {
+        panic!("records")
+    };
+    assert_eq!((r.records.len(), r.next_offset), (1, 2));
+    let fx = h.request(SEQ, 4, get(4, 2, None));
+    let Reply::Records(r) = &replies(&fx)[0].2 else {
+        panic!("records")
+    };
+    assert_eq!(r.header.status, Status::Malformed);
+}
+
+#[test]
+fn a_restarted_log_server_recovers_its_tail_seal_and_sequencer() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 3, 1));
+    h.durable();
+    h.request(SEQ, 2, seal());
+    h.durable();
+    h.restart();
+    let fx = h.request(SEQ, 3, Request::GetLogletInfo(header(0)));
+    let Reply::LogletInfo(info) = &replies(&fx)[0].2 else {
+        panic!("info")
+    };
+    assert_eq!((info.header.local_tail, info.header.sealed), (4, true));
+    assert_eq!(
+        stored_status(&h.request(SEQ, 4, store(4, 1, 4))),
+        vec![(4, Status::Sealed, 4)]
+    );
+}
+
+fn logs(version: u32, with_log0: bool) -> MetadataValue {
+    let chains = if with_log0 {
+        vec![Chain {
+            log_id: 0,
+            segments: vec![Segment {
+                base_lsn: 1,
+                index: 0,
+                provider: ProviderKind::Replicated,
+                params: Some(ReplicatedParams {
+                    loglet_id: LOGLET,
+                    sequencer: SEQ,
+                    replication: 2,
+                    nodeset: vec![1, 2, 3],
+                }),
+            }],
+        }]
+    } else {
+        vec![]
+    };
+    MetadataValue::Logs(Logs { version, chains })
+}
+
+fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Complete(op, r) => Some((*op, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The client asks the store; answers the store fetch with `value`.
+fn client_with_logs(value: MetadataValue) -> Harness {
+    let mut h = Harness::new(SEQ, Roles::CLIENT);
+    let fx = h.handle(vec![Event::ClientRequest((
+        1,
+        Op::WaitForMetadata((MetadataKind::Logs, 1)),
+    ))]);
+    let id = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::MetadataGet(id, _) => Some(*id),
+            _ => None,
+        })
+        .expect("a store fetch on first use");
+    let fx = h.handle(vec![Event::MetadataResponse((
+        id,
+        StoreResponse::Value(Some(value)),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(1, OpResult::MetadataReady(_))]
+    ));
+    h
+}
+
+#[test]
+fn an_equal_metadata_version_is_dropped_whatever_its_content() {
+    // The client caches an empty v1 from a peer first...
+    let mut h = Harness::new(SEQ, Roles::CLIENT);
+    let update = Message {
+        versions: vec![MetadataVersion {
+            kind: MetadataKind::Logs,
+            version: 1,
+        }],
+        body: Body::MetadataUpdate((99, Some(logs(1, false)))),
+    };
+    let fx = h.handle(vec![Event::Message((1, update))]);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Cached(..))));
+    // ...then the store's v1 with log 0 is "not newer" and dropped.
+    let update = Message {
+        versions: vec![],
+        body: Body::MetadataUpdate((98, Some(logs(1, true)))),
+    };
+    let fx = h.handle(vec![Event::Message((2, update))]);
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Cached(..))));
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Failed(ClientError::UnknownLog(0)))]
+    ));
+    // A strictly newer version is accepted.
+    let update = Message {
+        versions: vec![],
+        body: Body::MetadataUpdate((97, Some(logs(2, true)))),
+    };
+    let fx = h.handle(vec![Event::Message((2, update))]);
+    assert!(fx.iter().any(|e| matches!(e, Effect::Cached(..))));
+}
+
+#[test]
+fn waiting_for_a_version_resolves_on_greater_or_equal() {
+    let mut h = client_with_logs(logs(7, true));
+    let fx = h.handle(vec![Event::ClientRequest((
+        2,
+        Op::WaitForMetadata((MetadataKind::Logs, 5)),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::MetadataReady(7))]
+    ));
+}
+
+#[test]
+fn the_sequencer_commits_on_a_write_quorum_and_advances_the_global_tail() {
+    let mut h = client_with_logs(logs(1, true));
+    // First use starts the sequencer: it learns the tail from the nodeset.
+    let fx = h.handle(vec![Event::ClientRequest((
+        2,
+        Op::Append((0, b"a".to_vec())),
+    ))]);
+    let infos: Vec<(u32, u64)> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(
+                to,
+                Message {
+                    body: Body::LogServerRequest((id, Request::GetLogletInfo(_))),
+                    ..
+                },
+            ) => Some((*to, *id)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(infos.len(), 3);
+    let info_reply = |id| {
+        Body::LogServerReply((
+            id,
+            Reply::LogletInfo(
+                crate::bindings::logsandbox::node::log_server_protocol::LogletInfo {
+                    header: crate::bindings::logsandbox::node::log_server_protocol::ReplyHeader {
+                        local_tail: 1,
+                        known_global_tail: 1,
+                        sealed: false,
+                        status: Status::Ok,
+                    },
+                    trim_point: 0,
+                },
+            ),
+        ))
+    };
+    let mut stores = Vec::new();
+    for (to, id) in &infos[..2] {
+        let fx = h.handle(vec![Event::Message((
+            *to,
+            Message {
+                versions: vec![],
+                body: info_reply(*id),
+            },
+        ))]);
+        stores.extend(fx.into_iter().filter_map(|e| match e {
+            Effect::Send(
+                to,
+                Message {
+                    body: Body::LogServerRequest((id, Request::Store(s))),
+                    ..
+                },
+            ) => Some((to, id, s.first_offset)),
+            _ => None,
+        }));
+    }
+    assert_eq!(stores.len(), 3, "the store goes to the whole nodeset");
+    let stored = |id, status| {
+        Body::LogServerReply((
+            id,
+            Reply::Stored(
+                crate::bindings::logsandbox::node::log_server_protocol::ReplyHeader {
+                    local_tail: 2,
+                    known_global_tail: 1,
+                    sealed: status == Status::Sealed,
+                    status,
+                },
+            ),
+        ))
+    };
+    let (to, id, _) = stores[0];
+    let fx = h.handle(vec![Event::Message((
+        to,
+        Message {
+            versions: vec![],
+            body: stored(id, Status::Ok),
+        },
+    ))]);
+    assert!(completions(&fx).is_empty(), "one copy is not a quorum");
+    let (to, id, _) = stores[1];
+    let fx = h.handle(vec![Event::Message((
+        to,
+        Message {
+            versions: vec![],
+            body: stored(id, Status::Ok),
+        },
+    ))]);
+    assert!(matches!(completions(&fx)[..], [(2, OpResult::Appended(1))]));
+    let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(3, OpResult::Tail(TailState::Open(2)))]
+    ));
+}

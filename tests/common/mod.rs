@@ -1,0 +1,76 @@
+//! Shared harness of the end-to-end tests: run a scenario in-process through the real
+//! wasm guest, or run the `logsandbox` binary.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use logsandbox::report::RunReport;
+use logsandbox::runtime::Runtime;
+use logsandbox::scenario;
+use logsandbox::sim::{self, RunOptions};
+
+/// Runs a built-in scenario (or a path) with `--set` overrides and an optional seed.
+pub fn run(name: &str, seed: Option<u64>, sets: &[&str]) -> RunReport {
+    run_with(
+        name,
+        seed,
+        sets,
+        Runtime::builtin().expect("the built-in guest loads"),
+        None,
+    )
+}
+
+pub fn run_with(
+    name: &str,
+    seed: Option<u64>,
+    sets: &[&str],
+    runtime: Arc<Runtime>,
+    out_dir: Option<PathBuf>,
+) -> RunReport {
+    let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
+    let scenario = scenario::load(name, &sets).unwrap_or_else(|e| panic!("{e}"));
+    let options = RunOptions {
+        seed,
+        out_dir,
+        keep_trace: false,
+        runtime,
+    };
+    sim::run(&scenario, &options).expect("the run is carried out")
+}
+
+/// Runs the binary with `args`.
+pub fn logsandbox(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_logsandbox"))
+        .args(args)
+        .output()
+        .expect("the logsandbox binary runs")
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A fresh scratch directory under the system's temp dir.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("logsandbox-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir is writable");
+    dir
+}
+
+/// The names of the failing checks.
+pub fn failing_checks(report: &RunReport) -> Vec<&'static str> {
+    report
+        .checks
+        .iter()
+        .filter(|c| !c.pass)
+        .map(|c| c.name)
+        .collect()
+}
