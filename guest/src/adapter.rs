@@ -39,14 +39,15 @@ impl Env for Imports {
     fn complete(&mut self, op: OpId, result: OpResult) {
         imports::complete(op, &result);
     }
-    fn metadata_cached(
+    fn metadata_offered(
         &mut self,
         kind: MetadataKind,
         value: &MetadataValue,
         source: UpdateSource,
         peer: Option<NodeId>,
+        accepted: bool,
     ) {
-        imports::metadata_cached(kind, value, source, peer);
+        imports::metadata_offered(kind, value, source, peer, accepted);
     }
     fn log(&mut self, level: Level, message: &str) {
         imports::log(level, message);

@@ -27,12 +27,13 @@ pub trait Env {
     );
     fn set_timer(&mut self, id: u64, at: SimTime);
     fn complete(&mut self, op: OpId, result: OpResult);
-    fn metadata_cached(
+    fn metadata_offered(
         &mut self,
         kind: MetadataKind,
         value: &MetadataValue,
         source: UpdateSource,
         peer: Option<NodeId>,
+        accepted: bool,
     );
     fn log(&mut self, level: Level, message: &str);
     fn write(&mut self, id: u64, ops: Vec<WriteOp>);
@@ -53,7 +54,14 @@ pub mod testing {
         MetadataPut(RequestId, String, MetadataValue, Precondition),
         Timer(u64, SimTime),
         Complete(OpId, OpResult),
-        Cached(MetadataKind, MetadataValue, UpdateSource, Option<NodeId>),
+        /// A value offered to the cache; the last field says whether it was taken.
+        Offered(
+            MetadataKind,
+            MetadataValue,
+            UpdateSource,
+            Option<NodeId>,
+            bool,
+        ),
         Write(u64, Vec<WriteOp>),
     }
 
@@ -101,15 +109,16 @@ pub mod testing {
         fn complete(&mut self, op: OpId, result: OpResult) {
             self.effects.push(Effect::Complete(op, result));
         }
-        fn metadata_cached(
+        fn metadata_offered(
             &mut self,
             kind: MetadataKind,
             value: &MetadataValue,
             source: UpdateSource,
             peer: Option<NodeId>,
+            accepted: bool,
         ) {
             self.effects
-                .push(Effect::Cached(kind, value.clone(), source, peer));
+                .push(Effect::Offered(kind, value.clone(), source, peer, accepted));
         }
         fn log(&mut self, _level: Level, message: &str) {
             self.logs.push(message.to_string());

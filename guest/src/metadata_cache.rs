@@ -56,6 +56,8 @@ pub struct MetadataCache {
     provision: Option<RequestId>,
     /// Client operations waiting for a version (`>=`).
     waiters: Vec<(OpId, Version)>,
+    /// The node is starting: it waits for Logs `>= MIN`, fetching until it has one.
+    starting: bool,
 }
 
 impl MetadataCache {
@@ -87,11 +89,14 @@ impl MetadataCache {
             .ok_or(LookupError::NotReplicated(log))
     }
 
-    /// Arms the update task and, on the provisioner, writes the initial empty Logs.
+    /// Arms the update task, starts the start-up fetch (a starting node waits for Logs
+    /// `>= MIN`) and, on the provisioner, writes the initial empty Logs.
     pub fn start(&mut self, ctx: &mut Ctx) {
         self.backoff = ctx.shared.settings.metadata_fetch_backoff_initial;
         self.last_refresh = ctx.now;
+        self.starting = true;
         self.arm_tick(ctx);
+        self.fetch_from_store(ctx);
         if ctx.shared.roles.contains(Roles::PROVISIONER) {
             let id = ctx.id(Part::Metadata);
             let empty = MetadataValue::Logs(Logs {
@@ -134,8 +139,14 @@ impl MetadataCache {
         self.fetch_from_store(ctx);
     }
 
+    /// The highest version someone waits for.
     fn wanted(&self) -> Option<Version> {
-        self.waiters.iter().map(|&(_, v)| v.max(MIN)).max()
+        let startup = (self.starting && self.version() == INVALID).then_some(MIN);
+        self.waiters
+            .iter()
+            .map(|&(_, v)| v.max(MIN))
+            .chain(startup)
+            .max()
     }
 
     fn fetch_from_store(&mut self, ctx: &mut Ctx) {
@@ -266,6 +277,8 @@ impl MetadataCache {
         let MetadataValue::Logs(logs) = &value;
         let cached = self.version();
         if logs.version <= cached {
+            ctx.env
+                .metadata_offered(MetadataKind::Logs, &value, source, peer, false);
             ctx.log(
                 Level::Info,
                 &format!(
@@ -277,9 +290,10 @@ impl MetadataCache {
             return Offer::NotNewer { cached };
         }
         ctx.env
-            .metadata_cached(MetadataKind::Logs, &value, source, peer);
+            .metadata_offered(MetadataKind::Logs, &value, source, peer, true);
         let MetadataValue::Logs(logs) = value;
         self.logs = Some(logs);
+        self.starting = false;
         self.last_refresh = ctx.now;
         ctx.shared.versions = self.versions();
         let version = self.version();

@@ -23,6 +23,8 @@ struct Harness {
     env: MemEnv,
     now: u64,
     config: Config,
+    /// What `init` did.
+    started: Vec<Effect>,
 }
 
 impl Harness {
@@ -36,12 +38,13 @@ impl Harness {
         };
         let mut env = MemEnv::default();
         let node = Node::init(0, config.clone(), &mut env).expect("init succeeds");
-        env.take();
+        let started = env.take();
         Harness {
             node,
             env,
             now: 0,
             config,
+            started,
         }
     }
 
@@ -329,13 +332,11 @@ fn client_with_logs(value: MetadataValue) -> Harness {
         1,
         Op::WaitForMetadata((MetadataKind::Logs, 1)),
     ))]);
-    let id = fx
-        .iter()
-        .find_map(|e| match e {
-            Effect::MetadataGet(id, _) => Some(*id),
-            _ => None,
-        })
-        .expect("a store fetch on first use");
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::MetadataGet(..))),
+        "one fetch at a time"
+    );
+    let id = store_fetch(&h.started).expect("a starting node fetches the Logs");
     let fx = h.handle(vec![Event::MetadataResponse((
         id,
         StoreResponse::Value(Some(value)),
@@ -359,14 +360,14 @@ fn an_equal_metadata_version_is_dropped_whatever_its_content() {
         body: Body::MetadataUpdate((99, Some(logs(1, false)))),
     };
     let fx = h.handle(vec![Event::Message((1, update))]);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Cached(..))));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Offered(.., true))));
     // ...then the store's v1 with log 0 is "not newer" and dropped.
     let update = Message {
         versions: vec![],
         body: Body::MetadataUpdate((98, Some(logs(1, true)))),
     };
     let fx = h.handle(vec![Event::Message((2, update))]);
-    assert!(fx.iter().all(|e| !matches!(e, Effect::Cached(..))));
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Offered(.., true))));
     let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
     assert!(matches!(
         completions(&fx)[..],
@@ -378,7 +379,7 @@ fn an_equal_metadata_version_is_dropped_whatever_its_content() {
         body: Body::MetadataUpdate((97, Some(logs(2, true)))),
     };
     let fx = h.handle(vec![Event::Message((2, update))]);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Cached(..))));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Offered(.., true))));
 }
 
 #[test]
@@ -489,4 +490,80 @@ fn the_sequencer_commits_on_a_write_quorum_and_advances_the_global_tail() {
         completions(&fx)[..],
         [(3, OpResult::Tail(TailState::Open(2)))]
     ));
+}
+
+fn store_fetch(effects: &[Effect]) -> Option<u64> {
+    effects.iter().find_map(|e| match e {
+        Effect::MetadataGet(id, _) => Some(*id),
+        _ => None,
+    })
+}
+
+fn timers(effects: &[Effect]) -> Vec<(u64, u64)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Timer(id, at) => Some((*id, *at)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_starting_node_fetches_the_logs_and_retries_with_backoff_while_the_store_has_none() {
+    let mut h = Harness::log_server();
+    let first = store_fetch(&h.started).expect("fetch at start");
+    let fx = h.handle(vec![Event::MetadataResponse((
+        first,
+        StoreResponse::Value(None),
+    ))]);
+    let (retry, at) = timers(&fx)[0];
+    assert_eq!(
+        at - h.now,
+        100 * crate::time::MILLIS,
+        "first retry after 100 ms"
+    );
+    let fx = h.handle(vec![Event::Timer(retry)]);
+    let second = store_fetch(&fx).expect("fetch again");
+    let fx = h.handle(vec![Event::MetadataResponse((
+        second,
+        StoreResponse::Value(None),
+    ))]);
+    let (_, at) = timers(&fx)[0];
+    assert_eq!(at - h.now, 150 * crate::time::MILLIS, "then x1.5");
+}
+
+#[test]
+fn a_newer_version_in_a_peer_header_makes_the_update_task_ask_that_peer() {
+    let mut h = Harness::new(SEQ, Roles::CLIENT);
+    let tick = timers(&h.started)[0].0;
+    let ack = Message {
+        versions: vec![MetadataVersion {
+            kind: MetadataKind::Logs,
+            version: 1,
+        }],
+        body: Body::HelloAck,
+    };
+    h.handle(vec![Event::Message((2, ack))]);
+    let fx = h.handle(vec![Event::Timer(tick)]);
+    let asked: Vec<(u32, u32)> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(
+                to,
+                Message {
+                    body: Body::GetMetadata((_, _, v)),
+                    ..
+                },
+            ) => Some((*to, *v)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, vec![(2, 1)]);
+    let (_, next) = timers(&fx)[0];
+    let period = next - h.now;
+    assert!(
+        (50 * crate::time::MILLIS..=150 * crate::time::MILLIS).contains(&period),
+        "{period}"
+    );
 }

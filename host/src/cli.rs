@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use crate::demo::Demo;
 use crate::error::{CliError, EXIT_FAIL, EXIT_PASS};
 use crate::runtime::Runtime;
 use crate::scenario::{self, BUILTIN};
@@ -43,6 +44,12 @@ pub enum Command {
         #[arg(long, value_name = "PATH.wasm")]
         guest: Option<PathBuf>,
     },
+    /// Run the seed race twice, as the flaky test had it and as fixed, and show why one fails.
+    Demo {
+        /// Seed of both runs.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
     /// List the built-in scenarios.
     Scenarios,
 }
@@ -60,6 +67,15 @@ pub fn main_with(cli: Cli) -> i32 {
 
 fn execute(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
+        Command::Demo { seed } => {
+            let demo = Demo::run(Runtime::builtin()?, seed)?;
+            print!("{}", demo.render());
+            Ok(if demo.succeeded() {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            })
+        }
         Command::Scenarios => {
             for (name, text) in BUILTIN {
                 let s = scenario::parse(name, text, &[])?;
@@ -81,8 +97,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             let options = RunOptions {
                 seed,
                 out_dir: out,
-                keep_trace: false,
-                runtime,
+                ..RunOptions::new(runtime)
             };
             let report = sim::run(&parsed, &options)?;
             let replay = replay_command(&scenario, report.seed, &sets, guest.as_ref());

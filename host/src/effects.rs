@@ -30,11 +30,13 @@ pub enum Effect {
         op: u64,
         outcome: OpResult,
     },
-    Cached {
+    /// A metadata value offered to the node's cache, taken or dropped.
+    Offered {
         kind: MetadataKind,
         value: MetadataValue,
         source: UpdateSource,
         peer: Option<u32>,
+        accepted: bool,
     },
     Log {
         level: Level,

@@ -14,6 +14,8 @@ pub enum CliError {
     #[error("{0}")]
     Sim(#[from] SimError),
     #[error("{0}")]
+    Demo(#[from] crate::demo::DemoError),
+    #[error("{0}")]
     Usage(String),
 }
 
@@ -27,6 +29,8 @@ impl CliError {
             CliError::Scenario(_) | CliError::Load(_) | CliError::Usage(_) => EXIT_BAD_INPUT,
             CliError::Sim(SimError::OutDir { .. }) => EXIT_BAD_INPUT,
             CliError::Sim(SimError::Storage { .. }) => EXIT_FAIL,
+            CliError::Demo(crate::demo::DemoError::Scenario(_)) => EXIT_BAD_INPUT,
+            CliError::Demo(crate::demo::DemoError::Sim(_)) => EXIT_FAIL,
         }
     }
 }

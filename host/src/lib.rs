@@ -19,11 +19,13 @@
 //! - [`trace`]: every delivered event, and the trace hash.
 //! - [`report`]: one run's outcome, for people and for `--json`.
 //! - [`error`]: errors and their exit codes.
+//! - [`demo`], [`explore`]: the playground's stories and maps.
 //! - [`cli`]: the `logsandbox` command.
 
 pub mod bindings;
 pub mod checker;
 pub mod cli;
+pub mod demo;
 pub mod effects;
 pub mod error;
 pub mod history;

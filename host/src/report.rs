@@ -30,9 +30,9 @@ pub struct NodeReport {
     pub restarts: u32,
 }
 
-/// A node's cache took a new metadata value.
+/// A metadata value offered to a node's cache: taken, or dropped as not newer.
 #[derive(Debug, Clone, Serialize)]
-pub struct CacheUpdate {
+pub struct MetadataOffer {
     pub node: u32,
     pub at_ns: u64,
     pub version: u32,
@@ -41,6 +41,8 @@ pub struct CacheUpdate {
     /// `empty`, or `log 0 -> 0_0 on [1, 2, 3]`.
     pub value: String,
     pub has_log0: bool,
+    /// Taken by the cache (strictly newer), or dropped.
+    pub accepted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -60,7 +62,7 @@ pub struct RunReport {
     pub sim_time_ns: u64,
     pub wall_ms: f64,
     pub nodes: Vec<NodeReport>,
-    pub cache_updates: Vec<CacheUpdate>,
+    pub metadata_offers: Vec<MetadataOffer>,
     /// Which component ran.
     pub guest: String,
     pub summary: String,
@@ -106,7 +108,7 @@ impl RunReport {
             "wall_ms": (self.wall_ms * 1000.0).round() / 1000.0,
             "events_per_s": self.events_per_second().round(),
             "nodes": self.nodes,
-            "metadata_cache_updates": self.cache_updates,
+            "metadata_offers": self.metadata_offers,
             "guest": self.guest,
         })
     }

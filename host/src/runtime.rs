@@ -391,18 +391,20 @@ impl wit::host::Host for NodeState {
         Ok(())
     }
 
-    fn metadata_cached(
+    fn metadata_offered(
         &mut self,
         kind: bindings::MetadataKind,
         value: bindings::MetadataValue,
         source: bindings::UpdateSource,
         peer: Option<u32>,
+        accepted: bool,
     ) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Cached {
+        self.effects.push(Effect::Offered {
             kind,
             value,
             source,
             peer,
+            accepted,
         });
         Ok(())
     }

@@ -13,10 +13,16 @@ use crate::latency::Latency;
 use crate::time::{MILLIS, SECONDS, fmt_duration, parse_duration};
 
 /// The built-in scenarios, by name: (name, file text).
-pub const BUILTIN: &[(&str, &str)] = &[(
-    "append-seal-basic",
-    include_str!("../../scenarios/append-seal-basic.toml"),
-)];
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "append-after-seal-concurrent",
+        include_str!("../../scenarios/append-after-seal-concurrent.toml"),
+    ),
+    (
+        "append-seal-basic",
+        include_str!("../../scenarios/append-seal-basic.toml"),
+    ),
+];
 
 #[derive(Debug, Clone)]
 pub struct Scenario {

@@ -26,7 +26,7 @@ use crate::history::{History, Process};
 use crate::latency::Latency;
 use crate::metadata_store::{MetadataStore, StoreRequest, version_of};
 use crate::network::Network;
-use crate::report::{CacheUpdate, NodeReport, Outcome, RunReport};
+use crate::report::{MetadataOffer, NodeReport, Outcome, RunReport};
 use crate::runtime::{Limits, NodeInstance, Runtime};
 use crate::scenario::{FaultAction, Scenario};
 use crate::seeds::{self, SimRng};
@@ -49,6 +49,22 @@ pub struct RunOptions {
     pub keep_trace: bool,
     /// The component every node runs.
     pub runtime: Arc<Runtime>,
+    /// After a failure, keep simulating this long (virtual ns) without the workload, so
+    /// the trace shows what happened next (the demo uses it). 0 stops at once.
+    pub linger_after_failure: u64,
+}
+
+impl RunOptions {
+    /// A plain run of `runtime`: the scenario's seed, in-memory databases, no trace text.
+    pub fn new(runtime: Arc<Runtime>) -> Self {
+        RunOptions {
+            seed: None,
+            out_dir: None,
+            keep_trace: false,
+            runtime,
+            linger_after_failure: 0,
+        }
+    }
 }
 
 /// Why a run could not be carried out at all (as opposed to a run that failed).
@@ -150,10 +166,11 @@ pub struct Sim {
     events: u64,
     messages: u64,
     writes: u64,
-    cache_updates: Vec<CacheUpdate>,
+    metadata_offers: Vec<MetadataOffer>,
     error: Option<String>,
     finished: bool,
     out_dir: Option<PathBuf>,
+    linger: u64,
 }
 
 impl Sim {
@@ -231,10 +248,11 @@ impl Sim {
             events: 0,
             messages: 0,
             writes: 0,
-            cache_updates: Vec::new(),
+            metadata_offers: Vec::new(),
             error: None,
             finished: false,
             out_dir: options.out_dir.clone(),
+            linger: options.linger_after_failure,
         };
         sim.schedule_start();
         Ok(sim)
@@ -312,6 +330,24 @@ impl Sim {
     pub fn run(mut self) -> Result<RunReport, SimError> {
         let wall = Instant::now();
         let time_limit = SimTime(self.scenario.run.time_limit);
+        self.event_loop(time_limit)?;
+        if self.error.is_some() && self.linger > 0 {
+            // Keep going a while, for the record, with the workload silenced.
+            let failed_at = self.now;
+            let until = failed_at.plus(self.linger).min(time_limit);
+            self.finished = true;
+            while let Some(next) = self.queue.peek() {
+                if next.at > until {
+                    break;
+                }
+                self.step()?;
+            }
+            self.now = failed_at;
+        }
+        Ok(self.finish(wall))
+    }
+
+    fn event_loop(&mut self, time_limit: SimTime) -> Result<(), SimError> {
         while !self.finished && self.error.is_none() {
             if self.events >= self.scenario.run.max_events {
                 self.error = Some(format!(
@@ -338,6 +374,20 @@ impl Sim {
                 break;
             }
             self.now = next.at;
+            self.dispatch(next)?;
+        }
+        Ok(())
+    }
+
+    /// Pops and carries out the next entry (used while lingering).
+    fn step(&mut self) -> Result<(), SimError> {
+        let next = self.queue.pop().expect("the caller peeked an entry");
+        self.now = next.at;
+        self.dispatch(next)
+    }
+
+    fn dispatch(&mut self, next: Scheduled) -> Result<(), SimError> {
+        {
             match next.what {
                 Pending::Node {
                     node,
@@ -377,7 +427,7 @@ impl Sim {
                 }
             }
         }
-        Ok(self.finish(wall))
+        Ok(())
     }
 
     fn start_node(&mut self, id: u32) {
@@ -552,13 +602,14 @@ impl Sim {
                     },
                 ),
                 Effect::Complete { op, outcome } => self.complete(id, op, outcome),
-                Effect::Cached {
+                Effect::Offered {
                     value,
                     source,
                     peer,
+                    accepted,
                     ..
                 } => {
-                    let update = CacheUpdate {
+                    let update = MetadataOffer {
                         node: id,
                         at_ns: now.0,
                         version: version_of(&value),
@@ -569,14 +620,20 @@ impl Sim {
                         },
                         value: describe_value(&value),
                         has_log0: matches!(&value, MetadataValue::Logs(l) if l.chains.iter().any(|c| c.log_id == LOG)),
+                        accepted,
                     };
                     self.trace.note(now.0, id, || {
+                        let verb = if update.accepted {
+                            "caches"
+                        } else {
+                            "drops (not newer)"
+                        };
                         format!(
-                            "caches Logs v{} from {}: {}",
+                            "{verb} Logs v{} from {}: {}",
                             update.version, update.source, update.value
                         )
                     });
-                    self.cache_updates.push(update);
+                    self.metadata_offers.push(update);
                 }
                 Effect::Log { level, message } => {
                     let tag = match level {
@@ -634,6 +691,9 @@ impl Sim {
     }
 
     fn act(&mut self, actions: Vec<Action>) {
+        if self.finished {
+            return;
+        }
         for action in actions {
             match action {
                 Action::Request(process, op) => self.request(process, op),
@@ -811,7 +871,7 @@ impl Sim {
             sim_time_ns: self.now.0,
             wall_ms: wall.elapsed().as_secs_f64() * 1000.0,
             nodes,
-            cache_updates: self.cache_updates.clone(),
+            metadata_offers: self.metadata_offers.clone(),
             guest: self.runtime.name().to_string(),
             summary: self.scenario.summary(),
             trace: self.trace.records().to_vec(),

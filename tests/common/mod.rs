@@ -35,8 +35,7 @@ pub fn run_with(
     let options = RunOptions {
         seed,
         out_dir,
-        keep_trace: false,
-        runtime,
+        ..RunOptions::new(runtime)
     };
     sim::run(&scenario, &options).expect("the run is carried out")
 }
