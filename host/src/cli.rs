@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
+use std::io::IsTerminal;
+
 use crate::demo::Demo;
 use crate::error::{CliError, EXIT_FAIL, EXIT_PASS};
+use crate::explore;
 use crate::runtime::Runtime;
 use crate::scenario::{self, BUILTIN};
 use crate::sim::{self, RunOptions};
@@ -50,6 +53,28 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run many seeds of a scenario, optionally over a latency sweep; report the failing ones.
+    Explore {
+        scenario: String,
+        /// Seeds to run, inclusive: `1..100`.
+        #[arg(long)]
+        seeds: String,
+        /// Runs in parallel (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Override a scenario key in every run (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Sweep a knob: `KEY=A..B:STEPS` (at most two), e.g. `latency.metadata_store=1ms..200ms:5`.
+        #[arg(long = "sweep", value_name = "KEY=A..B:STEPS")]
+        sweeps: Vec<String>,
+        /// Print exactly one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// Run this component instead of the built-in guest.
+        #[arg(long, value_name = "PATH.wasm")]
+        guest: Option<PathBuf>,
+    },
     /// List the built-in scenarios.
     Scenarios,
 }
@@ -71,6 +96,47 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             let demo = Demo::run(Runtime::builtin()?, seed)?;
             print!("{}", demo.render());
             Ok(if demo.succeeded() {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            })
+        }
+        Command::Explore {
+            scenario,
+            seeds,
+            jobs,
+            sets,
+            sweeps,
+            json,
+            guest,
+        } => {
+            let seeds = explore::parse_seeds(&seeds).map_err(CliError::Usage)?;
+            if sweeps.len() > 2 {
+                return Err(CliError::Usage("--sweep: at most two knobs".into()));
+            }
+            let sweeps = sweeps
+                .iter()
+                .map(|s| explore::Sweep::parse(s))
+                .collect::<Result<Vec<_>, _>>()?;
+            // Check the scenario and the sets before starting any thread.
+            scenario::load(&scenario, &sets)?;
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let exploration = explore::explore(explore::Plan {
+                scenario: &scenario,
+                sets: &sets,
+                seeds,
+                jobs,
+                sweeps,
+                runtime: load_guest(guest.as_ref())?,
+                progress: !json && std::io::stderr().is_terminal(),
+            })?;
+            if json {
+                println!("{}", exploration.to_json());
+            } else {
+                print!("{}", exploration.render());
+            }
+            Ok(if exploration.failures() == 0 {
                 EXIT_PASS
             } else {
                 EXIT_FAIL

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod demo;
 pub mod effects;
 pub mod error;
+pub mod explore;
 pub mod history;
 pub mod latency;
 pub mod metadata_store;

@@ -224,6 +224,23 @@ const KEYS: &[Key] = &[
     key("run.memory_mb", Kind::Integer),
 ];
 
+/// What a swept key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepKind {
+    /// A latency or a duration: swept as constants.
+    Time,
+    Integer,
+}
+
+/// Whether `key` can be swept, and how.
+pub fn sweep_kind(key: &str) -> Option<SweepKind> {
+    match KEYS.iter().find(|k| k.name == key)?.kind {
+        Kind::Latency | Kind::Duration => Some(SweepKind::Time),
+        Kind::Integer => Some(SweepKind::Integer),
+        Kind::Text | Kind::Bool => None,
+    }
+}
+
 /// The names of the built-in scenarios.
 pub fn builtin_names() -> Vec<String> {
     BUILTIN.iter().map(|(n, _)| n.to_string()).collect()
