@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use crate::bindings::{ClientError, Op, OpResult, TailState};
-use crate::history::{History, OpRecord, Process};
+use crate::history::{History, OpRecord, Process, fmt_tail};
+use crate::time::fmt_duration;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CheckResult {
@@ -287,8 +288,10 @@ fn tails_monotonic(view: &View) -> CheckResult {
                     "tails_monotonic",
                     false,
                     format!(
-                        "{process} saw {tail:?} at {}ns after {prev_process} saw {prev:?}",
-                        t
+                        "{process} saw {} at {} after {prev_process} saw {}",
+                        fmt_tail(tail),
+                        fmt_duration(*t),
+                        fmt_tail(&prev)
                     ),
                 );
             }
@@ -323,8 +326,8 @@ fn no_ack_beyond_published_seal(view: &View) -> CheckResult {
         "no_ack_beyond_published_seal",
         pass,
         format!(
-            "sealed tail {tail} published at {}ns; highest acknowledged offset {}",
-            at,
+            "sealed tail {tail} published at {}; highest acknowledged offset {}",
+            fmt_duration(at),
             max.map_or("none".into(), |m| m.to_string())
         ),
     )
@@ -341,7 +344,7 @@ fn describe(r: Option<&OpResult>) -> String {
     match r {
         None => "none".into(),
         Some(OpResult::Failed(e)) => format!("failed: {}", crate::history::describe_error(e)),
-        Some(OpResult::Tail(t) | OpResult::Sealed(t)) => format!("{t:?}"),
+        Some(OpResult::Tail(t) | OpResult::Sealed(t)) => fmt_tail(t),
         Some(OpResult::Appended(o)) => format!("appended at {o}"),
         Some(OpResult::Records(r)) => format!("{} records", r.len()),
         Some(OpResult::MetadataReady(v)) => format!("metadata v{v}"),

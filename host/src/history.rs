@@ -196,6 +196,14 @@ fn op_value(op: &Op) -> serde_json::Value {
     }
 }
 
+/// `Open(12)`, `Sealed(4002)`.
+pub fn fmt_tail(t: &TailState) -> String {
+    match t {
+        TailState::Open(o) => format!("Open({o})"),
+        TailState::Sealed(o) => format!("Sealed({o})"),
+    }
+}
+
 pub fn tail_value(t: &TailState) -> serde_json::Value {
     match t {
         TailState::Open(o) => json!({"open": o}),

@@ -270,8 +270,8 @@ pub fn describe_op(op: &Op) -> String {
 pub fn describe_result(r: &OpResult) -> String {
     match r {
         OpResult::Appended(o) => format!("appended at {o}"),
-        OpResult::Sealed(t) => format!("sealed: {t:?}"),
-        OpResult::Tail(t) => format!("tail {t:?}"),
+        OpResult::Sealed(t) => format!("sealed: {}", crate::history::fmt_tail(t)),
+        OpResult::Tail(t) => format!("tail {}", crate::history::fmt_tail(t)),
         OpResult::Records(rs) => format!("{} records", rs.len()),
         OpResult::MetadataReady(v) => format!("metadata ready at v{v}"),
         OpResult::Failed(e) => format!("failed: {}", crate::history::describe_error(e)),
