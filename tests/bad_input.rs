@@ -78,3 +78,40 @@ fn a_file_that_is_not_a_component_is_rejected() {
     assert_bad_input(&["run", "append-seal-basic", "--guest", path], &[path]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Writes a component from its text form into a scratch file.
+fn component(dir: &std::path::Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, wat::parse_str(text).expect("valid component text")).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn a_component_without_the_node_export_is_rejected_naming_it() {
+    let dir = scratch("no-export");
+    let path = component(&dir, "empty.wasm", "(component)");
+    assert_bad_input(
+        &["run", "append-seal-basic", "--guest", &path],
+        &[
+            &path,
+            "does not implement the world",
+            "logsandbox:node/node",
+        ],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_component_with_an_unknown_import_is_rejected_naming_it() {
+    let dir = scratch("bad-import");
+    let path = component(
+        &dir,
+        "imports.wasm",
+        r#"(component (import "acme:clock/now" (instance)))"#,
+    );
+    assert_bad_input(
+        &["run", "append-seal-basic", "--guest", &path],
+        &[&path, "acme:clock/now"],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -65,3 +65,21 @@ storage = "100us..300us"
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn nodes_that_overrun_their_cpu_bound_crash_alone_and_the_run_reports_it() {
+    // 20,000 units of fuel per call: not enough for a node to start.
+    let report = run("append-seal-basic", None, &["run.fuel_per_call=20000"]);
+    assert!(!report.passed());
+    for node in &report.nodes {
+        assert_eq!(node.status, "crashed", "{node:?}");
+        assert!(
+            node.crash_reason
+                .as_deref()
+                .unwrap_or_default()
+                .contains("CPU bound"),
+            "{node:?}"
+        );
+    }
+    assert!(report.error.is_some(), "the workload cannot finish");
+}

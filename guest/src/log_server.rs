@@ -131,18 +131,32 @@ impl Loglet {
 }
 
 /// The log-server role of a node.
-#[derive(Default)]
 pub struct LogServer {
     loglets: BTreeMap<LogletId, Loglet>,
     writes: BTreeMap<u64, PendingWrite>,
     #[cfg(feature = "trap-on-store")]
     stores_seen: u32,
+    /// Read-only mode (the `log_server.accepting_writes` setting).
+    accepting_writes: bool,
+}
+
+impl Default for LogServer {
+    fn default() -> Self {
+        LogServer {
+            loglets: BTreeMap::new(),
+            writes: BTreeMap::new(),
+            #[cfg(feature = "trap-on-store")]
+            stores_seen: 0,
+            accepting_writes: true,
+        }
+    }
 }
 
 impl LogServer {
     /// Rebuilds every loglet from storage: local tail = last record + 1 (or OLDEST),
     /// raised to trim + 1; global tail = max(stored global tail, trim + 1).
     pub fn recover(&mut self, ctx: &mut Ctx) -> Result<(), String> {
+        self.accepting_writes = ctx.shared.settings.accepting_writes;
         for kind in [keys::SEQUENCER, keys::TRIM, keys::GLOBAL_TAIL, keys::SEAL] {
             let start = vec![kind];
             for entry in ctx.env.scan(&start, &keys::kind_end(kind), u32::MAX, false) {
@@ -203,7 +217,7 @@ impl LogServer {
             Request::Store(store) => self.store(ctx, to, store),
             Request::Seal(seal) => self.seal(ctx, to, seal),
             Request::GetLogletInfo(header) => {
-                let loglet = self.loglet(&header);
+                let loglet = self.loglet(ctx, &header);
                 let info = LogletInfo {
                     header: loglet.header(Status::Ok),
                     trim_point: loglet.trim_point,
@@ -263,12 +277,18 @@ impl LogServer {
         }
     }
 
-    fn loglet(&mut self, header: &RequestHeader) -> &mut Loglet {
+    /// The loglet a request is for (created empty on first use), with the request's
+    /// global tail merged in; waiters that this satisfies are answered.
+    fn loglet(&mut self, ctx: &mut Ctx, header: &RequestHeader) -> &mut Loglet {
         let loglet = self
             .loglets
             .entry(header.loglet_id)
             .or_insert_with(|| Loglet::new(header.loglet_id));
-        loglet.merge_global_tail(header.known_global_tail);
+        loglet.accepting_writes = self.accepting_writes;
+        if header.known_global_tail > loglet.known_global_tail {
+            loglet.merge_global_tail(header.known_global_tail);
+            notify_tail_waiters(ctx, loglet);
+        }
         loglet
     }
 
@@ -283,7 +303,7 @@ impl LogServer {
                 panic!("trap-on-store: N2 traps on its 50th store, as the test guest should");
             }
         }
-        let loglet = self.loglet(&store.header);
+        let loglet = self.loglet(ctx, &store.header);
         let repair = store.flags.contains(StoreFlags::IGNORE_SEAL);
         let count = store.payloads.len() as u32;
         let last = (store.first_offset as u64 + count as u64).checked_sub(1);
@@ -371,7 +391,7 @@ impl LogServer {
     /// Seal: idempotent; answered once the seal marker is durable. The marker is queued
     /// behind every store already accepted, so those count in the sealed tail.
     fn seal(&mut self, ctx: &mut Ctx, to: ReplyTo, seal: Seal) {
-        let loglet = self.loglet(&seal.header);
+        let loglet = self.loglet(ctx, &seal.header);
         if loglet.sealed {
             return reply(ctx, to, Reply::Sealed(loglet.header(Status::Ok)));
         }
@@ -394,7 +414,7 @@ impl LogServer {
     /// Reads `[max(from, trim + 1), min(to, local_tail - 1)]`, at least one record even
     /// over the byte limit; a trimmed prefix comes back as one TrimGap.
     fn get_records(&mut self, ctx: &mut Ctx, to: ReplyTo, get: GetRecords) {
-        let loglet = self.loglet(&get.header);
+        let loglet = self.loglet(ctx, &get.header);
         if get.from_offset > get.to_offset {
             let records = Records {
                 header: loglet.header(Status::Malformed),
@@ -466,7 +486,7 @@ impl LogServer {
     /// Trim up to and including `trim_point`: Malformed below OLDEST or at/after
     /// max(global tail, local tail); clipped to local tail - 1; answered once durable.
     fn trim(&mut self, ctx: &mut Ctx, to: ReplyTo, trim: Trim) {
-        let loglet = self.loglet(&trim.header);
+        let loglet = self.loglet(ctx, &trim.header);
         let high = loglet.known_global_tail.max(loglet.local_tail);
         if trim.trim_point < OLDEST || trim.trim_point >= high {
             return reply(ctx, to, Reply::Trimmed(loglet.header(Status::Malformed)));
@@ -502,7 +522,7 @@ impl LogServer {
     }
 
     fn wait_for_tail(&mut self, ctx: &mut Ctx, to: ReplyTo, wait: WaitForTail) {
-        let loglet = self.loglet(&wait.header);
+        let loglet = self.loglet(ctx, &wait.header);
         let waiter = TailWaiter::Query {
             to,
             query: wait.query,
@@ -515,7 +535,7 @@ impl LogServer {
 
     /// Which offsets of `[from, to]` this server holds: a Trimmed range, then Exists runs.
     fn get_digest(&mut self, ctx: &mut Ctx, to: ReplyTo, get: GetDigest) {
-        let loglet = self.loglet(&get.header);
+        let loglet = self.loglet(ctx, &get.header);
         if get.from_offset > get.to_offset {
             let digest = Digest {
                 header: loglet.header(Status::Malformed),

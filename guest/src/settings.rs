@@ -23,6 +23,8 @@ pub struct Settings {
     pub store_timeout: u64,
     /// Delay before resending a seal or info request that got no answer.
     pub rpc_retry: u64,
+    /// False puts the log-server in read-only mode: every store gets `Disabled`.
+    pub accepting_writes: bool,
 }
 
 impl Default for Settings {
@@ -36,6 +38,7 @@ impl Default for Settings {
             store_wave_timeout: 250 * MILLIS,
             store_timeout: 2_000 * MILLIS,
             rpc_retry: 250 * MILLIS,
+            accepting_writes: true,
         }
     }
 }
@@ -53,6 +56,14 @@ impl Settings {
                 "sequencer.store_wave_timeout_ms" => &mut self.store_wave_timeout,
                 "sequencer.store_timeout_ms" => &mut self.store_timeout,
                 "sequencer.rpc_retry_ms" => &mut self.rpc_retry,
+                "log_server.accepting_writes" => {
+                    match value.trim() {
+                        "true" => self.accepting_writes = true,
+                        "false" => self.accepting_writes = false,
+                        _ => problems.push(format!("setting {key}: not true or false: {value:?}")),
+                    }
+                    continue;
+                }
                 "sequencer.max_inflight_records" => {
                     match value.trim().parse::<u32>() {
                         Ok(v) if v > 0 => self.max_inflight_records = v,

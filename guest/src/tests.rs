@@ -4,7 +4,8 @@
 use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
 use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
 use crate::bindings::logsandbox::node::log_server_protocol::{
-    GetRecords, RecordBody, Reply, Request, RequestHeader, Seal, Store, StoreFlags,
+    GetDigest, GetRecords, RecordBody, RecordStatus, Reply, ReplyHeader, Request, RequestHeader,
+    Seal, Store, StoreFlags, TailQuery, Trim, WaitForTail,
 };
 use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
 use crate::bindings::logsandbox::node::metadata::{
@@ -29,12 +30,19 @@ struct Harness {
 
 impl Harness {
     fn new(id: u32, roles: Roles) -> Self {
+        Harness::with_settings(id, roles, &[])
+    }
+
+    fn with_settings(id: u32, roles: Roles, settings: &[(&str, &str)]) -> Self {
         let config = Config {
             id,
             roles,
             members: vec![1, 2, 3, 5],
             seed: 1,
-            settings: vec![],
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         };
         let mut env = MemEnv::default();
         let node = Node::init(0, config.clone(), &mut env).expect("init succeeds");
@@ -566,4 +574,266 @@ fn a_newer_version_in_a_peer_header_makes_the_update_task_ask_that_peer() {
         (50 * crate::time::MILLIS..=150 * crate::time::MILLIS).contains(&period),
         "{period}"
     );
+}
+
+// --- Every request type and status code of the log-server protocol. ---
+
+fn repair(first: u32, n: usize) -> Request {
+    let mut r = store(first, n, 1);
+    if let Request::Store(s) = &mut r {
+        s.flags = StoreFlags::IGNORE_SEAL;
+    }
+    r
+}
+
+fn trim(point: u32) -> Request {
+    Request::Trim(Trim {
+        header: header(0),
+        trim_point: point,
+    })
+}
+
+fn wait(query: TailQuery, global: u32) -> Request {
+    Request::WaitForTail(WaitForTail {
+        header: header(global),
+        query,
+    })
+}
+
+fn reply_headers(effects: &[Effect]) -> Vec<(u64, ReplyHeader)> {
+    replies(effects)
+        .into_iter()
+        .map(|(_, id, r)| {
+            let h = match r {
+                Reply::Stored(h) | Reply::Sealed(h) | Reply::Trimmed(h) | Reply::TailUpdated(h) => {
+                    h
+                }
+                Reply::LogletInfo(i) => i.header,
+                Reply::Records(r) => r.header,
+                Reply::Digest(d) => d.header,
+            };
+            (id, h)
+        })
+        .collect()
+}
+
+#[test]
+fn a_read_only_log_server_answers_disabled() {
+    let mut h = Harness::with_settings(
+        1,
+        Roles::LOG_SERVER,
+        &[("log_server.accepting_writes", "false")],
+    );
+    assert_eq!(
+        stored_status(&h.request(SEQ, 1, store(1, 1, 1))),
+        vec![(1, Status::Disabled, 1)]
+    );
+}
+
+#[test]
+fn an_expired_store_is_dropped_and_not_persisted() {
+    let mut h = Harness::log_server();
+    let mut expired = store(1, 1, 1);
+    if let Request::Store(s) = &mut expired {
+        s.timeout_at = Some(1);
+    }
+    let fx = h.request(SEQ, 1, expired);
+    assert_eq!(stored_status(&fx), vec![(1, Status::Dropped, 1)]);
+    assert!(fx.iter().all(|e| !matches!(e, Effect::Write(..))));
+}
+
+#[test]
+fn a_non_sequencer_writing_below_the_tail_is_a_sequencer_mismatch() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 2, 1));
+    h.durable();
+    // N2 forwards a store for offset 1 that the sequencer N5 already wrote.
+    assert_eq!(
+        stored_status(&h.request(2, 2, store(1, 1, 1))),
+        vec![(2, Status::SequencerMismatch, 3)]
+    );
+}
+
+#[test]
+fn repair_stores_get_sealing_while_a_seal_is_pending_and_are_accepted_after_it() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, seal());
+    assert_eq!(
+        stored_status(&h.request(SEQ, 2, repair(1, 1))),
+        vec![(2, Status::Sealing, 1)]
+    );
+    h.durable();
+    h.request(SEQ, 3, repair(1, 2));
+    assert_eq!(stored_status(&h.durable()), vec![(3, Status::Ok, 3)]);
+}
+
+#[test]
+fn get_loglet_info_reports_tails_seal_and_trim_point() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 4, 1));
+    h.durable();
+    h.request(SEQ, 2, trim(2));
+    h.durable();
+    let fx = h.request(SEQ, 3, Request::GetLogletInfo(header(3)));
+    let Reply::LogletInfo(info) = &replies(&fx)[0].2 else {
+        panic!("info")
+    };
+    assert_eq!(
+        (
+            info.header.status,
+            info.header.local_tail,
+            info.header.known_global_tail,
+            info.header.sealed,
+            info.trim_point
+        ),
+        (Status::Ok, 5, 3, false, 2)
+    );
+}
+
+#[test]
+fn trim_refuses_out_of_range_points_clips_to_the_local_tail_and_is_answered_once_durable() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 4, 1));
+    h.durable(); // local tail 5
+    let status = |fx: &[Effect]| {
+        reply_headers(fx)
+            .iter()
+            .map(|(_, h)| h.status)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        status(&h.request(SEQ, 2, trim(0))),
+        vec![Status::Malformed],
+        "below OLDEST"
+    );
+    assert_eq!(
+        status(&h.request(SEQ, 3, trim(5))),
+        vec![Status::Malformed],
+        "at the tail"
+    );
+    // With a global tail of 9, trimming to 7 is legal and clipped to local tail - 1 = 4.
+    let fx = h.request(
+        SEQ,
+        4,
+        Request::Trim(Trim {
+            header: header(9),
+            trim_point: 7,
+        }),
+    );
+    assert!(replies(&fx).is_empty(), "answered once durable");
+    assert_eq!(status(&h.durable()), vec![Status::Ok]);
+    let fx = h.request(
+        SEQ,
+        5,
+        Request::GetRecords(GetRecords {
+            header: header(0),
+            from_offset: 1,
+            to_offset: 10,
+            byte_limit: None,
+        }),
+    );
+    let Reply::Records(r) = &replies(&fx)[0].2 else {
+        panic!("records")
+    };
+    assert!(
+        matches!(r.records[0].body, RecordBody::TrimGap(4)),
+        "{:?}",
+        r.records
+    );
+    assert_eq!(r.next_offset, 5);
+    // Trimming again at or below the trim point is a no-op answered at once.
+    assert_eq!(status(&h.request(SEQ, 6, trim(3))), vec![Status::Ok]);
+}
+
+#[test]
+fn wait_for_tail_resolves_on_local_global_or_either_and_on_seal() {
+    let mut h = Harness::log_server();
+    let pending = |fx: &[Effect]| replies(fx).is_empty();
+    assert!(pending(&h.request(
+        SEQ,
+        1,
+        wait(TailQuery::LocalTail(2), 1)
+    )));
+    assert!(pending(&h.request(
+        SEQ,
+        2,
+        wait(TailQuery::GlobalTail(4), 1)
+    )));
+    assert!(pending(&h.request(
+        SEQ,
+        3,
+        wait(TailQuery::LocalOrGlobal(3), 1)
+    )));
+    assert!(pending(&h.request(
+        SEQ,
+        7,
+        wait(TailQuery::GlobalTail(9), 1)
+    )));
+    h.request(SEQ, 10, store(1, 1, 1));
+    let fx = h.durable(); // local tail 2
+    let answered: Vec<u64> = reply_headers(&fx)
+        .iter()
+        .map(|(id, _)| *id)
+        .filter(|id| *id < 10)
+        .collect();
+    assert_eq!(answered, vec![1]);
+    // A request carrying global tail 4 satisfies the global and either waiters.
+    let fx = h.request(SEQ, 11, wait(TailQuery::LocalTail(1), 4));
+    let mut answered: Vec<u64> = reply_headers(&fx).iter().map(|(id, _)| *id).collect();
+    answered.sort();
+    assert_eq!(answered, vec![2, 3, 11]);
+    // The seal resolves the last waiter, with status Sealed for a global-tail query.
+    h.request(SEQ, 14, seal());
+    let fx = h.durable();
+    let waiter = reply_headers(&fx)
+        .into_iter()
+        .find(|(id, _)| *id == 7)
+        .expect("resolved on seal");
+    assert_eq!((waiter.1.status, waiter.1.sealed), (Status::Sealed, true));
+}
+
+#[test]
+fn get_digest_reports_trimmed_and_existing_ranges() {
+    let mut h = Harness::log_server();
+    h.request(SEQ, 1, store(1, 3, 1));
+    h.durable(); // 1..=3
+    h.request(SEQ, 2, store(6, 2, 6));
+    h.durable(); // 6..=7, a gap at 4..=5
+    h.request(SEQ, 3, trim(1));
+    h.durable();
+    let fx = h.request(
+        SEQ,
+        4,
+        Request::GetDigest(GetDigest {
+            header: header(0),
+            from_offset: 1,
+            to_offset: 10,
+        }),
+    );
+    let Reply::Digest(d) = &replies(&fx)[0].2 else {
+        panic!("digest")
+    };
+    let entries: Vec<(u32, u32, RecordStatus)> = d
+        .entries
+        .iter()
+        .map(|e| (e.from_offset, e.to_offset, e.status))
+        .collect();
+    assert_eq!(
+        entries,
+        vec![
+            (1, 1, RecordStatus::Trimmed),
+            (2, 3, RecordStatus::Exists),
+            (6, 7, RecordStatus::Exists)
+        ]
+    );
+    let fx = h.request(
+        SEQ,
+        5,
+        Request::GetDigest(GetDigest {
+            header: header(0),
+            from_offset: 5,
+            to_offset: 4,
+        }),
+    );
+    assert_eq!(reply_headers(&fx)[0].1.status, Status::Malformed);
 }
