@@ -107,7 +107,7 @@ fn a_component_with_an_unknown_import_is_rejected_naming_it() {
     let path = component(
         &dir,
         "imports.wasm",
-        r#"(component (import "acme:clock/now" (instance)))"#,
+        r#"(component (import "acme:clock/now" (instance (export "now" (func (result u64))))))"#,
     );
     assert_bad_input(
         &["run", "append-seal-basic", "--guest", &path],

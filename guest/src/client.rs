@@ -17,6 +17,7 @@ use crate::bindings::logsandbox::node::types::{LogId, LogletId, LogletOffset, No
 use crate::metadata_cache::{LookupError, MetadataCache};
 use crate::node::{Ctx, Part};
 use crate::sequencer::{Route, Routes, Sequencer};
+use crate::tasks::{Kind, Out as TaskOut, Task};
 
 /// Bytes a reader asks for per GetRecords.
 const READ_BYTE_LIMIT: u64 = 64 * 1024;
@@ -26,6 +27,7 @@ const READ_BYTE_LIMIT: u64 = 64 * 1024;
 enum Target {
     Sequencer(LogletId, Route),
     Reader(OpId),
+    Task(OpId),
 }
 
 #[derive(Default)]
@@ -54,6 +56,8 @@ struct Reader {
 pub struct Client {
     sequencers: BTreeMap<LogletId, Sequencer>,
     readers: BTreeMap<OpId, Reader>,
+    /// Find-tail, seal and trim run without the sequencer, with the timer that is current.
+    tasks: BTreeMap<OpId, (Task, Option<u64>)>,
     routes: RouteTable,
 }
 
@@ -76,9 +80,11 @@ impl Client {
             Op::WaitForMetadata((kind, version)) => {
                 return metadata.wait_for(ctx, op, *kind, *version);
             }
-            Op::Append((log, _)) | Op::Seal(log) | Op::FindTail(log) | Op::Read((log, _, _)) => {
-                *log
-            }
+            Op::Append((log, _))
+            | Op::Seal(log)
+            | Op::FindTail(log)
+            | Op::Read((log, _, _))
+            | Op::Trim((log, _)) => *log,
         };
         let params = match self.resolve(metadata, log) {
             Ok(params) => params,
@@ -87,12 +93,21 @@ impl Client {
         if let Op::Read((_, from, to)) = request {
             return self.start_read(ctx, op, &params, from, to);
         }
+        if let Op::Trim((_, point)) = request {
+            return self.start_task(ctx, op, Kind::Trim, params, point);
+        }
         if params.sequencer != ctx.shared.me {
-            let why = format!(
-                "log {log} is sequenced by N{}; this node only runs local sequencers",
-                params.sequencer
-            );
-            return self.refuse(ctx, op, &why);
+            return match request {
+                Op::FindTail(_) => self.start_task(ctx, op, Kind::FindTail, params, 0),
+                Op::Seal(_) => self.start_task(ctx, op, Kind::Seal, params, 0),
+                _ => {
+                    let why = format!(
+                        "log {log} is sequenced by N{}; appends go to the sequencer's node",
+                        params.sequencer
+                    );
+                    self.refuse(ctx, op, &why)
+                }
+            };
         }
         let routes = &mut self.routes;
         let sequencer = self
@@ -103,7 +118,45 @@ impl Client {
             Op::Append((_, payload)) => sequencer.append(ctx, routes, op, payload),
             Op::Seal(_) => sequencer.seal(ctx, routes, op),
             Op::FindTail(_) => sequencer.find_tail(ctx, op),
-            Op::Read(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
+            Op::Read(_) | Op::Trim(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
+        }
+    }
+
+    fn start_task(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        kind: Kind,
+        params: ReplicatedParams,
+        point: LogletOffset,
+    ) {
+        let (task, out) = Task::new(op, kind, params, point);
+        self.tasks.insert(op, (task, None));
+        self.run_task(ctx, op, out);
+    }
+
+    /// Carries out what a task asked for.
+    fn run_task(&mut self, ctx: &mut Ctx, op: OpId, out: Vec<TaskOut>) {
+        for item in out {
+            match item {
+                TaskOut::Request(node, request) => {
+                    let id = ctx.id(Part::Client);
+                    self.routes.targets.insert(id, Target::Task(op));
+                    ctx.send(node, Body::LogServerRequest((id, request)));
+                }
+                TaskOut::Timer => {
+                    let timer = ctx.timer(Part::Client, ctx.shared.settings.rpc_retry);
+                    self.routes.targets.insert(timer, Target::Task(op));
+                    if let Some((_, current)) = self.tasks.get_mut(&op) {
+                        *current = Some(timer);
+                    }
+                }
+                TaskOut::Done(result) => {
+                    self.tasks.remove(&op);
+                    ctx.env.complete(op, result);
+                    return;
+                }
+            }
         }
     }
 
@@ -135,6 +188,12 @@ impl Client {
                 }
             }
             Some(Target::Reader(op)) => self.on_read_reply(ctx, op, from, reply),
+            Some(Target::Task(op)) => {
+                if let Some((task, _)) = self.tasks.get_mut(&op) {
+                    let out = task.on_reply(from, reply);
+                    self.run_task(ctx, op, out);
+                }
+            }
             None => ctx.log(
                 Level::Debug,
                 &format!("reply {id} from N{from} has no owner"),
@@ -150,6 +209,15 @@ impl Client {
                 }
             }
             Some(Target::Reader(op)) => self.on_read_timeout(ctx, op),
+            Some(Target::Task(op)) => {
+                // Only the task's current timer counts; older ones are stale.
+                if let Some((task, current)) = self.tasks.get_mut(&op)
+                    && *current == Some(id)
+                {
+                    let out = task.on_timer();
+                    self.run_task(ctx, op, out);
+                }
+            }
             None => {}
         }
     }

@@ -13,7 +13,8 @@
 //! - [`sequencer`]: the write path of a loglet whose sequencer is this node: offsets,
 //!   store waves, commit on a write quorum, seal with drain.
 //! - [`metadata_cache`]: the cached `Logs` and Restate's version rule.
-//! - [`client`]: client operations (append, seal, find-tail, read, wait for metadata).
+//! - [`client`]: client operations (append, seal, find-tail, read, trim, wait for metadata).
+//! - [`tasks`]: find-tail, seal and trim run by a client that is not the sequencer.
 //!
 //! Rules every part keeps: no clock but the `now` it is given, no randomness but
 //! [`rng::Rng`] seeded by the host, no panics on peer input (a malformed request gets
@@ -39,6 +40,7 @@ pub mod node;
 pub mod rng;
 pub mod sequencer;
 pub mod settings;
+pub mod tasks;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

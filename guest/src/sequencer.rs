@@ -58,6 +58,7 @@ enum StoreTask {
     WaitingTail,
     InFlight {
         wave: u32,
+        sent_at: u64,
     },
     Done,
 }
@@ -123,7 +124,13 @@ pub struct Sequencer {
     seal_max_tail: LogletOffset,
     seal_ops: Vec<OpId>,
     sealing: bool,
+    /// Smoothed store round trip and its deviation (ns), for the wave timeout.
+    srtt: Option<u64>,
+    rttvar: u64,
 }
+
+/// The longest a store wave waits.
+const MAX_WAVE_TIMEOUT: u64 = 60 * crate::time::SECONDS;
 
 impl Sequencer {
     /// Creates the sequencer and asks the nodeset for the loglet's tail.
@@ -158,6 +165,8 @@ impl Sequencer {
             seal_max_tail: OLDEST,
             seal_ops: Vec::new(),
             sealing: false,
+            srtt: None,
+            rttvar: 0,
         };
         seq.ask_infos(ctx, routes);
         seq
@@ -327,7 +336,7 @@ impl Sequencer {
             appender.tasks.insert(*node, StoreTask::WaitingTail);
         }
         let wave = appender.wave;
-        let timeout = ctx.shared.settings.store_wave_timeout;
+        let timeout = self.wave_timeout(ctx, wave);
         self.timer(ctx, routes, timeout, Route::WaveTimeout { first, wave });
         for node in spread {
             self.try_send_store(ctx, routes, first, node);
@@ -362,6 +371,7 @@ impl Sequencer {
             node,
             StoreTask::InFlight {
                 wave: appender.wave,
+                sent_at: ctx.now,
             },
         );
         let store = Store {
@@ -417,10 +427,9 @@ impl Sequencer {
                 a.backing_off = true;
             }
             // Every node of this wave answered and no quorum: back off, then retry.
-            let delay = ctx
-                .shared
-                .rng
-                .jitter(ctx.shared.settings.store_wave_timeout, 30);
+            let wave = self.appenders.get(&first).map_or(1, |a| a.wave);
+            let base = self.wave_timeout(ctx, wave);
+            let delay = ctx.shared.rng.jitter(base, 30);
             self.timer(ctx, routes, delay, Route::NextWave { first });
         }
     }
@@ -486,6 +495,56 @@ impl Sequencer {
         }
     }
 
+    /// The timeout of a store wave: adaptive on the observed store round trips (as TCP's
+    /// RTO: smoothed RTT + 4 deviations), at least `store_wave_timeout`, doubled per wave,
+    /// at most 60 s.
+    fn wave_timeout(&self, ctx: &Ctx, wave: u32) -> u64 {
+        let floor = ctx.shared.settings.store_wave_timeout;
+        let adaptive = self.srtt.map_or(floor, |s| s + 4 * self.rttvar);
+        let doubled = adaptive
+            .max(floor)
+            .saturating_mul(1 << wave.saturating_sub(1).min(16));
+        doubled.min(MAX_WAVE_TIMEOUT)
+    }
+
+    fn sample_rtt(&mut self, rtt: u64) {
+        match self.srtt {
+            None => {
+                self.srtt = Some(rtt);
+                self.rttvar = rtt / 2;
+            }
+            Some(srtt) => {
+                self.rttvar = (3 * self.rttvar + srtt.abs_diff(rtt)) / 4;
+                self.srtt = Some((7 * srtt + rtt) / 8);
+            }
+        }
+    }
+
+    /// A remote seal (by another node): once an f-majority of the nodeset is known to be
+    /// sealed, stop taking appends, drain, and publish the sealed tail.
+    fn check_remote_seal(&mut self, ctx: &mut Ctx) {
+        if !matches!(self.state, State::Open) || self.sealing {
+            return;
+        }
+        let sealed: Vec<&NodeView> = self.nodes.values().filter(|v| v.sealed).collect();
+        if sealed.len() < self.f_majority() {
+            return;
+        }
+        let sealed_tail = sealed.iter().map(|v| v.local_tail).max().unwrap_or(OLDEST);
+        ctx.log(
+            Level::Info,
+            &format!(
+                "loglet {} was sealed elsewhere (f-majority sealed, tail {sealed_tail}); draining",
+                fmt_loglet(self.loglet)
+            ),
+        );
+        self.state = State::Draining { sealed_tail };
+        for (op, _) in std::mem::take(&mut self.backlog) {
+            ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
+        }
+        self.maybe_publish(ctx);
+    }
+
     fn observe(&mut self, from: NodeId, header: &ReplyHeader) {
         if let Some(view) = self.nodes.get_mut(&from) {
             view.local_tail = view.local_tail.max(header.local_tail);
@@ -503,7 +562,11 @@ impl Sequencer {
         header: ReplyHeader,
     ) {
         self.observe(from, &header);
+        let mut rtt = None;
         if let Some(appender) = self.appenders.get_mut(&first) {
+            if let Some(StoreTask::InFlight { sent_at, .. }) = appender.tasks.get(&from) {
+                rtt = Some(ctx.now - sent_at);
+            }
             appender.tasks.insert(from, StoreTask::Done);
             match header.status {
                 Status::Ok => {
@@ -523,7 +586,11 @@ impl Sequencer {
             }
             self.evaluate(ctx, routes, first);
         }
+        if let Some(rtt) = rtt {
+            self.sample_rtt(rtt);
+        }
         self.wake_waiting(ctx, routes, Some(from));
+        self.check_remote_seal(ctx);
     }
 
     fn on_sealed(

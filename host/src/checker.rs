@@ -341,12 +341,5 @@ fn split(t: TailState) -> (u32, bool) {
 }
 
 fn describe(r: Option<&OpResult>) -> String {
-    match r {
-        None => "none".into(),
-        Some(OpResult::Failed(e)) => format!("failed: {}", crate::history::describe_error(e)),
-        Some(OpResult::Tail(t) | OpResult::Sealed(t)) => fmt_tail(t),
-        Some(OpResult::Appended(o)) => format!("appended at {o}"),
-        Some(OpResult::Records(r)) => format!("{} records", r.len()),
-        Some(OpResult::MetadataReady(v)) => format!("metadata v{v}"),
-    }
+    r.map_or("none".into(), crate::trace::describe_result)
 }

@@ -49,6 +49,7 @@ impl OpRecord {
             Op::Seal(_) => "seal",
             Op::FindTail(_) => "find-tail",
             Op::Read(_) => "read",
+            Op::Trim(_) => "trim",
             Op::WaitForMetadata(_) => "wait-for-metadata",
         }
     }
@@ -189,6 +190,7 @@ fn op_value(op: &Op) -> serde_json::Value {
         }
         Op::Seal(log) | Op::FindTail(log) => json!({"log": log}),
         Op::Read((log, from, to)) => json!({"log": log, "from": from, "to": to}),
+        Op::Trim((log, point)) => json!({"log": log, "trim_point": point}),
         Op::WaitForMetadata((kind, version)) => {
             let MetadataKind::Logs = kind;
             json!({"kind": "logs", "version": version})
@@ -217,6 +219,7 @@ fn result_value(r: &OpResult) -> serde_json::Value {
         OpResult::Sealed(t) | OpResult::Tail(t) => tail_value(t),
         OpResult::Records(rs) => json!(rs.iter().map(|r| r.offset).collect::<Vec<_>>()),
         OpResult::MetadataReady(v) => json!({"version": v}),
+        OpResult::Trimmed(point) => json!({"trim_point": point}),
         OpResult::Failed(e) => json!(describe_error(e)),
     }
 }
@@ -227,6 +230,7 @@ pub fn describe_error(e: &ClientError) -> String {
         ClientError::Sealed => "sealed".into(),
         ClientError::UnknownLog(log) => format!("unknown log '{log}'"),
         ClientError::Unsupported(why) => format!("unsupported: {why}"),
+        ClientError::Malformed(why) => format!("malformed: {why}"),
         ClientError::Internal(why) => format!("internal: {why}"),
     }
 }

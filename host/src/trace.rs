@@ -147,6 +147,10 @@ impl Fingerprint<'_> {
                         self.u32(*from);
                         self.u32(*to);
                     }
+                    Op::Trim((log, point)) => {
+                        self.u32(*log);
+                        self.u32(*point);
+                    }
                     Op::WaitForMetadata((_, v)) => self.u32(*v),
                 }
             }
@@ -263,6 +267,7 @@ pub fn describe_op(op: &Op) -> String {
         Op::Seal(log) => format!("seal log {log}"),
         Op::FindTail(log) => format!("find-tail log {log}"),
         Op::Read((log, from, to)) => format!("read log {log} [{from}, {to})"),
+        Op::Trim((log, point)) => format!("trim log {log} to {point}"),
         Op::WaitForMetadata((_, v)) => format!("wait for Logs >= v{v}"),
     }
 }
@@ -274,6 +279,7 @@ pub fn describe_result(r: &OpResult) -> String {
         OpResult::Tail(t) => format!("tail {}", crate::history::fmt_tail(t)),
         OpResult::Records(rs) => format!("{} records", rs.len()),
         OpResult::MetadataReady(v) => format!("metadata ready at v{v}"),
+        OpResult::Trimmed(point) => format!("trimmed to {point}"),
         OpResult::Failed(e) => format!("failed: {}", crate::history::describe_error(e)),
     }
 }

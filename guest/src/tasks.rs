@@ -1,0 +1,434 @@
+//! What a client runs against the log-servers of a loglet without being its sequencer:
+//! find-tail, seal, and trim. Each task is a small state machine owned by the client,
+//! keyed by the client operation it serves.
+//!
+//! - **Find-tail**: GetLogletInfo until an f-majority answers. If an f-majority is sealed,
+//!   the tail is the highest local tail seen, and the `[global, max)` gap is repaired
+//!   first (GetDigest, then GetRecords from a holder and repair stores, with `ignore_seal`,
+//!   until every record there has a write quorum). If only some are sealed, help seal and
+//!   start over. If none is sealed, the tail is open at the highest tail a write quorum has.
+//! - **Seal**: Seal to the nodeset until an f-majority is sealed, then a find-tail, so the
+//!   published sealed tail is repaired.
+//! - **Trim**: Trim to every node of the nodeset; Malformed from any is a failure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::bindings::logsandbox::node::client::{ClientError, OpId, OpResult};
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    GetDigest, GetRecords, RecordBody, RecordStatus, Reply, ReplyHeader, Request, RequestHeader,
+    Seal, Store, StoreFlags, Trim,
+};
+use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
+use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
+use crate::log_server::OLDEST;
+
+/// What a task asks the client to do for it.
+pub enum Out {
+    /// Send a request to a node; the reply comes back to the task.
+    Request(NodeId, Request),
+    /// Arm the task's retry timer (`rpc_retry`); `on_timer` follows unless a newer one replaces it.
+    Timer,
+    /// Complete the operation.
+    Done(OpResult),
+}
+
+#[derive(Debug)]
+enum Phase {
+    /// Collecting GetLogletInfo answers.
+    Info {
+        infos: BTreeMap<NodeId, ReplyHeader>,
+    },
+    /// Sealing the nodeset; done once an f-majority is sealed.
+    Sealing { sealed: BTreeSet<NodeId> },
+    /// Collecting digests of `[from, to]`.
+    Digests {
+        tail: LogletOffset,
+        from: LogletOffset,
+        to: LogletOffset,
+        digests: BTreeMap<NodeId, Vec<(LogletOffset, LogletOffset, RecordStatus)>>,
+        sealed_nodes: Vec<NodeId>,
+    },
+    /// Copying records to nodes that lack them.
+    Repairing {
+        tail: LogletOffset,
+        /// Offsets still short of a write quorum -> nodes to copy them to.
+        missing: BTreeMap<LogletOffset, Vec<NodeId>>,
+        /// Repair stores awaiting an answer.
+        outstanding: u32,
+    },
+    /// Trimming: answers so far.
+    Trimming {
+        point: LogletOffset,
+        answers: BTreeMap<NodeId, Status>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    FindTail,
+    Seal,
+    Trim,
+}
+
+#[derive(Debug)]
+pub struct Task {
+    pub op: OpId,
+    kind: Kind,
+    params: ReplicatedParams,
+    phase: Phase,
+    /// Rounds of find-tail so far (a help-seal starts another).
+    rounds: u32,
+}
+
+impl Task {
+    pub fn new(
+        op: OpId,
+        kind: Kind,
+        params: ReplicatedParams,
+        trim_point: LogletOffset,
+    ) -> (Task, Vec<Out>) {
+        let mut task = Task {
+            op,
+            kind,
+            params,
+            phase: Phase::Info {
+                infos: BTreeMap::new(),
+            },
+            rounds: 0,
+        };
+        let out = match kind {
+            Kind::FindTail => task.ask_infos(),
+            Kind::Seal => task.seal(),
+            Kind::Trim => {
+                task.phase = Phase::Trimming {
+                    point: trim_point,
+                    answers: BTreeMap::new(),
+                };
+                task.send_trims()
+            }
+        };
+        (task, out)
+    }
+
+    fn f_majority(&self) -> usize {
+        self.params.nodeset.len() + 1 - self.params.replication as usize
+    }
+
+    fn header(&self, global: LogletOffset) -> RequestHeader {
+        RequestHeader {
+            loglet_id: self.params.loglet_id,
+            known_global_tail: global,
+        }
+    }
+
+    fn ask_infos(&mut self) -> Vec<Out> {
+        self.rounds += 1;
+        self.phase = Phase::Info {
+            infos: BTreeMap::new(),
+        };
+        self.resend()
+    }
+
+    fn seal(&mut self) -> Vec<Out> {
+        self.phase = Phase::Sealing {
+            sealed: BTreeSet::new(),
+        };
+        self.resend()
+    }
+
+    fn send_trims(&mut self) -> Vec<Out> {
+        self.resend()
+    }
+
+    /// (Re)sends the current phase's requests to the nodes that have not answered.
+    fn resend(&self) -> Vec<Out> {
+        let mut out = Vec::new();
+        let header = self.header(0);
+        for &node in &self.params.nodeset {
+            let request = match &self.phase {
+                Phase::Info { infos } if !infos.contains_key(&node) => {
+                    Request::GetLogletInfo(header)
+                }
+                Phase::Sealing { sealed } if !sealed.contains(&node) => Request::Seal(Seal {
+                    header,
+                    sequencer: self.params.sequencer,
+                }),
+                Phase::Trimming { point, answers } if !answers.contains_key(&node) => {
+                    Request::Trim(Trim {
+                        header,
+                        trim_point: *point,
+                    })
+                }
+                _ => continue,
+            };
+            out.push(Out::Request(node, request));
+        }
+        out.push(Out::Timer);
+        out
+    }
+
+    /// Nothing came back in time: ask again (or finish a trim with what answered).
+    pub fn on_timer(&mut self) -> Vec<Out> {
+        match &self.phase {
+            Phase::Trimming { answers, .. } if answers.len() >= self.f_majority() => {
+                self.finish_trim()
+            }
+            Phase::Info { .. } | Phase::Sealing { .. } | Phase::Trimming { .. } => self.resend(),
+            // Digests and repairs resend nothing; a lost answer restarts the round.
+            Phase::Digests { .. } | Phase::Repairing { .. } => self.ask_infos(),
+        }
+    }
+
+    pub fn on_reply(&mut self, from: NodeId, reply: Reply) -> Vec<Out> {
+        match (&mut self.phase, reply) {
+            (Phase::Info { infos }, Reply::LogletInfo(info)) => {
+                infos.insert(from, info.header);
+                if infos.len() >= self.f_majority() {
+                    return self.decide();
+                }
+                Vec::new()
+            }
+            (Phase::Sealing { sealed }, Reply::Sealed(h)) if h.status == Status::Ok => {
+                sealed.insert(from);
+                if sealed.len() >= self.f_majority() {
+                    // Sealed on an f-majority: find (and repair) the tail to publish.
+                    return self.ask_infos();
+                }
+                Vec::new()
+            }
+            (Phase::Digests { digests, .. }, Reply::Digest(d)) => {
+                let entries = d
+                    .entries
+                    .iter()
+                    .map(|e| (e.from_offset, e.to_offset, e.status))
+                    .collect();
+                digests.insert(from, entries);
+                if digests.len() >= self.f_majority() {
+                    return self.plan_repair();
+                }
+                Vec::new()
+            }
+            (Phase::Repairing { missing, .. }, Reply::Records(records)) => {
+                // A holder sent the record: copy it to the nodes that lack it.
+                let mut out = Vec::new();
+                for record in records.records {
+                    let RecordBody::Data(payload) = record.body else {
+                        continue;
+                    };
+                    let Some(targets) = missing.remove(&record.offset) else {
+                        continue;
+                    };
+                    for node in targets {
+                        out.push(Out::Request(
+                            node,
+                            Request::Store(Store {
+                                // Claiming the global tail at this offset lets the server
+                                // accept it in order: everything below is being repaired.
+                                header: RequestHeader {
+                                    loglet_id: self.params.loglet_id,
+                                    known_global_tail: record.offset,
+                                },
+                                first_offset: record.offset,
+                                sequencer: self.params.sequencer,
+                                flags: StoreFlags::IGNORE_SEAL,
+                                timeout_at: None,
+                                payloads: vec![payload.clone()],
+                            }),
+                        ));
+                    }
+                }
+                if let Phase::Repairing { outstanding, .. } = &mut self.phase {
+                    *outstanding += out.len() as u32;
+                }
+                out
+            }
+            (Phase::Repairing { outstanding, .. }, Reply::Stored(_)) => {
+                *outstanding = outstanding.saturating_sub(1);
+                self.maybe_repaired()
+            }
+            (Phase::Trimming { answers, .. }, Reply::Trimmed(h)) => {
+                answers.insert(from, h.status);
+                if answers.len() == self.params.nodeset.len() {
+                    return self.finish_trim();
+                }
+                Vec::new()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// An f-majority answered GetLogletInfo: decide the tail.
+    fn decide(&mut self) -> Vec<Out> {
+        let Phase::Info { infos } = &self.phase else {
+            return Vec::new();
+        };
+        let sealed: Vec<NodeId> = infos
+            .iter()
+            .filter(|(_, h)| h.sealed)
+            .map(|(n, _)| *n)
+            .collect();
+        let max_local = infos.values().map(|h| h.local_tail).max().unwrap_or(OLDEST);
+        let global = infos
+            .values()
+            .map(|h| h.known_global_tail)
+            .max()
+            .unwrap_or(OLDEST);
+        if sealed.len() >= self.f_majority() {
+            if max_local > global && self.rounds <= 8 {
+                let (from, to) = (global, max_local - 1);
+                self.phase = Phase::Digests {
+                    tail: max_local,
+                    from,
+                    to,
+                    digests: BTreeMap::new(),
+                    sealed_nodes: sealed,
+                };
+                let header = self.header(0);
+                let mut out: Vec<Out> = self
+                    .params
+                    .nodeset
+                    .iter()
+                    .map(|&n| {
+                        Out::Request(
+                            n,
+                            Request::GetDigest(GetDigest {
+                                header,
+                                from_offset: from,
+                                to_offset: to,
+                            }),
+                        )
+                    })
+                    .collect();
+                out.push(Out::Timer);
+                return out;
+            }
+            return self.sealed_tail(max_local);
+        }
+        if !sealed.is_empty() {
+            // Some are sealed, not an f-majority: help seal, then look again.
+            return self.seal();
+        }
+        // None sealed: open at the highest tail a write quorum has.
+        let mut tails: Vec<LogletOffset> = infos.values().map(|h| h.local_tail).collect();
+        tails.sort_unstable_by(|a, b| b.cmp(a));
+        let quorum_tail = tails
+            .get(self.params.replication as usize - 1)
+            .copied()
+            .unwrap_or(OLDEST);
+        self.done(TailState::Open(quorum_tail.max(global)))
+    }
+
+    /// Digests are in: find the records of the gap that lack a write quorum.
+    fn plan_repair(&mut self) -> Vec<Out> {
+        let Phase::Digests {
+            tail,
+            from,
+            to,
+            digests,
+            sealed_nodes,
+        } = &self.phase
+        else {
+            return Vec::new();
+        };
+        let tail = *tail;
+        let mut holders: BTreeMap<LogletOffset, Vec<NodeId>> = BTreeMap::new();
+        for (node, entries) in digests {
+            for &(a, b, status) in entries {
+                if status == RecordStatus::Exists {
+                    for o in a.max(*from)..=b.min(*to) {
+                        holders.entry(o).or_default().push(*node);
+                    }
+                }
+            }
+        }
+        let k = self.params.replication as usize;
+        let mut missing: BTreeMap<LogletOffset, Vec<NodeId>> = BTreeMap::new();
+        let mut reads = Vec::new();
+        for (offset, have) in &holders {
+            if have.len() >= k {
+                continue;
+            }
+            let targets: Vec<NodeId> = sealed_nodes
+                .iter()
+                .copied()
+                .filter(|n| !have.contains(n) && digests.contains_key(n))
+                .take(k - have.len())
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            missing.insert(*offset, targets);
+            reads.push((have[0], *offset));
+        }
+        if missing.is_empty() {
+            return self.sealed_tail(tail);
+        }
+        self.phase = Phase::Repairing {
+            tail,
+            missing,
+            outstanding: reads.len() as u32,
+        };
+        let mut out: Vec<Out> = reads
+            .into_iter()
+            .map(|(holder, offset)| {
+                Out::Request(
+                    holder,
+                    Request::GetRecords(GetRecords {
+                        header: self.header(0),
+                        from_offset: offset,
+                        to_offset: offset,
+                        byte_limit: None,
+                    }),
+                )
+            })
+            .collect();
+        out.push(Out::Timer);
+        out
+    }
+
+    fn maybe_repaired(&mut self) -> Vec<Out> {
+        match &self.phase {
+            Phase::Repairing {
+                tail,
+                missing,
+                outstanding: 0,
+            } if missing.is_empty() => {
+                let tail = *tail;
+                self.sealed_tail(tail)
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn sealed_tail(&mut self, tail: LogletOffset) -> Vec<Out> {
+        match self.kind {
+            Kind::Seal => vec![Out::Done(OpResult::Sealed(TailState::Sealed(tail)))],
+            _ => self.done(TailState::Sealed(tail)),
+        }
+    }
+
+    fn done(&mut self, tail: TailState) -> Vec<Out> {
+        match self.kind {
+            Kind::Seal => vec![Out::Done(OpResult::Sealed(tail))],
+            _ => vec![Out::Done(OpResult::Tail(tail))],
+        }
+    }
+
+    fn finish_trim(&mut self) -> Vec<Out> {
+        let Phase::Trimming { point, answers } = &self.phase else {
+            return Vec::new();
+        };
+        let result = if answers.values().any(|s| *s == Status::Malformed) {
+            OpResult::Failed(ClientError::Malformed(format!(
+                "trim to {point} refused by the log-servers (at or beyond the tail)"
+            )))
+        } else if answers.values().all(|s| *s == Status::Ok) {
+            OpResult::Trimmed(*point)
+        } else {
+            OpResult::Failed(ClientError::Internal(format!(
+                "trim to {point}: answers {answers:?}"
+            )))
+        };
+        vec![Out::Done(result)]
+    }
+}
