@@ -3,8 +3,9 @@
 //!
 //! The guest is built by a nested `cargo build --target wasm32-wasip2` into its own
 //! target directory (`target/guest`): sharing the outer one would deadlock on cargo's
-//! build lock. Each variant (the product guest, and test guests that misbehave on
-//! purpose) is built with its own features and copied into `OUT_DIR`.
+//! build lock. Each variant (the product guest; a test guest that traps on purpose; the
+//! mutant guests, one known bug each) is built with its own features and copied into
+//! `OUT_DIR`. The variants use a quick profile without LTO.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -12,10 +13,45 @@ use std::process::Command;
 
 const TARGET: &str = "wasm32-wasip2";
 
-/// (file name in OUT_DIR, cargo features of the guest)
-const VARIANTS: &[(&str, &str)] = &[
-    ("logsandbox_guest.wasm", ""),
-    ("guest_trap_on_store.wasm", "trap-on-store"),
+/// (file name in OUT_DIR, cargo features of the guest, cargo profile)
+const VARIANTS: &[(&str, &str, &str)] = &[
+    ("logsandbox_guest.wasm", "", "wasm-guest"),
+    ("guest_trap_on_store.wasm", "trap-on-store", "wasm-test"),
+    (
+        "mutant_publish_before_drain.wasm",
+        "mutant-publish-before-drain",
+        "wasm-test",
+    ),
+    (
+        "mutant_store_after_seal.wasm",
+        "mutant-store-after-seal",
+        "wasm-test",
+    ),
+    (
+        "mutant_equal_version_accepted.wasm",
+        "mutant-equal-version-accepted",
+        "wasm-test",
+    ),
+    (
+        "mutant_commit_before_quorum.wasm",
+        "mutant-commit-before-quorum",
+        "wasm-test",
+    ),
+    (
+        "mutant_forget_seal_on_recovery.wasm",
+        "mutant-forget-seal-on-recovery",
+        "wasm-test",
+    ),
+    (
+        "mutant_trim_beyond_tail.wasm",
+        "mutant-trim-beyond-tail",
+        "wasm-test",
+    ),
+    (
+        "mutant_wait_resolves_early.wasm",
+        "mutant-wait-resolves-early",
+        "wasm-test",
+    ),
 ];
 
 fn main() {
@@ -38,11 +74,11 @@ fn main() {
                 .join("guest")
         });
     let out_dir = PathBuf::from(env::var("OUT_DIR").unwrap());
-    for (file, features) in VARIANTS {
-        build_guest(root, &target_dir, features);
+    for (file, features, profile) in VARIANTS {
+        build_guest(root, &target_dir, features, profile);
         let built = target_dir
             .join(TARGET)
-            .join("wasm-guest")
+            .join(profile)
             .join("logsandbox_guest.wasm");
         std::fs::copy(&built, out_dir.join(file))
             .unwrap_or_else(|e| panic!("copying the guest component {}: {e}", built.display()));
@@ -77,12 +113,12 @@ fn ensure_target() {
     }
 }
 
-fn build_guest(root: &Path, target_dir: &Path, features: &str) {
+fn build_guest(root: &Path, target_dir: &Path, features: &str, profile: &str) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(root)
         .args(["build", "--package", "logsandbox-guest", "--lib"])
-        .args(["--target", TARGET, "--profile", "wasm-guest"])
+        .args(["--target", TARGET, "--profile", profile])
         .arg("--target-dir")
         .arg(target_dir);
     if !features.is_empty() {

@@ -36,6 +36,7 @@ pub mod env;
 pub mod keys;
 pub mod log_server;
 pub mod metadata_cache;
+pub mod mutants;
 pub mod node;
 pub mod rng;
 pub mod sequencer;

@@ -24,6 +24,7 @@ use crate::bindings::logsandbox::node::messages::Body;
 use crate::bindings::logsandbox::node::storage::WriteOp;
 use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset, NodeId, RequestId, Status};
 use crate::keys;
+use crate::mutants;
 use crate::node::{Ctx, Part};
 
 /// The first valid offset; the tail of an empty loglet.
@@ -176,8 +177,10 @@ impl LogServer {
                         loglet.persisted_global_tail = Some(loglet.known_global_tail);
                     }
                     _ => {
-                        loglet.sealed = true;
-                        loglet.seal_enqueued = true;
+                        if !mutants::FORGET_SEAL_ON_RECOVERY {
+                            loglet.sealed = true;
+                            loglet.seal_enqueued = true;
+                        }
                     }
                 }
             }
@@ -313,7 +316,7 @@ impl LogServer {
             }
             _ => return reply(ctx, to, Reply::Stored(loglet.header(Status::Malformed))),
         };
-        if !repair && loglet.sealed {
+        if !repair && loglet.sealed && !mutants::STORE_AFTER_SEAL {
             return reply(ctx, to, Reply::Stored(loglet.header(Status::Sealed)));
         }
         if !loglet.accepting_writes {
@@ -488,10 +491,14 @@ impl LogServer {
     fn trim(&mut self, ctx: &mut Ctx, to: ReplyTo, trim: Trim) {
         let loglet = self.loglet(ctx, &trim.header);
         let high = loglet.known_global_tail.max(loglet.local_tail);
-        if trim.trim_point < OLDEST || trim.trim_point >= high {
+        if !mutants::TRIM_BEYOND_TAIL && (trim.trim_point < OLDEST || trim.trim_point >= high) {
             return reply(ctx, to, Reply::Trimmed(loglet.header(Status::Malformed)));
         }
-        let trim_point = trim.trim_point.min(loglet.local_tail.saturating_sub(1));
+        let trim_point = if mutants::TRIM_BEYOND_TAIL {
+            trim.trim_point
+        } else {
+            trim.trim_point.min(loglet.local_tail.saturating_sub(1))
+        };
         if trim_point <= loglet.trim_point {
             return reply(ctx, to, Reply::Trimmed(loglet.header(Status::Ok)));
         }

@@ -20,6 +20,7 @@ use crate::bindings::logsandbox::node::metadata::{
     StoreResponse, UpdateSource,
 };
 use crate::bindings::logsandbox::node::types::{LogId, NodeId, RequestId, SimTime, Version};
+use crate::mutants;
 use crate::node::{Ctx, Part};
 
 /// The metadata-store key of the Logs value.
@@ -130,7 +131,8 @@ impl MetadataCache {
     /// Waits for Logs `>= version`; fetches from the store when the cache is behind.
     pub fn wait_for(&mut self, ctx: &mut Ctx, op: OpId, kind: MetadataKind, version: Version) {
         let MetadataKind::Logs = kind;
-        if self.version() >= version && self.version() != INVALID {
+        let early = mutants::WAIT_RESOLVES_EARLY;
+        if (self.version() >= version || early) && self.version() != INVALID {
             ctx.env
                 .complete(op, OpResult::MetadataReady(self.version()));
             return;
@@ -276,7 +278,7 @@ impl MetadataCache {
     ) -> Offer {
         let MetadataValue::Logs(logs) = &value;
         let cached = self.version();
-        if logs.version <= cached {
+        if logs.version < cached || (logs.version == cached && !mutants::EQUAL_VERSION_ACCEPTED) {
             ctx.env
                 .metadata_offered(MetadataKind::Logs, &value, source, peer, false);
             ctx.log(
@@ -297,8 +299,10 @@ impl MetadataCache {
         self.last_refresh = ctx.now;
         ctx.shared.versions = self.versions();
         let version = self.version();
-        let (ready, waiting): (Vec<_>, Vec<_>) =
-            self.waiters.drain(..).partition(|&(_, v)| version >= v);
+        let (ready, waiting): (Vec<_>, Vec<_>) = self
+            .waiters
+            .drain(..)
+            .partition(|&(_, v)| version >= v || mutants::WAIT_RESOLVES_EARLY);
         self.waiters = waiting;
         for (op, _) in ready {
             ctx.env.complete(op, OpResult::MetadataReady(version));

@@ -26,6 +26,7 @@ use crate::bindings::logsandbox::node::types::{
     LogletId, LogletOffset, NodeId, RequestId, Status, TailState,
 };
 use crate::log_server::{OLDEST, fmt_loglet};
+use crate::mutants;
 use crate::node::{Ctx, Part};
 
 /// What a sequencer's request or timer was for, so the client can route it back.
@@ -400,7 +401,12 @@ impl Sequencer {
         let Some(appender) = self.appenders.get(&first) else {
             return;
         };
-        if appender.committed.len() >= self.params.replication as usize {
+        let quorum = if mutants::COMMIT_BEFORE_QUORUM {
+            1
+        } else {
+            self.params.replication as usize
+        };
+        if appender.committed.len() >= quorum {
             let appender = self.appenders.remove(&first).expect("checked above");
             let last = appender.last();
             self.known_global_tail = self.known_global_tail.max(last + 1);
@@ -621,6 +627,15 @@ impl Sequencer {
             self.state = State::Draining {
                 sealed_tail: self.seal_max_tail,
             };
+            if mutants::PUBLISH_BEFORE_DRAIN {
+                let tail = self.known_global_tail;
+                self.state = State::Sealed(tail);
+                self.sealing = false;
+                for op in std::mem::take(&mut self.seal_ops) {
+                    ctx.env
+                        .complete(op, OpResult::Sealed(TailState::Sealed(tail)));
+                }
+            }
             for (op, _) in std::mem::take(&mut self.backlog) {
                 ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
             }

@@ -45,6 +45,8 @@ pub fn check_history(history: &History, expect: &Expectations) -> Vec<CheckResul
         reads_return_committed(&view),
         tails_monotonic(&view),
         no_ack_beyond_published_seal(&view),
+        trims_within_the_tail(&view),
+        reads_after_trim(&view),
     ]
 }
 
@@ -342,4 +344,93 @@ fn split(t: TailState) -> (u32, bool) {
 
 fn describe(r: Option<&OpResult>) -> String {
     r.map_or("none".into(), crate::trace::describe_result)
+}
+
+/// A trim at or beyond the sealed tail must be refused: it would cut records to come.
+fn trims_within_the_tail(view: &View) -> CheckResult {
+    let trims = view.main_ops("trim");
+    let Some(tail) = view.sealed_tail() else {
+        return check(
+            "trims_within_the_tail",
+            trims.is_empty(),
+            "no sealed tail to judge trims by".into(),
+        );
+    };
+    let accepted_beyond: Vec<u32> = trims
+        .iter()
+        .filter_map(|o| match (&o.op, &o.completed) {
+            (Op::Trim((_, point)), Some((_, OpResult::Trimmed(_)))) if *point >= tail => {
+                Some(*point)
+            }
+            _ => None,
+        })
+        .collect();
+    check(
+        "trims_within_the_tail",
+        accepted_beyond.is_empty(),
+        if trims.is_empty() {
+            "no trim in this workload".into()
+        } else if accepted_beyond.is_empty() {
+            format!(
+                "{} trims; none at or beyond the sealed tail {tail} was accepted",
+                trims.len()
+            )
+        } else {
+            format!(
+                "trims to {accepted_beyond:?} were accepted at or beyond the sealed tail {tail}"
+            )
+        },
+    )
+}
+
+/// After a trim to P, a read returns no record at or below P and every acknowledged one above.
+fn reads_after_trim(view: &View) -> CheckResult {
+    let trimmed = view
+        .main_ops("trim")
+        .iter()
+        .find_map(|o| match o.completed {
+            Some((_, OpResult::Trimmed(p))) => Some(p),
+            _ => None,
+        });
+    let reads = view.main_ops("read");
+    let (Some(point), Some(read)) = (trimmed, reads.get(1)) else {
+        return check(
+            "reads_after_trim",
+            true,
+            "no read after a trim in this workload".into(),
+        );
+    };
+    let Some((_, OpResult::Records(records))) = &read.completed else {
+        return check(
+            "reads_after_trim",
+            false,
+            format!("the read after the trim to {point} did not complete"),
+        );
+    };
+    let got: BTreeSet<u32> = records.iter().map(|r| r.offset).collect();
+    let below: Vec<u32> = got
+        .iter()
+        .copied()
+        .filter(|o| *o <= point)
+        .take(10)
+        .collect();
+    let missing: Vec<u32> = view
+        .all_acked()
+        .filter(|o| *o > point && !got.contains(o))
+        .take(10)
+        .collect();
+    check(
+        "reads_after_trim",
+        below.is_empty() && missing.is_empty(),
+        if below.is_empty() && missing.is_empty() {
+            format!(
+                "after the trim to {point}, {} records read, all acknowledged ones above it present",
+                got.len()
+            )
+        } else {
+            format!(
+                "after the trim to {point}: trimmed records returned {below:?}, acknowledged ones missing {missing:?}"
+            )
+        },
+    )
 }

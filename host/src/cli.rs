@@ -10,6 +10,7 @@ use std::io::IsTerminal;
 use crate::demo::Demo;
 use crate::error::{CliError, EXIT_FAIL, EXIT_PASS};
 use crate::explore;
+use crate::mutants;
 use crate::runtime::Runtime;
 use crate::scenario::{self, BUILTIN};
 use crate::sim::{self, RunOptions};
@@ -75,6 +76,18 @@ pub enum Command {
         #[arg(long, value_name = "PATH.wasm")]
         guest: Option<PathBuf>,
     },
+    /// Run every built-in scenario against guests with one known bug each: each must be caught.
+    Mutants {
+        /// Seeds per scenario, inclusive.
+        #[arg(long, default_value = "1..5")]
+        seeds: String,
+        /// Guests exercised in parallel (default: the machine's cores).
+        #[arg(long)]
+        jobs: Option<usize>,
+        /// Print exactly one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// List the built-in scenarios.
     Scenarios,
 }
@@ -137,6 +150,22 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 print!("{}", exploration.render());
             }
             Ok(if exploration.failures() == 0 {
+                EXIT_PASS
+            } else {
+                EXIT_FAIL
+            })
+        }
+        Command::Mutants { seeds, jobs, json } => {
+            let seeds = explore::parse_seeds(&seeds).map_err(CliError::Usage)?;
+            let jobs =
+                jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let report = mutants::run(seeds, jobs)?;
+            if json {
+                println!("{}", report.to_json());
+            } else {
+                print!("{}", report.render());
+            }
+            Ok(if report.succeeded() {
                 EXIT_PASS
             } else {
                 EXIT_FAIL

@@ -16,6 +16,8 @@ pub enum CliError {
     #[error("{0}")]
     Demo(#[from] crate::demo::DemoError),
     #[error("{0}")]
+    Mutants(#[from] crate::mutants::MutantsError),
+    #[error("{0}")]
     Usage(String),
 }
 
@@ -31,6 +33,7 @@ impl CliError {
             CliError::Sim(SimError::Storage { .. }) => EXIT_FAIL,
             CliError::Demo(crate::demo::DemoError::Scenario(_)) => EXIT_BAD_INPUT,
             CliError::Demo(crate::demo::DemoError::Sim(_)) => EXIT_FAIL,
+            CliError::Mutants(_) => EXIT_BAD_INPUT,
         }
     }
 }

@@ -20,6 +20,7 @@
 //! - [`report`]: one run's outcome, for people and for `--json`.
 //! - [`error`]: errors and their exit codes.
 //! - [`demo`], [`explore`]: the playground's stories and maps.
+//! - [`mutants`]: guests with one known bug each, and whether the checker catches them.
 //! - [`cli`]: the `logsandbox` command.
 
 pub mod bindings;
@@ -32,6 +33,7 @@ pub mod explore;
 pub mod history;
 pub mod latency;
 pub mod metadata_store;
+pub mod mutants;
 pub mod network;
 pub mod report;
 pub mod runtime;

@@ -22,6 +22,26 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "append-seal-basic",
         include_str!("../../scenarios/append-seal-basic.toml"),
     ),
+    (
+        "append-seal-reordered",
+        include_str!("../../scenarios/append-seal-reordered.toml"),
+    ),
+    (
+        "partition-then-loss",
+        include_str!("../../scenarios/partition-then-loss.toml"),
+    ),
+    (
+        "remote-seal",
+        include_str!("../../scenarios/remote-seal.toml"),
+    ),
+    (
+        "same-version-race",
+        include_str!("../../scenarios/same-version-race.toml"),
+    ),
+    (
+        "slow-store-fixed",
+        include_str!("../../scenarios/slow-store-fixed.toml"),
+    ),
 ];
 
 #[derive(Debug, Clone)]
@@ -39,6 +59,9 @@ pub struct Scenario {
     /// `guest.*` keys, handed to every node as settings.
     pub guest_settings: Vec<(String, String)>,
     pub faults: Vec<Fault>,
+    /// The run is expected to fail with exactly this error (a reproduction of a bug):
+    /// it passes when it does.
+    pub expect_error: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -51,6 +74,9 @@ pub struct Cluster {
     pub replication: u8,
     /// When the client node starts (virtual time).
     pub client_start: u64,
+    /// A second client node, without the sequencer, where the main task's seal, find-tails,
+    /// trims and reads and the watcher run; 0 for none.
+    pub remote_client: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -71,6 +97,8 @@ pub struct Latencies {
     pub metadata_store: Latency,
     pub peer_metadata: Latency,
     pub storage: Latency,
+    /// Messages between two nodes may overtake each other (false: one FIFO stream per pair).
+    pub reorder: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -79,6 +107,14 @@ pub struct Workload {
     pub warmup_appends: u32,
     /// Pause of the find-tail watcher between two find-tails.
     pub watch_interval: u64,
+    /// Pause between the metadata being ready and the first log lookup.
+    pub lookup_delay: u64,
+    /// Pause between the barrier and the seal (Restate's test yields a few times).
+    pub seal_delay: u64,
+    /// Pause between the seal and the append that must fail.
+    pub after_seal_pause: u64,
+    /// After the read: a trim beyond the tail (must be refused), a trim to half, a read.
+    pub trim: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -94,16 +130,43 @@ pub struct RunLimits {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultAction {
     /// The node stops: its instance is dropped and what was not durable is lost.
-    Crash,
+    Crash { node: u32 },
     /// The node starts again from its database.
-    Restart,
+    Restart { node: u32 },
+    /// The node stops and loses its disk: it restarts (with `restart`) from nothing.
+    Wipe { node: u32 },
+    /// Messages from `from` to `to` are lost until `until` (relative, like `at`).
+    Drop { from: u32, to: u32, until: u64 },
+}
+
+/// What a fault's `at` counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The start of the run.
+    Start,
+    /// The moment the main task's seal completes.
+    Seal,
 }
 
 #[derive(Debug, Clone)]
 pub struct Fault {
     pub at: u64,
-    pub node: u32,
+    pub trigger: Trigger,
     pub action: FaultAction,
+}
+
+impl FaultAction {
+    /// The nodes the fault names.
+    pub fn nodes(&self) -> Vec<u32> {
+        match *self {
+            FaultAction::Crash { node }
+            | FaultAction::Restart { node }
+            | FaultAction::Wipe { node } => {
+                vec![node]
+            }
+            FaultAction::Drop { from, to, .. } => vec![from, to],
+        }
+    }
 }
 
 /// Why a scenario could not be used. Every message names the file and the key.
@@ -207,6 +270,7 @@ const KEYS: &[Key] = &[
     key("cluster.sequencer", Kind::Integer),
     key("cluster.replication", Kind::Integer),
     key("cluster.client_start", Kind::Duration),
+    key("cluster.remote_client", Kind::Integer),
     key("metadata.logs_version", Kind::Integer),
     key("metadata.wait_for_version", Kind::Bool),
     key("metadata.provision", Kind::Bool),
@@ -215,9 +279,15 @@ const KEYS: &[Key] = &[
     key("latency.metadata_store", Kind::Latency),
     key("latency.peer_metadata", Kind::Latency),
     key("latency.storage", Kind::Latency),
+    key("latency.reorder", Kind::Bool),
     key("workload.appenders", Kind::Integer),
     key("workload.warmup_appends", Kind::Integer),
     key("workload.watch_interval", Kind::Duration),
+    key("workload.lookup_delay", Kind::Duration),
+    key("workload.seal_delay", Kind::Duration),
+    key("workload.after_seal_pause", Kind::Duration),
+    key("workload.trim", Kind::Bool),
+    key("expect.error", Kind::Text),
     key("run.time_limit", Kind::Duration),
     key("run.max_events", Kind::Integer),
     key("run.fuel_per_call", Kind::Integer),
@@ -404,33 +474,82 @@ impl Builder {
                     "expected a table like { at = \"20ms\", action = \"crash\", node = 2 }".into(),
                 ));
             };
-            let at = match t.remove("at") {
-                Some(toml::Value::String(s)) => parse_duration(&s).ok_or_else(|| {
-                    self.bad(&format!("{key}.at"), format!("malformed duration {s:?}"))
-                })?,
-                _ => {
-                    return Err(self.bad(
-                        &format!("{key}.at"),
+            let duration = |name: &str,
+                            t: &mut toml::Table|
+             -> Result<Option<u64>, ScenarioError> {
+                match t.remove(name) {
+                    None => Ok(None),
+                    Some(toml::Value::String(s)) => parse_duration(&s).map(Some).ok_or_else(|| {
+                        self.bad(
+                            &format!("{key}.{name}"),
+                            format!("malformed duration {s:?}"),
+                        )
+                    }),
+                    Some(_) => Err(self.bad(
+                        &format!("{key}.{name}"),
                         "expected a duration such as \"20ms\"".into(),
-                    ));
+                    )),
                 }
             };
-            let node = match t.remove("node") {
-                Some(toml::Value::Integer(n)) if n > 0 && n <= u32::MAX as i64 => n as u32,
+            let at = duration("at", &mut t)?.ok_or_else(|| {
+                self.bad(
+                    &format!("{key}.at"),
+                    "missing: when the fault happens, e.g. \"20ms\"".into(),
+                )
+            })?;
+            let until = duration("until", &mut t)?;
+            let node_of = |name: &str, t: &mut toml::Table| -> Result<u32, ScenarioError> {
+                match t.remove(name) {
+                    Some(toml::Value::Integer(n)) if n > 0 && n <= u32::MAX as i64 => Ok(n as u32),
+                    _ => Err(self.bad(
+                        &format!("{key}.{name}"),
+                        "expected a node id such as 2".into(),
+                    )),
+                }
+            };
+            let trigger = match t.remove("on") {
+                None => Trigger::Start,
+                Some(toml::Value::String(s)) if s == "start" => Trigger::Start,
+                Some(toml::Value::String(s)) if s == "seal" => Trigger::Seal,
                 _ => {
                     return Err(self.bad(
-                        &format!("{key}.node"),
-                        "expected a node id such as 2".into(),
+                        &format!("{key}.on"),
+                        "expected \"start\" or \"seal\"".into(),
                     ));
                 }
             };
             let action = match t.remove("action") {
-                Some(toml::Value::String(s)) if s == "crash" => FaultAction::Crash,
-                Some(toml::Value::String(s)) if s == "restart" => FaultAction::Restart,
+                Some(toml::Value::String(s)) if s == "crash" => FaultAction::Crash {
+                    node: node_of("node", &mut t)?,
+                },
+                Some(toml::Value::String(s)) if s == "restart" => FaultAction::Restart {
+                    node: node_of("node", &mut t)?,
+                },
+                Some(toml::Value::String(s)) if s == "wipe" => FaultAction::Wipe {
+                    node: node_of("node", &mut t)?,
+                },
+                Some(toml::Value::String(s)) if s == "drop" => {
+                    let until = until.ok_or_else(|| {
+                        self.bad(
+                            &format!("{key}.until"),
+                            "a drop needs `until`, e.g. \"600ms\"".into(),
+                        )
+                    })?;
+                    if until <= at {
+                        return Err(
+                            self.bad(&format!("{key}.until"), "must come after `at`".into())
+                        );
+                    }
+                    FaultAction::Drop {
+                        from: node_of("from", &mut t)?,
+                        to: node_of("to", &mut t)?,
+                        until,
+                    }
+                }
                 _ => {
                     return Err(self.bad(
                         &format!("{key}.action"),
-                        "expected \"crash\" or \"restart\"".into(),
+                        "expected \"crash\", \"restart\", \"wipe\" or \"drop\"".into(),
                     ));
                 }
             };
@@ -441,7 +560,11 @@ impl Builder {
                     from_set: false,
                 });
             }
-            self.faults.push(Fault { at, node, action });
+            self.faults.push(Fault {
+                at,
+                trigger,
+                action,
+            });
         }
         Ok(())
     }
@@ -557,15 +680,21 @@ impl Builder {
             .latency("latency.network")?
             .unwrap_or(Latency::Uniform(MILLIS, 3 * MILLIS));
         let faults = self.faults.clone();
+        let remote_client = self.int("cluster.remote_client", 0, 0, u32::MAX as u64)? as u32;
+        if remote_client != 0 && (remote_client <= log_servers || remote_client == sequencer) {
+            return Err(self.bad(
+                "cluster.remote_client",
+                format!("N{remote_client} is already a log-server or the sequencer's node"),
+            ));
+        }
         for (i, fault) in faults.iter().enumerate() {
-            if fault.node > log_servers && fault.node != sequencer {
-                return Err(self.bad(
-                    &format!("faults[{i}].node"),
-                    format!(
-                        "N{} is not in the cluster (N1..N{log_servers} and N{sequencer})",
-                        fault.node
-                    ),
-                ));
+            for node in fault.action.nodes() {
+                if node > log_servers && node != sequencer && node != remote_client {
+                    return Err(self.bad(
+                        &format!("faults[{i}]"),
+                        format!("N{node} is not in the cluster (N1..N{log_servers}, N{sequencer})"),
+                    ));
+                }
             }
         }
         Ok(Scenario {
@@ -578,6 +707,7 @@ impl Builder {
                 sequencer,
                 replication,
                 client_start: self.duration("cluster.client_start", 0)?,
+                remote_client,
             },
             metadata: MetadataSetup {
                 logs_version: self.int("metadata.logs_version", 1, 1, u32::MAX as u64)? as u32,
@@ -594,11 +724,16 @@ impl Builder {
                 storage: self
                     .latency("latency.storage")?
                     .unwrap_or(Latency::Constant(100_000)),
+                reorder: self.boolean("latency.reorder", false)?,
             },
             workload: Workload {
                 appenders: self.int("workload.appenders", 20, 1, 10_000)? as u32,
                 warmup_appends: self.int("workload.warmup_appends", 200, 1, 1_000_000)? as u32,
                 watch_interval: self.duration("workload.watch_interval", MILLIS)?.max(1),
+                lookup_delay: self.duration("workload.lookup_delay", 0)?,
+                seal_delay: self.duration("workload.seal_delay", 0)?,
+                after_seal_pause: self.duration("workload.after_seal_pause", 0)?,
+                trim: self.boolean("workload.trim", false)?,
             },
             run: RunLimits {
                 time_limit: self.duration("run.time_limit", 60 * SECONDS)?,
@@ -613,6 +748,7 @@ impl Builder {
             },
             guest_settings: self.guest.clone(),
             faults,
+            expect_error: Some(self.text("expect.error", "")?).filter(|e| !e.is_empty()),
         })
     }
 }
@@ -627,6 +763,9 @@ impl Scenario {
     pub fn node_ids(&self) -> Vec<u32> {
         let mut ids = self.log_server_ids();
         ids.push(self.cluster.sequencer);
+        if self.cluster.remote_client != 0 {
+            ids.push(self.cluster.remote_client);
+        }
         ids
     }
 

@@ -28,7 +28,7 @@ use crate::metadata_store::{MetadataStore, StoreRequest, version_of};
 use crate::network::Network;
 use crate::report::{MetadataOffer, NodeReport, Outcome, RunReport};
 use crate::runtime::{Limits, NodeInstance, Runtime};
-use crate::scenario::{FaultAction, Scenario};
+use crate::scenario::{FaultAction, Scenario, Trigger};
 use crate::seeds::{self, SimRng};
 use crate::storage::NodeStorage;
 use crate::time::SimTime;
@@ -92,7 +92,11 @@ enum Pending {
         request: StoreRequest,
     },
     Start(u32),
-    Fault(usize),
+    /// Fault `index` of the scenario; its times count from `base`.
+    Fault {
+        index: usize,
+        base: SimTime,
+    },
     Wake(u64),
 }
 
@@ -201,7 +205,8 @@ impl Sim {
                 node: id,
                 reason: e.to_string(),
             })?;
-            let roles = if id == scenario.cluster.sequencer {
+            let roles = if id == scenario.cluster.sequencer || id == scenario.cluster.remote_client
+            {
                 Roles::CLIENT
             } else if id == 1 && scenario.metadata.provision {
                 Roles::LOG_SERVER | Roles::PROVISIONER
@@ -236,6 +241,7 @@ impl Sim {
             network: Network::new(
                 scenario.latency.network,
                 scenario.latency.peer_metadata,
+                scenario.latency.reorder,
                 seeds::rng(seed, "network"),
             ),
             store: MetadataStore::default(),
@@ -306,14 +312,28 @@ impl Sim {
         for id in self.scenario.log_server_ids() {
             self.push(SimTime::ZERO, Pending::Start(id));
         }
-        let client = self.scenario.cluster.sequencer;
+        let client_start = SimTime(self.scenario.cluster.client_start);
         self.push(
-            SimTime(self.scenario.cluster.client_start),
-            Pending::Start(client),
+            client_start,
+            Pending::Start(self.scenario.cluster.sequencer),
         );
-        for i in 0..self.scenario.faults.len() {
-            let at = SimTime(self.scenario.faults[i].at);
-            self.push(at, Pending::Fault(i));
+        if self.scenario.cluster.remote_client != 0 {
+            self.push(
+                client_start,
+                Pending::Start(self.scenario.cluster.remote_client),
+            );
+        }
+        self.schedule_faults(Trigger::Start);
+    }
+
+    /// Schedules the faults that count from `trigger`, which happens now.
+    fn schedule_faults(&mut self, trigger: Trigger) {
+        for index in 0..self.scenario.faults.len() {
+            let fault = &self.scenario.faults[index];
+            if fault.trigger == trigger {
+                let base = self.now;
+                self.push(base.plus(fault.at), Pending::Fault { index, base });
+            }
         }
     }
 
@@ -420,7 +440,7 @@ impl Sim {
                     self.store_arrives(from, id, request)
                 }
                 Pending::Start(node) => self.start_node(node),
-                Pending::Fault(i) => self.fault(i),
+                Pending::Fault { index, base } => self.fault(index, base),
                 Pending::Wake(token) => {
                     let actions = self.workload.on_wake(token);
                     self.act(actions);
@@ -552,15 +572,21 @@ impl Sim {
                         );
                     }
                     self.messages += 1;
-                    let at = self.network.delivery_time(now, id, to, &msg);
-                    self.push(
-                        at,
-                        Pending::Node {
-                            node: to,
-                            incarnation: None,
-                            event: Event::Message((id, msg)),
-                        },
-                    );
+                    match self.network.delivery_time(now, id, to, &msg) {
+                        Some(at) => self.push(
+                            at,
+                            Pending::Node {
+                                node: to,
+                                incarnation: None,
+                                event: Event::Message((id, msg)),
+                            },
+                        ),
+                        None => {
+                            let text = crate::trace::describe_event(&Event::Message((id, msg)));
+                            self.trace
+                                .note(now.0, to, || format!("lost in the network: {text}"));
+                        }
+                    }
                 }
                 Effect::MetadataGet { id: req, key } => {
                     let at = now.plus(self.store_latency.sample(&mut self.store_rng));
@@ -679,6 +705,9 @@ impl Sim {
             );
         }
         let process = record.process;
+        if process == Process::Main && matches!(outcome, OpResult::Sealed(_)) {
+            self.schedule_faults(Trigger::Seal);
+        }
         self.trace.note(now.0, node, || {
             format!(
                 "op #{op} ({process}) completes: {}",
@@ -696,7 +725,7 @@ impl Sim {
         }
         for action in actions {
             match action {
-                Action::Request(process, op) => self.request(process, op),
+                Action::Request(process, node, op) => self.request(process, node, op),
                 Action::WakeAfter(delay, token) => {
                     self.push(self.now.plus(delay), Pending::Wake(token))
                 }
@@ -710,8 +739,7 @@ impl Sim {
         }
     }
 
-    fn request(&mut self, process: Process, op: Op) {
-        let client = self.scenario.cluster.sequencer;
+    fn request(&mut self, process: Process, client: u32, op: Op) {
         let id = self.history.invoke(self.now, process, client, op.clone());
         self.push(
             self.now,
@@ -754,26 +782,59 @@ impl Sim {
         }
     }
 
-    fn fault(&mut self, index: usize) {
-        let fault = self.scenario.faults[index].clone();
-        let node = &self.nodes[&fault.node];
-        match (fault.action, &node.status) {
-            (FaultAction::Crash, NodeStatus::Running) => {
-                self.crash(fault.node, "crashed by the scenario".into(), true)
+    fn fault(&mut self, index: usize, base: SimTime) {
+        let action = self.scenario.faults[index].action.clone();
+        let now = self.now;
+        let status_of = |nodes: &BTreeMap<u32, SimNode>, n: u32| nodes[&n].status.clone();
+        match action {
+            FaultAction::Crash { node } if status_of(&self.nodes, node) == NodeStatus::Running => {
+                self.crash(node, "crashed by the scenario".into(), true)
             }
-            (FaultAction::Restart, NodeStatus::Crashed { .. }) => {
-                self.nodes.get_mut(&fault.node).expect("checked").restarts += 1;
-                self.start_node(fault.node);
+            FaultAction::Wipe { node } => {
+                if status_of(&self.nodes, node) == NodeStatus::Running {
+                    self.crash(node, "crashed by the scenario, disk lost".into(), true);
+                }
+                if let Err(e) = self.wipe(node) {
+                    self.error = Some(format!("wiping N{node}: {e}"));
+                }
             }
-            (action, status) => {
-                let now = self.now;
-                let text = format!(
-                    "fault {action:?} on N{} ignored: node is {status:?}",
-                    fault.node
-                );
-                self.trace.note(now.0, fault.node, || text);
+            FaultAction::Restart { node }
+                if matches!(status_of(&self.nodes, node), NodeStatus::Crashed { .. }) =>
+            {
+                self.nodes.get_mut(&node).expect("checked").restarts += 1;
+                self.start_node(node);
+            }
+            FaultAction::Drop { from, to, until } => {
+                let until = base.plus(until);
+                self.network.drop_until(from, to, until);
+                self.trace.note(now.0, from, || {
+                    format!("messages N{from} -> N{to} are lost until {until}")
+                });
+            }
+            other => {
+                let text = format!("fault {other:?} ignored: the node is not in a state for it");
+                self.trace.note(now.0, other.nodes()[0], || text);
             }
         }
+    }
+
+    /// Replaces a crashed node's database with an empty one: the disk is lost.
+    fn wipe(&mut self, id: u32) -> Result<(), crate::storage::StorageError> {
+        let fresh = match &self.out_dir {
+            Some(dir) => {
+                let path = dir.join(format!("n{id}.redb"));
+                let node = self.nodes.get_mut(&id).expect("wiping a known node");
+                node.storage = None; // close the file before removing it
+                let _ = std::fs::remove_file(&path);
+                NodeStorage::file(&path)?
+            }
+            None => NodeStorage::in_memory()?,
+        };
+        self.nodes
+            .get_mut(&id)
+            .expect("wiping a known node")
+            .storage = Some(fresh);
+        Ok(())
     }
 
     /// The node stops: its instance is dropped, and what it had not made durable is lost.
@@ -803,7 +864,21 @@ impl Sim {
             appenders: self.scenario.workload.appenders,
             warmup_appends: self.scenario.workload.warmup_appends,
         };
-        let mut checks: Vec<CheckResult> = checker::check_history(&self.history, &expect);
+        // A reproduction (`expect.error`) is judged by its error alone: the workload stops there.
+        let mut checks: Vec<CheckResult> = match &self.scenario.expect_error {
+            None => checker::check_history(&self.history, &expect),
+            Some(expected) => vec![CheckResult {
+                name: "expected_error",
+                pass: self.error.as_deref() == Some(expected.as_str()),
+                detail: format!(
+                    "expected the run to fail with {expected:?}; it {}",
+                    match &self.error {
+                        Some(e) => format!("failed with {e:?}"),
+                        None => "did not fail".into(),
+                    }
+                ),
+            }],
+        };
         let unplanned: Vec<String> = self
             .nodes
             .values()
@@ -825,14 +900,17 @@ impl Sim {
                 unplanned.join("; ")
             },
         });
-        let failed = self.error.is_some() || checks.iter().any(|c| !c.pass);
+        let failed = checks.iter().any(|c| !c.pass)
+            || (self.error.is_some() && self.scenario.expect_error.is_none());
         let nodes = self
             .nodes
             .values()
             .map(|n| NodeReport {
                 id: n.id,
-                role: if n.roles.contains(Roles::CLIENT) {
+                role: if n.id == self.scenario.cluster.sequencer {
                     "client+sequencer"
+                } else if n.roles.contains(Roles::CLIENT) {
+                    "client"
                 } else {
                     "log-server"
                 }

@@ -10,6 +10,12 @@
 //! 4. When every appender reached the barrier, they resume and the main task seals.
 //! 5. An append right after the seal must fail Sealed; find-tail must report sealed.
 //! 6. Once every appender and the watcher stopped, the main task reads `[OLDEST, tail)`.
+//! 7. With `workload.trim`: a trim beyond the tail (must be refused), a trim to half the
+//!    tail, and a second read.
+//!
+//! Appends go to the sequencer's node. With `cluster.remote_client`, the main task's
+//! seal, find-tails, trims and reads, and the watcher, run on that other client node:
+//! the seal is then a remote one, which the sequencer learns of from Sealed replies.
 
 use crate::bindings::{ClientError, MetadataKind, Op, OpResult, TailState};
 use crate::history::{Process, describe_error};
@@ -20,12 +26,15 @@ pub const LOG: u32 = 0;
 const OLDEST: u32 = 1;
 const MIN_VERSION: u32 = 1;
 const WATCHER_WAKE: u64 = 1;
+const LOOKUP_WAKE: u64 = 2;
+const AFTER_SEAL_WAKE: u64 = 3;
+const SEAL_WAKE: u64 = 4;
 
 /// What the workload asks the simulator to do.
 #[derive(Debug, Clone)]
 pub enum Action {
-    /// Invoke a client operation on the client node.
-    Request(Process, Op),
+    /// Invoke a client operation on a client node.
+    Request(Process, u32, Op),
     /// Call `on_wake(token)` after this many nanoseconds.
     WakeAfter(u64, u64),
     /// The run failed with this error (as the client saw it).
@@ -37,13 +46,22 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     WaitMetadata,
+    /// Waiting for the Logs on the remote client node too.
+    WaitRemoteMetadata,
+    /// Pausing before the first log lookup (`workload.lookup_delay`).
+    BeforeLookup,
     InitialTail,
     Warmup,
     Sealing,
+    /// Pausing after the seal (`workload.after_seal_pause`).
+    AfterSeal,
     AppendAfterSeal,
     TailAfterSeal,
     Draining,
     Reading,
+    TrimBeyondTail,
+    TrimHalf,
+    ReadAfterTrim,
     Done,
 }
 
@@ -56,6 +74,14 @@ struct Appender {
 }
 
 pub struct AppendAfterSeal {
+    /// The node with the sequencer: appends go there.
+    sequencer: u32,
+    /// Where the main task's other operations and the watcher run.
+    control: u32,
+    lookup_delay: u64,
+    seal_delay: u64,
+    after_seal_pause: u64,
+    trim: bool,
     wait_version: u32,
     warmup: u32,
     watch_interval: u64,
@@ -76,7 +102,17 @@ impl AppendAfterSeal {
         } else {
             MIN_VERSION
         };
+        let sequencer = scenario.cluster.sequencer;
         AppendAfterSeal {
+            sequencer,
+            control: match scenario.cluster.remote_client {
+                0 => sequencer,
+                remote => remote,
+            },
+            lookup_delay: scenario.workload.lookup_delay,
+            seal_delay: scenario.workload.seal_delay,
+            after_seal_pause: scenario.workload.after_seal_pause,
+            trim: scenario.workload.trim,
             wait_version,
             warmup: scenario.workload.warmup_appends,
             watch_interval: scenario.workload.watch_interval,
@@ -106,6 +142,7 @@ impl AppendAfterSeal {
     pub fn start(&mut self) -> Vec<Action> {
         vec![Action::Request(
             Process::Main,
+            self.sequencer,
             Op::WaitForMetadata((MetadataKind::Logs, self.wait_version)),
         )]
     }
@@ -115,15 +152,38 @@ impl AppendAfterSeal {
         a.attempts += 1;
         Action::Request(
             Process::Appender(id),
+            self.sequencer,
             Op::Append((LOG, payload(id, a.attempts))),
         )
     }
 
+    /// An operation of the main task on the control node.
+    fn main(&self, op: Op) -> Vec<Action> {
+        vec![Action::Request(Process::Main, self.control, op)]
+    }
+
+    fn watch(&self) -> Action {
+        Action::Request(Process::Watcher, self.control, Op::FindTail(LOG))
+    }
+
     pub fn on_wake(&mut self, token: u64) -> Vec<Action> {
-        if token == WATCHER_WAKE && !self.watcher_stopped {
-            return vec![Action::Request(Process::Watcher, Op::FindTail(LOG))];
+        match (token, self.phase) {
+            (WATCHER_WAKE, _) if !self.watcher_stopped => vec![self.watch()],
+            (LOOKUP_WAKE, Phase::BeforeLookup) => {
+                self.phase = Phase::InitialTail;
+                self.main(Op::FindTail(LOG))
+            }
+            (SEAL_WAKE, Phase::Sealing) => self.main(Op::Seal(LOG)),
+            (AFTER_SEAL_WAKE, Phase::AfterSeal) => {
+                self.phase = Phase::AppendAfterSeal;
+                vec![Action::Request(
+                    Process::Main,
+                    self.sequencer,
+                    Op::Append((LOG, b"failed-record".to_vec())),
+                )]
+            }
+            _ => Vec::new(),
         }
-        Vec::new()
     }
 
     pub fn on_complete(&mut self, process: Process, result: &OpResult) -> Vec<Action> {
@@ -144,36 +204,52 @@ impl AppendAfterSeal {
 
     fn main_step(&mut self, result: &OpResult) -> Vec<Action> {
         match (self.phase, result) {
-            (Phase::WaitMetadata, OpResult::MetadataReady(_)) => {
-                self.phase = Phase::InitialTail;
-                vec![Action::Request(Process::Main, Op::FindTail(LOG))]
+            (Phase::WaitMetadata, OpResult::MetadataReady(_)) if self.control != self.sequencer => {
+                self.phase = Phase::WaitRemoteMetadata;
+                self.main(Op::WaitForMetadata((MetadataKind::Logs, self.wait_version)))
+            }
+            (Phase::WaitMetadata | Phase::WaitRemoteMetadata, OpResult::MetadataReady(_)) => {
+                self.phase = Phase::BeforeLookup;
+                vec![Action::WakeAfter(self.lookup_delay, LOOKUP_WAKE)]
             }
             (Phase::InitialTail, OpResult::Tail(_)) => {
                 self.phase = Phase::Warmup;
                 let mut actions: Vec<Action> = (0..self.appenders.len() as u32)
                     .map(|id| self.append(id))
                     .collect();
-                actions.push(Action::Request(Process::Watcher, Op::FindTail(LOG)));
+                actions.push(self.watch());
                 actions
             }
             (Phase::Sealing, OpResult::Sealed(tail)) => {
                 self.sealed_tail = Some(tail_offset(tail));
-                self.phase = Phase::AppendAfterSeal;
-                vec![Action::Request(
-                    Process::Main,
-                    Op::Append((LOG, b"failed-record".to_vec())),
-                )]
+                self.phase = Phase::AfterSeal;
+                vec![Action::WakeAfter(self.after_seal_pause, AFTER_SEAL_WAKE)]
             }
             (Phase::AppendAfterSeal, _) => {
                 self.phase = Phase::TailAfterSeal;
-                vec![Action::Request(Process::Main, Op::FindTail(LOG))]
+                self.main(Op::FindTail(LOG))
             }
             (Phase::TailAfterSeal, OpResult::Tail(tail)) => {
                 self.sealed_tail = Some(tail_offset(tail));
                 self.phase = Phase::Draining;
                 self.maybe_read()
             }
-            (Phase::Reading, OpResult::Records(_)) => {
+            (Phase::Reading, OpResult::Records(_)) if self.trim => {
+                self.phase = Phase::TrimBeyondTail;
+                let tail = self.sealed_tail.unwrap_or(OLDEST);
+                self.main(Op::Trim((LOG, tail + 5)))
+            }
+            (Phase::TrimBeyondTail, _) => {
+                self.phase = Phase::TrimHalf;
+                let tail = self.sealed_tail.unwrap_or(OLDEST);
+                self.main(Op::Trim((LOG, (tail / 2).max(OLDEST))))
+            }
+            (Phase::TrimHalf, OpResult::Trimmed(_)) => {
+                self.phase = Phase::ReadAfterTrim;
+                let tail = self.sealed_tail.unwrap_or(OLDEST);
+                self.main(Op::Read((LOG, OLDEST, tail)))
+            }
+            (Phase::Reading | Phase::ReadAfterTrim, OpResult::Records(_)) => {
                 self.phase = Phase::Done;
                 vec![Action::Finish]
             }
@@ -222,7 +298,7 @@ impl AppendAfterSeal {
                     .filter(|&i| !self.appenders[i as usize].stopped)
                     .collect();
                 let mut actions: Vec<Action> = resume.into_iter().map(|i| self.append(i)).collect();
-                actions.push(Action::Request(Process::Main, Op::Seal(LOG)));
+                actions.push(Action::WakeAfter(self.seal_delay, SEAL_WAKE));
                 return actions;
             }
             return Vec::new();
@@ -236,10 +312,7 @@ impl AppendAfterSeal {
         match (self.phase, self.sealed_tail) {
             (Phase::Draining, Some(tail)) if everyone_stopped => {
                 self.phase = Phase::Reading;
-                vec![Action::Request(
-                    Process::Main,
-                    Op::Read((LOG, OLDEST, tail)),
-                )]
+                self.main(Op::Read((LOG, OLDEST, tail)))
             }
             _ => Vec::new(),
         }

@@ -1,0 +1,20 @@
+//! Known bugs, compiled in only for the mutant guests that `logsandbox mutants` runs to
+//! prove the checker catches them. Each mutant guest is built with exactly one
+//! `mutant-*` feature; in the product guest every flag is `false` and the compiler drops
+//! the branches.
+
+/// The sequencer publishes its known global tail as the sealed tail as soon as an
+/// f-majority is sealed, without draining the appends in flight.
+pub const PUBLISH_BEFORE_DRAIN: bool = cfg!(feature = "mutant-publish-before-drain");
+/// A sealed log-server still accepts normal stores.
+pub const STORE_AFTER_SEAL: bool = cfg!(feature = "mutant-store-after-seal");
+/// The metadata cache takes an update of the same version as the cached one.
+pub const EQUAL_VERSION_ACCEPTED: bool = cfg!(feature = "mutant-equal-version-accepted");
+/// The sequencer acknowledges an append after the first copy, before a write quorum.
+pub const COMMIT_BEFORE_QUORUM: bool = cfg!(feature = "mutant-commit-before-quorum");
+/// A restarted log-server forgets that its loglet was sealed.
+pub const FORGET_SEAL_ON_RECOVERY: bool = cfg!(feature = "mutant-forget-seal-on-recovery");
+/// A log-server accepts a trim at or beyond its tail, unclipped.
+pub const TRIM_BEYOND_TAIL: bool = cfg!(feature = "mutant-trim-beyond-tail");
+/// Waiting for a metadata version resolves as soon as any version is cached.
+pub const WAIT_RESOLVES_EARLY: bool = cfg!(feature = "mutant-wait-resolves-early");
