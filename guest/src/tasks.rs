@@ -238,7 +238,11 @@ impl Task {
                     }
                 }
                 if let Phase::Repairing { outstanding, .. } = &mut self.phase {
-                    *outstanding += out.len() as u32;
+                    // This read is answered; its repair stores are now awaited.
+                    *outstanding = outstanding.saturating_sub(1) + out.len() as u32;
+                }
+                if out.is_empty() {
+                    return self.maybe_repaired();
                 }
                 out
             }

@@ -37,7 +37,7 @@ impl Harness {
         let config = Config {
             id,
             roles,
-            members: vec![1, 2, 3, 5],
+            members: vec![1, 2, 3, 5, 6],
             seed: 1,
             settings: settings
                 .iter()
@@ -335,7 +335,12 @@ fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
 
 /// The client asks the store; answers the store fetch with `value`.
 fn client_with_logs(value: MetadataValue) -> Harness {
-    let mut h = Harness::new(SEQ, Roles::CLIENT);
+    node_with_logs(SEQ, value)
+}
+
+/// Client node `id` (N5 hosts the sequencer, N6 does not) with the Logs cached.
+fn node_with_logs(id: u32, value: MetadataValue) -> Harness {
+    let mut h = Harness::new(id, Roles::CLIENT);
     let fx = h.handle(vec![Event::ClientRequest((
         1,
         Op::WaitForMetadata((MetadataKind::Logs, 1)),
@@ -836,4 +841,212 @@ fn get_digest_reports_trimmed_and_existing_ranges() {
         }),
     );
     assert_eq!(reply_headers(&fx)[0].1.status, Status::Malformed);
+}
+
+// --- Client tasks without the sequencer: find-tail with repair, trim; remote seals. ---
+
+fn sent_requests(effects: &[Effect]) -> Vec<(u32, u64, Request)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Send(
+                to,
+                Message {
+                    body: Body::LogServerRequest((id, r)),
+                    ..
+                },
+            ) => Some((*to, *id, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer(h: &mut Harness, from: u32, id: u64, reply: Reply) -> Vec<Effect> {
+    let msg = Message {
+        versions: vec![],
+        body: Body::LogServerReply((id, reply)),
+    };
+    h.handle(vec![Event::Message((from, msg))])
+}
+
+fn rh(local_tail: u32, global: u32, sealed: bool, status: Status) -> ReplyHeader {
+    ReplyHeader {
+        local_tail,
+        known_global_tail: global,
+        sealed,
+        status,
+    }
+}
+
+#[test]
+fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{
+        Digest, DigestEntry, LogRecord, LogletInfo, Records,
+    };
+    let mut h = node_with_logs(6, logs(1, true));
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    let asks = sent_requests(&fx);
+    assert_eq!(asks.len(), 3, "GetLogletInfo to the nodeset");
+    // N1 and N2 answer (an f-majority): both sealed, local tails 5 and 3, global tail 3.
+    let info = |t| {
+        Reply::LogletInfo(LogletInfo {
+            header: rh(t, 3, true, Status::Ok),
+            trim_point: 0,
+        })
+    };
+    answer(&mut h, 1, asks[0].1, info(5));
+    let fx = answer(&mut h, 2, asks[1].1, info(3));
+    let digests = sent_requests(&fx);
+    assert!(digests.iter().all(
+        |(_, _, r)| matches!(r, Request::GetDigest(g) if (g.from_offset, g.to_offset) == (3, 4))
+    ));
+    // N1 holds 3..=4, N2 only 3: offset 4 lacks a write quorum.
+    let digest = |to| {
+        Reply::Digest(Digest {
+            header: rh(0, 3, true, Status::Ok),
+            entries: vec![DigestEntry {
+                from_offset: 3,
+                to_offset: to,
+                status: RecordStatus::Exists,
+            }],
+        })
+    };
+    let by_node = |n: u32| digests.iter().find(|(to, _, _)| *to == n).unwrap().1;
+    answer(&mut h, 1, by_node(1), digest(4));
+    let fx = answer(&mut h, 2, by_node(2), digest(3));
+    let reads = sent_requests(&fx);
+    assert!(
+        matches!(&reads[..], [(1, _, Request::GetRecords(g))] if (g.from_offset, g.to_offset) == (4, 4))
+    );
+    let records = Reply::Records(Records {
+        header: rh(5, 3, true, Status::Ok),
+        next_offset: 5,
+        records: vec![LogRecord {
+            offset: 4,
+            body: RecordBody::Data(b"r4".to_vec()),
+        }],
+    });
+    let fx = answer(&mut h, 1, reads[0].1, records);
+    let repairs = sent_requests(&fx);
+    let (to, id, Request::Store(s)) = &repairs[0] else {
+        panic!("a repair store: {repairs:?}")
+    };
+    assert_eq!(
+        (*to, s.first_offset, s.flags),
+        (2, 4, StoreFlags::IGNORE_SEAL)
+    );
+    assert!(completions(&fx).is_empty(), "answered only once repaired");
+    let fx = answer(&mut h, 2, *id, Reply::Stored(rh(5, 4, true, Status::Ok)));
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Tail(TailState::Sealed(5)))]
+    ));
+}
+
+#[test]
+fn remote_find_tail_helps_seal_when_only_some_are_sealed_and_is_open_when_none_is() {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
+    let info = |t, sealed| {
+        Reply::LogletInfo(LogletInfo {
+            header: rh(t, 2, sealed, Status::Ok),
+            trim_point: 0,
+        })
+    };
+    let mut h = node_with_logs(6, logs(1, true));
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]));
+    answer(&mut h, 1, asks[0].1, info(4, false));
+    let fx = answer(&mut h, 2, asks[1].1, info(3, false));
+    // None sealed: open at the highest tail a write quorum (2 copies) has.
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Tail(TailState::Open(3)))]
+    ));
+
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]));
+    answer(&mut h, 1, asks[0].1, info(4, true));
+    let fx = answer(&mut h, 2, asks[1].1, info(3, false));
+    let seals = sent_requests(&fx);
+    assert!(
+        seals.len() == 3 && seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))),
+        "{seals:?}"
+    );
+}
+
+#[test]
+fn a_trim_refused_by_any_log_server_fails_malformed() {
+    let mut h = node_with_logs(6, logs(1, true));
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Trim((0, 99))))]));
+    assert!(
+        asks.iter()
+            .all(|(_, _, r)| matches!(r, Request::Trim(t) if t.trim_point == 99))
+    );
+    answer(
+        &mut h,
+        1,
+        asks[0].1,
+        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
+    );
+    answer(
+        &mut h,
+        2,
+        asks[1].1,
+        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
+    );
+    let fx = answer(
+        &mut h,
+        3,
+        asks[2].1,
+        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
+    );
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Failed(ClientError::Malformed(_)))]
+    ));
+}
+
+#[test]
+fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
+    let mut h = client_with_logs(logs(1, true));
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((
+        2,
+        Op::Append((0, b"a".to_vec())),
+    ))]));
+    let info = Reply::LogletInfo(LogletInfo {
+        header: rh(1, 1, false, Status::Ok),
+        trim_point: 0,
+    });
+    answer(&mut h, 1, asks[0].1, info.clone());
+    let fx = answer(&mut h, 2, asks[1].1, info);
+    let stores = sent_requests(&fx);
+    // Sealed by someone else: N1 and N2 answer Sealed.
+    answer(
+        &mut h,
+        stores[0].0,
+        stores[0].1,
+        Reply::Stored(rh(1, 1, true, Status::Sealed)),
+    );
+    let fx = answer(
+        &mut h,
+        stores[1].0,
+        stores[1].1,
+        Reply::Stored(rh(1, 1, true, Status::Sealed)),
+    );
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Failed(ClientError::Sealed))]
+    ));
+    let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(3, OpResult::Tail(TailState::Sealed(1)))]
+    ));
+    let fx = h.handle(vec![Event::ClientRequest((
+        4,
+        Op::Append((0, b"b".to_vec())),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(4, OpResult::Failed(ClientError::Sealed))]
+    ));
 }
