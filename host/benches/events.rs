@@ -1,13 +1,18 @@
-//! Delivered events per wall-second for the basic scenario, through the wasm guest.
-//!
-//! `cargo bench -p logsandbox` reports time per run and, through criterion's throughput,
-//! events per second. The run's event count is fixed by the seed, so the figure compares
-//! across changes.
+//! The figures that matter, measured through the wasm guest:
+//! - delivered events per wall-second for the basic scenario (criterion's throughput;
+//!   the event count is fixed by the seed, so the figure compares across changes);
+//! - the time to restart a crashed log-server: a fresh instance, and `init` recovering
+//!   its loglet from a redb file that holds thousands of records.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use logsandbox::runtime::Runtime;
+use logsandbox::bindings::{Config, Roles};
+use logsandbox::runtime::{Limits, Runtime};
 use logsandbox::scenario;
 use logsandbox::sim::{self, RunOptions};
+use logsandbox::storage::NodeStorage;
 
 fn basic_scenario(c: &mut Criterion) {
     let scenario = scenario::load("append-seal-basic", &[]).expect("the built-in scenario loads");
@@ -32,5 +37,44 @@ fn basic_scenario(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, basic_scenario);
+fn restart_a_log_server(c: &mut Criterion) {
+    // A real database: N1's file after a run of the basic scenario.
+    let dir = std::env::temp_dir().join(format!("logsandbox-bench-{}", std::process::id()));
+    let scenario = scenario::load("append-seal-basic", &[]).expect("the built-in scenario loads");
+    let runtime = Runtime::builtin().expect("the built-in guest loads");
+    let options = RunOptions {
+        out_dir: Some(dir.clone()),
+        ..RunOptions::new(runtime.clone())
+    };
+    let report = sim::run(&scenario, &options).expect("the run is carried out");
+    assert!(report.passed());
+    let path = dir.join("n1.redb");
+    let config = Config {
+        id: 1,
+        roles: Roles::LOG_SERVER,
+        members: scenario.node_ids(),
+        seed: 1,
+        settings: Vec::new(),
+    };
+    let clock = Arc::new(AtomicU64::new(0));
+    let mut storage = Some(NodeStorage::file(&path).expect("the database opens"));
+    c.bench_function(
+        "restart a log-server holding 4,000 records (instantiate + init)",
+        |b| {
+            b.iter(|| {
+                let db = storage.take().expect("handed back after each iteration");
+                let mut node = match runtime.instantiate(1, db, clock.clone(), Limits::default()) {
+                    Ok(node) => node,
+                    Err((e, _)) => panic!("instantiate: {e}"),
+                };
+                node.init(0, &config).expect("init recovers");
+                storage = Some(node.into_storage());
+            })
+        },
+    );
+    drop(storage);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, basic_scenario, restart_a_log_server);
 criterion_main!(benches);

@@ -589,36 +589,23 @@ impl Sim {
                     }
                 }
                 Effect::MetadataGet { id: req, key } => {
-                    let at = now.plus(self.store_latency.sample(&mut self.store_rng));
-                    self.push(
-                        at,
-                        Pending::StoreArrives {
-                            from: Some((id, incarnation)),
-                            id: req,
-                            request: StoreRequest::Get { key },
-                        },
-                    );
+                    self.send_to_store(id, incarnation, req, StoreRequest::Get { key })
                 }
                 Effect::MetadataPut {
                     id: req,
                     key,
                     value,
                     precondition,
-                } => {
-                    let at = now.plus(self.store_latency.sample(&mut self.store_rng));
-                    self.push(
-                        at,
-                        Pending::StoreArrives {
-                            from: Some((id, incarnation)),
-                            id: req,
-                            request: StoreRequest::Put {
-                                key,
-                                value,
-                                precondition,
-                            },
-                        },
-                    );
-                }
+                } => self.send_to_store(
+                    id,
+                    incarnation,
+                    req,
+                    StoreRequest::Put {
+                        key,
+                        value,
+                        precondition,
+                    },
+                ),
                 Effect::Timer { id: timer, at } => self.push(
                     SimTime(at),
                     Pending::Node {
@@ -686,6 +673,15 @@ impl Sim {
                 }
             }
         }
+    }
+
+    /// Sends a node's request to the metadata store: it arrives after `latency.metadata_store`.
+    fn send_to_store(&mut self, node: u32, incarnation: u32, id: u64, request: StoreRequest) {
+        let at = self
+            .now
+            .plus(self.store_latency.sample(&mut self.store_rng));
+        let from = Some((node, incarnation));
+        self.push(at, Pending::StoreArrives { from, id, request });
     }
 
     fn complete(&mut self, node: u32, op: u64, outcome: OpResult) {
