@@ -7,7 +7,8 @@
 //!
 //! Map of the crate, one noun per module:
 //! - [`bindings`]: the WIT contract, host side.
-//! - [`runtime`]: wasmtime engine, compiled component, one store per node.
+//! - [`runtime`]: wasmtime engine, compiled component, one store per node;
+//!   [`compile_cache`] keeps compiled components on disk between runs.
 //! - [`effects`]: what a node asks of the host during a call.
 //! - [`storage`]: a node's redb database with its live (not yet durable) view.
 //! - [`metadata_store`]: the versioned key-value store with preconditions.
@@ -26,6 +27,7 @@
 pub mod bindings;
 pub mod checker;
 pub mod cli;
+pub mod compile_cache;
 pub mod demo;
 pub mod effects;
 pub mod error;

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config as EngineConfig, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
@@ -145,10 +145,11 @@ impl Runtime {
     /// Compiles and links a component; `name` names it in errors (a path, usually).
     pub fn load(name: &str, wasm: &[u8]) -> Result<Runtime, LoadError> {
         let engine = shared_engine()?;
-        let component = Component::new(&engine, wasm).map_err(|e| LoadError::Compile {
-            source_name: name.to_string(),
-            reason: format!("{e:#}"),
-        })?;
+        let component =
+            crate::compile_cache::load(&engine, wasm).map_err(|e| LoadError::Compile {
+                source_name: name.to_string(),
+                reason: format!("{e:#}"),
+            })?;
         let mut linker: Linker<NodeState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
