@@ -149,14 +149,23 @@ impl RunReport {
                 );
             }
         }
-        out += "  checks\n";
-        for c in &self.checks {
+        let held = self.checks.iter().filter(|c| c.pass).count();
+        if self.error.is_some() && !self.passed() {
+            // The workload stopped at the error: the checks that need the rest cannot hold.
             out += &format!(
-                "    {} {:<32} {}\n",
-                if c.pass { "ok  " } else { "FAIL" },
-                c.name,
-                c.detail
+                "  checks    {held} of {} hold; the run stopped at its error (--json lists each)\n",
+                self.checks.len()
             );
+        } else {
+            out += "  checks\n";
+            for c in &self.checks {
+                out += &format!(
+                    "    {} {:<32} {}\n",
+                    if c.pass { "ok  " } else { "FAIL" },
+                    c.name,
+                    c.detail
+                );
+            }
         }
         out += &format!("  trace     {}\n", self.trace_hash);
         if !self.passed() {

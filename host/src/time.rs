@@ -32,17 +32,20 @@ impl fmt::Display for SimTime {
     }
 }
 
-/// `1.500ms`, `2.000s`, `250us`.
+/// `1.5ms`, `2s`, `15.741s`, `250us`: at most three decimals, no trailing zeros.
 pub fn fmt_duration(ns: u64) -> String {
-    if ns >= SECONDS {
-        format!("{:.3}s", ns as f64 / SECONDS as f64)
+    let (value, unit) = if ns >= SECONDS {
+        (ns as f64 / SECONDS as f64, "s")
     } else if ns >= MILLIS {
-        format!("{:.3}ms", ns as f64 / MILLIS as f64)
+        (ns as f64 / MILLIS as f64, "ms")
     } else if ns >= MICROS {
-        format!("{}us", ns / MICROS)
+        (ns as f64 / MICROS as f64, "us")
     } else {
-        format!("{ns}ns")
-    }
+        return format!("{ns}ns");
+    };
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text}{unit}")
 }
 
 /// Parses `250us`, `5ms`, `1.5s` into nanoseconds.
@@ -84,6 +87,9 @@ mod tests {
         assert_eq!(parse_duration("5"), None);
         assert_eq!(parse_duration("ms"), None);
         assert_eq!(parse_duration("5 parsecs"), None);
-        assert_eq!(fmt_duration(1_500 * MILLIS), "1.500s");
+        assert_eq!(fmt_duration(1_500 * MILLIS), "1.5s");
+        assert_eq!(fmt_duration(3 * MILLIS), "3ms");
+        assert_eq!(fmt_duration(15_741 * MILLIS), "15.741s");
+        assert_eq!(fmt_duration(250 * MICROS), "250us");
     }
 }
