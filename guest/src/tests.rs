@@ -115,18 +115,29 @@ fn seal() -> Request {
     })
 }
 
+/// The message bodies the node sent, with their destination.
+fn sent(effects: &[Effect]) -> impl Iterator<Item = (u32, &Body)> {
+    effects.iter().filter_map(|e| match e {
+        Effect::Send(to, msg) => Some((*to, &msg.body)),
+        _ => None,
+    })
+}
+
 /// The replies in the effects: (to, request id, reply).
 fn replies(effects: &[Effect]) -> Vec<(u32, u64, Reply)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send(
-                to,
-                Message {
-                    body: Body::LogServerReply((id, r)),
-                    ..
-                },
-            ) => Some((*to, *id, r.clone())),
+    sent(effects)
+        .filter_map(|(to, body)| match body {
+            Body::LogServerReply((id, r)) => Some((to, *id, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The log-server requests in the effects: (to, request id, request).
+fn sent_requests(effects: &[Effect]) -> Vec<(u32, u64, Request)> {
+    sent(effects)
+        .filter_map(|(to, body)| match body {
+            Body::LogServerRequest((id, r)) => Some((to, *id, r.clone())),
             _ => None,
         })
         .collect()
@@ -410,93 +421,47 @@ fn waiting_for_a_version_resolves_on_greater_or_equal() {
 
 #[test]
 fn the_sequencer_commits_on_a_write_quorum_and_advances_the_global_tail() {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
     let mut h = client_with_logs(logs(1, true));
     // First use starts the sequencer: it learns the tail from the nodeset.
     let fx = h.handle(vec![Event::ClientRequest((
         2,
         Op::Append((0, b"a".to_vec())),
     ))]);
-    let infos: Vec<(u32, u64)> = fx
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send(
-                to,
-                Message {
-                    body: Body::LogServerRequest((id, Request::GetLogletInfo(_))),
-                    ..
-                },
-            ) => Some((*to, *id)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(infos.len(), 3);
-    let info_reply = |id| {
-        Body::LogServerReply((
-            id,
-            Reply::LogletInfo(
-                crate::bindings::logsandbox::node::log_server_protocol::LogletInfo {
-                    header: crate::bindings::logsandbox::node::log_server_protocol::ReplyHeader {
-                        local_tail: 1,
-                        known_global_tail: 1,
-                        sealed: false,
-                        status: Status::Ok,
-                    },
-                    trim_point: 0,
-                },
-            ),
-        ))
-    };
+    let infos = sent_requests(&fx);
+    assert!(
+        infos.len() == 3
+            && infos
+                .iter()
+                .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_)))
+    );
+    let info = Reply::LogletInfo(LogletInfo {
+        header: rh(1, 1, false, Status::Ok),
+        trim_point: 0,
+    });
     let mut stores = Vec::new();
-    for (to, id) in &infos[..2] {
-        let fx = h.handle(vec![Event::Message((
-            *to,
-            Message {
-                versions: vec![],
-                body: info_reply(*id),
-            },
-        ))]);
-        stores.extend(fx.into_iter().filter_map(|e| match e {
-            Effect::Send(
-                to,
-                Message {
-                    body: Body::LogServerRequest((id, Request::Store(s))),
-                    ..
-                },
-            ) => Some((to, id, s.first_offset)),
-            _ => None,
-        }));
+    for (to, id, _) in &infos[..2] {
+        stores.extend(sent_requests(&answer(&mut h, *to, *id, info.clone())));
     }
     assert_eq!(stores.len(), 3, "the store goes to the whole nodeset");
-    let stored = |id, status| {
-        Body::LogServerReply((
-            id,
-            Reply::Stored(
-                crate::bindings::logsandbox::node::log_server_protocol::ReplyHeader {
-                    local_tail: 2,
-                    known_global_tail: 1,
-                    sealed: status == Status::Sealed,
-                    status,
-                },
-            ),
-        ))
-    };
-    let (to, id, _) = stores[0];
-    let fx = h.handle(vec![Event::Message((
-        to,
-        Message {
-            versions: vec![],
-            body: stored(id, Status::Ok),
-        },
-    ))]);
+    assert!(
+        stores
+            .iter()
+            .all(|(_, _, r)| matches!(r, Request::Store(s) if s.first_offset == 1))
+    );
+    let fx = answer(
+        &mut h,
+        stores[0].0,
+        stores[0].1,
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
     assert!(completions(&fx).is_empty(), "one copy is not a quorum");
-    let (to, id, _) = stores[1];
-    let fx = h.handle(vec![Event::Message((
-        to,
-        Message {
-            versions: vec![],
-            body: stored(id, Status::Ok),
-        },
-    ))]);
+    let fx = answer(
+        &mut h,
+        stores[1].0,
+        stores[1].1,
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
     assert!(matches!(completions(&fx)[..], [(2, OpResult::Appended(1))]));
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
     assert!(matches!(
@@ -559,16 +524,9 @@ fn a_newer_version_in_a_peer_header_makes_the_update_task_ask_that_peer() {
     };
     h.handle(vec![Event::Message((2, ack))]);
     let fx = h.handle(vec![Event::Timer(tick)]);
-    let asked: Vec<(u32, u32)> = fx
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send(
-                to,
-                Message {
-                    body: Body::GetMetadata((_, _, v)),
-                    ..
-                },
-            ) => Some((*to, *v)),
+    let asked: Vec<(u32, u32)> = sent(&fx)
+        .filter_map(|(to, body)| match body {
+            Body::GetMetadata((_, _, v)) => Some((to, *v)),
             _ => None,
         })
         .collect();
@@ -844,22 +802,6 @@ fn get_digest_reports_trimmed_and_existing_ranges() {
 }
 
 // --- Client tasks without the sequencer: find-tail with repair, trim; remote seals. ---
-
-fn sent_requests(effects: &[Effect]) -> Vec<(u32, u64, Request)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send(
-                to,
-                Message {
-                    body: Body::LogServerRequest((id, r)),
-                    ..
-                },
-            ) => Some((*to, *id, r.clone())),
-            _ => None,
-        })
-        .collect()
-}
 
 fn answer(h: &mut Harness, from: u32, id: u64, reply: Reply) -> Vec<Effect> {
     let msg = Message {
