@@ -92,6 +92,11 @@ enum Pending {
         request: StoreRequest,
     },
     Start(u32),
+    /// A node's group commit completed (after its writes' durable events).
+    CommitDone {
+        node: u32,
+        incarnation: u32,
+    },
     /// Fault `index` of the scenario; its times count from `base`.
     Fault {
         index: usize,
@@ -135,6 +140,14 @@ pub enum NodeStatus {
     },
 }
 
+/// A node's storage writer: one group commit at a time, as a log-server's writer does.
+#[derive(Default)]
+struct Writer {
+    busy: bool,
+    /// Writes made while a commit is in flight: they go in the next one.
+    queued: Vec<u64>,
+}
+
 struct SimNode {
     id: u32,
     roles: Roles,
@@ -144,8 +157,8 @@ struct SimNode {
     storage: Option<NodeStorage>,
     incarnation: u32,
     clock: Arc<AtomicU64>,
-    /// When this node's last write becomes durable (writes are durable in order).
-    last_durable: SimTime,
+    /// The node's storage writer (group commit).
+    writer: Writer,
     crashes: u32,
     restarts: u32,
 }
@@ -223,7 +236,7 @@ impl Sim {
                     storage: Some(storage),
                     incarnation: 0,
                     clock: Arc::new(AtomicU64::new(0)),
-                    last_durable: SimTime::ZERO,
+                    writer: Writer::default(),
                     crashes: 0,
                     restarts: 0,
                 },
@@ -440,6 +453,7 @@ impl Sim {
                     self.store_arrives(from, id, request)
                 }
                 Pending::Start(node) => self.start_node(node),
+                Pending::CommitDone { node, incarnation } => self.commit_done(node, incarnation),
                 Pending::Fault { index, base } => self.fault(index, base),
                 Pending::Wake(token) => {
                     let actions = self.workload.on_wake(token);
@@ -658,20 +672,49 @@ impl Sim {
                 }
                 Effect::Write { id: write } => {
                     self.writes += 1;
-                    let delay = self.scenario.latency.storage.sample(&mut self.storage_rng);
                     let node = self.nodes.get_mut(&id).expect("checked above");
-                    let at = now.plus(delay).max(node.last_durable);
-                    node.last_durable = at;
-                    self.push(
-                        at,
-                        Pending::Node {
-                            node: id,
-                            incarnation: Some(incarnation),
-                            event: Event::WriteDurable(write),
-                        },
-                    );
+                    if node.writer.busy {
+                        node.writer.queued.push(write);
+                    } else {
+                        self.start_commit(id, incarnation, vec![write]);
+                    }
                 }
             }
+        }
+    }
+
+    /// Starts a group commit of `writes`: they all become durable together, one
+    /// `latency.storage` from now, in the order they were made. Writes made meanwhile
+    /// wait for the next commit.
+    fn start_commit(&mut self, node: u32, incarnation: u32, writes: Vec<u64>) {
+        let delay = self.scenario.latency.storage.sample(&mut self.storage_rng);
+        let at = self.now.plus(delay);
+        self.nodes.get_mut(&node).expect("a known node").writer.busy = true;
+        for write in writes {
+            let event = Event::WriteDurable(write);
+            let incarnation = Some(incarnation);
+            self.push(
+                at,
+                Pending::Node {
+                    node,
+                    incarnation,
+                    event,
+                },
+            );
+        }
+        self.push(at, Pending::CommitDone { node, incarnation });
+    }
+
+    /// A group commit finished: the writes that waited for it start the next one.
+    fn commit_done(&mut self, id: u32, incarnation: u32) {
+        let node = self.nodes.get_mut(&id).expect("a known node");
+        if node.incarnation != incarnation || node.status != NodeStatus::Running {
+            return;
+        }
+        node.writer.busy = false;
+        let queued = std::mem::take(&mut node.writer.queued);
+        if !queued.is_empty() {
+            self.start_commit(id, incarnation, queued);
         }
     }
 
@@ -844,7 +887,7 @@ impl Sim {
             storage.crash();
         }
         node.crashes += 1;
-        node.last_durable = now;
+        node.writer = Writer::default();
         node.status = NodeStatus::Crashed {
             at: now,
             reason: reason.clone(),

@@ -5,9 +5,9 @@
 //! - **Live view**: writes the node made that are not durable yet, kept in order. Reads
 //!   see them (as a node's own memtable would); a crash drops them.
 //!
-//! Writes become durable in the order they were made (one FIFO writer per node), and
-//! every batch of writes that becomes durable at one instant is committed in one redb
-//! transaction (group commit).
+//! Writes become durable in the order they were made (one writer per node, doing one
+//! group commit at a time: see `Writer` in the simulator), and every batch of writes that
+//! becomes durable at one instant is committed in one redb transaction.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
