@@ -173,14 +173,7 @@ impl Client {
         })
     }
 
-    pub fn on_reply(
-        &mut self,
-        ctx: &mut Ctx,
-        _metadata: &MetadataCache,
-        from: NodeId,
-        id: RequestId,
-        reply: Reply,
-    ) {
+    pub fn on_reply(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, reply: Reply) {
         match self.routes.targets.remove(&id) {
             Some(Target::Sequencer(loglet, route)) => {
                 if let Some(seq) = self.sequencers.get_mut(&loglet) {
@@ -201,7 +194,7 @@ impl Client {
         }
     }
 
-    pub fn on_timer(&mut self, ctx: &mut Ctx, _metadata: &MetadataCache, id: u64) {
+    pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
         match self.routes.targets.remove(&id) {
             Some(Target::Sequencer(loglet, route)) => {
                 if let Some(seq) = self.sequencers.get_mut(&loglet) {

@@ -170,7 +170,7 @@ impl Node {
                 }
                 Event::Timer(id) => match Part::of(id) {
                     Some(Part::Metadata) => parts.metadata.on_timer(&mut ctx, id),
-                    Some(Part::Client) => parts.client.on_timer(&mut ctx, &parts.metadata, id),
+                    Some(Part::Client) => parts.client.on_timer(&mut ctx, id),
                     Some(Part::LogServer) => {}
                     None => ctx.log(Level::Warn, &format!("timer {id} has no owner")),
                 },
@@ -206,9 +206,7 @@ impl Parts {
                     );
                 }
             }
-            Body::LogServerReply((id, reply)) => {
-                self.client.on_reply(ctx, &self.metadata, from, id, reply)
-            }
+            Body::LogServerReply((id, reply)) => self.client.on_reply(ctx, from, id, reply),
             Body::GetMetadata((id, kind, min_version)) => {
                 self.metadata
                     .on_get_metadata(ctx, from, id, kind, min_version)
