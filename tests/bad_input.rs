@@ -115,3 +115,11 @@ fn a_component_with_an_unknown_import_is_rejected_naming_it() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn timeline_and_json_do_not_mix() {
+    assert_bad_input(
+        &["run", "append-seal-basic", "--json", "--timeline"],
+        &["--timeline", "--json"],
+    );
+}

@@ -186,3 +186,17 @@ fn explore_json_reports_runs_failures_and_the_failing_seeds() {
     assert_eq!(cells[0]["failure_rate"], 0.0);
     assert_eq!(cells[1]["failure_rate"], 1.0);
 }
+
+#[test]
+fn the_timeline_tells_the_race_event_by_event() {
+    let out = logsandbox(&["run", "same-version-race", "--timeline", "N5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("{needle:?} is not in the timeline:\n{text}"))
+    };
+    // The peer's empty v1 is cached, the store's v1 dropped, and the lookup fails.
+    assert!(at("caches Logs v1 from peer") < at("drops (not newer) Logs v1 from metadata store"));
+    assert!(at("failed: unknown log '0'") < at("same-version-race  seed 1  PASS"));
+}

@@ -47,6 +47,10 @@ pub enum Command {
         /// Run this component instead of the built-in guest (any implementation of the world).
         #[arg(long, value_name = "PATH.wasm")]
         guest: Option<PathBuf>,
+        /// Print what happened, event by event (virtual time, node, event), before the summary;
+        /// only the events that mention TEXT when given, e.g. `--timeline N5` or `--timeline Seal`.
+        #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
+        timeline: Option<String>,
     },
     /// Run the seed race twice, as the flaky test had it and as fixed, and show why one fails.
     Demo {
@@ -186,15 +190,26 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             out,
             json,
             guest,
+            timeline,
         } => {
+            if json && timeline.is_some() {
+                return Err(CliError::Usage(
+                    "--timeline prints text; it does not go with --json (use --out for trace.jsonl)"
+                        .into(),
+                ));
+            }
             let parsed = scenario::load(&scenario, &sets)?;
             let runtime = load_guest(guest.as_ref())?;
             let options = RunOptions {
                 seed,
                 out_dir: out,
+                keep_trace: timeline.is_some(),
                 ..RunOptions::new(runtime)
             };
             let report = sim::run(&parsed, &options)?;
+            if let Some(filter) = &timeline {
+                print!("{}", report.timeline(filter));
+            }
             let replay = replay_command(&scenario, report.seed, &sets, guest.as_ref());
             if json {
                 println!("{}", report.to_json());

@@ -174,6 +174,19 @@ impl RunReport {
         out
     }
 
+    /// The trace as text, one event a line: virtual time, node, what happened. Only the
+    /// lines that contain `filter` (all when it is empty); a node's lines also match `N5`.
+    pub fn timeline(&self, filter: &str) -> String {
+        let mut out = String::new();
+        for r in &self.trace {
+            let node = format!("N{}", r.node);
+            if filter.is_empty() || node == filter || r.what.contains(filter) {
+                out += &format!("{:>12}  {node:<4} {}\n", fmt_duration(r.t), r.what);
+            }
+        }
+        out
+    }
+
     /// Writes `report.json`, `history.json` and `trace.jsonl` into `dir`.
     pub fn write_files(&self, dir: &Path) {
         let write = |name: &str, text: String| {

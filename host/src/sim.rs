@@ -794,13 +794,13 @@ impl Sim {
         let now = self.now;
         let who = from.map_or(0, |(n, _)| n);
         let text = match &request {
-            StoreRequest::Get { key } => format!("metadata store: get {key} (#{id})"),
+            StoreRequest::Get { key } => format!("metadata store: get {key} (#{id:x})"),
             StoreRequest::Put {
                 key,
                 value,
                 precondition,
             } => format!(
-                "metadata store: put {key} = Logs v{} ({}) if {precondition:?} (#{id})",
+                "metadata store: put {key} = Logs v{} ({}) if {precondition:?} (#{id:x})",
                 version_of(value),
                 describe_value(value)
             ),

@@ -247,14 +247,14 @@ pub fn describe_event(event: &Event) -> String {
         Event::Message((from, msg)) => format!("<- N{from}: {}", describe_body(&msg.body)),
         Event::MetadataResponse((id, r)) => match r {
             StoreResponse::Value(Some(v)) => {
-                format!("metadata store answers #{id}: Logs v{}", version(v))
+                format!("metadata store answers #{id:x}: Logs v{}", version(v))
             }
-            StoreResponse::Value(None) => format!("metadata store answers #{id}: nothing stored"),
-            StoreResponse::PutDone => format!("metadata store answers #{id}: put done"),
-            StoreResponse::Failed(e) => format!("metadata store answers #{id}: {e:?}"),
+            StoreResponse::Value(None) => format!("metadata store answers #{id:x}: nothing stored"),
+            StoreResponse::PutDone => format!("metadata store answers #{id:x}: put done"),
+            StoreResponse::Failed(e) => format!("metadata store answers #{id:x}: {e:?}"),
         },
-        Event::Timer(id) => format!("timer {id:#x}"),
-        Event::WriteDurable(id) => format!("write {id:#x} durable"),
+        Event::Timer(id) => format!("timer #{id:x}"),
+        Event::WriteDurable(id) => format!("write #{id:x} durable"),
         Event::ClientRequest((op, request)) => format!("client op #{op}: {}", describe_op(request)),
     }
 }
@@ -290,20 +290,20 @@ fn describe_body(body: &Body) -> String {
         Body::HelloAck => "hello-ack".into(),
         Body::LogServerRequest((id, r)) => match r {
             Request::Store(s) => format!(
-                "Store #{id} [{}..{}] gt={}",
+                "Store #{id:x} [{}..{}] gt={}",
                 s.first_offset,
                 s.first_offset as u64 + s.payloads.len() as u64 - 1,
                 s.header.known_global_tail
             ),
-            Request::Seal(_) => format!("Seal #{id}"),
-            Request::GetLogletInfo(_) => format!("GetLogletInfo #{id}"),
+            Request::Seal(_) => format!("Seal #{id:x}"),
+            Request::GetLogletInfo(_) => format!("GetLogletInfo #{id:x}"),
             Request::GetRecords(g) => {
-                format!("GetRecords #{id} [{}, {}]", g.from_offset, g.to_offset)
+                format!("GetRecords #{id:x} [{}, {}]", g.from_offset, g.to_offset)
             }
-            Request::Trim(t) => format!("Trim #{id} to {}", t.trim_point),
-            Request::WaitForTail(w) => format!("WaitForTail #{id} {:?}", w.query),
+            Request::Trim(t) => format!("Trim #{id:x} to {}", t.trim_point),
+            Request::WaitForTail(w) => format!("WaitForTail #{id:x} {:?}", w.query),
             Request::GetDigest(g) => {
-                format!("GetDigest #{id} [{}, {}]", g.from_offset, g.to_offset)
+                format!("GetDigest #{id:x} [{}, {}]", g.from_offset, g.to_offset)
             }
         },
         Body::LogServerReply((id, reply)) => {
@@ -318,21 +318,21 @@ fn describe_body(body: &Body) -> String {
                 Reply::Digest(_) => "Digest",
             };
             format!(
-                "{kind} #{id} {:?} local_tail={} gt={}{}",
+                "{kind} #{id:x} {:?} local_tail={} gt={}{}",
                 h.status,
                 h.local_tail,
                 h.known_global_tail,
                 if h.sealed { " sealed" } else { "" }
             )
         }
-        Body::GetMetadata((id, _, v)) => format!("GetMetadata #{id} Logs >= v{v}"),
+        Body::GetMetadata((id, _, v)) => format!("GetMetadata #{id:x} Logs >= v{v}"),
         Body::MetadataUpdate((id, v)) => match v {
             Some(v) => format!(
-                "MetadataUpdate #{id}: Logs v{} ({})",
+                "MetadataUpdate #{id:x}: Logs v{} ({})",
                 version(v),
                 describe_value(v)
             ),
-            None => format!("MetadataUpdate #{id}: nothing new enough"),
+            None => format!("MetadataUpdate #{id:x}: nothing new enough"),
         },
     }
 }
