@@ -82,7 +82,6 @@ struct Loglet {
     /// Durable seal marker.
     sealed: bool,
     seal_enqueued: bool,
-    accepting_writes: bool,
     sequencer: Option<NodeId>,
     seal_waiters: Vec<ReplyTo>,
     tail_waiters: Vec<TailWaiter>,
@@ -99,7 +98,6 @@ impl Loglet {
             trim_point: 0,
             sealed: false,
             seal_enqueued: false,
-            accepting_writes: true,
             sequencer: None,
             seal_waiters: Vec::new(),
             tail_waiters: Vec::new(),
@@ -287,7 +285,6 @@ impl LogServer {
             .loglets
             .entry(header.loglet_id)
             .or_insert_with(|| Loglet::new(header.loglet_id));
-        loglet.accepting_writes = self.accepting_writes;
         if header.known_global_tail > loglet.known_global_tail {
             loglet.merge_global_tail(header.known_global_tail);
             notify_tail_waiters(ctx, loglet);
@@ -306,6 +303,7 @@ impl LogServer {
                 panic!("trap-on-store: N2 traps on its 50th store, as the test guest should");
             }
         }
+        let accepting_writes = self.accepting_writes;
         let loglet = self.loglet(ctx, &store.header);
         let repair = store.flags.contains(StoreFlags::IGNORE_SEAL);
         let count = store.payloads.len() as u32;
@@ -319,7 +317,7 @@ impl LogServer {
         if !repair && loglet.sealed && !mutants::STORE_AFTER_SEAL {
             return reply(ctx, to, Reply::Stored(loglet.header(Status::Sealed)));
         }
-        if !loglet.accepting_writes {
+        if !accepting_writes {
             return reply(ctx, to, Reply::Stored(loglet.header(Status::Disabled)));
         }
         if loglet.sequencer.is_some_and(|s| s != store.sequencer) {
