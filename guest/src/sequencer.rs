@@ -28,6 +28,7 @@ use crate::bindings::logsandbox::node::types::{
 use crate::log_server::{OLDEST, fmt_loglet};
 use crate::mutants;
 use crate::node::{Ctx, Part};
+use crate::tasks::TailSummary;
 
 /// What a sequencer's request or timer was for, so the client can route it back.
 #[derive(Debug, Clone, Copy)]
@@ -532,11 +533,17 @@ impl Sequencer {
         if !matches!(self.state, State::Open) || self.sealing {
             return;
         }
-        let sealed: Vec<&NodeView> = self.nodes.values().filter(|v| v.sealed).collect();
-        if sealed.len() < self.f_majority() {
+        // Runs on every Stored reply: count before anything else.
+        if self.nodes.values().filter(|v| v.sealed).count() < self.f_majority() {
             return;
         }
-        let sealed_tail = sealed.iter().map(|v| v.local_tail).max().unwrap_or(OLDEST);
+        let sealed_tail = self
+            .nodes
+            .values()
+            .filter(|v| v.sealed)
+            .map(|v| v.local_tail)
+            .max()
+            .unwrap_or(OLDEST);
         ctx.log(
             Level::Info,
             &format!(
@@ -683,13 +690,9 @@ impl Sequencer {
         if infos.len() < f_majority {
             return;
         }
-        let max_local = infos.values().map(|h| h.local_tail).max().unwrap_or(OLDEST);
-        let max_global = infos
-            .values()
-            .map(|h| h.known_global_tail)
-            .max()
-            .unwrap_or(OLDEST);
-        let sealed = infos.values().filter(|h| h.sealed).count();
+        let summary = TailSummary::of(infos);
+        let (max_local, max_global) = (summary.max_local, summary.max_global);
+        let sealed = summary.sealed.len();
         // A restarted sequencer takes the highest tail an f-majority reports as committed;
         // Restate would instead seal this loglet and move to a new segment.
         let tail = max_local.max(max_global);

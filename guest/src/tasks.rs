@@ -63,6 +63,38 @@ enum Phase {
     },
 }
 
+/// What a set of log-server answers (GetLogletInfo) says of a loglet's tail.
+pub struct TailSummary {
+    /// The nodes that answered sealed.
+    pub sealed: Vec<NodeId>,
+    /// The highest local tail any of them has.
+    pub max_local: LogletOffset,
+    /// The highest global tail any of them knows.
+    pub max_global: LogletOffset,
+}
+
+impl TailSummary {
+    pub fn of(answers: &BTreeMap<NodeId, ReplyHeader>) -> TailSummary {
+        TailSummary {
+            sealed: answers
+                .iter()
+                .filter(|(_, h)| h.sealed)
+                .map(|(n, _)| *n)
+                .collect(),
+            max_local: answers
+                .values()
+                .map(|h| h.local_tail)
+                .max()
+                .unwrap_or(OLDEST),
+            max_global: answers
+                .values()
+                .map(|h| h.known_global_tail)
+                .max()
+                .unwrap_or(OLDEST),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     FindTail,
@@ -266,17 +298,11 @@ impl Task {
         let Phase::Info { infos } = &self.phase else {
             return Vec::new();
         };
-        let sealed: Vec<NodeId> = infos
-            .iter()
-            .filter(|(_, h)| h.sealed)
-            .map(|(n, _)| *n)
-            .collect();
-        let max_local = infos.values().map(|h| h.local_tail).max().unwrap_or(OLDEST);
-        let global = infos
-            .values()
-            .map(|h| h.known_global_tail)
-            .max()
-            .unwrap_or(OLDEST);
+        let TailSummary {
+            sealed,
+            max_local,
+            max_global: global,
+        } = TailSummary::of(infos);
         if sealed.len() >= self.f_majority() {
             if max_local > global && self.rounds <= 8 {
                 let (from, to) = (global, max_local - 1);
