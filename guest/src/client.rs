@@ -48,6 +48,11 @@ struct Reader {
     /// Per node: where its next read starts, or None once it has nothing more.
     next: BTreeMap<NodeId, Option<LogletOffset>>,
     records: BTreeMap<LogletOffset, Vec<u8>>,
+    /// The highest trim point any node reported (a trim gap): records at or below it are
+    /// trimmed, even when a node that missed the trim still returns them. A trim is
+    /// acknowledged by a write quorum and a read waits for an f-majority, so some node it
+    /// hears from knows the trim (as Restate's reader learns the trim point first).
+    trimmed_to: LogletOffset,
     /// Nodes needed before giving up on the silent ones.
     f_majority: usize,
 }
@@ -232,6 +237,7 @@ impl Client {
             to: to - 1,
             next: params.nodeset.iter().map(|&n| (n, Some(from))).collect(),
             records: BTreeMap::new(),
+            trimmed_to: 0,
             f_majority: params.nodeset.len() + 1 - params.replication as usize,
         };
         let nodes: Vec<NodeId> = params.nodeset.clone();
@@ -272,8 +278,12 @@ impl Client {
         };
         let progressed = !records.records.is_empty();
         for record in records.records {
-            if let RecordBody::Data(payload) = record.body {
-                reader.records.insert(record.offset, payload);
+            match record.body {
+                RecordBody::Data(payload) => {
+                    reader.records.insert(record.offset, payload);
+                }
+                RecordBody::TrimGap(to) => reader.trimmed_to = reader.trimmed_to.max(to),
+                RecordBody::FilteredGap(_) => {}
             }
         }
         let next = records.next_offset;
@@ -309,9 +319,11 @@ impl Client {
             return;
         }
         let reader = self.readers.remove(&op).expect("checked above");
+        let trimmed_to = reader.trimmed_to;
         let records = reader
             .records
             .into_iter()
+            .filter(|(offset, _)| *offset > trimmed_to)
             .map(|(offset, payload)| ReadRecord { offset, payload })
             .collect();
         ctx.env.complete(op, OpResult::Records(records));

@@ -992,3 +992,43 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
         [(4, OpResult::Failed(ClientError::Sealed))]
     ));
 }
+
+#[test]
+fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{LogRecord, Records};
+    // The trim reached N1 and N2 (a write quorum) but not N3, which still holds 1..=4.
+    let mut h = node_with_logs(6, logs(1, true));
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 6))))]));
+    let data = |o: u32| LogRecord {
+        offset: o,
+        body: RecordBody::Data(format!("r{o}").into_bytes()),
+    };
+    let records = |records: Vec<LogRecord>| {
+        Reply::Records(Records {
+            header: rh(6, 6, false, Status::Ok),
+            next_offset: 6,
+            records,
+        })
+    };
+    let trimmed = records(vec![
+        LogRecord {
+            offset: 1,
+            body: RecordBody::TrimGap(3),
+        },
+        data(4),
+        data(5),
+    ]);
+    answer(&mut h, 1, asks[0].1, trimmed.clone());
+    answer(&mut h, 2, asks[1].1, trimmed);
+    let fx = answer(
+        &mut h,
+        3,
+        asks[2].1,
+        records((1..=5).map(data).collect()),
+    );
+    let offsets: Vec<u32> = match &completions(&fx)[..] {
+        [(2, OpResult::Records(rs))] => rs.iter().map(|r| r.offset).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(offsets, vec![4, 5], "records at or below the trim point 3 are gone");
+}

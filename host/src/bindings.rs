@@ -2,17 +2,20 @@
 //!
 //! Imports are trappable: a host function returns `wasmtime::Result`, and an `Err`
 //! traps the guest, which crashes that node only (for example on a malformed effect).
+//! Every generated type compares with `==`, so tests can assert on results and values.
+#![allow(missing_docs)]
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "log-node",
     imports: { default: trappable },
+    additional_derives: [PartialEq, Eq],
 });
 
 pub use self::exports::logsandbox::node::node::{Config, Event, Roles};
 pub use self::logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
 pub use self::logsandbox::node::host::Level;
-pub use self::logsandbox::node::log_server_protocol::{Reply, Request};
+pub use self::logsandbox::node::log_server_protocol::{Reply, ReplyHeader, Request};
 pub use self::logsandbox::node::messages::{Body, Message};
 pub use self::logsandbox::node::metadata::{
     Chain, Logs, MetadataKind, MetadataValue, Precondition, ProviderKind, ReplicatedParams,

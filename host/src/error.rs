@@ -1,39 +1,116 @@
-//! Errors of the command line, and the one place they map to exit codes:
-//! `0` every check passed, `1` the run failed, `2` bad input.
+//! Errors: one enum per operation, and [`Error`], the umbrella a `main` or a test can
+//! return with `?`.
+//!
+//! - [`crate::scenario::ScenarioError`]: a scenario file or `--set` that cannot be used;
+//! - [`crate::runtime::LoadError`]: a component that does not load or implement the world;
+//! - [`BuildError`]: a sandbox that cannot be built;
+//! - [`RunError`]: a sandbox that cannot go on, or a wait that cannot end.
+//!
+//! A run that *fails* (an invariant broken, `unknown log '0'`) is not an error: it is a
+//! report with outcome `fail`.
 
+use std::time::Duration;
+
+use crate::latency::LatencyError;
+use crate::net::rules::Path;
+use crate::op::{NodeId, OpId};
 use crate::runtime::LoadError;
 use crate::scenario::ScenarioError;
 use crate::sim::SimError;
+use crate::storage::StorageError;
 
+/// Why a sandbox could not be built.
 #[derive(Debug, thiserror::Error)]
-pub enum CliError {
+pub enum BuildError {
+    /// A latency that does not parse.
+    #[error("latency of {path}: {error}")]
+    Latency {
+        /// The path it was for.
+        path: Path,
+        /// What is wrong with it.
+        error: LatencyError,
+    },
+    /// A cluster that makes no sense (no log-server, a quorum larger than the nodeset...).
     #[error("{0}")]
-    Scenario(#[from] ScenarioError),
+    Cluster(String),
+    /// The output directory could not be made.
+    #[error("output directory {path}: {reason}")]
+    OutDir {
+        /// The directory.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// A node's database could not be created.
+    #[error("storage of N{node}: {source}")]
+    Storage {
+        /// The node.
+        node: NodeId,
+        /// What redb said.
+        source: StorageError,
+    },
+    /// The built-in guest did not load.
     #[error("{0}")]
     Load(#[from] LoadError),
-    #[error("{0}")]
-    Sim(#[from] SimError),
-    #[error("{0}")]
-    Demo(#[from] crate::demo::DemoError),
-    #[error("{0}")]
-    Mutants(#[from] crate::mutants::MutantsError),
-    #[error("{0}")]
-    Usage(String),
 }
 
-pub const EXIT_PASS: i32 = 0;
-pub const EXIT_FAIL: i32 = 1;
-pub const EXIT_BAD_INPUT: i32 = 2;
+/// Why a sandbox could not go on, or a wait could not end.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A node's database failed.
+    #[error("{0}")]
+    Sim(#[from] SimError),
+    /// No node has this id.
+    #[error("N{0} is not in the cluster")]
+    NotInCluster(NodeId),
+    /// The node is already running.
+    #[error("N{0} is already running")]
+    AlreadyRunning(NodeId),
+    /// The operation can no longer complete: its node crashed, or was down.
+    #[error("operation {op} was lost: {why}")]
+    OpLost {
+        /// The operation.
+        op: OpId,
+        /// Why.
+        why: String,
+    },
+    /// No operation has this id.
+    #[error("no operation {0} was invoked on this sandbox")]
+    UnknownOp(OpId),
+    /// Nothing is left to happen, and the condition does not hold.
+    #[error("nothing left to happen at {at} while waiting for {waiting_for}")]
+    Stalled {
+        /// The virtual instant.
+        at: crate::time::SimTime,
+        /// What was awaited.
+        waiting_for: String,
+    },
+    /// The condition did not hold within the wait limit of virtual time.
+    #[error("waited {} of virtual time for {waiting_for} (the sandbox's wait limit)", crate::time::fmt_duration(crate::time::nanos(*waited)))]
+    Timeout {
+        /// How long.
+        waited: Duration,
+        /// What was awaited.
+        waiting_for: String,
+    },
+    /// The run delivered as many events as it may (`run.max_events`).
+    #[error("event limit reached: {0} events (run.max_events)")]
+    EventLimit(u64),
+}
 
-impl CliError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            CliError::Scenario(_) | CliError::Load(_) | CliError::Usage(_) => EXIT_BAD_INPUT,
-            CliError::Sim(SimError::OutDir { .. }) => EXIT_BAD_INPUT,
-            CliError::Sim(SimError::Storage { .. }) => EXIT_FAIL,
-            CliError::Demo(crate::demo::DemoError::Scenario(_)) => EXIT_BAD_INPUT,
-            CliError::Demo(crate::demo::DemoError::Sim(_)) => EXIT_FAIL,
-            CliError::Mutants(_) => EXIT_BAD_INPUT,
-        }
-    }
+/// Any error of the library.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A scenario file or `--set`.
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    /// A component.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// Building a sandbox.
+    #[error("{0}")]
+    Build(#[from] BuildError),
+    /// Driving a sandbox.
+    #[error("{0}")]
+    Run(#[from] RunError),
 }

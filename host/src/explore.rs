@@ -13,19 +13,21 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
 use crate::runtime::Runtime;
+use crate::sandbox::Sandbox;
 use crate::scenario::{self, Scenario, ScenarioError, SweepKind};
-use crate::sim::{self, RunOptions};
 use crate::time::{MICROS, fmt_duration, parse_duration};
 
 /// One knob of a sweep: `KEY=A..B:STEPS`, STEPS values evenly spaced from A to B.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sweep {
+    /// The key swept.
     pub key: String,
     /// The values, as `--set` text and as shown in the table.
     pub values: Vec<(String, String)>,
 }
 
 impl Sweep {
+    /// Parses `KEY=A..B:STEPS`.
     pub fn parse(arg: &str) -> Result<Sweep, ScenarioError> {
         let bad = |reason: String| ScenarioError::BadSet {
             arg: format!("(--sweep) {arg}"),
@@ -121,11 +123,16 @@ pub fn parse_seeds(text: &str) -> Result<(u64, u64), String> {
 /// The outcome of one run.
 #[derive(Debug, Clone)]
 pub struct SeedResult {
+    /// The seed.
     pub seed: u64,
+    /// Whether the run passed.
     pub passed: bool,
     /// The error, or the failed checks.
     pub why: String,
+    /// Events delivered.
     pub events: u64,
+    /// The trace hash.
+    pub trace_hash: String,
 }
 
 /// One cell of the sweep grid (the whole exploration when there is no sweep).
@@ -135,36 +142,53 @@ pub struct Cell {
     pub settings: Vec<(String, String)>,
     /// The `--set` arguments that make this cell.
     pub sets: Vec<String>,
+    /// One result per seed, in seed order.
     pub results: Vec<SeedResult>,
 }
 
 impl Cell {
+    /// The runs that failed.
     pub fn failures(&self) -> Vec<&SeedResult> {
         self.results.iter().filter(|r| !r.passed).collect()
     }
 
+    /// Failed runs over runs.
     pub fn failure_rate(&self) -> f64 {
         self.failures().len() as f64 / self.results.len().max(1) as f64
     }
 }
 
+/// The results of an exploration.
 pub struct Exploration {
+    /// The scenario, as named.
     pub scenario: String,
+    /// The seeds, inclusive.
     pub seeds: (u64, u64),
+    /// Worker threads used.
     pub jobs: usize,
+    /// The swept knobs.
     pub sweeps: Vec<Sweep>,
+    /// The grid, one cell per combination of swept values.
     pub cells: Vec<Cell>,
+    /// Wall time, in seconds.
     pub wall_s: f64,
 }
 
 /// What to explore.
 pub struct Plan<'a> {
+    /// A built-in name or a path.
     pub scenario: &'a str,
+    /// `--set` overrides for every run.
     pub sets: &'a [String],
+    /// The seeds, inclusive.
     pub seeds: (u64, u64),
+    /// Worker threads.
     pub jobs: usize,
+    /// Up to two swept knobs.
     pub sweeps: Vec<Sweep>,
-    pub runtime: Arc<Runtime>,
+    /// The component every node runs (None: the built-in guest).
+    pub runtime: Option<Arc<Runtime>>,
+    /// Draw a progress bar on stderr.
     pub progress: bool,
 }
 
@@ -227,11 +251,15 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                         break;
                     }
                     let (cell, seed) = (i / per_cell, first + (i % per_cell) as u64);
-                    let options = RunOptions {
-                        seed: Some(seed),
-                        ..RunOptions::new(plan.runtime.clone())
-                    };
-                    let result = match sim::run(&scenarios[cell], &options) {
+                    let mut builder = Sandbox::from_scenario(&scenarios[cell]).seed(seed);
+                    if let Some(runtime) = &plan.runtime {
+                        builder = builder.component(runtime.clone());
+                    }
+                    let outcome = builder
+                        .build()
+                        .map_err(|e| e.to_string())
+                        .and_then(|mut sb| sb.run().map_err(|e| e.to_string()));
+                    let result = match outcome {
                         Ok(report) => SeedResult {
                             seed,
                             passed: report.passed(),
@@ -240,17 +268,19 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                                     .checks
                                     .iter()
                                     .filter(|c| !c.pass)
-                                    .map(|c| c.name)
+                                    .map(|c| c.name.as_str())
                                     .collect::<Vec<_>>()
                                     .join(", ")
                             }),
                             events: report.events,
+                            trace_hash: report.trace_hash.clone(),
                         },
                         Err(e) => SeedResult {
                             seed,
                             passed: false,
-                            why: e.to_string(),
+                            why: e,
                             events: 0,
+                            trace_hash: String::new(),
                         },
                     };
                     if !result.passed {
@@ -283,14 +313,17 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
 }
 
 impl Exploration {
+    /// Runs made.
     pub fn runs(&self) -> usize {
         self.cells.iter().map(|c| c.results.len()).sum()
     }
 
+    /// Runs that failed.
     pub fn failures(&self) -> usize {
         self.cells.iter().map(|c| c.failures().len()).sum()
     }
 
+    /// Runs per wall second.
     pub fn runs_per_s(&self) -> f64 {
         self.runs() as f64 / self.wall_s.max(1e-9)
     }
@@ -307,6 +340,7 @@ impl Exploration {
         seeds
     }
 
+    /// The `--json` object.
     pub fn to_json(&self) -> serde_json::Value {
         let errors: BTreeMap<String, &str> = self
             .cells

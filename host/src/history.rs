@@ -1,8 +1,9 @@
-//! The history of every client operation: when it was invoked, by which process, and
-//! how it completed. The checker judges this record, never the guest's word.
+//! The history of every client operation: when it was invoked, by which process, on which
+//! node, and how it ended. The checks judge this record, never the guest's word.
 //!
 //! It exports as a Jepsen-style history (`history.json`): one `invoke` entry per
-//! operation and one completion (`ok`, `fail`, or `info` when it never completed).
+//! operation and one completion (`ok`, `fail`, or `info` when it never completed: its
+//! node crashed, or the run ended first).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -10,15 +11,25 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::bindings::{ClientError, MetadataKind, Op, OpResult, TailState};
+use crate::op::{NodeId, Offset, Op, OpId, OpResult, TailState, describe_error};
 use crate::time::SimTime;
 
-/// Who invoked an operation: the workload's concurrent actors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// Who invoked an operation: one of a workload's concurrent actors, or the user of the
+/// sandbox handle. Shown in histories (`process`) and traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Process {
+    /// The main task of a workload (`main`).
     Main,
+    /// The find-tail watcher of the append/seal workload (`watcher`).
     Watcher,
+    /// Appender `n` of the append/seal workload (`appender-n`).
     Appender(u32),
+    /// Worker `n` of the random-operations workload, or of a workload of your own (`worker-n`).
+    Worker(u32),
+    /// Step `n` of a script, counted from 1 (`step-n`).
+    Step(u32),
+    /// A call on the sandbox handle (`user`).
+    User,
 }
 
 impl fmt::Display for Process {
@@ -27,66 +38,103 @@ impl fmt::Display for Process {
             Process::Main => f.write_str("main"),
             Process::Watcher => f.write_str("watcher"),
             Process::Appender(i) => write!(f, "appender-{i}"),
+            Process::Worker(i) => write!(f, "worker-{i}"),
+            Process::Step(i) => write!(f, "step-{i}"),
+            Process::User => f.write_str("user"),
         }
     }
 }
 
+/// One operation: its invocation and, once known, how it ended.
 #[derive(Debug, Clone)]
 pub struct OpRecord {
-    pub id: u64,
+    /// Its id, in invocation order.
+    pub id: OpId,
+    /// Who invoked it.
     pub process: Process,
-    pub node: u32,
+    /// The client node it ran on.
+    pub node: NodeId,
+    /// What was asked.
     pub op: Op,
+    /// When it was invoked (virtual time).
     pub invoked: SimTime,
+    /// When and how it completed; None while in flight, or when it was lost.
     pub completed: Option<(SimTime, OpResult)>,
+    /// When and why it can no longer complete (its node crashed or was down).
+    pub lost: Option<(SimTime, String)>,
 }
 
 impl OpRecord {
-    /// Jepsen's `f`.
+    /// Jepsen's `f`: `append`, `seal`, `find-tail`...
     pub fn f(&self) -> &'static str {
-        match self.op {
-            Op::Append(_) => "append",
-            Op::Seal(_) => "seal",
-            Op::FindTail(_) => "find-tail",
-            Op::Read(_) => "read",
-            Op::Trim(_) => "trim",
-            Op::WaitForMetadata(_) => "wait-for-metadata",
-        }
+        self.op.name()
     }
 
-    pub fn ok_offset(&self) -> Option<u32> {
+    /// The offset of an acknowledged append.
+    pub fn ok_offset(&self) -> Option<Offset> {
         match self.completed {
             Some((_, OpResult::Appended(o))) => Some(o),
             _ => None,
         }
     }
+
+    /// The result, once completed.
+    pub fn result(&self) -> Option<&OpResult> {
+        self.completed.as_ref().map(|(_, r)| r)
+    }
+
+    /// When it completed.
+    pub fn completed_at(&self) -> Option<SimTime> {
+        self.completed.as_ref().map(|(t, _)| *t)
+    }
+
+    /// The tail a find-tail or seal reported.
+    pub fn tail(&self) -> Option<TailState> {
+        match self.result() {
+            Some(OpResult::Tail(t) | OpResult::Sealed(t)) => Some(*t),
+            _ => None,
+        }
+    }
 }
 
+/// Every client operation of a run, in invocation order. Build one by hand with
+/// [`History::invoke`] and [`History::complete`] to judge it with the checks.
 #[derive(Debug, Default, Clone)]
 pub struct History {
-    ops: BTreeMap<u64, OpRecord>,
+    ops: BTreeMap<OpId, OpRecord>,
     next_id: u64,
 }
 
 /// One line of `history.json`.
 #[derive(Debug, Serialize)]
 pub struct JepsenEntry {
+    /// `invoke`, `ok`, `fail` or `info`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The operation's name.
     pub f: &'static str,
+    /// Its argument (invoke) or result (completion).
     pub value: serde_json::Value,
+    /// Who invoked it.
     pub process: String,
     /// Nanoseconds of virtual time.
     pub time: u64,
+    /// Position in the history.
     pub index: usize,
-    pub node: u32,
+    /// The client node.
+    pub node: NodeId,
 }
 
 impl History {
+    /// An empty history.
+    pub fn new() -> History {
+        History::default()
+    }
+
     /// Records an invocation and returns its op id.
-    pub fn invoke(&mut self, now: SimTime, process: Process, node: u32, op: Op) -> u64 {
+    pub fn invoke(&mut self, now: SimTime, process: Process, node: NodeId, op: Op) -> OpId {
         self.next_id += 1;
-        let id = self.next_id;
+        let id = OpId(self.next_id);
         self.ops.insert(
             id,
             OpRecord {
@@ -96,22 +144,36 @@ impl History {
                 op,
                 invoked: now,
                 completed: None,
+                lost: None,
             },
         );
         id
     }
 
-    /// Records a completion; returns the record, or None for an unknown or repeated one.
-    pub fn complete(&mut self, now: SimTime, id: u64, result: OpResult) -> Option<&OpRecord> {
+    /// Records a completion; returns the record, or None for an unknown op or one that
+    /// already ended.
+    pub fn complete(&mut self, now: SimTime, id: OpId, result: OpResult) -> Option<&OpRecord> {
         let record = self.ops.get_mut(&id)?;
-        if record.completed.is_some() {
+        if record.completed.is_some() || record.lost.is_some() {
             return None;
         }
         record.completed = Some((now, result));
         Some(record)
     }
 
-    pub fn get(&self, id: u64) -> Option<&OpRecord> {
+    /// Records that an op in flight can no longer complete; false if it already ended.
+    pub fn lose(&mut self, now: SimTime, id: OpId, why: String) -> bool {
+        match self.ops.get_mut(&id) {
+            Some(r) if r.completed.is_none() && r.lost.is_none() => {
+                r.lost = Some((now, why));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// One operation.
+    pub fn get(&self, id: OpId) -> Option<&OpRecord> {
         self.ops.get(&id)
     }
 
@@ -120,34 +182,46 @@ impl History {
         self.ops.values()
     }
 
+    /// Operations still in flight on `node`, in invocation order.
+    pub fn in_flight_on(&self, node: NodeId) -> Vec<OpId> {
+        self.ops
+            .values()
+            .filter(|r| r.node == node && r.completed.is_none() && r.lost.is_none())
+            .map(|r| r.id)
+            .collect()
+    }
+
+    /// How many operations were invoked.
     pub fn len(&self) -> usize {
         self.ops.len()
     }
 
+    /// Nothing was invoked.
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
 
     /// The Jepsen-style entries, in time order (invocations before completions at a tie).
     pub fn jepsen(&self) -> Vec<JepsenEntry> {
-        let mut rows: Vec<(u64, u8, u64, JepsenEntry)> = Vec::new();
+        let mut rows: Vec<(u64, u8, OpId, JepsenEntry)> = Vec::new();
         for r in self.ops.values() {
+            let entry = |kind, value, time| JepsenEntry {
+                kind,
+                f: r.f(),
+                value,
+                process: r.process.to_string(),
+                time,
+                index: 0,
+                node: r.node,
+            };
             rows.push((
                 r.invoked.0,
                 0,
                 r.id,
-                JepsenEntry {
-                    kind: "invoke",
-                    f: r.f(),
-                    value: op_value(&r.op),
-                    process: r.process.to_string(),
-                    time: r.invoked.0,
-                    index: 0,
-                    node: r.node,
-                },
+                entry("invoke", op_value(&r.op), r.invoked.0),
             ));
-            let (time, kind, value) = match &r.completed {
-                Some((t, result)) => {
+            let (time, kind, value) = match (&r.completed, &r.lost) {
+                (Some((t, result)), _) => {
                     let kind = if matches!(result, OpResult::Failed(_)) {
                         "fail"
                     } else {
@@ -155,22 +229,11 @@ impl History {
                     };
                     (t.0, kind, result_value(result))
                 }
-                None => (u64::MAX, "info", serde_json::Value::Null),
+                (None, Some((t, why))) => (t.0, "info", json!(why)),
+                (None, None) => (u64::MAX, "info", serde_json::Value::Null),
             };
-            rows.push((
-                time,
-                1,
-                r.id,
-                JepsenEntry {
-                    kind,
-                    f: r.f(),
-                    value,
-                    process: r.process.to_string(),
-                    time: if time == u64::MAX { r.invoked.0 } else { time },
-                    index: 0,
-                    node: r.node,
-                },
-            ));
+            let shown = if time == u64::MAX { r.invoked.0 } else { time };
+            rows.push((time, 1, r.id, entry(kind, value, shown)));
         }
         rows.sort_by_key(|(t, phase, id, _)| (*t, *phase, *id));
         rows.into_iter()
@@ -185,27 +248,17 @@ impl History {
 
 fn op_value(op: &Op) -> serde_json::Value {
     match op {
-        Op::Append((log, payload)) => {
+        Op::Append(log, payload) => {
             json!({"log": log, "payload": String::from_utf8_lossy(payload)})
         }
         Op::Seal(log) | Op::FindTail(log) => json!({"log": log}),
-        Op::Read((log, from, to)) => json!({"log": log, "from": from, "to": to}),
-        Op::Trim((log, point)) => json!({"log": log, "trim_point": point}),
-        Op::WaitForMetadata((kind, version)) => {
-            let MetadataKind::Logs = kind;
-            json!({"kind": "logs", "version": version})
-        }
+        Op::Read(log, from, to) => json!({"log": log, "from": from, "to": to}),
+        Op::Trim(log, point) => json!({"log": log, "trim_point": point}),
+        Op::WaitForMetadata(_, version) => json!({"kind": "logs", "version": version}),
     }
 }
 
-/// `Open(12)`, `Sealed(4002)`.
-pub fn fmt_tail(t: &TailState) -> String {
-    match t {
-        TailState::Open(o) => format!("Open({o})"),
-        TailState::Sealed(o) => format!("Sealed({o})"),
-    }
-}
-
+/// A tail as JSON: `{"open": 12}` or `{"sealed": 4002}`.
 pub fn tail_value(t: &TailState) -> serde_json::Value {
     match t {
         TailState::Open(o) => json!({"open": o}),
@@ -224,13 +277,27 @@ fn result_value(r: &OpResult) -> serde_json::Value {
     }
 }
 
-/// A client error as the user sees it: `unknown log '0'`, `sealed`, ...
-pub fn describe_error(e: &ClientError) -> String {
-    match e {
-        ClientError::Sealed => "sealed".into(),
-        ClientError::UnknownLog(log) => format!("unknown log '{log}'"),
-        ClientError::Unsupported(why) => format!("unsupported: {why}"),
-        ClientError::Malformed(why) => format!("malformed: {why}"),
-        ClientError::Internal(why) => format!("internal: {why}"),
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_op_ends_once_and_lost_ops_show_as_info() {
+        let mut h = History::new();
+        let a = h.invoke(SimTime(1), Process::User, 5, Op::FindTail(0));
+        let b = h.invoke(SimTime(2), Process::Worker(1), 5, Op::Seal(0));
+        assert!(
+            h.complete(SimTime(3), a, OpResult::Tail(TailState::Open(1)))
+                .is_some()
+        );
+        assert!(
+            h.complete(SimTime(4), a, OpResult::Tail(TailState::Open(2)))
+                .is_none()
+        );
+        assert!(h.lose(SimTime(5), b, "N5 crashed".into()));
+        assert!(h.complete(SimTime(6), b, OpResult::Appended(1)).is_none());
+        let kinds: Vec<&str> = h.jepsen().iter().map(|e| e.kind).collect();
+        assert_eq!(kinds, vec!["invoke", "invoke", "ok", "info"]);
+        assert_eq!(h.in_flight_on(5), Vec::<OpId>::new());
     }
 }

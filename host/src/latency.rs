@@ -10,16 +10,25 @@ use rand_distr::{Distribution, Exp1};
 use crate::seeds::SimRng;
 use crate::time::{fmt_duration, parse_duration};
 
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// A distribution of delays, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Latency {
+    /// Always this long.
     Constant(u64),
+    /// Uniform between the two, inclusive.
     Uniform(u64, u64),
-    Exponential { mean: u64 },
+    /// Exponential with this mean: mostly short, now and then long.
+    Exponential {
+        /// The mean.
+        mean: u64,
+    },
 }
 
 /// Why a latency did not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LatencyError(pub String);
+
+impl std::error::Error for LatencyError {}
 
 impl fmt::Display for LatencyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,6 +42,7 @@ impl fmt::Display for LatencyError {
 }
 
 impl Latency {
+    /// Parses `"5ms"`, `"1ms..5ms"` or `"exp:3ms"`.
     pub fn parse(text: &str) -> Result<Latency, LatencyError> {
         let err = || LatencyError(text.to_string());
         let t = text.trim();
@@ -70,6 +80,37 @@ impl Latency {
             Latency::Uniform(lo, hi) => lo + (hi - lo) / 2,
             Latency::Exponential { mean } => mean,
         }
+    }
+}
+
+/// Anything a latency can be given as: a [`Latency`], its text (`"5ms"`, `"1ms..3ms"`,
+/// `"exp:2ms"`), or a `Duration` (constant).
+pub trait IntoLatency {
+    /// The latency, or why the text does not parse.
+    fn into_latency(self) -> Result<Latency, LatencyError>;
+}
+
+impl IntoLatency for Latency {
+    fn into_latency(self) -> Result<Latency, LatencyError> {
+        Ok(self)
+    }
+}
+
+impl IntoLatency for &str {
+    fn into_latency(self) -> Result<Latency, LatencyError> {
+        Latency::parse(self)
+    }
+}
+
+impl IntoLatency for String {
+    fn into_latency(self) -> Result<Latency, LatencyError> {
+        Latency::parse(&self)
+    }
+}
+
+impl IntoLatency for std::time::Duration {
+    fn into_latency(self) -> Result<Latency, LatencyError> {
+        Ok(Latency::Constant(crate::time::nanos(self)))
     }
 }
 

@@ -3,46 +3,95 @@
 //! Log-server nodes (a Restate-style log-server, sequencer and metadata cache) run as
 //! wasm components behind the WIT world `logsandbox:node/log-node`; this crate hosts
 //! them on a virtual clock and controls the latency of every message, metadata-store
-//! request and storage write.
+//! request and storage write. The front door is [`Sandbox`]: a live cluster you build,
+//! drive, break and inspect, from a test, a program or a scenario file.
+//!
+//! ```no_run
+//! use logsandbox::{ClientError, MetadataKind, Op, OpResult, Path, Precondition, Sandbox, Source, ms};
+//!
+//! let mut sb = Sandbox::builder()
+//!     .log_servers(3)
+//!     .client(5)
+//!     .seed(7)
+//!     .provision_empty_logs() // N1 writes the empty v1
+//!     .latency(Path::MetadataStore, "200ms")
+//!     .latency(Path::PeerMetadata, "1ms..3ms")
+//!     .build()?;
+//! sb.run_for(ms(2000))?;
+//! let logs = sb.logs_with_log_0(1);
+//! sb.metadata().put(logs, Precondition::None).expect("no precondition to fail");
+//! sb.start(5)?;
+//! let ready = sb.invoke(5, Op::WaitForMetadata(MetadataKind::Logs, 1));
+//! sb.run_until_done(ready)?;
+//! let find = sb.invoke(5, Op::FindTail(0));
+//! assert_eq!(sb.run_until_done(find)?, OpResult::Failed(ClientError::UnknownLog(0)));
+//! assert!(matches!(sb.node(5).cached_logs().unwrap().source, Source::Peer(_)));
+//! # Ok::<(), logsandbox::Error>(())
+//! ```
 //!
 //! Map of the crate, one noun per module:
+//! - [`sandbox`]: the handle (builder, driving, faults, inspection, async wrapper);
+//! - `sim` (private): the discrete-event loop and the world it runs;
+//! - [`net`]: envelopes, the fault seam's rules, links;
+//! - [`runtime`]: wasmtime engine, compiled components (cached on disk), a store per node;
+//! - [`storage`]: a node's redb database with its live (not yet durable) view;
+//! - [`metadata_store`]: the versioned key-value store with preconditions;
+//! - [`workload`]: sans-IO drivers (Restate's append/seal body, random operations, scripts);
+//! - [`check`]: invariants over any history, one family per file;
+//! - [`history`], [`trace`], [`report`]: what happened, its hash, and the verdict;
+//! - [`scenario`]: scenario files, keys, faults, steps, built-ins;
+//! - [`explore`]: many seeds in parallel, and latency sweeps;
+//! - [`op`], [`fault`], [`latency`], [`time`], [`seeds`]: the vocabulary;
+//! - [`error`]: errors, per operation, and an umbrella;
 //! - [`bindings`]: the WIT contract, host side.
-//! - [`runtime`]: wasmtime engine, compiled component, one store per node;
-//!   [`compile_cache`] keeps compiled components on disk between runs.
-//! - [`effects`]: what a node asks of the host during a call.
-//! - [`storage`]: a node's redb database with its live (not yet durable) view.
-//! - [`metadata_store`]: the versioned key-value store with preconditions.
-//! - [`network`]: FIFO links with latency.
-//! - [`sim`]: the discrete-event loop that ties them together.
-//! - [`scenario`], [`latency`], [`time`], [`seeds`]: what a run is made of.
-//! - [`workload`]: the client operations a scenario drives.
-//! - [`history`], [`checker`]: what happened, and whether it was right.
-//! - [`trace`]: every delivered event, and the trace hash.
-//! - [`report`]: one run's outcome, for people and for `--json`.
-//! - [`error`]: errors and their exit codes.
-//! - [`demo`], [`explore`]: the playground's stories and maps.
-//! - [`mutants`]: guests with one known bug each, and whether the checker catches them.
-//! - [`cli`]: the `logsandbox` command.
+//!
+//! Every run is deterministic: the same seed and the same calls give the same trace hash.
+//! A guest's failure (a trap, an overrun, an effect the host refuses) crashes that node
+//! only, and is blamed on it.
+#![warn(missing_docs)]
 
 pub mod bindings;
-pub mod checker;
-pub mod cli;
-pub mod compile_cache;
-pub mod demo;
-pub mod effects;
+pub mod check;
 pub mod error;
 pub mod explore;
+pub mod fault;
 pub mod history;
 pub mod latency;
 pub mod metadata_store;
-pub mod mutants;
-pub mod network;
+pub mod net;
+pub mod op;
 pub mod report;
 pub mod runtime;
+pub mod sandbox;
 pub mod scenario;
 pub mod seeds;
-pub mod sim;
+pub(crate) mod sim;
 pub mod storage;
 pub mod time;
 pub mod trace;
 pub mod workload;
+
+pub use bindings::{
+    Chain, Logs, MetadataValue, Precondition, ProviderKind, ReplicatedParams, Segment, StoreError,
+};
+pub use check::{Check, CheckResult};
+pub use error::{BuildError, Error, RunError};
+pub use fault::Fault;
+pub use history::{History, OpRecord, Process};
+pub use latency::Latency;
+pub use net::LinkStats;
+pub use net::envelope::{Endpoint, Envelope};
+pub use net::rules::{Path, Rule, RuleId, Verdict};
+pub use op::{
+    ClientError, LogId, MetadataKind, NodeId, OLDEST, Offset, Op, OpId, OpResult, ReadRecord,
+    TailState, Version,
+};
+pub use report::RunReport;
+pub use runtime::Runtime;
+pub use sandbox::asynchronous::{AsyncSandbox, Pace};
+pub use sandbox::inspect::{MetadataHandle, NodeView, Role};
+pub use sandbox::{Condition, Sandbox, SandboxBuilder};
+pub use scenario::Scenario;
+pub use sim::{CachedLogs, LogletReport, NodeStatus, SimError, Source};
+pub use time::{SimTime, ms, secs, us};
+pub use workload::{Action, Workload};

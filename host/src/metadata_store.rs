@@ -10,14 +10,20 @@ use std::collections::BTreeMap;
 use crate::bindings::{MetadataValue, Precondition, StoreError, StoreResponse};
 
 /// A request as it reaches the store.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreRequest {
+    /// Read a key.
     Get {
+        /// The key, `bifrost_config` for the Logs.
         key: String,
     },
+    /// Write a key under a precondition.
     Put {
+        /// The key.
         key: String,
+        /// The new value.
         value: MetadataValue,
+        /// When the write may happen.
         precondition: Precondition,
     },
 }
@@ -29,12 +35,14 @@ pub fn version_of(value: &MetadataValue) -> u32 {
     }
 }
 
+/// The store's contents: one value per key.
 #[derive(Debug, Default)]
 pub struct MetadataStore {
     values: BTreeMap<String, MetadataValue>,
 }
 
 impl MetadataStore {
+    /// The value stored under `key`.
     pub fn get(&self, key: &str) -> Option<&MetadataValue> {
         self.values.get(key)
     }

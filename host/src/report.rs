@@ -8,73 +8,111 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::checker::CheckResult;
+use crate::check::CheckResult;
 use crate::history::History;
 use crate::time::fmt_duration;
 use crate::trace::TraceRecord;
 
+/// Whether a run passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
+    /// Every check held (and the run did not fail, or failed as expected).
     Pass,
+    /// A check failed, or the run failed with an error.
     Fail,
 }
 
+/// One node at the end of a run.
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeReport {
+    /// Its id.
     pub id: u32,
+    /// `log-server`, `client` or `client+sequencer`.
     pub role: String,
+    /// `running`, `crashed`, `crashed (planned)` or `not started`.
     pub status: String,
+    /// Why it crashed, if it is down.
     pub crash_reason: Option<String>,
+    /// How many times it crashed.
     pub crashes: u32,
+    /// How many times it restarted.
     pub restarts: u32,
+    /// The component it ran.
+    pub component: String,
 }
 
 /// A metadata value offered to a node's cache: taken, or dropped as not newer.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetadataOffer {
+    /// The node whose cache it was offered to.
     pub node: u32,
+    /// When (virtual ns).
     pub at_ns: u64,
+    /// Its version.
     pub version: u32,
     /// `metadata store`, `peer N1` or `own write`.
     pub source: String,
     /// `empty`, or `log 0 -> 0_0 on [1, 2, 3]`.
     pub value: String,
+    /// It has a chain for log 0.
     pub has_log0: bool,
     /// Taken by the cache (strictly newer), or dropped.
     pub accepted: bool,
 }
 
+/// One run: its outcome and everything needed to understand and replay it.
 #[derive(Debug, Clone)]
 pub struct RunReport {
+    /// The scenario's (or sandbox's) name.
     pub scenario: String,
+    /// The seed.
     pub seed: u64,
+    /// Pass or fail.
     pub outcome: Outcome,
+    /// The error the run failed with, as the client saw it (`unknown log '0'`).
     pub error: Option<String>,
+    /// Every check, in order.
     pub checks: Vec<CheckResult>,
+    /// SHA-256 of every delivered event: the same seed gives the same hash.
     pub trace_hash: String,
     /// Events delivered: to nodes, and to the metadata store.
     pub events: u64,
+    /// Messages sent between nodes.
     pub messages: u64,
+    /// Storage writes made.
     pub writes: u64,
+    /// Appends acknowledged.
     pub appends_ok: u64,
+    /// Client operations invoked.
     pub client_ops: u64,
+    /// Virtual time at the end (ns).
     pub sim_time_ns: u64,
+    /// Wall time of the run (ms); the only figure that varies between identical runs.
     pub wall_ms: f64,
+    /// Every node at the end.
     pub nodes: Vec<NodeReport>,
+    /// Every value offered to a node's metadata cache, taken or dropped.
     pub metadata_offers: Vec<MetadataOffer>,
-    /// Which component ran.
+    /// Which component ran (per node when they differ).
     pub guest: String,
+    /// Which workload drove the run.
+    pub workload: String,
+    /// The cluster in a line.
     pub summary: String,
+    /// The trace's text, when kept.
     pub trace: Vec<TraceRecord>,
+    /// Every client operation.
     pub history: History,
 }
 
 impl RunReport {
+    /// The run passed.
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Pass
     }
 
+    /// Delivered events per wall-clock second.
     pub fn events_per_second(&self) -> f64 {
         self.events as f64 / (self.wall_ms / 1000.0).max(1e-9)
     }
@@ -84,12 +122,12 @@ impl RunReport {
         let checks: BTreeMap<&str, &str> = self
             .checks
             .iter()
-            .map(|c| (c.name, if c.pass { "pass" } else { "fail" }))
+            .map(|c| (c.name.as_str(), if c.pass { "pass" } else { "fail" }))
             .collect();
         let details: BTreeMap<&str, &str> = self
             .checks
             .iter()
-            .map(|c| (c.name, c.detail.as_str()))
+            .map(|c| (c.name.as_str(), c.detail.as_str()))
             .collect();
         json!({
             "scenario": self.scenario,
@@ -110,6 +148,7 @@ impl RunReport {
             "nodes": self.nodes,
             "metadata_offers": self.metadata_offers,
             "guest": self.guest,
+            "workload": self.workload,
         })
     }
 

@@ -26,10 +26,13 @@ const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("node");
 /// lets redb reclaim the pages the others freed.
 const RECLAIM_EVERY: u32 = 256;
 
+/// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
+    /// redb failed (the message names the file when there is one).
     #[error("redb: {0}")]
     Redb(String),
+    /// A write was made durable before an older one (the writer's order was broken).
     #[error("write {0} became durable out of order (pending: {1:?})")]
     OutOfOrder(u64, Option<u64>),
 }
@@ -45,6 +48,7 @@ struct Overlay {
     writers: u32,
 }
 
+/// One node's database: durable in redb, with the writes not yet durable on top.
 pub struct NodeStorage {
     db: Database,
     in_memory: bool,
@@ -161,6 +165,7 @@ impl NodeStorage {
         self.pending.len()
     }
 
+    /// The newest value of `key`, durable or not.
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         if let Some(entry) = self.overlay.get(key) {
             return Ok(entry.value.clone());

@@ -6,24 +6,27 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::bindings::{
-    Body, Event, Message, MetadataValue, Op, OpResult, Reply, Request, StoreResponse,
-};
+use crate::bindings::{Body, Event, Message, MetadataValue, Op, Reply, Request, StoreResponse};
 
+/// One line of the trace.
 #[derive(Debug, Clone, Serialize)]
 pub struct TraceRecord {
     /// Nanoseconds of virtual time.
     pub t: u64,
+    /// The node it happened on (0: the harness or the whole cluster).
     pub node: u32,
+    /// What happened, for people.
     pub what: String,
 }
 
+/// The running hash of a run, and its text when kept.
 pub struct Trace {
     hasher: Sha256,
     records: Option<Vec<TraceRecord>>,
 }
 
 impl Trace {
+    /// A trace that keeps its text when `keep_records`.
     pub fn new(keep_records: bool) -> Self {
         Trace {
             hasher: Sha256::new(),
@@ -31,6 +34,7 @@ impl Trace {
         }
     }
 
+    /// Whether the text is kept.
     pub fn keeps_records(&self) -> bool {
         self.records.is_some()
     }
@@ -78,11 +82,13 @@ impl Trace {
         }
     }
 
+    /// The SHA-256 of everything so far, in hex.
     pub fn hash_hex(&self) -> String {
         let digest = self.hasher.clone().finalize();
         digest.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// The text kept so far.
     pub fn records(&self) -> &[TraceRecord] {
         self.records.as_deref().unwrap_or(&[])
     }
@@ -230,6 +236,7 @@ fn version(v: &MetadataValue) -> u32 {
     crate::metadata_store::version_of(v)
 }
 
+/// The header every reply carries.
 pub fn reply_header(
     reply: &Reply,
 ) -> crate::bindings::logsandbox::node::log_server_protocol::ReplyHeader {
@@ -259,6 +266,7 @@ pub fn describe_event(event: &Event) -> String {
     }
 }
 
+/// A WIT operation as one line.
 pub fn describe_op(op: &Op) -> String {
     match op {
         Op::Append((log, payload)) => {
@@ -269,18 +277,6 @@ pub fn describe_op(op: &Op) -> String {
         Op::Read((log, from, to)) => format!("read log {log} [{from}, {to})"),
         Op::Trim((log, point)) => format!("trim log {log} to {point}"),
         Op::WaitForMetadata((_, v)) => format!("wait for Logs >= v{v}"),
-    }
-}
-
-pub fn describe_result(r: &OpResult) -> String {
-    match r {
-        OpResult::Appended(o) => format!("appended at {o}"),
-        OpResult::Sealed(t) => format!("sealed: {}", crate::history::fmt_tail(t)),
-        OpResult::Tail(t) => format!("tail {}", crate::history::fmt_tail(t)),
-        OpResult::Records(rs) => format!("{} records", rs.len()),
-        OpResult::MetadataReady(v) => format!("metadata ready at v{v}"),
-        OpResult::Trimmed(point) => format!("trimmed to {point}"),
-        OpResult::Failed(e) => format!("failed: {}", crate::history::describe_error(e)),
     }
 }
 

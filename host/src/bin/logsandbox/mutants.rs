@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::runtime::{LoadError, MUTANTS, Runtime};
-use crate::scenario::{self, BUILTIN, Scenario, ScenarioError};
-use crate::sim::{self, RunOptions};
+use logsandbox::Sandbox;
+use logsandbox::runtime::{LoadError, MUTANTS, Runtime};
+use logsandbox::scenario::{self, BUILTIN, Scenario, ScenarioError};
 
 /// One failing run.
 #[derive(Debug, Clone, Serialize)]
@@ -126,19 +126,21 @@ fn exercise(
     let mut failures = Vec::new();
     for seed in first..=last {
         for scenario in scenarios {
-            let options = RunOptions {
-                seed: Some(seed),
-                ..RunOptions::new(subject.runtime.clone())
-            };
             runs += 1;
-            let by = match sim::run(scenario, &options) {
+            let outcome = Sandbox::from_scenario(scenario)
+                .seed(seed)
+                .component(subject.runtime.clone())
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|mut sb| sb.run().map_err(|e| e.to_string()));
+            let by = match outcome {
                 Ok(report) if report.passed() => continue,
                 Ok(report) => {
                     let failed: Vec<&str> = report
                         .checks
                         .iter()
                         .filter(|c| !c.pass)
-                        .map(|c| c.name)
+                        .map(|c| c.name.as_str())
                         .collect();
                     // An error explains the failed checks that follow from it.
                     match &report.error {
@@ -167,6 +169,7 @@ impl MutantsReport {
         self.baseline_failures.is_empty() && self.mutants.iter().all(|m| m.caught.is_some())
     }
 
+    /// The table for people.
     pub fn render(&self) -> String {
         let mut out = format!(
             "mutants: every built-in scenario, seeds {}..{}\n\n  {:<26} {:<7} {:<22} {:<5} by\n",
@@ -216,6 +219,7 @@ impl MutantsReport {
         out
     }
 
+    /// The `--json` object.
     pub fn to_json(&self) -> serde_json::Value {
         json!({
             "seeds": format!("{}..{}", self.seeds.0, self.seeds.1),

@@ -4,11 +4,11 @@
 
 use std::sync::Arc;
 
-use crate::report::{MetadataOffer, RunReport};
-use crate::runtime::Runtime;
-use crate::scenario::{self, ScenarioError};
-use crate::sim::{self, RunOptions, SimError};
-use crate::time::{SECONDS, fmt_duration};
+use logsandbox::report::{MetadataOffer, RunReport};
+use logsandbox::runtime::Runtime;
+use logsandbox::scenario::{self, Scenario};
+use logsandbox::time::{SECONDS, fmt_duration};
+use logsandbox::{Error, Sandbox};
 
 /// The scenario both runs use.
 pub const SCENARIO: &str = "append-after-seal-concurrent";
@@ -28,16 +28,8 @@ pub struct Demo {
     pub shown_until: u64,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum DemoError {
-    #[error("{0}")]
-    Scenario(#[from] ScenarioError),
-    #[error("{0}")]
-    Sim(#[from] SimError),
-}
-
 impl Demo {
-    pub fn run(runtime: Arc<Runtime>, seed: Option<u64>) -> Result<Demo, DemoError> {
+    pub fn run(runtime: Arc<Runtime>, seed: Option<u64>) -> Result<Demo, Error> {
         let sets = |extra: &[&str]| -> Vec<String> {
             SLOW_STORE
                 .iter()
@@ -45,15 +37,19 @@ impl Demo {
                 .map(|s| s.to_string())
                 .collect()
         };
-        let options = RunOptions {
-            seed,
-            // Once the flaky run fails, keep going a second so the store's answer shows.
-            linger_after_failure: SECONDS,
-            ..RunOptions::new(runtime)
+        let run = |scenario: &Scenario| -> Result<RunReport, Error> {
+            let mut builder = Sandbox::from_scenario(scenario)
+                .component(runtime.clone())
+                // Once the flaky run fails, keep going a second so the store's answer shows.
+                .linger_after_failure(std::time::Duration::from_nanos(SECONDS));
+            if let Some(seed) = seed {
+                builder = builder.seed(seed);
+            }
+            Ok(builder.build()?.run()?)
         };
         let flaky_scenario = scenario::load(SCENARIO, &sets(FLAKY))?;
-        let flaky = sim::run(&flaky_scenario, &options)?;
-        let fixed = sim::run(&scenario::load(SCENARIO, &sets(&[]))?, &options)?;
+        let flaky = run(&flaky_scenario)?;
+        let fixed = run(&scenario::load(SCENARIO, &sets(&[]))?)?;
         Ok(Demo {
             flaky,
             fixed,
@@ -172,7 +168,7 @@ fn verdict(r: &RunReport) -> String {
             r.checks
                 .iter()
                 .filter(|c| !c.pass)
-                .map(|c| c.name)
+                .map(|c| c.name.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -15,76 +15,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
-use wasmtime::{Config as EngineConfig, Engine, Store, StoreLimits, StoreLimitsBuilder, Trap};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config as EngineConfig, Engine, Store, Trap};
 
-use crate::bindings::{self, Config, Event, LogNode, LogNodePre};
-use crate::effects::Effect;
+use crate::bindings::{Config, Event, LogNode, LogNodePre};
 use crate::storage::NodeStorage;
 
-/// The product guest, built from `guest/` by the build script.
-pub static BUILTIN_GUEST: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/logsandbox_guest.wasm"));
+mod compile_cache;
+pub mod effects;
+pub mod guests;
+mod state;
 
-/// Guests that misbehave on purpose, for tests of the host's isolation.
-pub mod test_guests {
-    /// Node 2 traps (a panic inside the guest) on its 50th Store.
-    pub static TRAP_ON_STORE: &[u8] =
-        include_bytes!(concat!(env!("OUT_DIR"), "/guest_trap_on_store.wasm"));
-}
-
-/// The mutant guests: each is the product guest with one known bug (guest/src/mutants.rs).
-/// (name, what the bug is, component bytes)
-pub static MUTANTS: &[(&str, &str, &[u8])] = &[
-    (
-        "publish-before-drain",
-        "the sequencer publishes its sealed tail before draining in-flight appends",
-        include_bytes!(concat!(
-            env!("OUT_DIR"),
-            "/mutant_publish_before_drain.wasm"
-        )),
-    ),
-    (
-        "store-after-seal",
-        "a sealed log-server still accepts stores",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_store_after_seal.wasm")),
-    ),
-    (
-        "equal-version-accepted",
-        "the metadata cache takes an update of the same version",
-        include_bytes!(concat!(
-            env!("OUT_DIR"),
-            "/mutant_equal_version_accepted.wasm"
-        )),
-    ),
-    (
-        "commit-before-quorum",
-        "the sequencer acknowledges after the first copy, before a write quorum",
-        include_bytes!(concat!(
-            env!("OUT_DIR"),
-            "/mutant_commit_before_quorum.wasm"
-        )),
-    ),
-    (
-        "forget-seal-on-recovery",
-        "a restarted log-server forgets its seal marker",
-        include_bytes!(concat!(
-            env!("OUT_DIR"),
-            "/mutant_forget_seal_on_recovery.wasm"
-        )),
-    ),
-    (
-        "trim-beyond-tail",
-        "a log-server accepts a trim at or beyond its tail",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_trim_beyond_tail.wasm")),
-    ),
-    (
-        "wait-resolves-early",
-        "waiting for a metadata version resolves on any cached version",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_resolves_early.wasm")),
-    ),
-];
+pub use effects::Effect;
+pub use guests::{BUILTIN_GUEST, MUTANTS, test_guests};
+pub use state::NodeState;
 
 /// How often the epoch ticker advances the engine's epoch.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
@@ -113,10 +57,31 @@ impl Default for Limits {
 /// Why a component could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// The file could not be read.
+    #[error("{path}: cannot read the component: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// The bytes are not a component wasmtime compiles.
     #[error("{source_name}: not a wasm component wasmtime can compile: {reason}")]
-    Compile { source_name: String, reason: String },
+    Compile {
+        /// The component's name (its path, usually).
+        source_name: String,
+        /// What wasmtime said.
+        reason: String,
+    },
+    /// The component misses an export of the world, or imports something the host lacks.
     #[error("{source_name}: does not implement the world logsandbox:node/log-node: {reason}")]
-    World { source_name: String, reason: String },
+    World {
+        /// The component's name (its path, usually).
+        source_name: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// The engine could not be set up.
     #[error("setting up the wasm engine: {0}")]
     Engine(String),
 }
@@ -142,11 +107,20 @@ impl Runtime {
             .map_err(LoadError::Engine)
     }
 
+    /// Reads a component file and loads it.
+    pub fn from_file(path: &std::path::Path) -> Result<Runtime, LoadError> {
+        let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Runtime::load(&path.display().to_string(), &bytes)
+    }
+
     /// Compiles and links a component; `name` names it in errors (a path, usually).
     pub fn load(name: &str, wasm: &[u8]) -> Result<Runtime, LoadError> {
         let engine = shared_engine()?;
         let component =
-            crate::compile_cache::load(&engine, wasm).map_err(|e| LoadError::Compile {
+            compile_cache::load(&engine, wasm).map_err(|e| LoadError::Compile {
                 source_name: name.to_string(),
                 reason: format!("{e:#}"),
             })?;
@@ -168,11 +142,13 @@ impl Runtime {
         })
     }
 
+    /// The name it was loaded under.
     pub fn name(&self) -> &str {
         &self.name
     }
 
-    /// A new instance of the component for one node.
+    /// A new instance of the component for one node, owning its storage; on failure the
+    /// storage comes back with the error.
     pub fn instantiate(
         &self,
         node: u32,
@@ -284,6 +260,7 @@ impl NodeInstance {
         Ok(())
     }
 
+    /// Calls `init` (start or restart, recovering from storage).
     pub fn init(&mut self, now: u64, config: &Config) -> Result<(), CallError> {
         self.arm()?;
         self.store.data().clock.store(now, Ordering::Relaxed);
@@ -296,6 +273,7 @@ impl NodeInstance {
         result.map_err(CallError::InitFailed)
     }
 
+    /// Calls `handle` with events that happen at `now`.
     pub fn handle(&mut self, now: u64, events: &[Event]) -> Result<(), CallError> {
         self.arm()?;
         self.store.data().clock.store(now, Ordering::Relaxed);
@@ -311,6 +289,7 @@ impl NodeInstance {
         std::mem::take(&mut self.store.data_mut().effects)
     }
 
+    /// The node's database.
     pub fn storage(&mut self) -> &mut NodeStorage {
         &mut self.store.data_mut().storage
     }
@@ -321,179 +300,3 @@ impl NodeInstance {
     }
 }
 
-/// The state of one node's store: what the imports act on.
-pub struct NodeState {
-    pub node: u32,
-    pub storage: NodeStorage,
-    pub effects: Vec<Effect>,
-    clock: Arc<AtomicU64>,
-    /// A storage failure seen inside an import, reported after the call.
-    failure: Option<String>,
-    wasi: WasiCtx,
-    table: ResourceTable,
-    limits: StoreLimits,
-}
-
-impl NodeState {
-    fn new(node: u32, storage: NodeStorage, clock: Arc<AtomicU64>, limits: Limits) -> Self {
-        let mut wasi = WasiCtx::builder();
-        wasi.wall_clock(VirtualClock(clock.clone()))
-            .monotonic_clock(VirtualClock(clock.clone()))
-            .secure_random(wasmtime_wasi::Deterministic::new(
-                node.to_le_bytes().repeat(8),
-            ))
-            .insecure_random(wasmtime_wasi::Deterministic::new(
-                node.to_le_bytes().repeat(8),
-            ))
-            .insecure_random_seed(node as u128);
-        NodeState {
-            node,
-            storage,
-            effects: Vec::new(),
-            clock,
-            failure: None,
-            wasi: wasi.build(),
-            table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .build(),
-        }
-    }
-
-    fn check(&mut self) -> Result<(), CallError> {
-        match self.failure.take() {
-            Some(f) => Err(CallError::Host(f)),
-            None => Ok(()),
-        }
-    }
-}
-
-impl WasiView for NodeState {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
-}
-
-/// WASI clocks that read the simulation's virtual clock, never the machine's.
-struct VirtualClock(Arc<AtomicU64>);
-
-impl wasmtime_wasi::HostWallClock for VirtualClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_nanos(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::Relaxed))
-    }
-}
-
-impl wasmtime_wasi::HostMonotonicClock for VirtualClock {
-    fn resolution(&self) -> u64 {
-        1
-    }
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
-use bindings::logsandbox::node as wit;
-
-impl wit::types::Host for NodeState {}
-impl wit::log_server_protocol::Host for NodeState {}
-impl wit::metadata::Host for NodeState {}
-impl wit::messages::Host for NodeState {}
-impl wit::client::Host for NodeState {}
-
-impl wit::host::Host for NodeState {
-    fn send(&mut self, to: u32, msg: bindings::Message) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Send { to, msg });
-        Ok(())
-    }
-
-    fn metadata_get(&mut self, id: u64, key: String) -> wasmtime::Result<()> {
-        self.effects.push(Effect::MetadataGet { id, key });
-        Ok(())
-    }
-
-    fn metadata_put(
-        &mut self,
-        id: u64,
-        key: String,
-        value: bindings::MetadataValue,
-        precondition: bindings::Precondition,
-    ) -> wasmtime::Result<()> {
-        self.effects.push(Effect::MetadataPut {
-            id,
-            key,
-            value,
-            precondition,
-        });
-        Ok(())
-    }
-
-    fn set_timer(&mut self, id: u64, at: u64) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Timer { id, at });
-        Ok(())
-    }
-
-    fn complete(&mut self, op: u64, outcome: bindings::OpResult) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Complete { op, outcome });
-        Ok(())
-    }
-
-    fn metadata_offered(
-        &mut self,
-        kind: bindings::MetadataKind,
-        value: bindings::MetadataValue,
-        source: bindings::UpdateSource,
-        peer: Option<u32>,
-        accepted: bool,
-    ) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Offered {
-            kind,
-            value,
-            source,
-            peer,
-            accepted,
-        });
-        Ok(())
-    }
-
-    fn log(&mut self, level: bindings::Level, message: String) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Log { level, message });
-        Ok(())
-    }
-}
-
-impl wit::storage::Host for NodeState {
-    fn write(&mut self, id: u64, ops: Vec<bindings::WriteOp>) -> wasmtime::Result<()> {
-        self.storage.write(id, ops);
-        self.effects.push(Effect::Write { id });
-        Ok(())
-    }
-
-    fn get(&mut self, key: Vec<u8>) -> wasmtime::Result<Option<Vec<u8>>> {
-        self.storage.get(&key).or_else(|e| {
-            self.failure = Some(format!("storage read: {e}"));
-            Ok(None)
-        })
-    }
-
-    fn scan(
-        &mut self,
-        start: Vec<u8>,
-        end: Vec<u8>,
-        limit: u32,
-        reverse: bool,
-    ) -> wasmtime::Result<Vec<bindings::Entry>> {
-        self.storage
-            .scan(&start, &end, limit, reverse)
-            .or_else(|e| {
-                self.failure = Some(format!("storage scan: {e}"));
-                Ok(Vec::new())
-            })
-    }
-}

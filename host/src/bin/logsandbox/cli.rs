@@ -3,17 +3,58 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use clap::{Parser, Subcommand};
-
 use std::io::IsTerminal;
 
+use clap::{Parser, Subcommand};
+use logsandbox::error::BuildError;
+use logsandbox::runtime::{LoadError, Runtime};
+use logsandbox::scenario::{self, BUILTIN, ScenarioError};
+use logsandbox::{Error, Sandbox, explore};
+
 use crate::demo::Demo;
-use crate::error::{CliError, EXIT_FAIL, EXIT_PASS};
-use crate::explore;
-use crate::mutants;
-use crate::runtime::Runtime;
-use crate::scenario::{self, BUILTIN};
-use crate::sim::{self, RunOptions};
+use crate::mutants::{self, MutantsError};
+
+/// Every check passed.
+pub const EXIT_PASS: i32 = 0;
+/// The run failed.
+pub const EXIT_FAIL: i32 = 1;
+/// Bad input: usage, a scenario or a component that cannot be used.
+pub const EXIT_BAD_INPUT: i32 = 2;
+
+/// Why a command could not be carried out; the one place errors map to exit codes.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error("{0}")]
+    Lib(#[from] Error),
+    #[error("{0}")]
+    Mutants(#[from] MutantsError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<ScenarioError> for CliError {
+    fn from(e: ScenarioError) -> Self {
+        CliError::Lib(e.into())
+    }
+}
+
+impl From<LoadError> for CliError {
+    fn from(e: LoadError) -> Self {
+        CliError::Lib(e.into())
+    }
+}
+
+impl CliError {
+    fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) | CliError::Mutants(_) => EXIT_BAD_INPUT,
+            CliError::Lib(Error::Scenario(_) | Error::Load(_)) => EXIT_BAD_INPUT,
+            CliError::Lib(Error::Build(BuildError::Storage { .. })) => EXIT_FAIL,
+            CliError::Lib(Error::Build(_)) => EXIT_BAD_INPUT,
+            CliError::Lib(Error::Run(_)) => EXIT_FAIL,
+        }
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -145,7 +186,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 seeds,
                 jobs,
                 sweeps,
-                runtime: load_guest(guest.as_ref())?,
+                runtime: guest.as_deref().map(load_guest).transpose()?,
                 progress: !json && std::io::stderr().is_terminal(),
             })?;
             if json {
@@ -199,14 +240,18 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 ));
             }
             let parsed = scenario::load(&scenario, &sets)?;
-            let runtime = load_guest(guest.as_ref())?;
-            let options = RunOptions {
-                seed,
-                out_dir: out,
-                keep_trace: timeline.is_some(),
-                ..RunOptions::new(runtime)
-            };
-            let report = sim::run(&parsed, &options)?;
+            let mut builder = Sandbox::from_scenario(&parsed).keep_trace(timeline.is_some());
+            if let Some(path) = guest.as_deref() {
+                builder = builder.component(load_guest(path)?);
+            }
+            if let Some(seed) = seed {
+                builder = builder.seed(seed);
+            }
+            if let Some(dir) = out {
+                builder = builder.out_dir(dir);
+            }
+            let mut sandbox = builder.build().map_err(Error::from)?;
+            let report = sandbox.run().map_err(Error::from)?;
             if let Some(filter) = &timeline {
                 print!("{}", report.timeline(filter));
             }
@@ -225,23 +270,9 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
-/// The built-in guest, or a component from a file.
-pub fn load_guest(path: Option<&PathBuf>) -> Result<Arc<Runtime>, CliError> {
-    match path {
-        None => Ok(Runtime::builtin()?),
-        Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                CliError::Usage(format!(
-                    "{}: cannot read the component: {e}",
-                    path.display()
-                ))
-            })?;
-            Ok(Arc::new(Runtime::load(
-                &path.display().to_string(),
-                &bytes,
-            )?))
-        }
-    }
+/// A component from a file.
+fn load_guest(path: &std::path::Path) -> Result<Arc<Runtime>, CliError> {
+    Ok(Arc::new(Runtime::from_file(path)?))
 }
 
 /// The exact command that replays a run.

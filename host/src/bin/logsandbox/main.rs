@@ -1,0 +1,16 @@
+//! The `logsandbox` command: a thin client of the library.
+//!
+//! - [`cli`]: arguments, commands, output and exit codes;
+//! - [`demo`]: the seed race, as the flaky test had it and as fixed;
+//! - [`mutants`]: guests with one known bug each, and whether the checks catch them.
+
+mod cli;
+mod demo;
+mod mutants;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    std::process::exit(cli::main_with(cli));
+}

@@ -1,0 +1,152 @@
+//! The history sorted the ways the checks look at it: per log, the acknowledged appends,
+//! the tails seen, the reads and the trims, each with its real-time interval.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::history::{History, OpRecord};
+use crate::op::{ClientError, LogId, Offset, Op, OpResult, ReadRecord, TailState};
+use crate::time::SimTime;
+
+/// An acknowledged append.
+#[derive(Debug, Clone)]
+pub struct Ack<'a> {
+    /// The offset it was acknowledged at.
+    pub offset: Offset,
+    /// What it wrote.
+    pub payload: &'a [u8],
+    /// The operation.
+    pub op: &'a OpRecord,
+}
+
+/// A tail reported by a find-tail or a seal.
+#[derive(Debug, Clone)]
+pub struct TailSeen<'a> {
+    /// The tail.
+    pub tail: TailState,
+    /// The operation.
+    pub op: &'a OpRecord,
+}
+
+/// A read that returned records.
+#[derive(Debug, Clone)]
+pub struct ReadSeen<'a> {
+    /// The first offset asked for.
+    pub from: Offset,
+    /// The offset after the last one asked for.
+    pub to: Offset,
+    /// What came back.
+    pub records: &'a [ReadRecord],
+    /// The operation.
+    pub op: &'a OpRecord,
+}
+
+/// A trim that may have taken effect: acknowledged, still in flight, or ended without a
+/// refusal (a timeout may leave some log-servers trimmed).
+#[derive(Debug, Clone)]
+pub struct TrimSeen<'a> {
+    /// The trim point asked for.
+    pub point: Offset,
+    /// The trim point in force, when acknowledged.
+    pub acknowledged: Option<Offset>,
+    /// The operation.
+    pub op: &'a OpRecord,
+}
+
+/// What the history says of one log.
+#[derive(Debug, Default, Clone)]
+pub struct LogFacts<'a> {
+    /// Acknowledged appends, in invocation order.
+    pub acks: Vec<Ack<'a>>,
+    /// Payloads of every append invoked, acknowledged or not.
+    pub sent: BTreeSet<&'a [u8]>,
+    /// Tails seen, in completion order.
+    pub tails: Vec<TailSeen<'a>>,
+    /// Completed reads.
+    pub reads: Vec<ReadSeen<'a>>,
+    /// Trims that were not refused.
+    pub trims: Vec<TrimSeen<'a>>,
+}
+
+impl LogFacts<'_> {
+    /// The highest trim point that may be in force for an operation that completed at
+    /// `until`: every trim invoked before then and not refused counts.
+    pub fn trim_before(&self, until: SimTime) -> Offset {
+        self.trims
+            .iter()
+            .filter(|t| t.op.invoked < until)
+            .map(|t| t.acknowledged.unwrap_or(t.point).max(t.point))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The highest tail offset seen by an operation that completed before `at`.
+    pub fn tail_seen_before(&self, at: SimTime) -> Option<(Offset, &OpRecord)> {
+        self.tails
+            .iter()
+            .filter(|t| t.op.completed_at().is_some_and(|c| c < at))
+            .map(|t| (crate::op::split_tail(t.tail).0, t.op))
+            .max_by_key(|(o, op)| (*o, std::cmp::Reverse(op.id)))
+    }
+}
+
+/// The history, indexed per log.
+#[derive(Debug, Default, Clone)]
+pub struct HistoryIndex<'a> {
+    /// Per log.
+    pub logs: BTreeMap<LogId, LogFacts<'a>>,
+    /// The whole history.
+    pub ops: Vec<&'a OpRecord>,
+}
+
+impl<'a> HistoryIndex<'a> {
+    /// Indexes `history`.
+    pub fn new(history: &'a History) -> Self {
+        let mut index = HistoryIndex::default();
+        for op in history.ops() {
+            index.ops.push(op);
+            let Some(log) = op.op.log() else { continue };
+            let facts = index.logs.entry(log).or_default();
+            match (&op.op, op.result()) {
+                (Op::Append(_, payload), result) => {
+                    facts.sent.insert(payload);
+                    if let Some(OpResult::Appended(offset)) = result {
+                        facts.acks.push(Ack {
+                            offset: *offset,
+                            payload,
+                            op,
+                        });
+                    }
+                }
+                (Op::Read(_, from, to), Some(OpResult::Records(records))) => {
+                    facts.reads.push(ReadSeen {
+                        from: *from,
+                        to: *to,
+                        records,
+                        op,
+                    })
+                }
+                (Op::Trim(_, point), result) => {
+                    let refused = matches!(result, Some(OpResult::Failed(ClientError::Malformed(_))));
+                    if !refused {
+                        facts.trims.push(TrimSeen {
+                            point: *point,
+                            acknowledged: match result {
+                                Some(OpResult::Trimmed(p)) => Some(*p),
+                                _ => None,
+                            },
+                            op,
+                        });
+                    }
+                }
+                _ => {}
+            }
+            if let Some(tail) = op.tail() {
+                facts.tails.push(TailSeen { tail, op });
+            }
+        }
+        for facts in index.logs.values_mut() {
+            facts.tails.sort_by_key(|t| (t.op.completed_at(), t.op.id));
+        }
+        index
+    }
+}

@@ -1,0 +1,82 @@
+//! Checks: objects that judge any history of log operations, one invariant family per
+//! file, each named in reports and `--json`. They read the recorded history, never the
+//! guest's word, and never rely on the position of an operation in one workload.
+//!
+//! | family | check | what must hold |
+//! |---|---|---|
+//! | [`offsets`] | `committed_offsets_unique` | no offset of a log is acknowledged twice |
+//! | [`tails`] | `tails_monotonic` | a tail seen after another completed is not lower; sealed stays sealed |
+//! | [`seal`] | `no_ack_beyond_published_seal` | every acknowledged offset lies below every sealed tail seen |
+//! | [`reads`] | `reads_see_acknowledged` | a read returns every record acknowledged before it, with its payload, and nothing no append sent |
+//! | [`reads`] | `no_holes_below_tail` | a read returns every offset below a tail seen before it (trimmed ones aside) |
+//! | [`trims`] | `trims_within_the_tail` | no trim at or beyond a sealed tail is accepted |
+//! | [`trims`] | `reads_after_trim` | a read after a trim returns nothing at or below the trim point |
+//!
+//! A workload adds its own expectations on top (see [`crate::workload::Workload::expectations`]).
+
+pub mod index;
+pub mod offsets;
+pub mod reads;
+pub mod seal;
+pub mod tails;
+pub mod trims;
+
+use serde::Serialize;
+
+use crate::history::History;
+pub use index::HistoryIndex;
+
+/// The verdict of one check.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CheckResult {
+    /// The check's name, as in `--json` (`committed_offsets_unique`...).
+    pub name: String,
+    /// Whether the invariant held.
+    pub pass: bool,
+    /// What was seen, in a sentence.
+    pub detail: String,
+}
+
+impl CheckResult {
+    /// A verdict named `name`.
+    pub fn new(name: impl Into<String>, pass: bool, detail: impl Into<String>) -> CheckResult {
+        CheckResult {
+            name: name.into(),
+            pass,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// An invariant family that judges a history of log operations.
+pub trait Check: Send + Sync {
+    /// The verdicts: one per invariant of the family.
+    fn judge(&self, history: &HistoryIndex) -> Vec<CheckResult>;
+}
+
+/// The checks every run is judged by, in a stable order.
+pub fn standard() -> Vec<Box<dyn Check>> {
+    vec![
+        Box::new(offsets::UniqueOffsets),
+        Box::new(tails::MonotonicTails),
+        Box::new(seal::NoAckBeyondSeal),
+        Box::new(reads::Reads),
+        Box::new(trims::Trims),
+    ]
+}
+
+/// Judges `history` with the standard checks.
+pub fn check_history(history: &History) -> Vec<CheckResult> {
+    judge(history, &standard())
+}
+
+/// Judges `history` with `checks`.
+pub fn judge(history: &History, checks: &[Box<dyn Check>]) -> Vec<CheckResult> {
+    let index = HistoryIndex::new(history);
+    checks.iter().flat_map(|c| c.judge(&index)).collect()
+}
+
+/// At most the first ten items of a list, for a detail sentence.
+pub(crate) fn first_ten<T: Clone>(items: &[T]) -> &[T] {
+    &items[..items.len().min(10)]
+}

@@ -1,0 +1,63 @@
+//! `tails_monotonic`: tails never decrease and sealed stays sealed, in real-time order.
+//!
+//! Two observations are ordered only when one completed before the other was invoked;
+//! concurrent ones may be linearized either way, so they are not compared.
+
+use super::{Check, CheckResult, HistoryIndex};
+use crate::op::{fmt_tail, split_tail};
+use crate::time::fmt_duration;
+
+/// Tails seen later are not lower, and not open after a sealed one.
+pub struct MonotonicTails;
+
+impl Check for MonotonicTails {
+    fn judge(&self, history: &HistoryIndex) -> Vec<CheckResult> {
+        let mut observed = 0;
+        for (log, facts) in &history.logs {
+            observed += facts.tails.len();
+            // `facts.tails` is in completion order; walk the observations in invocation
+            // order and keep the highest tail among those completed before each.
+            let mut by_invocation: Vec<_> = facts.tails.iter().collect();
+            by_invocation.sort_by_key(|t| (t.op.invoked, t.op.id));
+            let mut done = 0;
+            let mut highest: Option<&super::index::TailSeen> = None;
+            for later in by_invocation {
+                while done < facts.tails.len()
+                    && facts.tails[done]
+                        .op
+                        .completed_at()
+                        .is_some_and(|c| c < later.op.invoked)
+                {
+                    let t = &facts.tails[done];
+                    if highest.is_none_or(|h| split_tail(t.tail) > split_tail(h.tail)) {
+                        highest = Some(t);
+                    }
+                    done += 1;
+                }
+                let Some(earlier) = highest else { continue };
+                let (po, ps) = split_tail(earlier.tail);
+                let (o, s) = split_tail(later.tail);
+                if o < po || (ps && !s) {
+                    return vec![CheckResult::new(
+                        "tails_monotonic",
+                        false,
+                        format!(
+                            "log {log}: {} saw {} at {} after {} saw {} at {}",
+                            later.op.process,
+                            fmt_tail(&later.tail),
+                            fmt_duration(later.op.completed_at().map_or(0, |t| t.0)),
+                            earlier.op.process,
+                            fmt_tail(&earlier.tail),
+                            fmt_duration(earlier.op.completed_at().map_or(0, |t| t.0)),
+                        ),
+                    )];
+                }
+            }
+        }
+        vec![CheckResult::new(
+            "tails_monotonic",
+            true,
+            format!("{observed} tails observed, never decreasing, sealed stayed sealed"),
+        )]
+    }
+}

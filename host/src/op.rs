@@ -1,0 +1,166 @@
+//! Client operations: what a test or a workload asks of a client node, and what it gets
+//! back. [`Op`] is the sandbox's own shape of the WIT `op`; the results are the WIT types
+//! themselves ([`OpResult`], [`ClientError`], [`TailState`], [`ReadRecord`]).
+
+use std::fmt;
+
+use crate::bindings;
+pub use crate::bindings::{ClientError, MetadataKind, OpResult, ReadRecord, TailState};
+
+/// A log of the Logs metadata. The built-in scenarios use log 0.
+pub type LogId = u32;
+/// An offset inside a loglet: 0 is INVALID, 1 is OLDEST; a tail is the next offset to write.
+pub type Offset = u32;
+/// A node of the cluster, `N1`, `N5`...
+pub type NodeId = u32;
+/// A metadata version: 0 is INVALID, 1 is MIN.
+pub type Version = u32;
+
+/// The first offset of a loglet, and the tail of an empty one.
+pub const OLDEST: Offset = 1;
+
+/// Names one client operation in a sandbox's history, in invocation order (`#1`, `#2`...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OpId(pub u64);
+
+impl fmt::Display for OpId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// An operation on a client node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    /// Append one record to a log; completes `Appended(offset)` once a write quorum has it.
+    Append(LogId, Vec<u8>),
+    /// Seal the log's loglet; completes `Sealed(tail)`.
+    Seal(LogId),
+    /// The log's tail; completes `Tail(Open(o) | Sealed(o))`.
+    FindTail(LogId),
+    /// Read the committed records `[from, to)`; completes `Records(..)`.
+    Read(LogId, Offset, Offset),
+    /// Trim up to and including an offset on every log-server of the loglet; completes
+    /// `Trimmed(point)`, the trim point in force.
+    Trim(LogId, Offset),
+    /// Wait until the node's cached value of a kind reaches a version (`>=`); completes
+    /// `MetadataReady(version)`.
+    WaitForMetadata(MetadataKind, Version),
+}
+
+impl Op {
+    /// An append of `payload` (text or bytes) to `log`.
+    pub fn append(log: LogId, payload: impl Into<Vec<u8>>) -> Op {
+        Op::Append(log, payload.into())
+    }
+
+    /// The log the operation is about, if any.
+    pub fn log(&self) -> Option<LogId> {
+        match *self {
+            Op::Append(log, _)
+            | Op::Seal(log)
+            | Op::FindTail(log)
+            | Op::Read(log, _, _)
+            | Op::Trim(log, _) => Some(log),
+            Op::WaitForMetadata(..) => None,
+        }
+    }
+
+    /// Its name in a Jepsen history (`f`): `append`, `seal`, `find-tail`, `read`, `trim`,
+    /// `wait-for-metadata`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Append(..) => "append",
+            Op::Seal(_) => "seal",
+            Op::FindTail(_) => "find-tail",
+            Op::Read(..) => "read",
+            Op::Trim(..) => "trim",
+            Op::WaitForMetadata(..) => "wait-for-metadata",
+        }
+    }
+
+    /// The WIT form, handed to the guest.
+    pub(crate) fn to_wit(&self) -> bindings::Op {
+        match self {
+            Op::Append(log, payload) => bindings::Op::Append((*log, payload.clone())),
+            Op::Seal(log) => bindings::Op::Seal(*log),
+            Op::FindTail(log) => bindings::Op::FindTail(*log),
+            Op::Read(log, from, to) => bindings::Op::Read((*log, *from, *to)),
+            Op::Trim(log, point) => bindings::Op::Trim((*log, *point)),
+            Op::WaitForMetadata(kind, version) => bindings::Op::WaitForMetadata((*kind, *version)),
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Append(log, payload) => {
+                write!(f, "append to log {log}: {}", String::from_utf8_lossy(payload))
+            }
+            Op::Seal(log) => write!(f, "seal log {log}"),
+            Op::FindTail(log) => write!(f, "find-tail log {log}"),
+            Op::Read(log, from, to) => write!(f, "read log {log} [{from}, {to})"),
+            Op::Trim(log, point) => write!(f, "trim log {log} to {point}"),
+            Op::WaitForMetadata(_, v) => write!(f, "wait for Logs >= v{v}"),
+        }
+    }
+}
+
+/// `Open(12)`, `Sealed(4002)`.
+pub fn fmt_tail(t: &TailState) -> String {
+    match t {
+        TailState::Open(o) => format!("Open({o})"),
+        TailState::Sealed(o) => format!("Sealed({o})"),
+    }
+}
+
+/// The offset of a tail and whether it is sealed.
+pub fn split_tail(t: TailState) -> (Offset, bool) {
+    match t {
+        TailState::Open(o) => (o, false),
+        TailState::Sealed(o) => (o, true),
+    }
+}
+
+/// A client error as the user sees it: `unknown log '0'`, `sealed`, ...
+pub fn describe_error(e: &ClientError) -> String {
+    match e {
+        ClientError::Sealed => "sealed".into(),
+        ClientError::UnknownLog(log) => format!("unknown log '{log}'"),
+        ClientError::Unsupported(why) => format!("unsupported: {why}"),
+        ClientError::Malformed(why) => format!("malformed: {why}"),
+        ClientError::Internal(why) => format!("internal: {why}"),
+    }
+}
+
+/// A result as one line: `appended at 5`, `tail Open(1)`, `failed: unknown log '0'`...
+pub fn describe_result(r: &OpResult) -> String {
+    match r {
+        OpResult::Appended(o) => format!("appended at {o}"),
+        OpResult::Sealed(t) => format!("sealed: {}", fmt_tail(t)),
+        OpResult::Tail(t) => format!("tail {}", fmt_tail(t)),
+        OpResult::Records(rs) => format!("{} records", rs.len()),
+        OpResult::MetadataReady(v) => format!("metadata ready at v{v}"),
+        OpResult::Trimmed(point) => format!("trimmed to {point}"),
+        OpResult::Failed(e) => format!("failed: {}", describe_error(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_convert_to_the_wit_form_and_read_as_text() {
+        let op = Op::append(0, "x");
+        assert_eq!(op.to_wit(), bindings::Op::Append((0, b"x".to_vec())));
+        assert_eq!(op.to_string(), "append to log 0: x");
+        assert_eq!(Op::Read(0, 1, 5).name(), "read");
+        assert_eq!(Op::WaitForMetadata(MetadataKind::Logs, 3).log(), None);
+        assert_eq!(
+            describe_result(&OpResult::Failed(ClientError::UnknownLog(0))),
+            "failed: unknown log '0'"
+        );
+    }
+}

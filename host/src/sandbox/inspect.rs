@@ -1,0 +1,229 @@
+//! Looking inside a sandbox: each node as the host saw it, the metadata store, the
+//! history, and the checks on demand.
+
+use super::Sandbox;
+use crate::bindings::{MetadataValue, Precondition, Roles, StoreError, StoreResponse};
+use crate::check::{self, CheckResult};
+use crate::history::History;
+use crate::metadata_store::{StoreRequest, version_of};
+use crate::op::{NodeId, OpId, Version};
+use crate::sim::drive::LOGS_KEY;
+use crate::sim::node::SimNode;
+use crate::sim::queue::Pending;
+use crate::sim::{CachedLogs, LogletReport, NodeStatus};
+use crate::time::SimTime;
+
+/// The role a node plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Serves the log-server protocol.
+    LogServer,
+    /// Takes client operations; the sequencer's node is one.
+    Client,
+}
+
+/// One node as the host sees it. An id that is not in the cluster gives a view whose
+/// status is [`NodeStatus::NotInCluster`] and that holds nothing.
+pub struct NodeView<'a> {
+    id: NodeId,
+    node: Option<&'a SimNode>,
+    sandbox: &'a Sandbox,
+}
+
+impl<'a> NodeView<'a> {
+    /// Its id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Whether it runs.
+    pub fn status(&self) -> NodeStatus {
+        self.node
+            .map_or(NodeStatus::NotInCluster, |n| n.status.clone())
+    }
+
+    /// It runs.
+    pub fn is_running(&self) -> bool {
+        self.node.is_some_and(|n| n.status == NodeStatus::Running)
+    }
+
+    /// How many times it started (1 for its first life; 0 before it started).
+    pub fn incarnation(&self) -> u32 {
+        self.node.map_or(0, |n| n.incarnation)
+    }
+
+    /// How many times it crashed.
+    pub fn crashes(&self) -> u32 {
+        self.node.map_or(0, |n| n.crashes)
+    }
+
+    /// How many times it restarted after a crash.
+    pub fn restarts(&self) -> u32 {
+        self.node.map_or(0, |n| n.restarts)
+    }
+
+    /// Its role.
+    pub fn role(&self) -> Option<Role> {
+        let n = self.node?;
+        Some(if n.roles.contains(Roles::CLIENT) {
+            Role::Client
+        } else {
+            Role::LogServer
+        })
+    }
+
+    /// The component it runs (its name: a path, or `built-in guest`).
+    pub fn component(&self) -> Option<&'a str> {
+        self.node.map(|n| n.runtime.name())
+    }
+
+    /// The Logs it holds in its cache, with where it came from (as its
+    /// `metadata-offered` calls told the host). None before it cached one, and after a
+    /// crash until it caches one again.
+    pub fn cached_logs(&self) -> Option<&'a CachedLogs> {
+        self.node?.cached_logs.as_ref()
+    }
+
+    /// The state of a loglet as this log-server last reported it in a reply.
+    pub fn loglet(&self, loglet: u64) -> Option<&'a LogletReport> {
+        self.node?.loglets.get(&loglet)
+    }
+
+    /// Every loglet it reported on, by loglet id.
+    pub fn loglets(&self) -> Vec<(u64, &'a LogletReport)> {
+        self.node
+            .map(|n| n.loglets.iter().map(|(id, r)| (*id, r)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Client operations in flight on it.
+    pub fn in_flight(&self) -> Vec<OpId> {
+        self.sandbox.world.history.in_flight_on(self.id)
+    }
+
+    /// Storage writes it made that are not durable yet.
+    pub fn pending_writes(&self) -> usize {
+        self.node.map_or(0, |n| match (&n.instance, &n.storage) {
+            (Some(_), _) => n.writer.queued.len() + usize::from(n.writer.busy),
+            _ => 0,
+        })
+    }
+}
+
+/// The metadata store, driven by the harness: reads, and writes with a precondition.
+pub struct MetadataHandle<'a> {
+    sandbox: &'a mut Sandbox,
+}
+
+impl MetadataHandle<'_> {
+    /// The Logs stored now.
+    pub fn get(&self) -> Option<&MetadataValue> {
+        self.sandbox.world.store.get(LOGS_KEY)
+    }
+
+    /// The version of the Logs stored now.
+    pub fn version(&self) -> Option<Version> {
+        self.get().map(version_of)
+    }
+
+    /// Writes the Logs now, as a test harness does (no latency): the store checks the
+    /// precondition and keeps the value, whatever its content.
+    pub fn put(&mut self, value: MetadataValue, precondition: Precondition) -> Result<(), StoreError> {
+        let request = StoreRequest::Put {
+            key: LOGS_KEY.into(),
+            value,
+            precondition,
+        };
+        match self.sandbox.world.harness_request(request) {
+            StoreResponse::Failed(e) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes the Logs at the virtual instant `at` (now, if it has passed).
+    pub fn put_at(&mut self, at: SimTime, value: MetadataValue, precondition: Precondition) {
+        let request = StoreRequest::Put {
+            key: LOGS_KEY.into(),
+            value,
+            precondition,
+        };
+        let pending = Pending::StoreArrives {
+            from: None,
+            id: 0,
+            request,
+        };
+        self.sandbox.world.push(at, pending);
+    }
+}
+
+impl Sandbox {
+    /// One node as the host sees it.
+    pub fn node(&self, id: NodeId) -> NodeView<'_> {
+        NodeView {
+            id,
+            node: self.world.nodes.get(&id),
+            sandbox: self,
+        }
+    }
+
+    /// Every node, by id.
+    pub fn nodes(&self) -> Vec<NodeView<'_>> {
+        self.world.nodes.keys().map(|id| self.node(*id)).collect()
+    }
+
+    /// The metadata store.
+    pub fn metadata(&mut self) -> MetadataHandle<'_> {
+        MetadataHandle { sandbox: self }
+    }
+
+    /// The run's Logs at `version`: log 0 on loglet `0_0` over every log-server, with
+    /// this sandbox's sequencer and replication. Write it with [`Self::metadata`].
+    pub fn logs_with_log_0(&self, version: Version) -> MetadataValue {
+        self.world.cluster.logs(version)
+    }
+
+    /// Every client operation so far.
+    pub fn history(&self) -> &History {
+        &self.world.history
+    }
+
+    /// The checks, on the history so far: the standard ones, the workload's
+    /// expectations, and `no_unplanned_crash`.
+    pub fn check(&self) -> Vec<CheckResult> {
+        let mut results = match &self.world.driver {
+            Some(d) => d.workload.expectations(&self.world.history),
+            None => Vec::new(),
+        };
+        results.extend(check::check_history(&self.world.history));
+        results.push(self.crash_check());
+        results
+    }
+
+    /// Every node stayed up, or crashed only as asked (by a fault).
+    pub(crate) fn crash_check(&self) -> CheckResult {
+        let unplanned: Vec<String> = self
+            .world
+            .nodes
+            .values()
+            .flat_map(|n| {
+                n.unplanned
+                    .iter()
+                    .map(move |(at, reason)| format!("N{} at {at}: {reason}", n.id))
+            })
+            .collect();
+        CheckResult::new(
+            "no_unplanned_crash",
+            unplanned.is_empty(),
+            if unplanned.is_empty() {
+                "every node stayed up (or crashed only as the scenario planned)".to_string()
+            } else {
+                unplanned.join("; ")
+            },
+        )
+    }
+
+    /// The trace so far, when the sandbox keeps it ([`super::SandboxBuilder::keep_trace`]).
+    pub fn trace(&self) -> &[crate::trace::TraceRecord] {
+        self.world.trace.records()
+    }
+}

@@ -1,0 +1,190 @@
+//! Driving the sandbox's workload to its end, and the report of the run.
+
+use super::Sandbox;
+use crate::check::CheckResult;
+use crate::error::RunError;
+use crate::report::{NodeReport, Outcome, RunReport};
+use crate::sim::NodeStatus;
+use crate::time::{SimTime, fmt_duration};
+
+impl Sandbox {
+    /// Runs the workload until it finishes or fails, or a limit is reached (the time
+    /// limit, the event limit, nothing left to happen), then judges the run: the
+    /// workload's expectations, the standard checks and `no_unplanned_crash` (or, for a
+    /// reproduction, only whether it failed with the expected error). With `--out`, the
+    /// report, history and trace are written there too.
+    ///
+    /// Without a workload the cluster runs until the time limit.
+    pub fn run(&mut self) -> Result<RunReport, RunError> {
+        let time_limit = SimTime(self.meta.time_limit);
+        loop {
+            let (finished, failed) = match &self.world.driver {
+                Some(d) => (d.finished, d.error.is_some()),
+                None => (false, false),
+            };
+            if finished || failed {
+                break;
+            }
+            if self.world.events >= self.meta.max_events {
+                let why = format!(
+                    "event limit reached: {} events (run.max_events) while {}",
+                    self.world.events,
+                    self.waiting_for()
+                );
+                self.fail(why);
+                break;
+            }
+            match self.world.queue.next_at() {
+                None => {
+                    let why = format!("nothing left to happen while {}", self.waiting_for());
+                    self.fail(why);
+                    break;
+                }
+                Some(at) if at > time_limit => {
+                    self.world.now = time_limit;
+                    let why = format!(
+                        "the workload did not finish within {} of virtual time (run.time_limit): {}",
+                        fmt_duration(time_limit.0),
+                        self.waiting_for()
+                    );
+                    self.fail(why);
+                    break;
+                }
+                Some(_) => {
+                    self.world.step()?;
+                }
+            }
+        }
+        let failed = self.world.driver.as_ref().is_some_and(|d| d.error.is_some());
+        if failed && self.meta.linger > 0 {
+            // Keep going a while, for the record, with the workload silenced.
+            let failed_at = self.world.now;
+            let until = failed_at.plus(self.meta.linger).min(time_limit);
+            if let Some(d) = self.world.driver.as_mut() {
+                d.finished = true;
+            }
+            while self.world.queue.next_at().is_some_and(|at| at <= until) {
+                self.world.step()?;
+            }
+            self.world.now = failed_at;
+        }
+        let report = self.report();
+        if let Some(dir) = &self.world.out_dir {
+            report.write_files(dir);
+        }
+        Ok(report)
+    }
+
+    fn waiting_for(&self) -> String {
+        self.world
+            .driver
+            .as_ref()
+            .map_or("no workload".into(), |d| d.workload.waiting_for())
+    }
+
+    /// Records the run's error (the first one wins), when there is a workload to fail.
+    fn fail(&mut self, why: String) {
+        if let Some(d) = self.world.driver.as_mut()
+            && d.error.is_none()
+        {
+            d.error = Some(why);
+        }
+    }
+
+    /// The report of the run so far: outcome, checks, figures, nodes, history, trace.
+    pub fn report(&self) -> RunReport {
+        let error = self.world.driver.as_ref().and_then(|d| d.error.clone());
+        // A reproduction (`expect_error`) is judged by its error alone: the workload stops there.
+        let mut checks: Vec<CheckResult> = match &self.meta.expect_error {
+            None => {
+                let mut checks = self.check();
+                checks.pop(); // the crash check comes last, below
+                checks
+            }
+            Some(expected) => vec![CheckResult::new(
+                "expected_error",
+                error.as_deref() == Some(expected.as_str()),
+                format!(
+                    "expected the run to fail with {expected:?}; it {}",
+                    match &error {
+                        Some(e) => format!("failed with {e:?}"),
+                        None => "did not fail".into(),
+                    }
+                ),
+            )],
+        };
+        checks.push(self.crash_check());
+        let failed = checks.iter().any(|c| !c.pass)
+            || (error.is_some() && self.meta.expect_error.is_none());
+        let sequencer = self.world.cluster.sequencer;
+        let nodes: Vec<NodeReport> = self
+            .world
+            .nodes
+            .values()
+            .map(|n| NodeReport {
+                id: n.id,
+                role: if n.id == sequencer {
+                    "client+sequencer"
+                } else if n.roles.contains(crate::bindings::Roles::CLIENT) {
+                    "client"
+                } else {
+                    "log-server"
+                }
+                .into(),
+                status: match &n.status {
+                    NodeStatus::NotStarted => "not started".into(),
+                    NodeStatus::Running => "running".into(),
+                    NodeStatus::Crashed { planned: true, .. } => "crashed (planned)".into(),
+                    NodeStatus::Crashed { .. } => "crashed".into(),
+                    NodeStatus::NotInCluster => "not in the cluster".into(),
+                },
+                crash_reason: match &n.status {
+                    NodeStatus::Crashed { reason, .. } => Some(reason.clone()),
+                    _ => None,
+                },
+                crashes: n.crashes,
+                restarts: n.restarts,
+                component: n.runtime.name().to_string(),
+            })
+            .collect();
+        let mut components: Vec<&str> = nodes.iter().map(|n| n.component.as_str()).collect();
+        components.sort();
+        components.dedup();
+        let guest = if components.len() == 1 {
+            components[0].to_string()
+        } else {
+            nodes
+                .iter()
+                .map(|n| format!("N{}: {}", n.id, n.component))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let history = &self.world.history;
+        RunReport {
+            scenario: self.meta.name.clone(),
+            seed: self.world.seed,
+            outcome: if failed { Outcome::Fail } else { Outcome::Pass },
+            error,
+            checks,
+            trace_hash: self.world.trace.hash_hex(),
+            events: self.world.events,
+            messages: self.world.messages,
+            writes: self.world.writes,
+            appends_ok: history.ops().filter(|o| o.ok_offset().is_some()).count() as u64,
+            client_ops: history.len() as u64,
+            sim_time_ns: self.world.now.0,
+            wall_ms: self.meta.created.elapsed().as_secs_f64() * 1000.0,
+            nodes,
+            metadata_offers: self.world.metadata_offers.clone(),
+            guest,
+            workload: self
+                .world
+                .driver
+                .as_ref()
+                .map_or("none".into(), |d| d.workload.name().to_string()),
+            summary: self.meta.summary.clone(),
+            trace: self.world.trace.records().to_vec(),
+            history: history.clone(),
+        }
+    }
+}

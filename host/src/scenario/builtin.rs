@@ -1,0 +1,50 @@
+//! The built-in scenarios, one story each, named without a path.
+
+/// The built-in scenarios, by name: (name, file text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "append-after-seal-concurrent",
+        include_str!("../../../scenarios/append-after-seal-concurrent.toml"),
+    ),
+    (
+        "append-seal-basic",
+        include_str!("../../../scenarios/append-seal-basic.toml"),
+    ),
+    (
+        "append-seal-reordered",
+        include_str!("../../../scenarios/append-seal-reordered.toml"),
+    ),
+    (
+        "partition-then-loss",
+        include_str!("../../../scenarios/partition-then-loss.toml"),
+    ),
+    (
+        "random-ops",
+        include_str!("../../../scenarios/random-ops.toml"),
+    ),
+    (
+        "remote-seal",
+        include_str!("../../../scenarios/remote-seal.toml"),
+    ),
+    (
+        "same-version-race",
+        include_str!("../../../scenarios/same-version-race.toml"),
+    ),
+    (
+        "seed-race-script",
+        include_str!("../../../scenarios/seed-race-script.toml"),
+    ),
+    (
+        "seed-race-script-fixed",
+        include_str!("../../../scenarios/seed-race-script-fixed.toml"),
+    ),
+    (
+        "slow-store-fixed",
+        include_str!("../../../scenarios/slow-store-fixed.toml"),
+    ),
+];
+
+/// The names of the built-in scenarios.
+pub fn builtin_names() -> Vec<String> {
+    BUILTIN.iter().map(|(n, _)| n.to_string()).collect()
+}

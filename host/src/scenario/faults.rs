@@ -1,0 +1,289 @@
+//! The `faults` array of a scenario, and the fault fields a script step shares with it.
+//!
+//! ```toml
+//! faults = [
+//!     { at = "1s", action = "crash", node = 3 },
+//!     { at = "2s", action = "restart", node = 3 },
+//!     { at = "1s", action = "wipe", node = 2 },
+//!     { at = "1s", until = "2s", action = "drop", from = 5, to = 1 },      # one way
+//!     { at = "1s", until = "2s", action = "partition", from = 5, to = 1 }, # both ways
+//!     { at = "1s", action = "hold", from = 5, to = 2 },
+//!     { at = "1.2s", action = "release", from = 5, to = 2 },
+//!     { at = "1s", action = "latency", path = "5->3", value = "50ms" },
+//!     { on = "seal", at = "1ms", action = "crash", node = 1 },            # counted from the seal
+//! ]
+//! ```
+
+use super::ScenarioError;
+use crate::fault::{Fault, Planned};
+use crate::latency::Latency;
+use crate::net::envelope::Endpoint;
+use crate::net::rules::Path;
+use crate::op::NodeId;
+use crate::time::parse_duration;
+
+/// What a planned fault's times count from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// The start of the run.
+    Start,
+    /// The moment the first seal completes.
+    Seal,
+}
+
+/// A fault of the scenario's `faults` array.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioFault {
+    /// What its times count from.
+    pub trigger: Trigger,
+    /// When, and what.
+    pub planned: Planned,
+}
+
+/// Reads the fields of one table, naming `key.field` in every error, and refuses fields
+/// nobody read.
+pub(super) struct Fields<'a> {
+    pub file: &'a str,
+    pub key: String,
+    pub table: toml::Table,
+}
+
+impl Fields<'_> {
+    pub fn bad(&self, field: &str, reason: impl Into<String>) -> ScenarioError {
+        ScenarioError::BadValue {
+            file: self.file.to_string(),
+            key: format!("{}.{field}", self.key),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.table.contains_key(field)
+    }
+
+    pub fn text(&mut self, field: &str) -> Result<Option<String>, ScenarioError> {
+        match self.table.remove(field) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(self.bad(field, format!("expected a string, got {other}"))),
+        }
+    }
+
+    pub fn duration(&mut self, field: &str) -> Result<Option<u64>, ScenarioError> {
+        match self.table.remove(field) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => parse_duration(&s).map(Some).ok_or_else(|| {
+                self.bad(
+                    field,
+                    format!("malformed duration {s:?}: expected a number with a unit (us, ms, s)"),
+                )
+            }),
+            Some(_) => Err(self.bad(field, "expected a duration such as \"20ms\"")),
+        }
+    }
+
+    pub fn integer(&mut self, field: &str, max: u64) -> Result<Option<u64>, ScenarioError> {
+        match self.table.remove(field) {
+            None => Ok(None),
+            Some(toml::Value::Integer(n)) if n >= 0 && n as u64 <= max => Ok(Some(n as u64)),
+            Some(other) => Err(self.bad(
+                field,
+                format!("expected an integer from 0 to {max}, got {other}"),
+            )),
+        }
+    }
+
+    pub fn boolean(&mut self, field: &str) -> Result<Option<bool>, ScenarioError> {
+        match self.table.remove(field) {
+            None => Ok(None),
+            Some(toml::Value::Boolean(b)) => Ok(Some(b)),
+            Some(other) => Err(self.bad(field, format!("expected true or false, got {other}"))),
+        }
+    }
+
+    pub fn node(&mut self, field: &str) -> Result<NodeId, ScenarioError> {
+        match self.table.remove(field) {
+            Some(toml::Value::Integer(n)) if n > 0 && n <= u32::MAX as i64 => Ok(n as u32),
+            _ => Err(self.bad(field, "expected a node id such as 2")),
+        }
+    }
+
+    /// A node id, or `"store"` for the metadata store.
+    pub fn endpoint(&mut self, field: &str) -> Result<Endpoint, ScenarioError> {
+        match self.table.remove(field) {
+            Some(toml::Value::Integer(n)) if n > 0 && n <= u32::MAX as i64 => {
+                Ok(Endpoint::Node(n as u32))
+            }
+            Some(toml::Value::String(s)) if s == "store" => Ok(Endpoint::Store),
+            _ => Err(self.bad(
+                field,
+                "expected a node id such as 2, or \"store\" for the metadata store",
+            )),
+        }
+    }
+
+    /// Fails on the first field nobody read.
+    pub fn finish(self) -> Result<(), ScenarioError> {
+        match self.table.keys().next() {
+            Some(extra) => Err(ScenarioError::UnknownKey {
+                file: self.file.to_string(),
+                key: format!("{}.{extra}", self.key),
+                from_set: false,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A path for a latency: `network`, `peer_metadata`, `metadata_store`, `storage`, or a
+/// link `5->1`, `5->store`, `2->disk` (N2's commits).
+pub fn parse_path(text: &str) -> Option<Path> {
+    let node = |s: &str| s.trim().trim_start_matches('N').parse::<u32>().ok().filter(|n| *n > 0);
+    match text.trim() {
+        "network" => Some(Path::Network),
+        "peer_metadata" => Some(Path::PeerMetadata),
+        "metadata_store" => Some(Path::MetadataStore),
+        "storage" => Some(Path::Storage),
+        link => {
+            let (a, b) = link.split_once("->")?;
+            let from = node(a)?;
+            let to = match b.trim() {
+                "store" => Endpoint::Store,
+                "disk" => Endpoint::Disk(from),
+                other => Endpoint::Node(node(other)?),
+            };
+            Some(Path::Link(Endpoint::Node(from), to))
+        }
+    }
+}
+
+/// The fault named by `action` and the fields that go with it. Returns the fault and,
+/// for a partition or drop, the time (relative, from `until_field`) it heals.
+pub(super) fn parse_action(
+    action: &str,
+    fields: &mut Fields,
+    until_field: &str,
+) -> Result<(Fault, Option<u64>), ScenarioError> {
+    let both_ways = |f: &mut Fields| -> Result<bool, ScenarioError> {
+        Ok(!f.boolean("one_way")?.unwrap_or(false))
+    };
+    let fault = match action {
+        "start" => Fault::Start(fields.node("node")?),
+        "crash" => Fault::Crash(fields.node("node")?),
+        "restart" => Fault::Restart(fields.node("node")?),
+        "wipe" => Fault::Wipe(fields.node("node")?),
+        "drop" | "partition" => {
+            let until = fields.duration(until_field)?;
+            if action == "drop" && until.is_none() {
+                return Err(fields.bad(until_field, "a drop needs `until`, e.g. \"600ms\""));
+            }
+            let both_ways = action == "partition" && both_ways(fields)?;
+            let from = fields.endpoint("from")?;
+            let to = fields.endpoint("to")?;
+            let fault = Fault::Partition {
+                from,
+                to,
+                both_ways,
+                until: None,
+            };
+            return Ok((fault, until));
+        }
+        "heal" => {
+            let both_ways = both_ways(fields)?;
+            Fault::Heal {
+                from: fields.endpoint("from")?,
+                to: fields.endpoint("to")?,
+                both_ways,
+            }
+        }
+        "heal-all" => Fault::HealAll,
+        "hold" => Fault::Hold {
+            from: fields.endpoint("from")?,
+            to: fields.endpoint("to")?,
+        },
+        "release" => Fault::Release {
+            from: fields.endpoint("from")?,
+            to: fields.endpoint("to")?,
+        },
+        "latency" => {
+            let path_text = fields.text("path")?.ok_or_else(|| {
+                fields.bad("path", "missing: network, peer_metadata, metadata_store, storage or a link such as \"5->1\"")
+            })?;
+            let path = parse_path(&path_text).ok_or_else(|| {
+                fields.bad(
+                    "path",
+                    format!("{path_text:?} is not network, peer_metadata, metadata_store, storage or a link such as \"5->1\", \"5->store\", \"2->disk\""),
+                )
+            })?;
+            let value = fields
+                .text("value")?
+                .ok_or_else(|| fields.bad("value", "missing: a latency such as \"50ms\""))?;
+            let latency = Latency::parse(&value).map_err(|e| fields.bad("value", e.to_string()))?;
+            Fault::Latency { path, latency }
+        }
+        _ => {
+            return Err(fields.bad(
+                "action",
+                "expected \"crash\", \"restart\", \"wipe\", \"start\", \"drop\", \"partition\", \"heal\", \"heal-all\", \"hold\", \"release\" or \"latency\"",
+            ));
+        }
+    };
+    Ok((fault, None))
+}
+
+/// Parses the `faults` array.
+pub(super) fn parse_faults(
+    file: &str,
+    items: Vec<toml::Value>,
+) -> Result<Vec<ScenarioFault>, ScenarioError> {
+    let mut faults = Vec::new();
+    for (i, item) in items.into_iter().enumerate() {
+        let key = format!("faults[{i}]");
+        let toml::Value::Table(table) = item else {
+            return Err(ScenarioError::BadValue {
+                file: file.to_string(),
+                key,
+                reason: "expected a table like { at = \"20ms\", action = \"crash\", node = 2 }"
+                    .into(),
+            });
+        };
+        let mut fields = Fields { file, key, table };
+        let at = fields
+            .duration("at")?
+            .ok_or_else(|| fields.bad("at", "missing: when the fault happens, e.g. \"20ms\""))?;
+        let trigger = match fields.text("on") {
+            Ok(None) => Trigger::Start,
+            Ok(Some(s)) if s == "start" => Trigger::Start,
+            Ok(Some(s)) if s == "seal" => Trigger::Seal,
+            _ => return Err(fields.bad("on", "expected \"start\" or \"seal\"")),
+        };
+        let action = fields
+            .text("action")?
+            .ok_or_else(|| fields.bad("action", "missing: what happens, e.g. \"crash\""))?;
+        let (fault, until) = parse_action(&action, &mut fields, "until")?;
+        if until.is_some_and(|u| u <= at) {
+            return Err(fields.bad("until", "must come after `at`"));
+        }
+        fields.finish()?;
+        faults.push(ScenarioFault {
+            trigger,
+            planned: Planned { at, until, fault },
+        });
+    }
+    Ok(faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_name_classes_and_links() {
+        assert_eq!(parse_path("network"), Some(Path::Network));
+        assert_eq!(parse_path("5->1"), Some(Path::link(5, 1)));
+        assert_eq!(parse_path("N5 -> store"), Some(Path::link(5, Endpoint::Store)));
+        assert_eq!(parse_path("2->disk"), Some(Path::link(2, Endpoint::Disk(2))));
+        assert_eq!(parse_path("5->"), None);
+        assert_eq!(parse_path("fast"), None);
+    }
+}

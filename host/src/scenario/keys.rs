@@ -1,0 +1,257 @@
+//! Every key a scenario understands, `--set` overrides, and typed access to the values.
+//! An unknown key, a value of the wrong type or out of range is an error that names the
+//! file and the key.
+
+use std::collections::BTreeMap;
+
+use super::ScenarioError;
+use crate::latency::Latency;
+use crate::time::parse_duration;
+
+/// What a key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A string.
+    Text,
+    /// An integer.
+    Integer,
+    /// `true` or `false`.
+    Bool,
+    /// A duration such as `"5ms"`.
+    Duration,
+    /// A latency such as `"5ms"`, `"1ms..3ms"` or `"exp:2ms"`.
+    Latency,
+}
+
+/// A key, its type, its default and what it means.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The dotted name.
+    pub name: &'static str,
+    /// Its type.
+    pub kind: Kind,
+    /// Its default, as text.
+    pub default: &'static str,
+    /// What it means.
+    pub meaning: &'static str,
+}
+
+const fn key(name: &'static str, kind: Kind, default: &'static str, meaning: &'static str) -> Key {
+    Key {
+        name,
+        kind,
+        default,
+        meaning,
+    }
+}
+
+use Kind as K;
+
+/// Every key a scenario understands (besides `guest.*`, `faults` and `steps`).
+pub const KEYS: &[Key] = &[
+    key("name", K::Text, "unnamed", "the scenario's name"),
+    key("description", K::Text, "", "what it shows"),
+    key("seed", K::Integer, "1", "default seed; --seed overrides"),
+    key("cluster.log_servers", K::Integer, "3", "log-server nodes N1..Nn (1..=64)"),
+    key("cluster.sequencer", K::Integer, "5", "the client node that hosts the sequencer"),
+    key("cluster.replication", K::Integer, "2", "write quorum size"),
+    key("cluster.client_start", K::Duration, "0", "when the client nodes start"),
+    key("cluster.start_clients", K::Bool, "true", "start the client nodes at client_start (false: a script starts them)"),
+    key("cluster.remote_client", K::Integer, "0", "a second client node, without the sequencer (0: none)"),
+    key("metadata.logs_version", K::Integer, "1", "version the scenario writes its Logs with (precondition None)"),
+    key("metadata.wait_for_version", K::Bool, "false", "the client waits for logs_version instead of >= 1"),
+    key("metadata.provision", K::Bool, "false", "N1 writes an empty Logs at v1 (DoesNotExist) when it starts"),
+    key("metadata.install", K::Bool, "true", "the scenario writes its Logs at write_at (false: a script does)"),
+    key("metadata.write_at", K::Duration, "0", "when the scenario writes its Logs (0: before anything starts)"),
+    key("latency.network", K::Latency, "1ms..3ms", "one-way delay of every node-to-node message"),
+    key("latency.metadata_store", K::Latency, "2ms", "one-way delay to and from the metadata store"),
+    key("latency.peer_metadata", K::Latency, "latency.network", "one-way delay of GetMetadata and its answer"),
+    key("latency.storage", K::Latency, "100us", "time of one group commit of a node's writer"),
+    key("latency.reorder", K::Bool, "false", "messages on a link may overtake each other"),
+    key("workload.kind", K::Text, "append-after-seal", "append-after-seal, random, script (the default with [[steps]]) or none"),
+    key("workload.appenders", K::Integer, "20", "append/seal: concurrent appenders"),
+    key("workload.warmup_appends", K::Integer, "200", "append/seal: appends each makes before the seal"),
+    key("workload.watch_interval", K::Duration, "1ms", "append/seal: pause between the watcher's find-tails"),
+    key("workload.lookup_delay", K::Duration, "0", "append/seal: pause between metadata ready and the first find-tail"),
+    key("workload.seal_delay", K::Duration, "0", "append/seal: pause between the barrier and the seal"),
+    key("workload.after_seal_pause", K::Duration, "0", "append/seal: pause between the seal and the append that must fail"),
+    key("workload.trim", K::Bool, "false", "append/seal: then trims and a read after them"),
+    key("workload.processes", K::Integer, "6", "random: concurrent processes, spread over the client nodes"),
+    key("workload.ops", K::Integer, "300", "random: operations in all"),
+    key("workload.think", K::Latency, "0..2ms", "random: pause of a process between two operations"),
+    key("workload.weights.append", K::Integer, "20", "random: weight of appends"),
+    key("workload.weights.read", K::Integer, "3", "random: weight of reads"),
+    key("workload.weights.find_tail", K::Integer, "4", "random: weight of find-tails"),
+    key("workload.weights.seal", K::Integer, "1", "random: weight of seals"),
+    key("workload.weights.trim", K::Integer, "1", "random: weight of trims"),
+    key("workload.crashes", K::Bool, "false", "random: a nemesis crashes and restarts log-servers"),
+    key("workload.partitions", K::Bool, "false", "random: a nemesis cuts the sequencer from log-servers"),
+    key("workload.fault_interval", K::Latency, "100ms..400ms", "random: time between two faults of the nemesis"),
+    key("workload.fault_duration", K::Latency, "20ms..200ms", "random: how long a fault lasts"),
+    key("expect.error", K::Text, "", "the run must fail with exactly this error (a reproduction)"),
+    key("run.time_limit", K::Duration, "60s", "virtual time by which the workload must finish"),
+    key("run.max_events", K::Integer, "50000000", "the run fails after this many delivered events"),
+    key("run.fuel_per_call", K::Integer, "2000000000", "fuel per guest call: the deterministic CPU bound"),
+    key("run.memory_mb", K::Integer, "256", "linear memory cap per node (4..=4096)"),
+];
+
+/// Whether `name` is a key (or a `guest.*` setting).
+pub fn is_key(name: &str) -> bool {
+    KEYS.iter().any(|k| k.name == name) || name.starts_with("guest.") && name.len() > 6
+}
+
+/// Applies one `--set key=value` to the parsed file.
+pub fn apply_set(file: &str, table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError> {
+    let (key, raw) = arg.split_once('=').ok_or_else(|| ScenarioError::BadSet {
+        arg: arg.to_string(),
+        reason: "expected key=value".into(),
+    })?;
+    let key = key.trim();
+    if !is_key(key) {
+        return Err(ScenarioError::UnknownKey {
+            file: file.to_string(),
+            key: key.to_string(),
+            from_set: true,
+        });
+    }
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_string()));
+    let (path, leaf) = match key.strip_prefix("guest.") {
+        // Guest settings are dotted names themselves: keep them whole under `guest`.
+        Some(setting) => (vec!["guest"], setting),
+        None => {
+            let mut parts: Vec<&str> = key.split('.').collect();
+            let leaf = parts.pop().expect("split yields at least one part");
+            (parts, leaf)
+        }
+    };
+    let mut cursor = table;
+    for part in path {
+        let entry = cursor
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        cursor = entry.as_table_mut().ok_or_else(|| ScenarioError::BadSet {
+            arg: arg.to_string(),
+            reason: format!("`{part}` is not a table in {file}"),
+        })?;
+    }
+    cursor.insert(leaf.to_string(), value);
+    Ok(())
+}
+
+/// The flattened values of a scenario file, read with their types.
+pub(crate) struct Values {
+    pub file: String,
+    pub values: BTreeMap<String, toml::Value>,
+}
+
+impl Values {
+    pub fn bad(&self, key: &str, reason: String) -> ScenarioError {
+        ScenarioError::BadValue {
+            file: self.file.clone(),
+            key: key.to_string(),
+            reason,
+        }
+    }
+
+    fn raw(&self, name: &str) -> Option<&toml::Value> {
+        debug_assert!(KEYS.iter().any(|k| k.name == name), "{name} is not in KEYS");
+        self.values.get(name)
+    }
+
+    fn kind_name(name: &str) -> &'static str {
+        match KEYS.iter().find(|k| k.name == name).map(|k| k.kind) {
+            Some(K::Text) => "a string",
+            Some(K::Integer) => "an integer",
+            Some(K::Bool) => "true or false",
+            Some(K::Duration) => "a duration such as \"5ms\"",
+            Some(K::Latency) => "a latency such as \"5ms\", \"1ms..3ms\" or \"exp:2ms\"",
+            None => "a value",
+        }
+    }
+
+    fn wrong_type(&self, name: &str, got: &toml::Value) -> ScenarioError {
+        self.bad(
+            name,
+            format!("expected {}, got {got}", Self::kind_name(name)),
+        )
+    }
+
+    pub fn text(&self, name: &str, default: &str) -> Result<String, ScenarioError> {
+        match self.raw(name) {
+            None => Ok(default.to_string()),
+            Some(toml::Value::String(s)) => Ok(s.clone()),
+            Some(other) => Err(self.wrong_type(name, other)),
+        }
+    }
+
+    pub fn int(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ScenarioError> {
+        match self.raw(name) {
+            None => Ok(default),
+            Some(toml::Value::Integer(i)) if *i >= min as i64 && (*i as u64) <= max => {
+                Ok(*i as u64)
+            }
+            Some(toml::Value::Integer(i)) => {
+                Err(self.bad(name, format!("{i} is out of range {min}..={max}")))
+            }
+            Some(other) => Err(self.wrong_type(name, other)),
+        }
+    }
+
+    pub fn boolean(&self, name: &str, default: bool) -> Result<bool, ScenarioError> {
+        match self.raw(name) {
+            None => Ok(default),
+            Some(toml::Value::Boolean(b)) => Ok(*b),
+            Some(other) => Err(self.wrong_type(name, other)),
+        }
+    }
+
+    pub fn duration(&self, name: &str, default: u64) -> Result<u64, ScenarioError> {
+        match self.raw(name) {
+            None => Ok(default),
+            Some(toml::Value::String(s)) => parse_duration(s).ok_or_else(|| {
+                self.bad(
+                    name,
+                    format!("malformed duration {s:?}: expected a number with a unit (us, ms, s)"),
+                )
+            }),
+            Some(other) => Err(self.wrong_type(name, other)),
+        }
+    }
+
+    pub fn latency(&self, name: &str) -> Result<Option<Latency>, ScenarioError> {
+        match self.raw(name) {
+            None => Ok(None),
+            Some(toml::Value::String(s)) => Latency::parse(s)
+                .map(Some)
+                .map_err(|e| self.bad(name, e.to_string())),
+            Some(other) => Err(self.wrong_type(name, other)),
+        }
+    }
+
+    /// A latency with its default.
+    pub fn latency_or(&self, name: &str, default: Latency) -> Result<Latency, ScenarioError> {
+        Ok(self.latency(name)?.unwrap_or(default))
+    }
+}
+
+/// What a swept key holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepKind {
+    /// A latency or a duration: swept as constants.
+    Time,
+    /// An integer.
+    Integer,
+}
+
+/// Whether `key` can be swept, and how.
+pub fn sweep_kind(key: &str) -> Option<SweepKind> {
+    match KEYS.iter().find(|k| k.name == key)?.kind {
+        K::Latency | K::Duration => Some(SweepKind::Time),
+        K::Integer => Some(SweepKind::Integer),
+        K::Text | K::Bool => None,
+    }
+}

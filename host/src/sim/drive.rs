@@ -1,0 +1,259 @@
+//! Client operations, the workload, and faults: how the world is driven.
+//!
+//! An operation is recorded in the history when invoked and delivered to its node at the
+//! same instant; the node completes it through an effect. The workload hears of every
+//! completion and loss of its operations, and of node starts, and its actions are carried
+//! out at once.
+
+use super::World;
+use super::node::NodeStatus;
+use super::queue::{Origin, Pending};
+use crate::bindings::{Event, MetadataValue, OpResult, Precondition};
+use crate::fault::Fault;
+use crate::history::Process;
+use crate::metadata_store::StoreRequest;
+use crate::op::{NodeId, Op, OpId, describe_result};
+use crate::workload::Action;
+
+/// The metadata-store key of the Logs value.
+pub const LOGS_KEY: &str = "bifrost_config";
+
+impl World {
+    /// Invokes `op` on `node` for `process`: recorded now, delivered now.
+    pub(crate) fn invoke(&mut self, process: Process, node: NodeId, op: Op) -> OpId {
+        let wit = op.to_wit();
+        let id = self.history.invoke(self.now, process, node, op);
+        if !self.nodes.contains_key(&node) {
+            self.lose_op(id, format!("N{node} is not in the cluster"));
+            return id;
+        }
+        self.push(
+            self.now,
+            Pending::Node {
+                node,
+                incarnation: None,
+                event: Event::ClientRequest((id.0, wit)),
+            },
+        );
+        id
+    }
+
+    /// A node completed a client operation.
+    pub(crate) fn complete(&mut self, node: NodeId, op: u64, outcome: OpResult) {
+        let now = self.now;
+        let op = OpId(op);
+        let Some(record) = self.history.get(op) else {
+            return self.crash(
+                node,
+                format!("completed client operation {op}, which does not exist"),
+                false,
+            );
+        };
+        if record.node != node || record.completed.is_some() || record.lost.is_some() {
+            return self.crash(
+                node,
+                format!("completed client operation {op} twice or for another node"),
+                false,
+            );
+        }
+        let process = record.process;
+        if matches!(record.op, Op::Seal(_))
+            && matches!(outcome, OpResult::Sealed(_))
+            && !self.sealed_once
+        {
+            self.sealed_once = true;
+            for planned in std::mem::take(&mut self.on_seal) {
+                let (at, fault) = planned.from_base(now);
+                let origin = Origin::Scenario;
+                self.push(at, Pending::Fault { fault, origin });
+            }
+        }
+        self.trace.note(now.0, node, || {
+            format!(
+                "op {op} ({process}) completes: {}",
+                describe_result(&outcome)
+            )
+        });
+        let actions = match &mut self.driver {
+            Some(driver) => driver.workload.on_complete(now, op, process, &outcome),
+            None => Vec::new(),
+        };
+        self.history.complete(now, op, outcome);
+        self.act(actions);
+    }
+
+    /// Tells the workload that a node started.
+    pub(crate) fn node_started(&mut self, node: NodeId, incarnation: u32) {
+        let actions = match &mut self.driver {
+            Some(driver) => driver.workload.on_node_started(self.now, node, incarnation),
+            None => Vec::new(),
+        };
+        self.act(actions);
+    }
+
+    /// Tells the workload that one of its operations was lost.
+    pub(crate) fn workload_lost(&mut self, op: OpId, process: Process, why: &str) {
+        let actions = match &mut self.driver {
+            Some(driver) => driver.workload.on_lost(self.now, op, process, why),
+            None => Vec::new(),
+        };
+        self.act(actions);
+    }
+
+    pub(crate) fn wake(&mut self, token: u64) {
+        let actions = match &mut self.driver {
+            Some(driver) => driver.workload.on_wake(self.now, token),
+            None => Vec::new(),
+        };
+        self.act(actions);
+    }
+
+    /// Carries out a workload's actions, unless it finished (or was silenced).
+    pub(crate) fn act(&mut self, actions: Vec<Action>) {
+        if self.driver.as_ref().is_none_or(|d| d.finished) {
+            return;
+        }
+        for action in actions {
+            match action {
+                Action::Invoke { process, node, op } => {
+                    self.invoke(process, node, op);
+                }
+                Action::WakeAfter(delay, token) => {
+                    let at = self.now + delay;
+                    self.push(at, Pending::Wake(token))
+                }
+                Action::Fault(fault) => self.apply_fault(fault, Origin::Workload),
+                Action::PutMetadata {
+                    value,
+                    precondition,
+                } => self.harness_put(value, precondition),
+                Action::Fail(error) => {
+                    let driver = self.driver.as_mut().expect("checked above");
+                    if driver.error.is_none() {
+                        driver.error = Some(error);
+                    }
+                }
+                Action::Finish => self.driver.as_mut().expect("checked above").finished = true,
+            }
+        }
+    }
+
+    /// The test harness's own write of the Logs: it reaches the store now and gets no answer.
+    pub(crate) fn harness_put(&mut self, value: MetadataValue, precondition: Precondition) {
+        let request = StoreRequest::Put {
+            key: LOGS_KEY.into(),
+            value,
+            precondition,
+        };
+        self.push(
+            self.now,
+            Pending::StoreArrives {
+                from: None,
+                id: 0,
+                request,
+            },
+        );
+    }
+
+    /// Applies a fault now. Lifecycle faults act on their node if it is in a state for
+    /// them (a crash of a running node...); the others become rules of the seam.
+    pub(crate) fn apply_fault(&mut self, fault: Fault, origin: Origin) {
+        let now = self.now;
+        let status = |w: &World, n: NodeId| {
+            w.nodes
+                .get(&n)
+                .map_or(NodeStatus::NotInCluster, |node| node.status.clone())
+        };
+        let note_node = fault.nodes().first().copied().unwrap_or(0);
+        let by = origin.by();
+        match &fault {
+            Fault::Start(n) | Fault::Restart(n) => match status(self, *n) {
+                NodeStatus::Crashed { .. } => {
+                    self.nodes.get_mut(n).expect("known").restarts += 1;
+                    self.start_node(*n);
+                }
+                NodeStatus::NotStarted => self.start_node(*n),
+                other => self.ignored(&fault, *n, &other),
+            },
+            Fault::Crash(n) => match status(self, *n) {
+                NodeStatus::Running => self.crash(*n, format!("crashed by {by}"), true),
+                other => self.ignored(&fault, *n, &other),
+            },
+            Fault::Wipe(n) => match status(self, *n) {
+                NodeStatus::NotInCluster => self.ignored(&fault, *n, &NodeStatus::NotInCluster),
+                running => {
+                    if running == NodeStatus::Running {
+                        self.crash(*n, format!("crashed by {by}, disk lost"), true);
+                    }
+                    if let Err(source) = self.wipe(*n) {
+                        self.failure = Some(super::SimError::Storage { node: *n, source });
+                    }
+                }
+            },
+            Fault::Partition {
+                from,
+                to,
+                both_ways,
+                until,
+            } => {
+                self.net.rules.cut(*from, *to, *until);
+                if *both_ways {
+                    self.net.rules.cut(*to, *from, *until);
+                }
+                let arrow = if *both_ways { "<->" } else { "->" };
+                let text = match until {
+                    Some(u) => format!("messages {from} {arrow} {to} are lost until {u}"),
+                    None => format!("messages {from} {arrow} {to} are lost"),
+                };
+                self.trace.note(now.0, note_node, || text);
+            }
+            Fault::Heal {
+                from,
+                to,
+                both_ways,
+            } => {
+                self.net.rules.heal(*from, *to);
+                if *both_ways {
+                    self.net.rules.heal(*to, *from);
+                }
+                let arrow = if *both_ways { "<->" } else { "->" };
+                self.trace
+                    .note(now.0, note_node, || format!("messages {from} {arrow} {to} pass again"));
+            }
+            Fault::HealAll => {
+                let healed = self.net.rules.heal_all();
+                self.trace
+                    .note(now.0, 0, || format!("every partition heals ({healed} cuts)"));
+            }
+            Fault::Hold { from, to } => {
+                self.net.rules.hold(*from, *to);
+                self.trace.note(now.0, note_node, || {
+                    format!("{from} -> {to} held: what is sent waits for a release")
+                });
+            }
+            Fault::Release { from, to } => {
+                let released = self.release_link(*from, *to);
+                self.trace.note(now.0, note_node, || {
+                    format!("{from} -> {to} released: {released} held go on, in order")
+                });
+            }
+            Fault::Latency { path, latency } => {
+                self.net.rules.set_latency(*path, *latency);
+                self.trace
+                    .note(now.0, note_node, || format!("latency of {path} is now {latency}"));
+            }
+        }
+    }
+
+    fn ignored(&mut self, fault: &Fault, node: NodeId, status: &NodeStatus) {
+        let state = match status {
+            NodeStatus::NotStarted => "not started",
+            NodeStatus::Running => "running",
+            NodeStatus::Crashed { .. } => "crashed",
+            NodeStatus::NotInCluster => "not in the cluster",
+        };
+        let text = format!("{fault} ignored: N{node} is {state}");
+        self.trace.note(self.now.0, node, || text);
+    }
+
+}

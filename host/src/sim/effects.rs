@@ -1,0 +1,190 @@
+//! Carrying out what a node asked for during its last call, validating each effect.
+//! An effect the host refuses (a message to a node that is not a peer, the completion
+//! of an operation the node does not hold) crashes the node, and blames it.
+
+use super::World;
+use super::node::{CachedLogs, Source};
+use super::queue::Pending;
+use crate::bindings::{Body, Event, Level, MetadataValue, UpdateSource};
+use crate::metadata_store::{StoreRequest, version_of};
+use crate::net::Decision;
+use crate::net::envelope::{Endpoint, Envelope};
+use crate::op::NodeId;
+use crate::report::MetadataOffer;
+use crate::runtime::Effect;
+use crate::time::SimTime;
+use crate::trace::{describe_event, describe_value};
+
+/// The log the scenarios' Logs value describes, shown in the demo.
+const LOG: u32 = 0;
+
+impl World {
+    pub(crate) fn apply_effects(&mut self, id: NodeId) {
+        let node = self
+            .nodes
+            .get_mut(&id)
+            .expect("effects come from known nodes");
+        let incarnation = node.incarnation;
+        let Some(instance) = node.instance.as_mut() else {
+            return;
+        };
+        let effects = instance.take_effects();
+        let now = self.now;
+        for effect in effects {
+            if self.nodes[&id].status != super::NodeStatus::Running {
+                // The node crashed on an earlier effect of this call: the rest die with it.
+                return;
+            }
+            match effect {
+                Effect::Send { to, msg } => {
+                    if to == id || !self.nodes.contains_key(&to) {
+                        return self.crash(
+                            id,
+                            format!("sent a message to N{to}, which is not a peer"),
+                            false,
+                        );
+                    }
+                    self.messages += 1;
+                    if let Body::LogServerReply((req, reply)) = &msg.body {
+                        let node = self.nodes.get_mut(&id).expect("checked above");
+                        node.note_reply(to, *req, reply, now);
+                    }
+                    let envelope = Envelope::Message {
+                        from: id,
+                        to,
+                        message: &msg,
+                    };
+                    match self.net.judge(now, &envelope) {
+                        Decision::Deliver(at) => self.push(
+                            at,
+                            Pending::Node {
+                                node: to,
+                                incarnation: None,
+                                event: Event::Message((id, msg)),
+                            },
+                        ),
+                        Decision::Drop => {
+                            let text = describe_event(&Event::Message((id, msg)));
+                            self.trace
+                                .note(now.0, to, || format!("lost in the network: {text}"));
+                        }
+                        Decision::Hold => {
+                            let text = describe_event(&Event::Message((id, msg.clone())));
+                            self.trace.note(now.0, to, || format!("held: {text}"));
+                            self.hold_envelope(
+                                Endpoint::Node(id),
+                                Endpoint::Node(to),
+                                Pending::Node {
+                                    node: to,
+                                    incarnation: None,
+                                    event: Event::Message((id, msg)),
+                                },
+                            );
+                        }
+                    }
+                }
+                Effect::MetadataGet { id: req, key } => {
+                    self.send_to_store(id, incarnation, req, StoreRequest::Get { key })
+                }
+                Effect::MetadataPut {
+                    id: req,
+                    key,
+                    value,
+                    precondition,
+                } => self.send_to_store(
+                    id,
+                    incarnation,
+                    req,
+                    StoreRequest::Put {
+                        key,
+                        value,
+                        precondition,
+                    },
+                ),
+                Effect::Timer { id: timer, at } => self.push(
+                    SimTime(at),
+                    Pending::Node {
+                        node: id,
+                        incarnation: Some(incarnation),
+                        event: Event::Timer(timer),
+                    },
+                ),
+                Effect::Complete { op, outcome } => self.complete(id, op, outcome),
+                Effect::Offered {
+                    value,
+                    source,
+                    peer,
+                    accepted,
+                    ..
+                } => self.offered(id, value, source, peer, accepted),
+                Effect::Log { level, message } => {
+                    let tag = match level {
+                        Level::Debug => "debug",
+                        Level::Info => "info",
+                        Level::Warn => "warn",
+                    };
+                    self.trace.log(now.0, id, || format!("{tag}: {message}"));
+                }
+                Effect::Write { id: write } => {
+                    self.writes += 1;
+                    let node = self.nodes.get_mut(&id).expect("checked above");
+                    if node.writer.busy {
+                        node.writer.queued.push(write);
+                    } else {
+                        self.start_commit(id, incarnation, vec![write]);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A metadata value was offered to a node's cache: record it, and what it holds now.
+    fn offered(
+        &mut self,
+        id: NodeId,
+        value: MetadataValue,
+        source: UpdateSource,
+        peer: Option<NodeId>,
+        accepted: bool,
+    ) {
+        let now = self.now;
+        let update = MetadataOffer {
+            node: id,
+            at_ns: now.0,
+            version: version_of(&value),
+            source: match source {
+                UpdateSource::StoreFetch => "metadata store".into(),
+                UpdateSource::Peer => format!("peer N{}", peer.unwrap_or(0)),
+                UpdateSource::OwnWrite => "own write".into(),
+            },
+            value: describe_value(&value),
+            has_log0: matches!(&value, MetadataValue::Logs(l) if l.chains.iter().any(|c| c.log_id == LOG)),
+            accepted,
+        };
+        self.trace.note(now.0, id, || {
+            let verb = if update.accepted {
+                "caches"
+            } else {
+                "drops (not newer)"
+            };
+            format!(
+                "{verb} Logs v{} from {}: {}",
+                update.version, update.source, update.value
+            )
+        });
+        self.metadata_offers.push(update);
+        if accepted {
+            let node = self.nodes.get_mut(&id).expect("offers come from known nodes");
+            node.cached_logs = Some(CachedLogs {
+                version: version_of(&value),
+                source: match source {
+                    UpdateSource::StoreFetch => Source::Store,
+                    UpdateSource::Peer => Source::Peer(peer.unwrap_or(0)),
+                    UpdateSource::OwnWrite => Source::OwnWrite,
+                },
+                at: now,
+                value,
+            });
+        }
+    }
+}

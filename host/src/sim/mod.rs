@@ -1,0 +1,214 @@
+//! The simulator: a discrete-event loop on a virtual clock, and the world it runs.
+//!
+//! A heap of `(time, seq, what)` where `seq` breaks ties; the loop jumps to the earliest
+//! entry and never sleeps. Every random choice comes from generators derived from the
+//! run's one seed (network, metadata store, storage, each node, the workload).
+//! Consecutive events for the same node at the same instant are delivered in one guest call.
+//!
+//! Everything between nodes crosses the fault seam ([`crate::net`]): messages, metadata
+//! store requests and responses, storage commits. The pieces:
+//! - [`queue`]: the heap;
+//! - [`node`]: a node's lifecycle (start, crash, wipe) and what the host saw of it;
+//! - [`effects`]: carrying out what a node asked for in a call;
+//! - [`transport`]: the metadata store's requests and answers, the storage writer's
+//!   group commits, and held envelopes;
+//! - [`drive`]: client operations, the workload, and faults.
+
+pub(crate) mod drive;
+pub(crate) mod effects;
+pub(crate) mod node;
+pub(crate) mod queue;
+pub(crate) mod transport;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+
+use crate::bindings::Event;
+use crate::history::History;
+use crate::metadata_store::MetadataStore;
+use crate::net::Network;
+use crate::net::envelope::Endpoint;
+use crate::op::NodeId;
+use crate::report::MetadataOffer;
+use crate::runtime::Limits;
+use crate::storage::StorageError;
+use crate::time::SimTime;
+use crate::trace::Trace;
+use crate::workload::{Cluster, Workload};
+use node::SimNode;
+use queue::{Pending, Queue, Scheduled};
+
+pub use node::{CachedLogs, LogletReport, NodeStatus, Source};
+
+/// Why the simulation could not go on (as opposed to a run that failed a check).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A node's database failed.
+    #[error("storage of N{node}: {source}")]
+    Storage {
+        /// The node.
+        node: NodeId,
+        /// What redb said.
+        source: StorageError,
+    },
+}
+
+/// The workload attached to a world, and where it stands.
+pub(crate) struct Driver {
+    pub workload: Box<dyn Workload>,
+    /// The error the run failed with, as the client saw it.
+    pub error: Option<String>,
+    /// The workload finished (or was silenced after a failure).
+    pub finished: bool,
+}
+
+/// Everything a run is made of.
+pub(crate) struct World {
+    pub seed: u64,
+    pub now: SimTime,
+    pub queue: Queue,
+    pub nodes: BTreeMap<NodeId, SimNode>,
+    pub cluster: Cluster,
+    /// Every node id, handed to each node as its members.
+    pub members: Vec<NodeId>,
+    pub net: Network,
+    /// Envelopes held on a link, in the order they were sent.
+    pub held: BTreeMap<(Endpoint, Endpoint), VecDeque<Pending>>,
+    pub store: MetadataStore,
+    pub history: History,
+    pub trace: Trace,
+    pub limits: Limits,
+    /// `guest.*` settings handed to every node.
+    pub settings: Vec<(String, String)>,
+    pub driver: Option<Driver>,
+    /// Faults that fire when the first seal completes, counted from it.
+    pub on_seal: Vec<crate::fault::Planned>,
+    pub sealed_once: bool,
+    pub out_dir: Option<PathBuf>,
+    pub metadata_offers: Vec<MetadataOffer>,
+    /// Events delivered: to nodes, and to the metadata store.
+    pub events: u64,
+    pub messages: u64,
+    pub writes: u64,
+    /// A failure met deep inside a step (wiping a disk), reported when the step ends.
+    pub failure: Option<SimError>,
+}
+
+impl World {
+    /// Schedules `what` at `at` (never before now).
+    pub fn push(&mut self, at: SimTime, what: Pending) {
+        self.queue.push(self.now, at, what);
+    }
+
+    /// Pops and carries out the next entry; false when nothing is left to happen.
+    pub fn step(&mut self) -> Result<bool, SimError> {
+        let Some(next) = self.queue.pop() else {
+            return Ok(false);
+        };
+        self.now = next.at;
+        self.dispatch(next)?;
+        match self.failure.take() {
+            Some(e) => Err(e),
+            None => Ok(true),
+        }
+    }
+
+    fn dispatch(&mut self, next: Scheduled) -> Result<(), SimError> {
+        match next.what {
+            Pending::Node {
+                node,
+                incarnation,
+                event,
+            } => {
+                // Everything due for this node at this instant goes in one call.
+                let mut batch = vec![event];
+                while let Some(peek) = self.queue.peek() {
+                    match &peek.what {
+                        Pending::Node {
+                            node: n,
+                            incarnation: i,
+                            ..
+                        } if peek.at == self.now && *n == node && *i == incarnation => {
+                            let Some(Scheduled {
+                                what: Pending::Node { event, .. },
+                                ..
+                            }) = self.queue.pop()
+                            else {
+                                unreachable!("peeked a node event")
+                            };
+                            batch.push(event);
+                        }
+                        _ => break,
+                    }
+                }
+                self.deliver(node, incarnation, batch)?;
+            }
+            Pending::StoreArrives { from, id, request } => self.store_arrives(from, id, request),
+            Pending::Start(node) => self.start_node(node),
+            Pending::Commit {
+                node,
+                incarnation,
+                writes,
+            } => self.start_commit(node, incarnation, writes),
+            Pending::CommitDone { node, incarnation } => self.commit_done(node, incarnation),
+            Pending::Fault { fault, origin } => self.apply_fault(fault, origin),
+            Pending::Wake(token) => self.wake(token),
+        }
+        Ok(())
+    }
+
+    /// Hands a batch of events to a running node, or notes that they were lost.
+    fn deliver(
+        &mut self,
+        id: NodeId,
+        incarnation: Option<u32>,
+        events: Vec<Event>,
+    ) -> Result<(), SimError> {
+        let now = self.now;
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return Ok(());
+        };
+        let stale = incarnation.is_some_and(|i| i != node.incarnation);
+        if node.status != NodeStatus::Running || stale {
+            for event in &events {
+                self.trace.note(now.0, id, || {
+                    format!(
+                        "dropped (node down): {}",
+                        crate::trace::describe_event(event)
+                    )
+                });
+                if let Event::ClientRequest((op, _)) = event {
+                    self.lose_op(crate::op::OpId(*op), format!("N{id} was down when it arrived"));
+                }
+            }
+            return Ok(());
+        }
+        node.note_requests(&events);
+        let instance = node
+            .instance
+            .as_mut()
+            .expect("a running node has an instance");
+        // Group commit: everything that becomes durable now goes in one transaction.
+        let durable: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::WriteDurable(w) => Some(*w),
+                _ => None,
+            })
+            .collect();
+        instance
+            .storage()
+            .make_durable(&durable)
+            .map_err(|source| SimError::Storage { node: id, source })?;
+        for event in &events {
+            self.trace.event(now.0, id, event);
+        }
+        self.events += events.len() as u64;
+        match instance.handle(now.0, &events) {
+            Ok(()) => self.apply_effects(id),
+            // Effects of a failed call are discarded with the instance.
+            Err(e) => self.crash(id, e.to_string(), false),
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! The metadata store's requests and answers, the storage writer's group commits, and the
+//! envelopes a held link keeps until it is released. Each crosses the fault seam.
+
+use super::World;
+use super::queue::Pending;
+use crate::bindings::{Event, StoreResponse};
+use crate::metadata_store::{StoreRequest, version_of};
+use crate::net::Decision;
+use crate::net::envelope::{Endpoint, Envelope};
+use crate::op::NodeId;
+use crate::trace::describe_value;
+
+impl World {
+    /// Sends a node's request to the metadata store, through the seam.
+    pub(crate) fn send_to_store(
+        &mut self,
+        node: NodeId,
+        incarnation: u32,
+        id: u64,
+        request: StoreRequest,
+    ) {
+        let envelope = Envelope::StoreRequest {
+            node,
+            request: &request,
+        };
+        let decision = self.net.judge(self.now, &envelope);
+        let pending = Pending::StoreArrives {
+            from: Some((node, incarnation)),
+            id,
+            request,
+        };
+        self.route(decision, Endpoint::Node(node), Endpoint::Store, pending, node);
+    }
+
+    /// A request reaches the store: it is applied, and the answer sent back (through the seam).
+    pub(crate) fn store_arrives(
+        &mut self,
+        from: Option<(NodeId, u32)>,
+        id: u64,
+        request: StoreRequest,
+    ) {
+        let who = from.map_or(0, |(n, _)| n);
+        let response = self.store_apply(who, id, request);
+        if let Some((node, incarnation)) = from {
+            self.answer_from_store(node, incarnation, id, response);
+        }
+    }
+
+    /// The harness's own request, applied at once; the answer comes back to the caller.
+    pub(crate) fn harness_request(&mut self, request: StoreRequest) -> StoreResponse {
+        self.store_apply(0, 0, request)
+    }
+
+    /// Applies a request to the store, recording it in the trace.
+    fn store_apply(&mut self, who: NodeId, id: u64, request: StoreRequest) -> StoreResponse {
+        let now = self.now;
+        let text = match &request {
+            StoreRequest::Get { key } => format!("metadata store: get {key} (#{id:x})"),
+            StoreRequest::Put {
+                key,
+                value,
+                precondition,
+            } => format!(
+                "metadata store: put {key} = Logs v{} ({}) if {precondition:?} (#{id:x})",
+                version_of(value),
+                describe_value(value)
+            ),
+        };
+        self.trace.note(now.0, who, || text);
+        self.events += 1;
+        self.store.apply(request)
+    }
+
+    fn answer_from_store(
+        &mut self,
+        node: NodeId,
+        incarnation: u32,
+        id: u64,
+        response: StoreResponse,
+    ) {
+        let envelope = Envelope::StoreResponse {
+            node,
+            response: &response,
+        };
+        let decision = self.net.judge(self.now, &envelope);
+        let pending = Pending::Node {
+            node,
+            incarnation: Some(incarnation),
+            event: Event::MetadataResponse((id, response)),
+        };
+        self.route(decision, Endpoint::Store, Endpoint::Node(node), pending, node);
+    }
+
+    /// Schedules, drops or holds what the seam decided for `pending`.
+    fn route(
+        &mut self,
+        decision: Decision,
+        from: Endpoint,
+        to: Endpoint,
+        pending: Pending,
+        shown_on: NodeId,
+    ) {
+        let now = self.now;
+        match decision {
+            Decision::Deliver(at) => self.push(at, pending),
+            Decision::Drop => self
+                .trace
+                .note(now.0, shown_on, || format!("lost between {from} and {to}")),
+            Decision::Hold => {
+                self.trace
+                    .note(now.0, shown_on, || format!("held between {from} and {to}"));
+                self.hold_envelope(from, to, pending);
+            }
+        }
+    }
+
+    /// Starts a group commit of `writes` through the seam: they all become durable
+    /// together when it says so, in the order they were made. Writes made meanwhile wait
+    /// for the next commit.
+    pub(crate) fn start_commit(&mut self, node: NodeId, incarnation: u32, writes: Vec<u64>) {
+        let Some(n) = self.nodes.get_mut(&node) else {
+            return;
+        };
+        if n.incarnation != incarnation || n.status != super::NodeStatus::Running {
+            return;
+        }
+        n.writer.busy = true;
+        let envelope = Envelope::Commit {
+            node,
+            writes: writes.len(),
+        };
+        let at = match self.net.judge(self.now, &envelope) {
+            Decision::Deliver(at) => at,
+            Decision::Drop | Decision::Hold => {
+                let now = self.now;
+                self.trace
+                    .note(now.0, node, || format!("N{node}'s disk stalls: commit held"));
+                let pending = Pending::Commit {
+                    node,
+                    incarnation,
+                    writes,
+                };
+                return self.hold_envelope(Endpoint::Node(node), Endpoint::Disk(node), pending);
+            }
+        };
+        for write in writes {
+            let event = Event::WriteDurable(write);
+            let incarnation = Some(incarnation);
+            self.push(
+                at,
+                Pending::Node {
+                    node,
+                    incarnation,
+                    event,
+                },
+            );
+        }
+        self.push(at, Pending::CommitDone { node, incarnation });
+    }
+
+    /// A group commit finished: the writes that waited for it start the next one.
+    pub(crate) fn commit_done(&mut self, id: NodeId, incarnation: u32) {
+        let Some(node) = self.nodes.get_mut(&id) else {
+            return;
+        };
+        if node.incarnation != incarnation || node.status != super::NodeStatus::Running {
+            return;
+        }
+        node.writer.busy = false;
+        let queued = std::mem::take(&mut node.writer.queued);
+        if !queued.is_empty() {
+            self.start_commit(id, incarnation, queued);
+        }
+    }
+
+    /// Keeps an envelope until its link is released.
+    pub(crate) fn hold_envelope(&mut self, from: Endpoint, to: Endpoint, pending: Pending) {
+        self.held.entry((from, to)).or_default().push_back(pending);
+    }
+
+    /// Releases a held link: each envelope it kept is judged again (a partition may drop
+    /// it, a latency delays it) and arrives no earlier than the one held before it.
+    pub(crate) fn release_link(&mut self, from: Endpoint, to: Endpoint) -> usize {
+        self.net.rules.release(from, to);
+        let Some(queue) = self.held.remove(&(from, to)) else {
+            return 0;
+        };
+        let released = queue.len();
+        let mut floor = self.now;
+        for pending in queue {
+            let now = self.now;
+            let decision = match &pending {
+                Pending::Node {
+                    node,
+                    event: Event::Message((sender, message)),
+                    ..
+                } => {
+                    let envelope = Envelope::Message {
+                        from: *sender,
+                        to: *node,
+                        message,
+                    };
+                    match self.net.judge(now, &envelope) {
+                        Decision::Deliver(at) => {
+                            Decision::Deliver(self.net.fifo(*sender, *node, at.max(floor)))
+                        }
+                        other => other,
+                    }
+                }
+                Pending::Node {
+                    node,
+                    event: Event::MetadataResponse((_, response)),
+                    ..
+                } => self.net.judge(
+                    now,
+                    &Envelope::StoreResponse {
+                        node: *node,
+                        response,
+                    },
+                ),
+                Pending::StoreArrives {
+                    from: Some((node, _)),
+                    request,
+                    ..
+                } => self.net.judge(
+                    now,
+                    &Envelope::StoreRequest {
+                        node: *node,
+                        request,
+                    },
+                ),
+                Pending::Commit {
+                    node,
+                    incarnation,
+                    writes,
+                } => {
+                    // The disk resumes: the commit starts over from here.
+                    let (node, incarnation, writes) = (*node, *incarnation, writes.clone());
+                    self.start_commit(node, incarnation, writes);
+                    continue;
+                }
+                _ => Decision::Deliver(now),
+            };
+            let shown_on = match to {
+                Endpoint::Node(n) | Endpoint::Disk(n) => n,
+                Endpoint::Store => match from {
+                    Endpoint::Node(n) | Endpoint::Disk(n) => n,
+                    Endpoint::Store => 0,
+                },
+            };
+            match decision {
+                Decision::Deliver(at) => {
+                    let at = at.max(floor);
+                    floor = at;
+                    self.push(at, pending);
+                }
+                other => self.route(other, from, to, pending, shown_on),
+            }
+        }
+        released
+    }
+
+    /// How many envelopes are held on `from -> to`.
+    pub(crate) fn held_count(&self, from: Endpoint, to: Endpoint) -> usize {
+        self.held.get(&(from, to)).map_or(0, |q| q.len())
+    }
+
+}
