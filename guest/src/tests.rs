@@ -1020,15 +1020,14 @@ fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
     ]);
     answer(&mut h, 1, asks[0].1, trimmed.clone());
     answer(&mut h, 2, asks[1].1, trimmed);
-    let fx = answer(
-        &mut h,
-        3,
-        asks[2].1,
-        records((1..=5).map(data).collect()),
-    );
+    let fx = answer(&mut h, 3, asks[2].1, records((1..=5).map(data).collect()));
     let offsets: Vec<u32> = match &completions(&fx)[..] {
         [(2, OpResult::Records(rs))] => rs.iter().map(|r| r.offset).collect(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(offsets, vec![4, 5], "records at or below the trim point 3 are gone");
+    assert_eq!(
+        offsets,
+        vec![4, 5],
+        "records at or below the trim point 3 are gone"
+    );
 }

@@ -10,26 +10,26 @@ use std::sync::atomic::AtomicU64;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logsandbox::bindings::{Config, Roles};
 use logsandbox::runtime::{Limits, Runtime};
-use logsandbox::scenario;
-use logsandbox::sim::{self, RunOptions};
 use logsandbox::storage::NodeStorage;
+use logsandbox::{Sandbox, scenario};
 
 fn basic_scenario(c: &mut Criterion) {
     let scenario = scenario::load("append-seal-basic", &[]).expect("the built-in scenario loads");
-    let options = RunOptions {
-        seed: Some(7),
-        out_dir: None,
-        ..RunOptions::new(Runtime::builtin().expect("the built-in guest loads"))
+    let run = || {
+        Sandbox::from_scenario(&scenario)
+            .seed(7)
+            .build()
+            .expect("the sandbox is built")
+            .run()
+            .expect("the run is carried out")
     };
-    let events = sim::run(&scenario, &options)
-        .expect("the run is carried out")
-        .events;
+    let events = run().events;
     let mut group = c.benchmark_group("simulation");
     group.sample_size(10);
     group.throughput(Throughput::Elements(events));
     group.bench_function("append-seal-basic events", |b| {
         b.iter(|| {
-            let report = sim::run(&scenario, &options).expect("the run is carried out");
+            let report = run();
             assert!(report.passed());
             report.events
         })
@@ -42,11 +42,12 @@ fn restart_a_log_server(c: &mut Criterion) {
     let dir = std::env::temp_dir().join(format!("logsandbox-bench-{}", std::process::id()));
     let scenario = scenario::load("append-seal-basic", &[]).expect("the built-in scenario loads");
     let runtime = Runtime::builtin().expect("the built-in guest loads");
-    let options = RunOptions {
-        out_dir: Some(dir.clone()),
-        ..RunOptions::new(runtime.clone())
-    };
-    let report = sim::run(&scenario, &options).expect("the run is carried out");
+    let report = Sandbox::from_scenario(&scenario)
+        .out_dir(&dir)
+        .build()
+        .expect("the sandbox is built")
+        .run()
+        .expect("the run is carried out");
     assert!(report.passed());
     let path = dir.join("n1.redb");
     let config = Config {

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU64;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logsandbox::bindings as host;
-use logsandbox::effects::Effect;
+use logsandbox::runtime::Effect;
 use logsandbox::runtime::{Limits, Runtime};
 use logsandbox::storage::NodeStorage;
 use logsandbox_guest::bindings::exports::logsandbox::node::node as g_node;

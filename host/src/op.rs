@@ -96,7 +96,11 @@ impl fmt::Display for Op {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Op::Append(log, payload) => {
-                write!(f, "append to log {log}: {}", String::from_utf8_lossy(payload))
+                write!(
+                    f,
+                    "append to log {log}: {}",
+                    String::from_utf8_lossy(payload)
+                )
             }
             Op::Seal(log) => write!(f, "seal log {log}"),
             Op::FindTail(log) => write!(f, "find-tail log {log}"),

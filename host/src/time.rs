@@ -147,7 +147,13 @@ mod tests {
     fn instants_add_durations_and_saturate() {
         assert_eq!(SimTime::ZERO + ms(3), SimTime(3 * MILLIS));
         assert_eq!(SimTime(u64::MAX - 1) + secs(5), SimTime(u64::MAX));
-        assert_eq!(SimTime::from_millis(5).since(SimTime::from_millis(2)), ms(3));
-        assert_eq!(SimTime::from_millis(2).since(SimTime::from_millis(5)), ms(0));
+        assert_eq!(
+            SimTime::from_millis(5).since(SimTime::from_millis(2)),
+            ms(3)
+        );
+        assert_eq!(
+            SimTime::from_millis(2).since(SimTime::from_millis(5)),
+            ms(0)
+        );
     }
 }

@@ -9,8 +9,7 @@ use std::sync::Arc;
 
 use logsandbox::report::RunReport;
 use logsandbox::runtime::Runtime;
-use logsandbox::scenario;
-use logsandbox::sim::{self, RunOptions};
+use logsandbox::{Sandbox, scenario};
 
 /// Runs a built-in scenario (or a path) with `--set` overrides and an optional seed.
 pub fn run(name: &str, seed: Option<u64>, sets: &[&str]) -> RunReport {
@@ -23,6 +22,7 @@ pub fn run(name: &str, seed: Option<u64>, sets: &[&str]) -> RunReport {
     )
 }
 
+/// As [`run`], with a component and an output directory.
 pub fn run_with(
     name: &str,
     seed: Option<u64>,
@@ -32,12 +32,15 @@ pub fn run_with(
 ) -> RunReport {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();
     let scenario = scenario::load(name, &sets).unwrap_or_else(|e| panic!("{e}"));
-    let options = RunOptions {
-        seed,
-        out_dir,
-        ..RunOptions::new(runtime)
-    };
-    sim::run(&scenario, &options).expect("the run is carried out")
+    let mut builder = Sandbox::from_scenario(&scenario).component(runtime);
+    if let Some(seed) = seed {
+        builder = builder.seed(seed);
+    }
+    if let Some(dir) = out_dir {
+        builder = builder.out_dir(dir);
+    }
+    let mut sandbox = builder.build().expect("the sandbox is built");
+    sandbox.run().expect("the run is carried out")
 }
 
 /// Runs the binary with `args`.
@@ -65,11 +68,11 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 /// The names of the failing checks.
-pub fn failing_checks(report: &RunReport) -> Vec<&'static str> {
+pub fn failing_checks(report: &RunReport) -> Vec<&str> {
     report
         .checks
         .iter()
         .filter(|c| !c.pass)
-        .map(|c| c.name)
+        .map(|c| c.name.as_str())
         .collect()
 }

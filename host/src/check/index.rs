@@ -126,7 +126,8 @@ impl<'a> HistoryIndex<'a> {
                     })
                 }
                 (Op::Trim(_, point), result) => {
-                    let refused = matches!(result, Some(OpResult::Failed(ClientError::Malformed(_))));
+                    let refused =
+                        matches!(result, Some(OpResult::Failed(ClientError::Malformed(_))));
                     if !refused {
                         facts.trims.push(TrimSeen {
                             point: *point,

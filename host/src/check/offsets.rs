@@ -26,7 +26,10 @@ impl Check for UniqueOffsets {
             if dups.is_empty() {
                 format!("{acked} acknowledged offsets, all distinct")
             } else {
-                format!("offsets acknowledged twice: {}", first_ten(&dups).join(", "))
+                format!(
+                    "offsets acknowledged twice: {}",
+                    first_ten(&dups).join(", ")
+                )
             },
         )]
     }

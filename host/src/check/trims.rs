@@ -47,7 +47,10 @@ fn within_the_tail(history: &HistoryIndex) -> CheckResult {
         } else if beyond.is_empty() {
             format!("{trims} trims not refused; none accepted at or beyond a sealed tail")
         } else {
-            format!("trims accepted at or beyond the sealed tail: {}", beyond.join("; "))
+            format!(
+                "trims accepted at or beyond the sealed tail: {}",
+                beyond.join("; ")
+            )
         },
     )
 }

@@ -287,7 +287,11 @@ impl Rules {
     /// Holds `from -> to` until released.
     pub fn hold(&mut self, from: Endpoint, to: Endpoint) -> RuleId {
         self.entries.retain(|e| e.tag != Tag::Hold(from, to));
-        self.insert(Class::Fault, Tag::Hold(from, to), Box::new(Hold { from, to }))
+        self.insert(
+            Class::Fault,
+            Tag::Hold(from, to),
+            Box::new(Hold { from, to }),
+        )
     }
 
     /// Stops holding `from -> to`; false if it was not held.
@@ -349,28 +353,53 @@ mod tests {
         rules.set_latency(Path::link(5, 3), Latency::Constant(50 * MILLIS));
         rules.set_latency(Path::PeerMetadata, Latency::Constant(MILLIS));
         let hello = msg(Body::Hello);
-        let get = msg(Body::GetMetadata((1, crate::bindings::MetadataKind::Logs, 1)));
+        let get = msg(Body::GetMetadata((
+            1,
+            crate::bindings::MetadataKind::Logs,
+            1,
+        )));
         let on = |from, to, m| Envelope::Message {
             from,
             to,
             message: m,
         };
         let now = SimTime::ZERO;
-        assert_eq!(rules.judge(&on(5, 1, &hello), now, &mut rng), Verdict::Delay(2 * MILLIS));
-        assert_eq!(rules.judge(&on(5, 3, &hello), now, &mut rng), Verdict::Delay(50 * MILLIS));
-        assert_eq!(rules.judge(&on(5, 1, &get), now, &mut rng), Verdict::Delay(MILLIS));
+        assert_eq!(
+            rules.judge(&on(5, 1, &hello), now, &mut rng),
+            Verdict::Delay(2 * MILLIS)
+        );
+        assert_eq!(
+            rules.judge(&on(5, 3, &hello), now, &mut rng),
+            Verdict::Delay(50 * MILLIS)
+        );
+        assert_eq!(
+            rules.judge(&on(5, 1, &get), now, &mut rng),
+            Verdict::Delay(MILLIS)
+        );
         // A new network latency replaces the old, and still yields to the link's.
         rules.set_latency(Path::Network, Latency::Constant(7 * MILLIS));
-        assert_eq!(rules.judge(&on(5, 1, &hello), now, &mut rng), Verdict::Delay(7 * MILLIS));
-        assert_eq!(rules.judge(&on(5, 3, &hello), now, &mut rng), Verdict::Delay(50 * MILLIS));
+        assert_eq!(
+            rules.judge(&on(5, 1, &hello), now, &mut rng),
+            Verdict::Delay(7 * MILLIS)
+        );
+        assert_eq!(
+            rules.judge(&on(5, 3, &hello), now, &mut rng),
+            Verdict::Delay(50 * MILLIS)
+        );
         rules.cut(Endpoint::Node(5), Endpoint::Node(3), Some(SimTime(10)));
         rules.hold(Endpoint::Node(5), Endpoint::Node(1));
         assert_eq!(rules.judge(&on(5, 3, &hello), now, &mut rng), Verdict::Drop);
         assert_eq!(rules.judge(&on(5, 1, &hello), now, &mut rng), Verdict::Hold);
         // The cut expires; the hold lasts until released.
-        assert_eq!(rules.judge(&on(5, 3, &hello), SimTime(10), &mut rng), Verdict::Delay(50 * MILLIS));
+        assert_eq!(
+            rules.judge(&on(5, 3, &hello), SimTime(10), &mut rng),
+            Verdict::Delay(50 * MILLIS)
+        );
         assert!(rules.release(Endpoint::Node(5), Endpoint::Node(1)));
-        assert_eq!(rules.judge(&on(5, 1, &hello), now, &mut rng), Verdict::Delay(7 * MILLIS));
+        assert_eq!(
+            rules.judge(&on(5, 1, &hello), now, &mut rng),
+            Verdict::Delay(7 * MILLIS)
+        );
         assert_eq!(rules.describe().len(), 3);
     }
 }

@@ -63,4 +63,3 @@ pub static MUTANTS: &[(&str, &str, &[u8])] = &[
         include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_resolves_early.wasm")),
     ),
 ];
-

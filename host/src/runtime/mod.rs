@@ -119,11 +119,10 @@ impl Runtime {
     /// Compiles and links a component; `name` names it in errors (a path, usually).
     pub fn load(name: &str, wasm: &[u8]) -> Result<Runtime, LoadError> {
         let engine = shared_engine()?;
-        let component =
-            compile_cache::load(&engine, wasm).map_err(|e| LoadError::Compile {
-                source_name: name.to_string(),
-                reason: format!("{e:#}"),
-            })?;
+        let component = compile_cache::load(&engine, wasm).map_err(|e| LoadError::Compile {
+            source_name: name.to_string(),
+            reason: format!("{e:#}"),
+        })?;
         let mut linker: Linker<NodeState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
@@ -299,4 +298,3 @@ impl NodeInstance {
         self.store.into_data().storage
     }
 }
-

@@ -33,7 +33,12 @@ pub struct NodeState {
 }
 
 impl NodeState {
-    pub(super) fn new(node: u32, storage: NodeStorage, clock: Arc<AtomicU64>, limits: Limits) -> Self {
+    pub(super) fn new(
+        node: u32,
+        storage: NodeStorage,
+        clock: Arc<AtomicU64>,
+        limits: Limits,
+    ) -> Self {
         let mut wasi = WasiCtx::builder();
         wasi.wall_clock(VirtualClock(clock.clone()))
             .monotonic_clock(VirtualClock(clock.clone()))

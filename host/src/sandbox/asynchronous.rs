@@ -261,7 +261,8 @@ impl AsyncSandbox {
 
     /// The sandbox back, once every clone of the handle is gone.
     pub fn into_inner(self) -> Option<Sandbox> {
-        Arc::into_inner(self.shared).map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).sandbox)
+        Arc::into_inner(self.shared)
+            .map(|m| m.into_inner().unwrap_or_else(|e| e.into_inner()).sandbox)
     }
 }
 

@@ -214,7 +214,8 @@ impl SandboxBuilder {
 
     /// Linear memory cap per node, in MiB. Default 256.
     pub fn memory_mb(mut self, mb: u64) -> Self {
-        self.limits.memory_bytes = usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        self.limits.memory_bytes =
+            usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
         self
     }
 
@@ -337,7 +338,10 @@ impl SandboxBuilder {
             b = b.provision_empty_logs();
         }
         if scenario.metadata.install {
-            b = b.install_logs_at(scenario.metadata.logs_version, SimTime(scenario.metadata.write_at));
+            b = b.install_logs_at(
+                scenario.metadata.logs_version,
+                SimTime(scenario.metadata.write_at),
+            );
         }
         b.settings = scenario.guest_settings.clone();
         b.faults = scenario
@@ -367,18 +371,27 @@ impl SandboxBuilder {
                 self.replication, self.log_servers, self.log_servers
             )));
         }
-        if let Some(c) = self.clients.iter().find(|c| log_servers.contains(c) || **c == 0) {
+        if let Some(c) = self
+            .clients
+            .iter()
+            .find(|c| log_servers.contains(c) || **c == 0)
+        {
             return Err(BuildError::Cluster(format!(
                 "client N{c} would be a log-server (N1..N{}); give client nodes higher ids",
                 self.log_servers
             )));
         }
-        let sequencer = self.sequencer.or(self.clients.first().copied()).unwrap_or(0);
+        let sequencer = self
+            .sequencer
+            .or(self.clients.first().copied())
+            .unwrap_or(0);
         let mut members = log_servers.clone();
         members.extend(&self.clients);
         for node in self.start_at.keys().chain(self.node_components.keys()) {
             if !members.contains(node) {
-                return Err(BuildError::Cluster(format!("N{node} is not in the cluster")));
+                return Err(BuildError::Cluster(format!(
+                    "N{node} is not in the cluster"
+                )));
             }
         }
         if let Some(dir) = &self.out_dir {

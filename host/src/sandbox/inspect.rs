@@ -128,7 +128,11 @@ impl MetadataHandle<'_> {
 
     /// Writes the Logs now, as a test harness does (no latency): the store checks the
     /// precondition and keeps the value, whatever its content.
-    pub fn put(&mut self, value: MetadataValue, precondition: Precondition) -> Result<(), StoreError> {
+    pub fn put(
+        &mut self,
+        value: MetadataValue,
+        precondition: Precondition,
+    ) -> Result<(), StoreError> {
         let request = StoreRequest::Put {
             key: LOGS_KEY.into(),
             value,

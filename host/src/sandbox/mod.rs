@@ -210,11 +210,7 @@ impl Sandbox {
     }
 
     /// Steps until `done` holds, within the wait limit.
-    fn wait(
-        &mut self,
-        mut done: impl FnMut(&Sandbox) -> bool,
-        what: &str,
-    ) -> Result<(), RunError> {
+    fn wait(&mut self, mut done: impl FnMut(&Sandbox) -> bool, what: &str) -> Result<(), RunError> {
         let deadline = self.now() + self.meta.wait_limit;
         loop {
             if done(self) {

@@ -55,7 +55,11 @@ impl Sandbox {
                 }
             }
         }
-        let failed = self.world.driver.as_ref().is_some_and(|d| d.error.is_some());
+        let failed = self
+            .world
+            .driver
+            .as_ref()
+            .is_some_and(|d| d.error.is_some());
         if failed && self.meta.linger > 0 {
             // Keep going a while, for the record, with the workload silenced.
             let failed_at = self.world.now;
@@ -114,8 +118,8 @@ impl Sandbox {
             )],
         };
         checks.push(self.crash_check());
-        let failed = checks.iter().any(|c| !c.pass)
-            || (error.is_some() && self.meta.expect_error.is_none());
+        let failed =
+            checks.iter().any(|c| !c.pass) || (error.is_some() && self.meta.expect_error.is_none());
         let sequencer = self.world.cluster.sequencer;
         let nodes: Vec<NodeReport> = self
             .world

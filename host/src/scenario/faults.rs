@@ -138,7 +138,13 @@ impl Fields<'_> {
 /// A path for a latency: `network`, `peer_metadata`, `metadata_store`, `storage`, or a
 /// link `5->1`, `5->store`, `2->disk` (N2's commits).
 pub fn parse_path(text: &str) -> Option<Path> {
-    let node = |s: &str| s.trim().trim_start_matches('N').parse::<u32>().ok().filter(|n| *n > 0);
+    let node = |s: &str| {
+        s.trim()
+            .trim_start_matches('N')
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0)
+    };
     match text.trim() {
         "network" => Some(Path::Network),
         "peer_metadata" => Some(Path::PeerMetadata),
@@ -281,8 +287,14 @@ mod tests {
     fn paths_name_classes_and_links() {
         assert_eq!(parse_path("network"), Some(Path::Network));
         assert_eq!(parse_path("5->1"), Some(Path::link(5, 1)));
-        assert_eq!(parse_path("N5 -> store"), Some(Path::link(5, Endpoint::Store)));
-        assert_eq!(parse_path("2->disk"), Some(Path::link(2, Endpoint::Disk(2))));
+        assert_eq!(
+            parse_path("N5 -> store"),
+            Some(Path::link(5, Endpoint::Store))
+        );
+        assert_eq!(
+            parse_path("2->disk"),
+            Some(Path::link(2, Endpoint::Disk(2)))
+        );
         assert_eq!(parse_path("5->"), None);
         assert_eq!(parse_path("fast"), None);
     }

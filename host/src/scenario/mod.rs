@@ -28,8 +28,8 @@ use crate::workload::{
 };
 pub use builtin::{BUILTIN, builtin_names};
 pub use faults::{ScenarioFault, Trigger};
-pub use keys::{KEYS, Key, SweepKind, sweep_kind};
 use keys::Values;
+pub use keys::{KEYS, Key, SweepKind, sweep_kind};
 
 /// A scenario, checked and with every default filled in.
 #[derive(Debug, Clone)]
@@ -391,8 +391,9 @@ impl Reader {
                 format!("N{remote_client} is already a log-server or the sequencer's node"),
             ));
         }
-        let in_cluster =
-            |n: u32| n <= log_servers || n == sequencer || (remote_client != 0 && n == remote_client);
+        let in_cluster = |n: u32| {
+            n <= log_servers || n == sequencer || (remote_client != 0 && n == remote_client)
+        };
         let cluster_text = format!(
             "N1..N{log_servers}, N{sequencer}{}",
             if remote_client != 0 {
@@ -491,7 +492,8 @@ impl Reader {
             },
             latency: Latencies {
                 network,
-                metadata_store: v.latency_or("latency.metadata_store", Latency::Constant(2 * MILLIS))?,
+                metadata_store: v
+                    .latency_or("latency.metadata_store", Latency::Constant(2 * MILLIS))?,
                 peer_metadata: v.latency_or("latency.peer_metadata", network)?,
                 storage: v.latency_or("latency.storage", Latency::Constant(100_000))?,
                 reorder: v.boolean("latency.reorder", false)?,
@@ -547,21 +549,24 @@ impl Scenario {
     pub fn workload(&self) -> Option<Box<dyn Workload>> {
         let w = &self.workload;
         Some(match w.kind {
-            WorkloadKind::AppendAfterSeal => Box::new(AppendAfterSeal::new(AppendAfterSealConfig {
-                appenders: w.appenders,
-                warmup_appends: w.warmup_appends,
-                watch_interval: Duration::from_nanos(w.watch_interval),
-                lookup_delay: Duration::from_nanos(w.lookup_delay),
-                seal_delay: Duration::from_nanos(w.seal_delay),
-                after_seal_pause: Duration::from_nanos(w.after_seal_pause),
-                trim: w.trim,
-                wait_version: if self.metadata.wait_for_version {
-                    self.metadata.logs_version
-                } else {
-                    1
-                },
-                control: (self.cluster.remote_client != 0).then_some(self.cluster.remote_client),
-            })),
+            WorkloadKind::AppendAfterSeal => {
+                Box::new(AppendAfterSeal::new(AppendAfterSealConfig {
+                    appenders: w.appenders,
+                    warmup_appends: w.warmup_appends,
+                    watch_interval: Duration::from_nanos(w.watch_interval),
+                    lookup_delay: Duration::from_nanos(w.lookup_delay),
+                    seal_delay: Duration::from_nanos(w.seal_delay),
+                    after_seal_pause: Duration::from_nanos(w.after_seal_pause),
+                    trim: w.trim,
+                    wait_version: if self.metadata.wait_for_version {
+                        self.metadata.logs_version
+                    } else {
+                        1
+                    },
+                    control: (self.cluster.remote_client != 0)
+                        .then_some(self.cluster.remote_client),
+                }))
+            }
             WorkloadKind::Random => Box::new(RandomOps::new(w.random.clone())),
             WorkloadKind::Script => Box::new(Script::new(self.steps.clone())),
             WorkloadKind::None => return None,
@@ -701,9 +706,15 @@ lasts = "100ms"
             crate::workload::StepTiming::After { step: 0, delay: 0 }
         );
         for (bad, needle) in [
-            ("[[steps]]\nstart = 9\n", "`steps[0]`: N9 is not in the cluster"),
+            (
+                "[[steps]]\nstart = 9\n",
+                "`steps[0]`: N9 is not in the cluster",
+            ),
             ("[[steps]]\ninvoke = \"fly\"\nnode = 5\n", "steps[0].invoke"),
-            ("[[steps]]\nstart = 5\nwhen = \"1s\"\n", "unknown key `steps[0].when`"),
+            (
+                "[[steps]]\nstart = 5\nwhen = \"1s\"\n",
+                "unknown key `steps[0].when`",
+            ),
             ("[[steps]]\nstart = 5\nafter = \"nope\"\n", "steps[0].after"),
             ("[[steps]]\nstart = 5\nput_logs = 1\n", "exactly one of"),
             ("[[steps]]\nstart = 5\nexpect = \"x\"\n", "steps[0].expect"),

@@ -30,7 +30,7 @@ use super::faults::{Fields, parse_action, parse_path};
 use crate::bindings::Precondition;
 use crate::fault::{Fault, Planned};
 use crate::latency::Latency;
-use crate::op::{MetadataKind, Op, OLDEST};
+use crate::op::{MetadataKind, OLDEST, Op};
 use crate::time::SimTime;
 use crate::workload::{Step, StepAction, StepTiming};
 
@@ -60,10 +60,7 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
             (None, Some(after)) => match steps.iter().position(|s| s.name == after) {
                 Some(step) => StepTiming::After { step, delay },
                 None => {
-                    return Err(f.bad(
-                        "after",
-                        format!("no earlier step is named {after:?}"),
-                    ));
+                    return Err(f.bad("after", format!("no earlier step is named {after:?}")));
                 }
             },
             (None, None) if i == 0 => StepTiming::At(SimTime(delay)),
@@ -97,9 +94,11 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
                     None | Some("none") => Precondition::None,
                     Some("does-not-exist") => Precondition::DoesNotExist,
                     Some(other) => match other.strip_prefix("matches-version:") {
-                        Some(v) => Precondition::MatchesVersion(v.trim().parse().map_err(|_| {
-                            f.bad("precondition", format!("{v:?} is not a version"))
-                        })?),
+                        Some(v) => {
+                            Precondition::MatchesVersion(v.trim().parse().map_err(|_| {
+                                f.bad("precondition", format!("{v:?} is not a version"))
+                            })?)
+                        }
                         None => {
                             return Err(f.bad(
                                 "precondition",
@@ -116,16 +115,19 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
             "invoke" => parse_invoke(&mut f)?,
             "fault" => {
                 let action = f.text("fault")?.unwrap_or_default();
-                let (fault, until) = parse_action(&action, &mut f, "lasts").map_err(|e| match e {
-                    ScenarioError::BadValue { file, key, reason } if key.ends_with(".action") => {
-                        ScenarioError::BadValue {
-                            file,
-                            key: key.replace(".action", ".fault"),
-                            reason,
+                let (fault, until) =
+                    parse_action(&action, &mut f, "lasts").map_err(|e| match e {
+                        ScenarioError::BadValue { file, key, reason }
+                            if key.ends_with(".action") =>
+                        {
+                            ScenarioError::BadValue {
+                                file,
+                                key: key.replace(".action", ".fault"),
+                                reason,
+                            }
                         }
-                    }
-                    other => other,
-                })?;
+                        other => other,
+                    })?;
                 StepAction::Fault(Planned {
                     at: 0,
                     until,
@@ -198,7 +200,9 @@ fn parse_invoke(f: &mut Fields) -> Result<StepAction, ScenarioError> {
         other => {
             return Err(f.bad(
                 "invoke",
-                format!("{other:?} is not append, seal, find-tail, read, trim or wait-for-metadata"),
+                format!(
+                    "{other:?} is not append, seal, find-tail, read, trim or wait-for-metadata"
+                ),
             ));
         }
     };

@@ -217,13 +217,15 @@ impl World {
                     self.net.rules.heal(*to, *from);
                 }
                 let arrow = if *both_ways { "<->" } else { "->" };
-                self.trace
-                    .note(now.0, note_node, || format!("messages {from} {arrow} {to} pass again"));
+                self.trace.note(now.0, note_node, || {
+                    format!("messages {from} {arrow} {to} pass again")
+                });
             }
             Fault::HealAll => {
                 let healed = self.net.rules.heal_all();
-                self.trace
-                    .note(now.0, 0, || format!("every partition heals ({healed} cuts)"));
+                self.trace.note(now.0, 0, || {
+                    format!("every partition heals ({healed} cuts)")
+                });
             }
             Fault::Hold { from, to } => {
                 self.net.rules.hold(*from, *to);
@@ -239,8 +241,9 @@ impl World {
             }
             Fault::Latency { path, latency } => {
                 self.net.rules.set_latency(*path, *latency);
-                self.trace
-                    .note(now.0, note_node, || format!("latency of {path} is now {latency}"));
+                self.trace.note(now.0, note_node, || {
+                    format!("latency of {path} is now {latency}")
+                });
             }
         }
     }
@@ -255,5 +258,4 @@ impl World {
         let text = format!("{fault} ignored: N{node} is {state}");
         self.trace.note(self.now.0, node, || text);
     }
-
 }

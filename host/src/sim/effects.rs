@@ -174,7 +174,10 @@ impl World {
         });
         self.metadata_offers.push(update);
         if accepted {
-            let node = self.nodes.get_mut(&id).expect("offers come from known nodes");
+            let node = self
+                .nodes
+                .get_mut(&id)
+                .expect("offers come from known nodes");
             node.cached_logs = Some(CachedLogs {
                 version: version_of(&value),
                 source: match source {

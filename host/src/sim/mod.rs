@@ -178,7 +178,10 @@ impl World {
                     )
                 });
                 if let Event::ClientRequest((op, _)) = event {
-                    self.lose_op(crate::op::OpId(*op), format!("N{id} was down when it arrived"));
+                    self.lose_op(
+                        crate::op::OpId(*op),
+                        format!("N{id} was down when it arrived"),
+                    );
                 }
             }
             return Ok(());

@@ -29,7 +29,13 @@ impl World {
             id,
             request,
         };
-        self.route(decision, Endpoint::Node(node), Endpoint::Store, pending, node);
+        self.route(
+            decision,
+            Endpoint::Node(node),
+            Endpoint::Store,
+            pending,
+            node,
+        );
     }
 
     /// A request reaches the store: it is applied, and the answer sent back (through the seam).
@@ -88,7 +94,13 @@ impl World {
             incarnation: Some(incarnation),
             event: Event::MetadataResponse((id, response)),
         };
-        self.route(decision, Endpoint::Store, Endpoint::Node(node), pending, node);
+        self.route(
+            decision,
+            Endpoint::Store,
+            Endpoint::Node(node),
+            pending,
+            node,
+        );
     }
 
     /// Schedules, drops or holds what the seam decided for `pending`.
@@ -133,8 +145,9 @@ impl World {
             Decision::Deliver(at) => at,
             Decision::Drop | Decision::Hold => {
                 let now = self.now;
-                self.trace
-                    .note(now.0, node, || format!("N{node}'s disk stalls: commit held"));
+                self.trace.note(now.0, node, || {
+                    format!("N{node}'s disk stalls: commit held")
+                });
                 let pending = Pending::Commit {
                     node,
                     incarnation,
@@ -264,5 +277,4 @@ impl World {
     pub(crate) fn held_count(&self, from: Endpoint, to: Endpoint) -> usize {
         self.held.get(&(from, to)).map_or(0, |q| q.len())
     }
-
 }

@@ -21,11 +21,11 @@ use std::time::Duration;
 use super::{Action, LOG, Setup, Workload};
 use crate::check::CheckResult;
 use crate::history::{History, OpRecord, Process};
-use crate::time::SimTime;
 use crate::op::{
     ClientError, MetadataKind, NodeId, OLDEST, Op, OpId, OpResult, TailState, Version,
     describe_error, describe_result, split_tail,
 };
+use crate::time::SimTime;
 
 const WATCHER_WAKE: u64 = 1;
 const LOOKUP_WAKE: u64 = 2;
@@ -184,7 +184,10 @@ impl AppendAfterSeal {
             (Phase::Sealing, OpResult::Sealed(tail)) => {
                 self.sealed_tail = Some(split_tail(*tail).0);
                 self.phase = Phase::AfterSeal;
-                vec![Action::WakeAfter(self.config.after_seal_pause, AFTER_SEAL_WAKE)]
+                vec![Action::WakeAfter(
+                    self.config.after_seal_pause,
+                    AFTER_SEAL_WAKE,
+                )]
             }
             (Phase::AppendAfterSeal, _) => {
                 self.phase = Phase::TailAfterSeal;
@@ -418,7 +421,10 @@ impl<'a> View<'a> {
                 _ => {}
             }
         }
-        view.first_watcher_seal = watcher_seals.iter().min_by_key(|(t, _)| *t).map(|(_, o)| *o);
+        view.first_watcher_seal = watcher_seals
+            .iter()
+            .min_by_key(|(t, _)| *t)
+            .map(|(_, o)| *o);
         view
     }
 
@@ -492,9 +498,11 @@ fn sealed_tail_beyond_commits(view: &View) -> CheckResult {
             format!("sealed tail {tail}, last acknowledged offset {max}"),
         ),
         (None, _) => CheckResult::new(name, false, "the seal never completed"),
-        (Some(tail), None) => {
-            CheckResult::new(name, true, format!("sealed tail {tail}, nothing acknowledged"))
-        }
+        (Some(tail), None) => CheckResult::new(
+            name,
+            true,
+            format!("sealed tail {tail}, nothing acknowledged"),
+        ),
     }
 }
 
@@ -507,9 +515,11 @@ fn first_sealed_beyond_acks(view: &View) -> CheckResult {
             format!("the watcher first saw sealed tail {seen}; last acknowledged offset {max}"),
         ),
         (None, _) => CheckResult::new(name, false, "the watcher never saw a sealed tail"),
-        (Some(seen), None) => {
-            CheckResult::new(name, true, format!("sealed tail {seen}, nothing acknowledged"))
-        }
+        (Some(seen), None) => CheckResult::new(
+            name,
+            true,
+            format!("sealed tail {seen}, nothing acknowledged"),
+        ),
     }
 }
 
@@ -541,7 +551,10 @@ fn read_returns_committed(view: &View) -> CheckResult {
         return CheckResult::new(
             name,
             false,
-            format!("no read result: {}", describe(read.and_then(|o| o.result()))),
+            format!(
+                "no read result: {}",
+                describe(read.and_then(|o| o.result()))
+            ),
         );
     };
     let got: BTreeMap<u32, &[u8]> = records

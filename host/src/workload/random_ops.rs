@@ -370,7 +370,11 @@ impl Workload for RandomOps {
     }
 
     fn waiting_for(&self) -> String {
-        let busy = self.procs.iter().filter(|(_, s)| *s == ProcState::Busy).count();
+        let busy = self
+            .procs
+            .iter()
+            .filter(|(_, s)| *s == ProcState::Busy)
+            .count();
         format!(
             "{}/{} operations issued, {busy} in flight; nemesis {:?}; final check {:?}",
             self.issued, self.config.ops, self.active, self.stage

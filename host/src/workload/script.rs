@@ -279,6 +279,7 @@ impl Workload for Script {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::Fault;
     use crate::op::{ClientError, MetadataKind, TailState};
     use crate::workload::Cluster;
 
@@ -339,12 +340,27 @@ mod tests {
         ];
         let mut script = Script::new(steps);
         let start = script.on_start(&setup());
-        assert!(matches!(start.as_slice(), [Action::WakeAfter(d, 0)] if *d == Duration::from_millis(10)));
+        assert!(
+            matches!(start.as_slice(), [Action::WakeAfter(d, 0)] if *d == Duration::from_millis(10))
+        );
         let fired = script.on_wake(SimTime::from_millis(10), 0);
         assert!(matches!(fired[0], Action::Fault(Fault::Start(5))));
-        assert!(matches!(&fired[1], Action::Invoke { process: Process::Step(2), .. }));
-        let next = script.on_complete(SimTime::from_millis(11), OpId(1), Process::Step(2), &OpResult::MetadataReady(1));
-        assert!(matches!(next.as_slice(), [Action::WakeAfter(d, 2)] if *d == Duration::from_nanos(5)));
+        assert!(matches!(
+            &fired[1],
+            Action::Invoke {
+                process: Process::Step(2),
+                ..
+            }
+        ));
+        let next = script.on_complete(
+            SimTime::from_millis(11),
+            OpId(1),
+            Process::Step(2),
+            &OpResult::MetadataReady(1),
+        );
+        assert!(
+            matches!(next.as_slice(), [Action::WakeAfter(d, 2)] if *d == Duration::from_nanos(5))
+        );
         script.on_wake(SimTime::from_millis(12), 2);
         let end = script.on_complete(
             SimTime::from_millis(13),
