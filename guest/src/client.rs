@@ -4,19 +4,19 @@
 //! Looking a log up in the cached Logs happens first, for every log operation, and fails
 //! at once with `unknown-log` when the log is missing: the symptom of Restate's race.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bindings::logsandbox::node::client::{ClientError, Op, OpId, OpResult, ReadRecord};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     GetRecords, RecordBody, Reply, Request, RequestHeader,
 };
-use crate::bindings::logsandbox::node::messages::Body;
+use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{LogId, LogletId, LogletOffset, NodeId, RequestId};
 use crate::metadata_cache::{LookupError, MetadataCache};
 use crate::node::{Ctx, Part};
-use crate::sequencer::{Route, Routes, Sequencer};
+use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
 
 /// Bytes a reader asks for per GetRecords.
@@ -64,6 +64,9 @@ pub struct Client {
     /// Find-tail, seal and trim run without the sequencer, with the timer that is current.
     tasks: BTreeMap<OpId, (Task, Option<u64>)>,
     routes: RouteTable,
+    /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
+    /// check the seal, as Restate's remote loglet does once it "maybe sealed".
+    maybe_sealed: BTreeSet<LogletId>,
 }
 
 impl Client {
@@ -99,12 +102,22 @@ impl Client {
             return self.start_read(ctx, op, &params, from, to);
         }
         if let Op::Trim((_, point)) = request {
+            if params.sequencer == ctx.shared.me {
+                // The trim asks this node's sequencer for the tail: make sure it runs.
+                let routes = &mut self.routes;
+                self.sequencers
+                    .entry(params.loglet_id)
+                    .or_insert_with(|| Sequencer::start(ctx, routes, params.clone()));
+            }
             return self.start_task(ctx, op, Kind::Trim, params, point);
         }
         if params.sequencer != ctx.shared.me {
             return match request {
                 Op::FindTail(_) => self.start_task(ctx, op, Kind::FindTail, params, 0),
-                Op::Seal(_) => self.start_task(ctx, op, Kind::Seal, params, 0),
+                Op::Seal(_) => {
+                    self.maybe_sealed.insert(params.loglet_id);
+                    self.start_task(ctx, op, Kind::Seal, params, 0)
+                }
                 _ => {
                     let why = format!(
                         "log {log} is sequenced by N{}; appends go to the sequencer's node",
@@ -135,7 +148,9 @@ impl Client {
         params: ReplicatedParams,
         point: LogletOffset,
     ) {
-        let (task, out) = Task::new(op, kind, params, point);
+        let check_seal = self.maybe_sealed.contains(&params.loglet_id);
+        let alive = ctx.shared.heard_from(params.sequencer);
+        let (task, out) = Task::new(op, kind, params, point, check_seal, alive);
         self.tasks.insert(op, (task, None));
         self.run_task(ctx, op, out);
     }
@@ -149,8 +164,32 @@ impl Client {
                     self.routes.targets.insert(id, Target::Task(op));
                     ctx.send(node, Body::LogServerRequest((id, request)));
                 }
-                TaskOut::Timer => {
-                    let timer = ctx.timer(Part::Client, ctx.shared.settings.rpc_retry);
+                TaskOut::AskSequencer { to, check_seal } => {
+                    let Some((task, _)) = self.tasks.get_mut(&op) else {
+                        continue;
+                    };
+                    let loglet = task.loglet();
+                    if to == ctx.shared.me {
+                        // This node is the sequencer (a trim runs as a task here too): ask it
+                        // directly, or again shortly while it is still learning its tail.
+                        // The rest of `out` is the ask's timer, no longer needed.
+                        let out = match self.sequencers.get(&loglet).map(|s| s.known_state()) {
+                            Some(Some(answer)) => task.on_sequencer_state(answer),
+                            Some(None) => task.local_sequencer_starting(),
+                            None => task.on_sequencer_state(SequencerAnswer::Unknown),
+                        };
+                        return self.run_task(ctx, op, out);
+                    }
+                    let id = ctx.id(Part::Client);
+                    self.routes.targets.insert(id, Target::Task(op));
+                    ctx.send(to, Body::GetSequencerState((id, loglet, check_seal)));
+                }
+                TaskOut::Timer | TaskOut::PatientTimer => {
+                    let delay = match item {
+                        TaskOut::PatientTimer => ctx.shared.settings.store_timeout,
+                        _ => ctx.shared.settings.rpc_retry,
+                    };
+                    let timer = ctx.timer(Part::Client, delay);
                     self.routes.targets.insert(timer, Target::Task(op));
                     if let Some((_, current)) = self.tasks.get_mut(&op) {
                         *current = Some(timer);
@@ -176,6 +215,41 @@ impl Client {
                 ClientError::Unsupported(format!("log {log} is not on a replicated loglet"))
             }
         })
+    }
+
+    /// A peer asks for the state of a loglet this node may sequence.
+    pub fn on_state_request(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &MetadataCache,
+        from: NodeId,
+        id: RequestId,
+        loglet: LogletId,
+        check_seal: bool,
+    ) {
+        let params = metadata
+            .loglet_params(loglet)
+            .filter(|p| p.sequencer == ctx.shared.me);
+        let Some(params) = params else {
+            return answer_state(ctx, from, id, SequencerAnswer::Unknown);
+        };
+        let routes = &mut self.routes;
+        let sequencer = self
+            .sequencers
+            .entry(loglet)
+            .or_insert_with(|| Sequencer::start(ctx, routes, params));
+        sequencer.state_request(ctx, routes, from, id, check_seal);
+    }
+
+    /// The sequencer's answer to one of our tasks.
+    pub fn on_sequencer_state(&mut self, ctx: &mut Ctx, id: RequestId, state: SequencerAnswer) {
+        let Some(Target::Task(op)) = self.routes.targets.remove(&id) else {
+            return;
+        };
+        if let Some((task, _)) = self.tasks.get_mut(&op) {
+            let out = task.on_sequencer_state(state);
+            self.run_task(ctx, op, out);
+        }
     }
 
     pub fn on_reply(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, reply: Reply) {

@@ -19,7 +19,9 @@ use crate::bindings::logsandbox::node::metadata::{
     Chain, Logs, MetadataKind, MetadataValue, Precondition, ReplicatedParams, StoreError,
     StoreResponse, UpdateSource,
 };
-use crate::bindings::logsandbox::node::types::{LogId, NodeId, RequestId, SimTime, Version};
+use crate::bindings::logsandbox::node::types::{
+    LogId, LogletId, NodeId, RequestId, SimTime, Version,
+};
 use crate::mutants;
 use crate::node::{Ctx, Part};
 
@@ -88,6 +90,18 @@ impl MetadataCache {
             .params
             .clone()
             .ok_or(LookupError::NotReplicated(log))
+    }
+
+    /// The parameters of a loglet, from whichever chain segment names it.
+    pub fn loglet_params(&self, loglet: LogletId) -> Option<ReplicatedParams> {
+        self.logs
+            .as_ref()?
+            .chains
+            .iter()
+            .flat_map(|c| &c.segments)
+            .filter_map(|s| s.params.as_ref())
+            .find(|p| p.loglet_id == loglet)
+            .cloned()
     }
 
     /// Arms the update task, starts the start-up fetch (a starting node waits for Logs

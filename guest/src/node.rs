@@ -4,6 +4,8 @@
 //! Ids: every request id, timer id and write id the node makes carries its owner in the
 //! top byte ([`Part`]), so a reply, a timer or a durable write is routed without a table.
 
+use std::collections::BTreeMap;
+
 use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
@@ -45,6 +47,17 @@ pub struct Shared {
     pub rng: Rng,
     next_id: u64,
     pub versions: Vec<MetadataVersion>,
+    /// When each peer was last heard from (any message).
+    pub last_heard: BTreeMap<NodeId, SimTime>,
+}
+
+impl Shared {
+    /// The peer was heard from since this node started: a coarse failure detector. A
+    /// remote task asks the sequencer only if it was; one that stops answering is given
+    /// `store_timeout` before the task turns to the log-servers.
+    pub fn heard_from(&self, peer: NodeId) -> bool {
+        peer == self.me || self.last_heard.contains_key(&peer)
+    }
 }
 
 /// The context of one call: the instant, the world, and the shared state.
@@ -116,6 +129,7 @@ impl Node {
                 rng: Rng::new(config.seed),
                 next_id: 0,
                 versions: Vec::new(),
+                last_heard: BTreeMap::new(),
             },
             parts: Parts {
                 log_server: LogServer::default(),
@@ -160,6 +174,7 @@ impl Node {
             };
             match event {
                 Event::Message((from, msg)) => {
+                    ctx.shared.last_heard.insert(from, now);
                     parts
                         .metadata
                         .observe_versions(&mut ctx, from, &msg.versions);
@@ -212,6 +227,17 @@ impl Parts {
                     .on_get_metadata(ctx, from, id, kind, min_version)
             }
             Body::MetadataUpdate((id, value)) => self.metadata.on_peer_update(ctx, from, id, value),
+            Body::GetSequencerState((id, loglet, check_seal)) => {
+                if ctx.shared.roles.contains(Roles::CLIENT) {
+                    self.client
+                        .on_state_request(ctx, &self.metadata, from, id, loglet, check_seal);
+                } else {
+                    let unknown =
+                        crate::bindings::logsandbox::node::messages::SequencerAnswer::Unknown;
+                    crate::sequencer::answer_state(ctx, from, id, unknown);
+                }
+            }
+            Body::SequencerState((id, state)) => self.client.on_sequencer_state(ctx, id, state),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     Reply, ReplyHeader, Request, RequestHeader, Seal, Store, StoreFlags,
 };
-use crate::bindings::logsandbox::node::messages::Body;
+use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{
     LogletId, LogletOffset, NodeId, RequestId, Status, TailState,
@@ -33,13 +33,23 @@ use crate::tasks::TailSummary;
 /// What a sequencer's request or timer was for, so the client can route it back.
 #[derive(Debug, Clone, Copy)]
 pub enum Route {
-    Store { first: LogletOffset },
+    Store {
+        first: LogletOffset,
+    },
     Seal,
     Info,
-    WaveTimeout { first: LogletOffset, wave: u32 },
-    NextWave { first: LogletOffset },
+    WaveTimeout {
+        first: LogletOffset,
+        wave: u32,
+    },
+    NextWave {
+        first: LogletOffset,
+    },
     SealRetry,
     InfoRetry,
+    /// A seal check asked for by a remote GetSequencerState.
+    CheckInfo,
+    CheckRetry,
 }
 
 /// A place to register the routes of requests and timers this sequencer starts.
@@ -94,9 +104,7 @@ enum State {
     },
     Open,
     /// Sealed on an f-majority; waiting for in-flight appends before publishing.
-    Draining {
-        sealed_tail: LogletOffset,
-    },
+    Draining,
     /// The published sealed tail.
     Sealed(LogletOffset),
 }
@@ -107,6 +115,16 @@ enum Deferred {
     Append(OpId, Vec<u8>),
     Seal(OpId),
     FindTail(OpId),
+    /// A GetSequencerState: (asker, request id, check the seal first).
+    State(NodeId, RequestId, bool),
+}
+
+/// A seal check for remote askers: GetLogletInfo to the nodeset, to learn whether the
+/// loglet was sealed behind the sequencer's back.
+#[derive(Debug, Default)]
+struct SealCheck {
+    infos: BTreeMap<NodeId, ReplyHeader>,
+    waiters: Vec<(NodeId, RequestId)>,
 }
 
 #[derive(Debug)]
@@ -126,6 +144,7 @@ pub struct Sequencer {
     seal_max_tail: LogletOffset,
     seal_ops: Vec<OpId>,
     sealing: bool,
+    check: Option<SealCheck>,
     /// Smoothed store round trip and its deviation (ns), for the wave timeout.
     srtt: Option<u64>,
     rttvar: u64,
@@ -167,6 +186,7 @@ impl Sequencer {
             seal_max_tail: OLDEST,
             seal_ops: Vec::new(),
             sealing: false,
+            check: None,
             srtt: None,
             rttvar: 0,
         };
@@ -225,7 +245,7 @@ impl Sequencer {
     pub fn append(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId, payload: Vec<u8>) {
         match self.state {
             State::Starting { .. } => self.deferred.push(Deferred::Append(op, payload)),
-            State::Draining { .. } | State::Sealed(_) => {
+            State::Draining | State::Sealed(_) => {
                 ctx.env.complete(op, OpResult::Failed(ClientError::Sealed))
             }
             State::Open => {
@@ -238,10 +258,23 @@ impl Sequencer {
         }
     }
 
+    /// What the sequencer would answer a GetSequencerState now; None while it is still
+    /// learning its tail.
+    pub fn known_state(&self) -> Option<SequencerAnswer> {
+        match self.state {
+            State::Starting { .. } => None,
+            State::Open if !self.sealing => Some(SequencerAnswer::Tail(TailState::Open(
+                self.known_global_tail,
+            ))),
+            State::Open | State::Draining => Some(SequencerAnswer::Sealing),
+            State::Sealed(t) => Some(SequencerAnswer::Tail(TailState::Sealed(t))),
+        }
+    }
+
     pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId) {
         let tail = match self.state {
             State::Starting { .. } => return self.deferred.push(Deferred::FindTail(op)),
-            State::Open | State::Draining { .. } => TailState::Open(self.known_global_tail),
+            State::Open | State::Draining => TailState::Open(self.known_global_tail),
             State::Sealed(t) => TailState::Sealed(t),
         };
         ctx.env.complete(op, OpResult::Tail(tail));
@@ -253,7 +286,7 @@ impl Sequencer {
             State::Sealed(t) => {
                 return ctx.env.complete(op, OpResult::Sealed(TailState::Sealed(t)));
             }
-            State::Open | State::Draining { .. } => self.seal_ops.push(op),
+            State::Open | State::Draining => self.seal_ops.push(op),
         }
         if !self.sealing && matches!(self.state, State::Open) {
             self.sealing = true;
@@ -317,13 +350,21 @@ impl Sequencer {
         };
         appender.wave += 1;
         appender.backing_off = false;
-        let writeable = self
+        // Reset the graylist when what is left of the nodeset cannot make a write quorum
+        // with the copies already made. Sealed nodes take no store: they do not count, or
+        // a graylisted node that might still answer (even Sealed) would never be asked again.
+        let nodes = &self.nodes;
+        let candidates = self
             .params
             .nodeset
             .iter()
-            .filter(|n| !appender.graylist.contains(n))
+            .filter(|n| {
+                !appender.graylist.contains(n)
+                    && !appender.committed.contains(n)
+                    && !nodes.get(n).is_some_and(|v| v.sealed)
+            })
             .count();
-        if writeable < replication {
+        if appender.committed.len() + candidates < replication {
             appender.graylist.clear();
         }
         let mut spread: Vec<NodeId> = self
@@ -495,6 +536,9 @@ impl Sequencer {
             }
             (Route::Seal, Reply::Sealed(header)) => self.on_sealed(ctx, routes, from, header),
             (Route::Info, Reply::LogletInfo(info)) => self.on_info(ctx, routes, from, info.header),
+            (Route::CheckInfo, Reply::LogletInfo(info)) => {
+                self.on_check_info(ctx, routes, from, info.header)
+            }
             (route, reply) => ctx.log(
                 Level::Warn,
                 &format!("unexpected reply from N{from} to {route:?}: {reply:?}"),
@@ -529,7 +573,7 @@ impl Sequencer {
 
     /// A remote seal (by another node): once an f-majority of the nodeset is known to be
     /// sealed, stop taking appends, drain, and publish the sealed tail.
-    fn check_remote_seal(&mut self, ctx: &mut Ctx) {
+    fn check_remote_seal(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
         if !matches!(self.state, State::Open) || self.sealing {
             return;
         }
@@ -551,10 +595,11 @@ impl Sequencer {
                 fmt_loglet(self.loglet)
             ),
         );
-        self.state = State::Draining { sealed_tail };
+        self.state = State::Draining;
         for (op, _) in std::mem::take(&mut self.backlog) {
             ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
         }
+        self.hurry_drain(ctx, routes);
         self.maybe_publish(ctx);
     }
 
@@ -603,7 +648,7 @@ impl Sequencer {
             self.sample_rtt(rtt);
         }
         self.wake_waiting(ctx, routes, Some(from));
-        self.check_remote_seal(ctx);
+        self.check_remote_seal(ctx, routes);
     }
 
     fn on_sealed(
@@ -631,9 +676,7 @@ impl Sequencer {
                     self.appenders.len()
                 ),
             );
-            self.state = State::Draining {
-                sealed_tail: self.seal_max_tail,
-            };
+            self.state = State::Draining;
             if mutants::PUBLISH_BEFORE_DRAIN {
                 let tail = self.known_global_tail;
                 self.state = State::Sealed(tail);
@@ -646,19 +689,37 @@ impl Sequencer {
             for (op, _) in std::mem::take(&mut self.backlog) {
                 ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
             }
+            self.hurry_drain(ctx, routes);
             self.maybe_publish(ctx);
+        }
+    }
+
+    /// Entering the drain: appends backing off try again now rather than after their
+    /// (exponential) back-off, so the seal is published as soon as they are resolved.
+    fn hurry_drain(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let backing_off: Vec<LogletOffset> = self
+            .appenders
+            .iter()
+            .filter(|(_, a)| a.backing_off)
+            .map(|(first, _)| *first)
+            .collect();
+        for first in backing_off {
+            self.send_wave(ctx, routes, first);
         }
     }
 
     /// Publishes the sealed tail once no append is in flight.
     fn maybe_publish(&mut self, ctx: &mut Ctx) {
-        let State::Draining { sealed_tail } = self.state else {
+        if !matches!(self.state, State::Draining) {
             return;
-        };
+        }
         if !self.appenders.is_empty() {
             return;
         }
-        let tail = sealed_tail.max(self.known_global_tail);
+        // What an f-majority sealed may hold beyond the global tail belongs to appends that
+        // did not commit (they ended Sealed): the sealed tail is the committed one, as
+        // Restate's sequencer publishes its known global tail once drained.
+        let tail = self.known_global_tail;
         self.state = State::Sealed(tail);
         self.sealing = false;
         ctx.log(
@@ -671,6 +732,106 @@ impl Sequencer {
         for op in std::mem::take(&mut self.seal_ops) {
             ctx.env
                 .complete(op, OpResult::Sealed(TailState::Sealed(tail)));
+        }
+    }
+
+    /// A remote node asks for the sequencer's state (Restate's GetSequencerState): the
+    /// known global tail, sealed once published, or "sealing" while it drains (the asker
+    /// asks again). With `check`, an open sequencer first asks the log-servers whether the
+    /// loglet was sealed behind its back; if any is, it starts sealing (idempotent).
+    pub fn state_request(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        id: RequestId,
+        check: bool,
+    ) {
+        match self.state {
+            State::Starting { .. } => self.deferred.push(Deferred::State(from, id, check)),
+            State::Sealed(tail) => answer_state(
+                ctx,
+                from,
+                id,
+                SequencerAnswer::Tail(TailState::Sealed(tail)),
+            ),
+            State::Draining => answer_state(ctx, from, id, SequencerAnswer::Sealing),
+            State::Open if self.sealing => answer_state(ctx, from, id, SequencerAnswer::Sealing),
+            State::Open if !check => {
+                let tail = TailState::Open(self.known_global_tail);
+                answer_state(ctx, from, id, SequencerAnswer::Tail(tail))
+            }
+            State::Open => match &mut self.check {
+                Some(c) => c.waiters.push((from, id)),
+                None => {
+                    self.check = Some(SealCheck {
+                        infos: BTreeMap::new(),
+                        waiters: vec![(from, id)],
+                    });
+                    self.ask_check_infos(ctx, routes);
+                }
+            },
+        }
+    }
+
+    fn ask_check_infos(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let Some(check) = &self.check else {
+            return;
+        };
+        let missing: Vec<NodeId> = self
+            .params
+            .nodeset
+            .iter()
+            .copied()
+            .filter(|n| !check.infos.contains_key(n))
+            .collect();
+        for node in missing {
+            let req = Request::GetLogletInfo(self.header());
+            self.request(ctx, routes, node, Route::CheckInfo, req);
+        }
+        let retry = ctx.shared.settings.rpc_retry;
+        self.timer(ctx, routes, retry, Route::CheckRetry);
+    }
+
+    fn on_check_info(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        header: ReplyHeader,
+    ) {
+        self.observe(from, &header);
+        let f_majority = self.f_majority();
+        let Some(check) = &mut self.check else {
+            return;
+        };
+        check.infos.insert(from, header);
+        if check.infos.len() < f_majority {
+            return;
+        }
+        let check = self.check.take().expect("checked above");
+        let any_sealed = check.infos.values().any(|h| h.sealed);
+        let answer = match self.state {
+            State::Sealed(t) => SequencerAnswer::Tail(TailState::Sealed(t)),
+            State::Open if !any_sealed && !self.sealing => {
+                SequencerAnswer::Tail(TailState::Open(self.known_global_tail))
+            }
+            _ => SequencerAnswer::Sealing,
+        };
+        for (to, id) in check.waiters {
+            answer_state(ctx, to, id, answer);
+        }
+        // Sealed (at least partly) behind our back: finish the seal, then drain.
+        if any_sealed && matches!(self.state, State::Open) && !self.sealing {
+            self.sealing = true;
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "loglet {} is sealed on some log-servers; sealing it and draining",
+                    fmt_loglet(self.loglet)
+                ),
+            );
+            self.send_seals(ctx, routes);
         }
     }
 
@@ -720,6 +881,9 @@ impl Sequencer {
                 Deferred::Append(op, payload) => self.append(ctx, routes, op, payload),
                 Deferred::Seal(op) => self.seal(ctx, routes, op),
                 Deferred::FindTail(op) => self.find_tail(ctx, op),
+                Deferred::State(from, id, check) => {
+                    self.state_request(ctx, routes, from, id, check)
+                }
             }
         }
     }
@@ -756,7 +920,13 @@ impl Sequencer {
                 }
             }
             Route::InfoRetry => self.ask_infos(ctx, routes),
-            Route::Store { .. } | Route::Seal | Route::Info => {}
+            Route::CheckRetry => self.ask_check_infos(ctx, routes),
+            Route::Store { .. } | Route::Seal | Route::Info | Route::CheckInfo => {}
         }
     }
+}
+
+/// Answers a GetSequencerState.
+pub fn answer_state(ctx: &mut Ctx, to: NodeId, id: RequestId, answer: SequencerAnswer) {
+    ctx.send(to, Body::SequencerState((id, answer)));
 }

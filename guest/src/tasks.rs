@@ -2,14 +2,22 @@
 //! find-tail, seal, and trim. Each task is a small state machine owned by the client,
 //! keyed by the client operation it serves.
 //!
-//! - **Find-tail**: GetLogletInfo until an f-majority answers. If an f-majority is sealed,
+//! Each first asks the loglet's sequencer (GetSequencerState, as Restate does), and only
+//! when it does not answer in time falls back to the log-servers:
+//!
+//! - **Find-tail**: the sequencer's known global tail (with a seal check when this node
+//!   sealed the loglet itself). Fallback: GetLogletInfo until an f-majority answers. If an f-majority is sealed,
 //!   the tail is the highest local tail seen, and the `[global, max)` gap is repaired
 //!   first (GetDigest, then GetRecords from a holder and repair stores, with `ignore_seal`,
 //!   until every record there has a write quorum). If only some are sealed, help seal and
 //!   start over. If none is sealed, the tail is open at the highest tail a write quorum has.
-//! - **Seal**: Seal to the nodeset until an f-majority is sealed, then a find-tail, so the
-//!   published sealed tail is repaired.
-//! - **Trim**: Trim to every node of the nodeset; Malformed from any is a failure.
+//! - **Seal**: Seal to the nodeset until an f-majority is sealed, then ask the sequencer to
+//!   check the seal: it drains and publishes its committed tail, which everyone then
+//!   reports. Fallback: a find-tail on the log-servers, which repairs the tail.
+//! - **Trim**: a trim at or beyond the sequencer's global tail is refused at once, before
+//!   any log-server sees it (so a refused trim never takes effect anywhere); otherwise Trim
+//!   to every node of the nodeset, carrying that global tail. Fallback: Trim to every node
+//!   as asked; Malformed from any is a failure.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -18,6 +26,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
     GetDigest, GetRecords, RecordBody, RecordStatus, Reply, ReplyHeader, Request, RequestHeader,
     Seal, Store, StoreFlags, Trim,
 };
+use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
 use crate::log_server::OLDEST;
@@ -26,14 +35,29 @@ use crate::log_server::OLDEST;
 pub enum Out {
     /// Send a request to a node; the reply comes back to the task.
     Request(NodeId, Request),
+    /// Ask the loglet's sequencer for its state; the answer comes back to the task.
+    AskSequencer {
+        /// The sequencer's node.
+        to: NodeId,
+        /// Ask it to check the seal first.
+        check_seal: bool,
+    },
     /// Arm the task's retry timer (`rpc_retry`); `on_timer` follows unless a newer one replaces it.
     Timer,
+    /// Arm the task's timer for a patient wait (`store_timeout`): the sequencer may be draining.
+    PatientTimer,
     /// Complete the operation.
     Done(OpResult),
 }
 
 #[derive(Debug)]
 enum Phase {
+    /// Waiting for the sequencer's state.
+    AskSequencer { check_seal: bool },
+    /// This node's own sequencer is still learning its tail: ask it again shortly.
+    AwaitLocalSequencer,
+    /// The sequencer is sealing: ask it again shortly (with the same seal check).
+    SequencerSealing { check_seal: bool },
     /// Collecting GetLogletInfo answers.
     Info {
         infos: BTreeMap<NodeId, ReplyHeader>,
@@ -110,6 +134,12 @@ pub struct Task {
     phase: Phase,
     /// Rounds of find-tail so far (a help-seal starts another).
     rounds: u32,
+    /// For a trim: the point asked for.
+    trim_point: LogletOffset,
+    /// For a trim: the global tail the sequencer reported, carried in the trim requests.
+    global: LogletOffset,
+    /// The sequencer was heard from: ask it first.
+    sequencer_alive: bool,
 }
 
 impl Task {
@@ -118,6 +148,8 @@ impl Task {
         kind: Kind,
         params: ReplicatedParams,
         trim_point: LogletOffset,
+        check_seal: bool,
+        sequencer_alive: bool,
     ) -> (Task, Vec<Out>) {
         let mut task = Task {
             op,
@@ -127,19 +159,94 @@ impl Task {
                 infos: BTreeMap::new(),
             },
             rounds: 0,
+            trim_point,
+            global: 0,
+            sequencer_alive,
         };
         let out = match kind {
-            Kind::FindTail => task.ask_infos(),
+            Kind::FindTail => task.ask_sequencer(check_seal),
             Kind::Seal => task.seal(),
-            Kind::Trim => {
-                task.phase = Phase::Trimming {
-                    point: trim_point,
-                    answers: BTreeMap::new(),
-                };
-                task.send_trims()
-            }
+            Kind::Trim => task.ask_sequencer(false),
         };
         (task, out)
+    }
+
+    /// Asks the sequencer (unless it was never heard from), and waits patiently (`store_timeout`): a sequencer that is
+    /// draining a seal answers only once it published the sealed tail, and giving up on a
+    /// live sequencer would send the task to the log-servers, whose repaired tail may
+    /// differ from the one the sequencer publishes.
+    fn ask_sequencer(&mut self, check_seal: bool) -> Vec<Out> {
+        if !self.sequencer_alive {
+            return self.without_sequencer();
+        }
+        self.phase = Phase::AskSequencer { check_seal };
+        vec![
+            Out::AskSequencer {
+                to: self.params.sequencer,
+                check_seal,
+            },
+            Out::PatientTimer,
+        ]
+    }
+
+    /// The sequencer answered: a tail (sealed once published), "sealing" (ask again), or
+    /// unknown when it does not sequence the loglet.
+    pub fn on_sequencer_state(&mut self, answer: SequencerAnswer) -> Vec<Out> {
+        let Phase::AskSequencer { check_seal } = self.phase else {
+            return Vec::new();
+        };
+        let tail = match answer {
+            SequencerAnswer::Unknown => return self.without_sequencer(),
+            SequencerAnswer::Sealing => {
+                self.phase = Phase::SequencerSealing { check_seal };
+                return vec![Out::Timer];
+            }
+            SequencerAnswer::Tail(tail) => tail,
+        };
+        match (self.kind, tail) {
+            (Kind::FindTail, tail) => self.done(tail),
+            (Kind::Seal, tail @ TailState::Sealed(_)) => vec![Out::Done(OpResult::Sealed(tail))],
+            // Open after its own seal check: it cannot have seen the f-majority we sealed.
+            (Kind::Seal, TailState::Open(_)) => self.ask_infos(),
+            (Kind::Trim, TailState::Open(g) | TailState::Sealed(g)) => {
+                if self.trim_point >= g {
+                    let why = format!(
+                        "trim to {} refused: at or beyond the tail {g}",
+                        self.trim_point
+                    );
+                    return vec![Out::Done(OpResult::Failed(ClientError::Malformed(why)))];
+                }
+                self.global = g;
+                self.start_trimming()
+            }
+        }
+    }
+
+    /// This node's own sequencer has not started yet: ask again after `rpc_retry`.
+    pub fn local_sequencer_starting(&mut self) -> Vec<Out> {
+        self.phase = Phase::AwaitLocalSequencer;
+        vec![Out::Timer]
+    }
+
+    /// The sequencer did not answer: ask the log-servers directly.
+    fn without_sequencer(&mut self) -> Vec<Out> {
+        match self.kind {
+            Kind::FindTail | Kind::Seal => self.ask_infos(),
+            Kind::Trim => self.start_trimming(),
+        }
+    }
+
+    fn start_trimming(&mut self) -> Vec<Out> {
+        self.phase = Phase::Trimming {
+            point: self.trim_point,
+            answers: BTreeMap::new(),
+        };
+        self.resend()
+    }
+
+    /// The loglet it works on.
+    pub fn loglet(&self) -> u64 {
+        self.params.loglet_id
     }
 
     fn f_majority(&self) -> usize {
@@ -168,10 +275,6 @@ impl Task {
         self.resend()
     }
 
-    fn send_trims(&mut self) -> Vec<Out> {
-        self.resend()
-    }
-
     /// (Re)sends the current phase's requests to the nodes that have not answered.
     fn resend(&self) -> Vec<Out> {
         let mut out = Vec::new();
@@ -187,7 +290,7 @@ impl Task {
                 }),
                 Phase::Trimming { point, answers } if !answers.contains_key(&node) => {
                     Request::Trim(Trim {
-                        header,
+                        header: self.header(self.global),
                         trim_point: *point,
                     })
                 }
@@ -205,6 +308,9 @@ impl Task {
             Phase::Trimming { answers, .. } if answers.len() >= self.f_majority() => {
                 self.finish_trim()
             }
+            Phase::AskSequencer { .. } => self.without_sequencer(),
+            Phase::AwaitLocalSequencer => self.ask_sequencer(false),
+            Phase::SequencerSealing { check_seal } => self.ask_sequencer(*check_seal),
             Phase::Info { .. } | Phase::Sealing { .. } | Phase::Trimming { .. } => self.resend(),
             // Digests and repairs resend nothing; a lost answer restarts the round.
             Phase::Digests { .. } | Phase::Repairing { .. } => self.ask_infos(),
@@ -223,8 +329,8 @@ impl Task {
             (Phase::Sealing { sealed }, Reply::Sealed(h)) if h.status == Status::Ok => {
                 sealed.insert(from);
                 if sealed.len() >= self.f_majority() {
-                    // Sealed on an f-majority: find (and repair) the tail to publish.
-                    return self.ask_infos();
+                    // Sealed on an f-majority: the sequencer drains and publishes the tail.
+                    return self.ask_sequencer(true);
                 }
                 Vec::new()
             }

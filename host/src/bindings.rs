@@ -16,7 +16,7 @@ pub use self::exports::logsandbox::node::node::{Config, Event, Roles};
 pub use self::logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
 pub use self::logsandbox::node::host::Level;
 pub use self::logsandbox::node::log_server_protocol::{Reply, ReplyHeader, Request};
-pub use self::logsandbox::node::messages::{Body, Message};
+pub use self::logsandbox::node::messages::{Body, Message, SequencerAnswer};
 pub use self::logsandbox::node::metadata::{
     Chain, Logs, MetadataKind, MetadataValue, Precondition, ProviderKind, ReplicatedParams,
     Segment, StoreError, StoreResponse, UpdateSource,

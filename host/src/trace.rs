@@ -6,7 +6,10 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::bindings::{Body, Event, Message, MetadataValue, Op, Reply, Request, StoreResponse};
+use crate::bindings::{
+    Body, Event, Message, MetadataValue, Op, Reply, Request, SequencerAnswer, StoreResponse,
+    TailState,
+};
 
 /// One line of the trace.
 #[derive(Debug, Clone, Serialize)]
@@ -228,6 +231,28 @@ impl Fingerprint<'_> {
                 self.u64(*id);
                 self.u32(v.as_ref().map_or(0, version));
             }
+            Body::GetSequencerState((id, loglet, check)) => {
+                self.u8(16);
+                self.u64(*id);
+                self.u64(*loglet);
+                self.u8(*check as u8);
+            }
+            Body::SequencerState((id, answer)) => {
+                self.u8(17);
+                self.u64(*id);
+                match answer {
+                    SequencerAnswer::Unknown => self.u8(0),
+                    SequencerAnswer::Tail(TailState::Open(o)) => {
+                        self.u8(1);
+                        self.u32(*o);
+                    }
+                    SequencerAnswer::Tail(TailState::Sealed(o)) => {
+                        self.u8(2);
+                        self.u32(*o);
+                    }
+                    SequencerAnswer::Sealing => self.u8(3),
+                }
+            }
         }
     }
 }
@@ -329,6 +354,19 @@ fn describe_body(body: &Body) -> String {
                 describe_value(v)
             ),
             None => format!("MetadataUpdate #{id:x}: nothing new enough"),
+        },
+        Body::GetSequencerState((id, loglet, check)) => format!(
+            "GetSequencerState #{id:x} loglet {}_{}{}",
+            loglet >> 32,
+            loglet & 0xffff_ffff,
+            if *check { " (check seal)" } else { "" }
+        ),
+        Body::SequencerState((id, answer)) => match answer {
+            SequencerAnswer::Tail(t) => {
+                format!("SequencerState #{id:x}: {}", crate::op::fmt_tail(t))
+            }
+            SequencerAnswer::Sealing => format!("SequencerState #{id:x}: sealing, ask again"),
+            SequencerAnswer::Unknown => format!("SequencerState #{id:x}: not its sequencer"),
         },
     }
 }
