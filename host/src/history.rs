@@ -62,6 +62,11 @@ pub struct OpRecord {
     pub completed: Option<(SimTime, OpResult)>,
     /// When and why it can no longer complete (its node crashed or was down).
     pub lost: Option<(SimTime, String)>,
+    /// Its place in the history's order of events (invocations and endings), which is
+    /// the real-time order: several events may share one virtual instant, this never ties.
+    pub invoked_seq: u64,
+    /// The place of its completion or loss in that order.
+    pub ended_seq: Option<u64>,
 }
 
 impl OpRecord {
@@ -88,6 +93,17 @@ impl OpRecord {
         self.completed.as_ref().map(|(t, _)| *t)
     }
 
+    /// It completed before `later` was invoked: in real time, `later` saw its effects.
+    pub fn precedes(&self, later: &OpRecord) -> bool {
+        self.completed.is_some() && self.ended_seq.is_some_and(|s| s < later.invoked_seq)
+    }
+
+    /// It was invoked before `other` ended (or `other` has not ended): it may have taken
+    /// effect before `other` observed the log.
+    pub fn invoked_before_end_of(&self, other: &OpRecord) -> bool {
+        other.ended_seq.is_none_or(|s| self.invoked_seq < s)
+    }
+
     /// The tail a find-tail or seal reported.
     pub fn tail(&self) -> Option<TailState> {
         match self.result() {
@@ -103,6 +119,8 @@ impl OpRecord {
 pub struct History {
     ops: BTreeMap<OpId, OpRecord>,
     next_id: u64,
+    /// Counts invocations and endings: their order is the real-time order.
+    next_seq: u64,
 }
 
 /// One line of `history.json`.
@@ -131,9 +149,10 @@ impl History {
         History::default()
     }
 
-    /// Records an invocation and returns its op id.
+    /// Records an invocation and returns its op id. Calls must come in real-time order.
     pub fn invoke(&mut self, now: SimTime, process: Process, node: NodeId, op: Op) -> OpId {
         self.next_id += 1;
+        self.next_seq += 1;
         let id = OpId(self.next_id);
         self.ops.insert(
             id,
@@ -145,6 +164,8 @@ impl History {
                 invoked: now,
                 completed: None,
                 lost: None,
+                invoked_seq: self.next_seq,
+                ended_seq: None,
             },
         );
         id
@@ -157,7 +178,9 @@ impl History {
         if record.completed.is_some() || record.lost.is_some() {
             return None;
         }
+        self.next_seq += 1;
         record.completed = Some((now, result));
+        record.ended_seq = Some(self.next_seq);
         Some(record)
     }
 
@@ -165,7 +188,9 @@ impl History {
     pub fn lose(&mut self, now: SimTime, id: OpId, why: String) -> bool {
         match self.ops.get_mut(&id) {
             Some(r) if r.completed.is_none() && r.lost.is_none() => {
+                self.next_seq += 1;
                 r.lost = Some((now, why));
+                r.ended_seq = Some(self.next_seq);
                 true
             }
             _ => false,
@@ -201,9 +226,10 @@ impl History {
         self.ops.is_empty()
     }
 
-    /// The Jepsen-style entries, in time order (invocations before completions at a tie).
+    /// The Jepsen-style entries, in the order things happened (several may share an
+    /// instant of virtual time); an operation that never ended closes the list as `info`.
     pub fn jepsen(&self) -> Vec<JepsenEntry> {
-        let mut rows: Vec<(u64, u8, OpId, JepsenEntry)> = Vec::new();
+        let mut rows: Vec<(u64, JepsenEntry)> = Vec::new();
         for r in self.ops.values() {
             let entry = |kind, value, time| JepsenEntry {
                 kind,
@@ -214,31 +240,25 @@ impl History {
                 index: 0,
                 node: r.node,
             };
-            rows.push((
-                r.invoked.0,
-                0,
-                r.id,
-                entry("invoke", op_value(&r.op), r.invoked.0),
-            ));
-            let (time, kind, value) = match (&r.completed, &r.lost) {
+            rows.push((r.invoked_seq, entry("invoke", op_value(&r.op), r.invoked.0)));
+            let (order, time, kind, value) = match (&r.completed, &r.lost) {
                 (Some((t, result)), _) => {
                     let kind = if matches!(result, OpResult::Failed(_)) {
                         "fail"
                     } else {
                         "ok"
                     };
-                    (t.0, kind, result_value(result))
+                    (r.ended_seq, t.0, kind, result_value(result))
                 }
-                (None, Some((t, why))) => (t.0, "info", json!(why)),
-                (None, None) => (u64::MAX, "info", serde_json::Value::Null),
+                (None, Some((t, why))) => (r.ended_seq, t.0, "info", json!(why)),
+                (None, None) => (None, r.invoked.0, "info", serde_json::Value::Null),
             };
-            let shown = if time == u64::MAX { r.invoked.0 } else { time };
-            rows.push((time, 1, r.id, entry(kind, value, shown)));
+            rows.push((order.unwrap_or(u64::MAX), entry(kind, value, time)));
         }
-        rows.sort_by_key(|(t, phase, id, _)| (*t, *phase, *id));
+        rows.sort_by_key(|(order, _)| *order);
         rows.into_iter()
             .enumerate()
-            .map(|(i, (_, _, _, mut e))| {
+            .map(|(i, (_, mut e))| {
                 e.index = i;
                 e
             })

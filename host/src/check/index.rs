@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::history::{History, OpRecord};
 use crate::op::{ClientError, LogId, Offset, Op, OpResult, ReadRecord, TailState};
-use crate::time::SimTime;
 
 /// An acknowledged append.
 #[derive(Debug, Clone)]
@@ -68,22 +67,22 @@ pub struct LogFacts<'a> {
 }
 
 impl LogFacts<'_> {
-    /// The highest trim point that may be in force for an operation that completed at
-    /// `until`: every trim invoked before then and not refused counts.
-    pub fn trim_before(&self, until: SimTime) -> Offset {
+    /// The highest trim point that may be in force for `op`: every trim invoked before
+    /// `op` ended, and not refused, counts.
+    pub fn trim_before(&self, op: &OpRecord) -> Offset {
         self.trims
             .iter()
-            .filter(|t| t.op.invoked < until)
+            .filter(|t| t.op.invoked_before_end_of(op))
             .map(|t| t.acknowledged.unwrap_or(t.point).max(t.point))
             .max()
             .unwrap_or(0)
     }
 
-    /// The highest tail offset seen by an operation that completed before `at`.
-    pub fn tail_seen_before(&self, at: SimTime) -> Option<(Offset, &OpRecord)> {
+    /// The highest tail offset seen by an operation that completed before `op` was invoked.
+    pub fn tail_seen_before(&self, op: &OpRecord) -> Option<(Offset, &OpRecord)> {
         self.tails
             .iter()
-            .filter(|t| t.op.completed_at().is_some_and(|c| c < at))
+            .filter(|t| t.op.precedes(op))
             .map(|t| (crate::op::split_tail(t.tail).0, t.op))
             .max_by_key(|(o, op)| (*o, std::cmp::Reverse(op.id)))
     }
@@ -146,7 +145,7 @@ impl<'a> HistoryIndex<'a> {
             }
         }
         for facts in index.logs.values_mut() {
-            facts.tails.sort_by_key(|t| (t.op.completed_at(), t.op.id));
+            facts.tails.sort_by_key(|t| (t.op.ended_seq, t.op.id));
         }
         index
     }

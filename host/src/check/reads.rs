@@ -11,7 +11,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Check, CheckResult, HistoryIndex, first_ten};
 use crate::op::Offset;
-use crate::time::SimTime;
 
 /// The read family.
 pub struct Reads;
@@ -20,10 +19,6 @@ impl Check for Reads {
     fn judge(&self, history: &HistoryIndex) -> Vec<CheckResult> {
         vec![see_acknowledged(history), no_holes(history)]
     }
-}
-
-fn completed(op: &crate::history::OpRecord) -> SimTime {
-    op.completed_at().unwrap_or(SimTime(u64::MAX))
 }
 
 fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
@@ -43,12 +38,12 @@ fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
                 .iter()
                 .map(|r| (r.offset, r.payload.as_slice()))
                 .collect();
-            let trimmed = facts.trim_before(completed(read.op));
+            let trimmed = facts.trim_before(read.op);
             let missing: Vec<Offset> = facts
                 .acks
                 .iter()
                 .filter(|a| {
-                    completed(a.op) < read.op.invoked
+                    a.op.precedes(read.op)
                         && (read.from..read.to).contains(&a.offset)
                         && a.offset > trimmed
                         && !got.contains_key(&a.offset)
@@ -98,11 +93,11 @@ fn no_holes(history: &HistoryIndex) -> CheckResult {
     let mut judged = 0;
     for (log, facts) in &history.logs {
         for read in &facts.reads {
-            let Some((tail, seen_by)) = facts.tail_seen_before(read.op.invoked) else {
+            let Some((tail, seen_by)) = facts.tail_seen_before(read.op) else {
                 continue;
             };
             judged += 1;
-            let trimmed = facts.trim_before(completed(read.op));
+            let trimmed = facts.trim_before(read.op);
             let got: BTreeSet<Offset> = read.records.iter().map(|r| r.offset).collect();
             let from = read.from.max(trimmed.saturating_add(1));
             let to = read.to.min(tail);

@@ -18,16 +18,11 @@ impl Check for MonotonicTails {
             // `facts.tails` is in completion order; walk the observations in invocation
             // order and keep the highest tail among those completed before each.
             let mut by_invocation: Vec<_> = facts.tails.iter().collect();
-            by_invocation.sort_by_key(|t| (t.op.invoked, t.op.id));
+            by_invocation.sort_by_key(|t| t.op.invoked_seq);
             let mut done = 0;
             let mut highest: Option<&super::index::TailSeen> = None;
             for later in by_invocation {
-                while done < facts.tails.len()
-                    && facts.tails[done]
-                        .op
-                        .completed_at()
-                        .is_some_and(|c| c < later.op.invoked)
-                {
+                while done < facts.tails.len() && facts.tails[done].op.precedes(later.op) {
                     let t = &facts.tails[done];
                     if highest.is_none_or(|h| split_tail(t.tail) > split_tail(h.tail)) {
                         highest = Some(t);

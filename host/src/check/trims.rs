@@ -63,7 +63,7 @@ fn reads_after_trim(history: &HistoryIndex) -> CheckResult {
             let point = facts
                 .trims
                 .iter()
-                .filter(|t| t.op.completed_at().is_some_and(|c| c < read.op.invoked))
+                .filter(|t| t.op.precedes(read.op))
                 .filter_map(|t| t.acknowledged)
                 .max();
             let Some(point) = point else { continue };
