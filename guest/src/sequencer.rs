@@ -227,19 +227,33 @@ impl Sequencer {
         let State::Starting { infos } = &self.state else {
             return;
         };
+        let answered: BTreeSet<NodeId> = infos.keys().copied().collect();
+        self.ask_infos_of(ctx, routes, &answered, Route::Info, Route::InfoRetry);
+    }
+
+    /// GetLogletInfo to every node of the nodeset that has not `answered` (replies come
+    /// back on `route`), and a timer to ask again (`retry`).
+    fn ask_infos_of(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        answered: &BTreeSet<NodeId>,
+        route: Route,
+        retry: Route,
+    ) {
         let missing: Vec<NodeId> = self
             .params
             .nodeset
             .iter()
             .copied()
-            .filter(|n| !infos.contains_key(n))
+            .filter(|n| !answered.contains(n))
             .collect();
         for node in missing {
             let req = Request::GetLogletInfo(self.header());
-            self.request(ctx, routes, node, Route::Info, req);
+            self.request(ctx, routes, node, route, req);
         }
-        let retry = ctx.shared.settings.rpc_retry;
-        self.timer(ctx, routes, retry, Route::InfoRetry);
+        let delay = ctx.shared.settings.rpc_retry;
+        self.timer(ctx, routes, delay, retry);
     }
 
     pub fn append(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId, payload: Vec<u8>) {
@@ -778,19 +792,8 @@ impl Sequencer {
         let Some(check) = &self.check else {
             return;
         };
-        let missing: Vec<NodeId> = self
-            .params
-            .nodeset
-            .iter()
-            .copied()
-            .filter(|n| !check.infos.contains_key(n))
-            .collect();
-        for node in missing {
-            let req = Request::GetLogletInfo(self.header());
-            self.request(ctx, routes, node, Route::CheckInfo, req);
-        }
-        let retry = ctx.shared.settings.rpc_retry;
-        self.timer(ctx, routes, retry, Route::CheckRetry);
+        let answered: BTreeSet<NodeId> = check.infos.keys().copied().collect();
+        self.ask_infos_of(ctx, routes, &answered, Route::CheckInfo, Route::CheckRetry);
     }
 
     fn on_check_info(

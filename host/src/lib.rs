@@ -38,7 +38,8 @@
 //! - [`metadata_store`]: the versioned key-value store with preconditions;
 //! - [`workload`]: sans-IO drivers (Restate's append/seal body, random operations, scripts);
 //! - [`check`]: invariants over any history, one family per file;
-//! - [`history`], [`trace`], [`report`]: what happened, its hash, and the verdict;
+//! - [`history`], `trace` (private; [`TraceRecord`]), [`report`]: what happened, its hash,
+//!   and the verdict;
 //! - [`scenario`]: scenario files, keys, faults, steps, built-ins;
 //! - [`explore`]: many seeds in parallel, and latency sweeps;
 //! - [`op`], [`fault`], [`latency`], [`time`], [`seeds`]: the vocabulary;
@@ -68,7 +69,7 @@ pub mod seeds;
 pub(crate) mod sim;
 pub mod storage;
 pub mod time;
-pub mod trace;
+pub(crate) mod trace;
 pub mod workload;
 
 pub use bindings::{
@@ -94,4 +95,5 @@ pub use sandbox::{Condition, Sandbox, SandboxBuilder};
 pub use scenario::Scenario;
 pub use sim::{CachedLogs, LogletReport, NodeStatus, SimError, Source};
 pub use time::{SimTime, ms, secs, us};
+pub use trace::TraceRecord;
 pub use workload::{Action, Workload};

@@ -37,11 +37,6 @@ impl Trace {
         }
     }
 
-    /// Whether the text is kept.
-    pub fn keeps_records(&self) -> bool {
-        self.records.is_some()
-    }
-
     /// Folds an event delivered to `node` at `t` into the hash (and the records).
     pub fn event(&mut self, t: u64, node: u32, event: &Event) {
         let mut fp = Fingerprint(&mut self.hasher);

@@ -202,6 +202,8 @@ struct Entry {
     id: RuleId,
     class: Class,
     tag: Tag,
+    /// For a cut: when it heals by itself.
+    cut_until: Option<SimTime>,
     rule: Box<dyn Rule>,
 }
 
@@ -210,10 +212,26 @@ struct Entry {
 pub struct Rules {
     entries: Vec<Entry>,
     next_id: u64,
+    /// The earliest instant a cut expires, if one may; rules of your own may expire any
+    /// time. Saves asking every rule on every envelope.
+    next_expiry: Option<SimTime>,
 }
 
 impl Rules {
-    fn insert(&mut self, class: Class, tag: Tag, rule: Box<dyn Rule>) -> RuleId {
+    fn insert(
+        &mut self,
+        class: Class,
+        tag: Tag,
+        cut_until: Option<SimTime>,
+        rule: Box<dyn Rule>,
+    ) -> RuleId {
+        match (tag, cut_until) {
+            (Tag::Custom, _) => self.next_expiry = Some(SimTime::ZERO),
+            (_, Some(until)) => {
+                self.next_expiry = Some(self.next_expiry.map_or(until, |e| e.min(until)))
+            }
+            _ => {}
+        }
         self.next_id += 1;
         let id = RuleId(self.next_id);
         // Newest first within its class.
@@ -228,6 +246,7 @@ impl Rules {
                 id,
                 class,
                 tag,
+                cut_until,
                 rule,
             },
         );
@@ -236,7 +255,7 @@ impl Rules {
 
     /// Adds a rule of your own, judged before every latency.
     pub fn add(&mut self, rule: Box<dyn Rule>) -> RuleId {
-        self.insert(Class::Fault, Tag::Custom, rule)
+        self.insert(Class::Fault, Tag::Custom, None, rule)
     }
 
     /// Removes a rule; false if there is none with that id.
@@ -252,6 +271,7 @@ impl Rules {
         self.insert(
             path.class(),
             Tag::Latency(path),
+            None,
             Box::new(LatencyRule { path, latency }),
         )
     }
@@ -267,7 +287,7 @@ impl Rules {
     /// Cuts `from -> to` (until `until`).
     pub fn cut(&mut self, from: Endpoint, to: Endpoint, until: Option<SimTime>) -> RuleId {
         let rule = Cut { from, to, until };
-        self.insert(Class::Fault, Tag::Cut(from, to), Box::new(rule))
+        self.insert(Class::Fault, Tag::Cut(from, to), until, Box::new(rule))
     }
 
     /// Removes the cuts of `from -> to`; returns how many there were.
@@ -287,11 +307,8 @@ impl Rules {
     /// Holds `from -> to` until released.
     pub fn hold(&mut self, from: Endpoint, to: Endpoint) -> RuleId {
         self.entries.retain(|e| e.tag != Tag::Hold(from, to));
-        self.insert(
-            Class::Fault,
-            Tag::Hold(from, to),
-            Box::new(Hold { from, to }),
-        )
+        let hold = Box::new(Hold { from, to });
+        self.insert(Class::Fault, Tag::Hold(from, to), None, hold)
     }
 
     /// Stops holding `from -> to`; false if it was not held.
@@ -314,8 +331,20 @@ impl Rules {
 
     /// The verdict of the first rule that does not pass; `Delay(0)` when all pass.
     pub fn judge(&mut self, envelope: &Envelope<'_>, now: SimTime, rng: &mut SimRng) -> Verdict {
-        if self.entries.iter().any(|e| e.rule.expired(now)) {
+        if self.next_expiry.is_some_and(|e| now >= e) {
             self.entries.retain(|e| !e.rule.expired(now));
+            let custom = self.entries.iter().any(|e| e.tag == Tag::Custom);
+            self.next_expiry = if custom {
+                Some(SimTime::ZERO)
+            } else {
+                self.entries
+                    .iter()
+                    .filter_map(|e| match e.tag {
+                        Tag::Cut(..) => e.cut_until,
+                        _ => None,
+                    })
+                    .min()
+            };
         }
         for entry in &mut self.entries {
             let verdict = entry.rule.judge(envelope, now, rng);

@@ -100,14 +100,6 @@ impl<'a> NodeView<'a> {
     pub fn in_flight(&self) -> Vec<OpId> {
         self.sandbox.world.history.in_flight_on(self.id)
     }
-
-    /// Storage writes it made that are not durable yet.
-    pub fn pending_writes(&self) -> usize {
-        self.node.map_or(0, |n| match (&n.instance, &n.storage) {
-            (Some(_), _) => n.writer.queued.len() + usize::from(n.writer.busy),
-            _ => 0,
-        })
-    }
 }
 
 /// The metadata store, driven by the harness: reads, and writes with a precondition.
@@ -227,7 +219,7 @@ impl Sandbox {
     }
 
     /// The trace so far, when the sandbox keeps it ([`super::SandboxBuilder::keep_trace`]).
-    pub fn trace(&self) -> &[crate::trace::TraceRecord] {
+    pub fn trace(&self) -> &[crate::TraceRecord] {
         self.world.trace.records()
     }
 }

@@ -14,9 +14,7 @@ use crate::report::MetadataOffer;
 use crate::runtime::Effect;
 use crate::time::SimTime;
 use crate::trace::{describe_event, describe_value};
-
-/// The log the scenarios' Logs value describes, shown in the demo.
-const LOG: u32 = 0;
+use crate::workload::LOG;
 
 impl World {
     pub(crate) fn apply_effects(&mut self, id: NodeId) {

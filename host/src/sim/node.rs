@@ -1,7 +1,8 @@
 //! A node of the simulated cluster: its lifecycle (start, crash, wipe, restart) and what
 //! the host saw of it (the Logs it cached, the loglet state its log-server reported).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, DefaultHasher};
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
@@ -112,8 +113,9 @@ pub(crate) struct SimNode {
     pub cached_logs: Option<CachedLogs>,
     pub loglets: BTreeMap<u64, LogletReport>,
     /// Log-server requests delivered to this node and not answered yet: (sender, request
-    /// id) -> loglet. Lets a reply, which names no loglet, be filed under its loglet.
-    pub open_requests: BTreeMap<(NodeId, u64), u64>,
+    /// id) -> loglet. Lets a reply, which names no loglet, be filed under its loglet. Only
+    /// looked up, never iterated, so a hash map cannot reach the trace.
+    pub open_requests: HashMap<(NodeId, u64), u64, BuildHasherDefault<DefaultHasher>>,
 }
 
 impl SimNode {
@@ -133,7 +135,7 @@ impl SimNode {
             unplanned: Vec::new(),
             cached_logs: None,
             loglets: BTreeMap::new(),
-            open_requests: BTreeMap::new(),
+            open_requests: HashMap::default(),
         }
     }
 
