@@ -300,3 +300,21 @@ fn the_random_workload_runs_under_a_nemesis_and_every_check_holds() {
     );
     assert!(reordered.passed(), "{}", reordered.render("(test)"));
 }
+
+#[test]
+fn a_workload_that_cannot_run_fails_the_run_with_a_reason_and_nothing_panics() {
+    use logsandbox::workload::{RandomOps, RandomOpsConfig};
+    // No client node: random operations have nowhere to run.
+    let mut sb = Sandbox::builder()
+        .install_logs(1)
+        .time_limit(logsandbox::secs(1))
+        .workload(RandomOps::new(RandomOpsConfig::default()))
+        .build()
+        .unwrap();
+    let report = sb.run().unwrap();
+    assert!(!report.passed());
+    assert_eq!(
+        report.error.as_deref(),
+        Some("random operations need a client node (none in the cluster)")
+    );
+}

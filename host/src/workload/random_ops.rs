@@ -251,11 +251,16 @@ impl Workload for RandomOps {
 
     fn on_start(&mut self, setup: &Setup) -> Vec<Action> {
         self.rng = seeds::rng(setup.seed, "workload");
+        self.cluster = Some(setup.cluster.clone());
         let clients = setup.cluster.clients.clone();
+        if clients.is_empty() {
+            return vec![Action::Fail(
+                "random operations need a client node (none in the cluster)".into(),
+            )];
+        }
         self.procs = (0..self.config.processes as usize)
             .map(|i| (clients[i % clients.len()], ProcState::Down))
             .collect();
-        self.cluster = Some(setup.cluster.clone());
         if !self.nemesis() {
             return Vec::new();
         }
