@@ -10,8 +10,8 @@
 //! - [`queue`]: the heap;
 //! - [`node`]: a node's lifecycle (start, crash, wipe) and what the host saw of it;
 //! - [`effects`]: carrying out what a node asked for in a call;
-//! - [`transport`]: the metadata store's requests and answers, the storage writer's
-//!   group commits, and held envelopes;
+//! - [`transport`]: the metadata store's requests and answers, and held envelopes;
+//! - [`writer`]: a node's storage writer and its group commits;
 //! - [`drive`]: client operations, the workload, and faults.
 
 pub(crate) mod drive;
@@ -19,6 +19,7 @@ pub(crate) mod effects;
 pub(crate) mod node;
 pub(crate) mod queue;
 pub(crate) mod transport;
+pub(crate) mod writer;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use super::World;
+use super::writer::Writer;
 use crate::bindings::{Body, Config, Event, MetadataValue, Reply, Request, Roles, Status};
 use crate::op::{LogId, NodeId, Offset, OpId, Version};
 use crate::runtime::{NodeInstance, Runtime};
@@ -85,14 +86,6 @@ pub struct LogletReport {
     pub at: SimTime,
     /// Which incarnation of the node replied.
     pub incarnation: u32,
-}
-
-/// A node's storage writer: one group commit at a time, as a log-server's writer does.
-#[derive(Default)]
-pub(crate) struct Writer {
-    pub busy: bool,
-    /// Writes made while a commit is in flight: they go in the next one.
-    pub queued: Vec<u64>,
 }
 
 pub(crate) struct SimNode {
