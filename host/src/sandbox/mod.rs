@@ -168,6 +168,16 @@ impl Sandbox {
     /// the clock reads it), or a predicate on the sandbox, checked after every step
     /// (fails with [`RunError::Timeout`] after the wait limit of virtual time, or
     /// [`RunError::Stalled`] when nothing is left to happen).
+    ///
+    /// A closure names its parameter's type, since the method takes either kind:
+    ///
+    /// ```no_run
+    /// # use logsandbox::{Sandbox, SimTime};
+    /// # let mut sb = Sandbox::builder().build()?;
+    /// sb.run_until(SimTime::from_millis(500))?;
+    /// sb.run_until(|sb: &Sandbox| sb.node(1).cached_logs().is_some())?;
+    /// # Ok::<(), logsandbox::Error>(())
+    /// ```
     pub fn run_until(&mut self, mut condition: impl Condition) -> Result<(), RunError> {
         if let Some(at) = condition.instant() {
             return self.run_to(at);
