@@ -175,7 +175,7 @@ impl Client {
                         // The rest of `out` is the ask's timer, no longer needed.
                         let out = match self.sequencers.get(&loglet).map(|s| s.known_state()) {
                             Some(Some(answer)) => task.on_sequencer_state(answer),
-                            Some(None) => task.local_sequencer_starting(),
+                            Some(None) => task.ask_again(check_seal),
                             None => task.on_sequencer_state(SequencerAnswer::Unknown),
                         };
                         return self.run_task(ctx, op, out);

@@ -4,17 +4,20 @@
 //! Ids: every request id, timer id and write id the node makes carries its owner in the
 //! top byte ([`Part`]), so a reply, a timer or a durable write is routed without a table.
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
 use crate::bindings::logsandbox::node::host::Level;
-use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
+use crate::bindings::logsandbox::node::messages::{
+    Body, Message, MetadataVersion, SequencerAnswer,
+};
 use crate::bindings::logsandbox::node::types::{NodeId, SimTime};
 use crate::client::Client;
 use crate::env::Env;
 use crate::log_server::LogServer;
 use crate::metadata_cache::MetadataCache;
 use crate::rng::Rng;
+use crate::sequencer::answer_state;
 use crate::settings::Settings;
 
 /// Which part of the node owns an id.
@@ -47,8 +50,8 @@ pub struct Shared {
     pub rng: Rng,
     next_id: u64,
     pub versions: Vec<MetadataVersion>,
-    /// When each peer was last heard from (any message).
-    pub last_heard: BTreeMap<NodeId, SimTime>,
+    /// The peers heard from since this node started (any message).
+    pub heard: BTreeSet<NodeId>,
 }
 
 impl Shared {
@@ -56,7 +59,7 @@ impl Shared {
     /// remote task asks the sequencer only if it was; one that stops answering is given
     /// `store_timeout` before the task turns to the log-servers.
     pub fn heard_from(&self, peer: NodeId) -> bool {
-        peer == self.me || self.last_heard.contains_key(&peer)
+        peer == self.me || self.heard.contains(&peer)
     }
 }
 
@@ -129,7 +132,7 @@ impl Node {
                 rng: Rng::new(config.seed),
                 next_id: 0,
                 versions: Vec::new(),
-                last_heard: BTreeMap::new(),
+                heard: BTreeSet::new(),
             },
             parts: Parts {
                 log_server: LogServer::default(),
@@ -174,7 +177,7 @@ impl Node {
             };
             match event {
                 Event::Message((from, msg)) => {
-                    ctx.shared.last_heard.insert(from, now);
+                    ctx.shared.heard.insert(from);
                     parts
                         .metadata
                         .observe_versions(&mut ctx, from, &msg.versions);
@@ -232,9 +235,7 @@ impl Parts {
                     self.client
                         .on_state_request(ctx, &self.metadata, from, id, loglet, check_seal);
                 } else {
-                    let unknown =
-                        crate::bindings::logsandbox::node::messages::SequencerAnswer::Unknown;
-                    crate::sequencer::answer_state(ctx, from, id, unknown);
+                    answer_state(ctx, from, id, SequencerAnswer::Unknown);
                 }
             }
             Body::SequencerState((id, state)) => self.client.on_sequencer_state(ctx, id, state),

@@ -141,7 +141,6 @@ pub struct Sequencer {
     deferred: Vec<Deferred>,
     /// Seal in progress: nodes sealed so far and the highest local tail they reported.
     seal_nodes: BTreeSet<NodeId>,
-    seal_max_tail: LogletOffset,
     seal_ops: Vec<OpId>,
     sealing: bool,
     check: Option<SealCheck>,
@@ -183,7 +182,6 @@ impl Sequencer {
             backlog: VecDeque::new(),
             deferred: Vec::new(),
             seal_nodes: BTreeSet::new(),
-            seal_max_tail: OLDEST,
             seal_ops: Vec::new(),
             sealing: false,
             check: None,
@@ -302,14 +300,20 @@ impl Sequencer {
             }
             State::Open | State::Draining => self.seal_ops.push(op),
         }
-        if !self.sealing && matches!(self.state, State::Open) {
-            self.sealing = true;
-            ctx.log(
-                Level::Info,
-                &format!("sealing loglet {}", fmt_loglet(self.loglet)),
-            );
-            self.send_seals(ctx, routes);
+        self.start_sealing(ctx, routes);
+    }
+
+    /// Seals the loglet on the nodeset, unless a seal is under way or done.
+    fn start_sealing(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        if self.sealing || !matches!(self.state, State::Open) {
+            return;
         }
+        self.sealing = true;
+        ctx.log(
+            Level::Info,
+            &format!("sealing loglet {}", fmt_loglet(self.loglet)),
+        );
+        self.send_seals(ctx, routes);
     }
 
     fn send_seals(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
@@ -595,26 +599,14 @@ impl Sequencer {
         if self.nodes.values().filter(|v| v.sealed).count() < self.f_majority() {
             return;
         }
-        let sealed_tail = self
-            .nodes
-            .values()
-            .filter(|v| v.sealed)
-            .map(|v| v.local_tail)
-            .max()
-            .unwrap_or(OLDEST);
         ctx.log(
             Level::Info,
             &format!(
-                "loglet {} was sealed elsewhere (f-majority sealed, tail {sealed_tail}); draining",
+                "loglet {} was sealed elsewhere (an f-majority is sealed); draining",
                 fmt_loglet(self.loglet)
             ),
         );
-        self.state = State::Draining;
-        for (op, _) in std::mem::take(&mut self.backlog) {
-            ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
-        }
-        self.hurry_drain(ctx, routes);
-        self.maybe_publish(ctx);
+        self.start_drain(ctx, routes);
     }
 
     fn observe(&mut self, from: NodeId, header: &ReplyHeader) {
@@ -677,40 +669,32 @@ impl Sequencer {
             return;
         }
         self.seal_nodes.insert(from);
-        self.seal_max_tail = self.seal_max_tail.max(header.local_tail);
         // Stores waiting on a node that is now sealed end as Sealed.
         self.wake_waiting(ctx, routes, Some(from));
         if matches!(self.state, State::Open) && self.seal_nodes.len() >= self.f_majority() {
             ctx.log(
                 Level::Info,
                 &format!(
-                    "loglet {} sealed on an f-majority at tail {}; draining {} in-flight appends",
+                    "loglet {} sealed on an f-majority; draining {} in-flight appends",
                     fmt_loglet(self.loglet),
-                    self.seal_max_tail,
                     self.appenders.len()
                 ),
             );
-            self.state = State::Draining;
-            if mutants::PUBLISH_BEFORE_DRAIN {
-                let tail = self.known_global_tail;
-                self.state = State::Sealed(tail);
-                self.sealing = false;
-                for op in std::mem::take(&mut self.seal_ops) {
-                    ctx.env
-                        .complete(op, OpResult::Sealed(TailState::Sealed(tail)));
-                }
-            }
-            for (op, _) in std::mem::take(&mut self.backlog) {
-                ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
-            }
-            self.hurry_drain(ctx, routes);
-            self.maybe_publish(ctx);
+            self.start_drain(ctx, routes);
         }
     }
 
-    /// Entering the drain: appends backing off try again now rather than after their
-    /// (exponential) back-off, so the seal is published as soon as they are resolved.
-    fn hurry_drain(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+    /// Sealed on an f-majority (by us or behind our back): take no more appends, fail the
+    /// queued ones, resend the waves backing off (so the drain ends as soon as the appends
+    /// in flight are resolved), and publish once none is left.
+    fn start_drain(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        self.state = State::Draining;
+        for (op, _) in std::mem::take(&mut self.backlog) {
+            ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
+        }
+        if mutants::PUBLISH_BEFORE_DRAIN {
+            return self.publish(ctx);
+        }
         let backing_off: Vec<LogletOffset> = self
             .appenders
             .iter()
@@ -720,16 +704,17 @@ impl Sequencer {
         for first in backing_off {
             self.send_wave(ctx, routes, first);
         }
+        self.maybe_publish(ctx);
     }
 
     /// Publishes the sealed tail once no append is in flight.
     fn maybe_publish(&mut self, ctx: &mut Ctx) {
-        if !matches!(self.state, State::Draining) {
-            return;
+        if matches!(self.state, State::Draining) && self.appenders.is_empty() {
+            self.publish(ctx);
         }
-        if !self.appenders.is_empty() {
-            return;
-        }
+    }
+
+    fn publish(&mut self, ctx: &mut Ctx) {
         // What an f-majority sealed may hold beyond the global tail belongs to appends that
         // did not commit (they ended Sealed): the sealed tail is the committed one, as
         // Restate's sequencer publishes its known global tail once drained.
@@ -761,21 +746,9 @@ impl Sequencer {
         id: RequestId,
         check: bool,
     ) {
-        match self.state {
-            State::Starting { .. } => self.deferred.push(Deferred::State(from, id, check)),
-            State::Sealed(tail) => answer_state(
-                ctx,
-                from,
-                id,
-                SequencerAnswer::Tail(TailState::Sealed(tail)),
-            ),
-            State::Draining => answer_state(ctx, from, id, SequencerAnswer::Sealing),
-            State::Open if self.sealing => answer_state(ctx, from, id, SequencerAnswer::Sealing),
-            State::Open if !check => {
-                let tail = TailState::Open(self.known_global_tail);
-                answer_state(ctx, from, id, SequencerAnswer::Tail(tail))
-            }
-            State::Open => match &mut self.check {
+        match self.known_state() {
+            None => self.deferred.push(Deferred::State(from, id, check)),
+            Some(SequencerAnswer::Tail(TailState::Open(_))) if check => match &mut self.check {
                 Some(c) => c.waiters.push((from, id)),
                 None => {
                     self.check = Some(SealCheck {
@@ -785,6 +758,7 @@ impl Sequencer {
                     self.ask_check_infos(ctx, routes);
                 }
             },
+            Some(answer) => answer_state(ctx, from, id, answer),
         }
     }
 
@@ -813,28 +787,17 @@ impl Sequencer {
             return;
         }
         let check = self.check.take().expect("checked above");
-        let any_sealed = check.infos.values().any(|h| h.sealed);
-        let answer = match self.state {
-            State::Sealed(t) => SequencerAnswer::Tail(TailState::Sealed(t)),
-            State::Open if !any_sealed && !self.sealing => {
-                SequencerAnswer::Tail(TailState::Open(self.known_global_tail))
-            }
-            _ => SequencerAnswer::Sealing,
+        // Sealed (at least partly) behind our back: say so, finish the seal, then drain.
+        let sealed = check.infos.values().any(|h| h.sealed);
+        let answer = match self.known_state() {
+            Some(SequencerAnswer::Tail(TailState::Open(_))) if sealed => SequencerAnswer::Sealing,
+            known => known.expect("a sequencer checks its seal once started"),
         };
         for (to, id) in check.waiters {
             answer_state(ctx, to, id, answer);
         }
-        // Sealed (at least partly) behind our back: finish the seal, then drain.
-        if any_sealed && matches!(self.state, State::Open) && !self.sealing {
-            self.sealing = true;
-            ctx.log(
-                Level::Info,
-                &format!(
-                    "loglet {} is sealed on some log-servers; sealing it and draining",
-                    fmt_loglet(self.loglet)
-                ),
-            );
-            self.send_seals(ctx, routes);
+        if sealed {
+            self.start_sealing(ctx, routes);
         }
     }
 

@@ -23,7 +23,6 @@ pub struct Settings {
     pub store_timeout: u64,
     /// Delay before resending a seal or info request that got no answer.
     pub rpc_retry: u64,
-
     /// False puts the log-server in read-only mode: every store gets `Disabled`.
     pub accepting_writes: bool,
 }

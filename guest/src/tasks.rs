@@ -2,15 +2,16 @@
 //! find-tail, seal, and trim. Each task is a small state machine owned by the client,
 //! keyed by the client operation it serves.
 //!
-//! Each first asks the loglet's sequencer (GetSequencerState, as Restate does), and only
-//! when it does not answer in time falls back to the log-servers:
+//! Each first asks the loglet's sequencer (GetSequencerState, as Restate does), and falls
+//! back to the log-servers only when it was never heard from or does not answer in time:
 //!
 //! - **Find-tail**: the sequencer's known global tail (with a seal check when this node
-//!   sealed the loglet itself). Fallback: GetLogletInfo until an f-majority answers. If an f-majority is sealed,
-//!   the tail is the highest local tail seen, and the `[global, max)` gap is repaired
-//!   first (GetDigest, then GetRecords from a holder and repair stores, with `ignore_seal`,
-//!   until every record there has a write quorum). If only some are sealed, help seal and
-//!   start over. If none is sealed, the tail is open at the highest tail a write quorum has.
+//!   sealed the loglet itself). Fallback: GetLogletInfo until an f-majority answers. If an
+//!   f-majority is sealed, the tail is the highest local tail seen, and the `[global, max)`
+//!   gap is repaired first (GetDigest, then GetRecords from a holder and repair stores,
+//!   with `ignore_seal`, until every record there has a write quorum). If only some are
+//!   sealed, help seal and start over. If none is sealed, the tail is open at the highest
+//!   tail a write quorum has.
 //! - **Seal**: Seal to the nodeset until an f-majority is sealed, then ask the sequencer to
 //!   check the seal: it drains and publishes its committed tail, which everyone then
 //!   reports. Fallback: a find-tail on the log-servers, which repairs the tail.
@@ -54,10 +55,9 @@ pub enum Out {
 enum Phase {
     /// Waiting for the sequencer's state.
     AskSequencer { check_seal: bool },
-    /// This node's own sequencer is still learning its tail: ask it again shortly.
-    AwaitLocalSequencer,
-    /// The sequencer is sealing: ask it again shortly (with the same seal check).
-    SequencerSealing { check_seal: bool },
+    /// The sequencer is alive but cannot answer yet (it is sealing, or, on this very
+    /// node, still learning its tail): ask it again after `rpc_retry`.
+    AskAgain { check_seal: bool },
     /// Collecting GetLogletInfo answers.
     Info {
         infos: BTreeMap<NodeId, ReplyHeader>,
@@ -171,10 +171,9 @@ impl Task {
         (task, out)
     }
 
-    /// Asks the sequencer (unless it was never heard from), and waits patiently (`store_timeout`): a sequencer that is
-    /// draining a seal answers only once it published the sealed tail, and giving up on a
-    /// live sequencer would send the task to the log-servers, whose repaired tail may
-    /// differ from the one the sequencer publishes.
+    /// Asks the sequencer (unless it was never heard from), and waits patiently
+    /// (`store_timeout`): giving up on a live sequencer would send the task to the
+    /// log-servers, whose repaired tail may differ from the one the sequencer publishes.
     fn ask_sequencer(&mut self, check_seal: bool) -> Vec<Out> {
         if !self.sequencer_alive {
             return self.without_sequencer();
@@ -197,10 +196,7 @@ impl Task {
         };
         let tail = match answer {
             SequencerAnswer::Unknown => return self.without_sequencer(),
-            SequencerAnswer::Sealing => {
-                self.phase = Phase::SequencerSealing { check_seal };
-                return vec![Out::Timer];
-            }
+            SequencerAnswer::Sealing => return self.ask_again(check_seal),
             SequencerAnswer::Tail(tail) => tail,
         };
         match (self.kind, tail) {
@@ -222,9 +218,9 @@ impl Task {
         }
     }
 
-    /// This node's own sequencer has not started yet: ask again after `rpc_retry`.
-    pub fn local_sequencer_starting(&mut self) -> Vec<Out> {
-        self.phase = Phase::AwaitLocalSequencer;
+    /// The sequencer cannot answer yet: ask it again after `rpc_retry`.
+    pub fn ask_again(&mut self, check_seal: bool) -> Vec<Out> {
+        self.phase = Phase::AskAgain { check_seal };
         vec![Out::Timer]
     }
 
@@ -309,8 +305,7 @@ impl Task {
                 self.finish_trim()
             }
             Phase::AskSequencer { .. } => self.without_sequencer(),
-            Phase::AwaitLocalSequencer => self.ask_sequencer(false),
-            Phase::SequencerSealing { check_seal } => self.ask_sequencer(*check_seal),
+            Phase::AskAgain { check_seal } => self.ask_sequencer(*check_seal),
             Phase::Info { .. } | Phase::Sealing { .. } | Phase::Trimming { .. } => self.resend(),
             // Digests and repairs resend nothing; a lost answer restarts the round.
             Phase::Digests { .. } | Phase::Repairing { .. } => self.ask_infos(),
