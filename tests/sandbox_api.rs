@@ -387,7 +387,11 @@ fn a_released_link_delivers_what_it_held_in_the_order_it_was_sent() {
     let held = sb.held(5, 1);
     assert!(held >= 8, "the stores to N1 wait: {held}");
     let released_at = sb.now();
+    let counted = sb.link_stats(5, 1);
+    assert_eq!(counted.held as usize, held);
     assert_eq!(sb.release(5, 1), held);
+    // A released message was counted when sent: it is not sent twice.
+    assert_eq!(sb.link_stats(5, 1), counted);
     for op in ops {
         sb.run_until_done(op).unwrap();
     }

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use crate::op::NodeId;
 use crate::seeds::{self, SimRng};
 use crate::time::SimTime;
-use envelope::{Endpoint, Envelope};
+use envelope::Envelope;
 use rules::{Rules, Verdict};
 
 /// What becomes of an envelope.
@@ -67,52 +67,60 @@ impl Network {
         }
     }
 
-    /// Judges an envelope sent now.
+    /// Judges an envelope sent now, and counts a message in its link's stats.
     pub fn judge(&mut self, now: SimTime, envelope: &Envelope<'_>) -> Decision {
+        let decision = self.decide(now, envelope, now);
+        if let Envelope::Message { from, to, .. } = *envelope {
+            let stats = self.stats.entry((from, to)).or_default();
+            stats.sent += 1;
+            match decision {
+                Decision::Drop => stats.dropped += 1,
+                Decision::Hold => stats.held += 1,
+                Decision::Deliver(_) => {}
+            }
+        }
+        decision
+    }
+
+    /// Judges again an envelope a link held: it arrives no earlier than `not_before`, so
+    /// what a link releases keeps its order. It was counted as sent and held already;
+    /// only its loss is news.
+    pub fn rejudge(
+        &mut self,
+        now: SimTime,
+        envelope: &Envelope<'_>,
+        not_before: SimTime,
+    ) -> Decision {
+        let decision = self.decide(now, envelope, not_before);
+        if let (&Envelope::Message { from, to, .. }, Decision::Drop) = (envelope, decision) {
+            self.stats.entry((from, to)).or_default().dropped += 1;
+        }
+        decision
+    }
+
+    fn decide(&mut self, now: SimTime, envelope: &Envelope<'_>, not_before: SimTime) -> Decision {
         let rng = match envelope {
             Envelope::Message { .. } => &mut self.network_rng,
             Envelope::StoreRequest { .. } | Envelope::StoreResponse { .. } => &mut self.store_rng,
             Envelope::Commit { .. } => &mut self.storage_rng,
         };
-        let verdict = self.rules.judge(envelope, now, rng);
-        let decision = match verdict {
-            Verdict::Pass => Decision::Deliver(now),
-            Verdict::Delay(d) => Decision::Deliver(now.plus(d)),
-            Verdict::Drop if matches!(envelope, Envelope::Commit { .. }) => Decision::Hold,
-            Verdict::Drop => Decision::Drop,
-            Verdict::Hold => Decision::Hold,
-        };
-        let Envelope::Message { from, to, .. } = *envelope else {
-            return decision;
-        };
-        let stats = self.stats.entry((from, to)).or_default();
-        stats.sent += 1;
-        match decision {
-            Decision::Deliver(at) if !self.reorder => {
-                let link = self.links.entry((from, to)).or_default();
-                let at = at.max(*link);
-                *link = at;
-                Decision::Deliver(at)
+        let at = match self.rules.judge(envelope, now, rng) {
+            Verdict::Pass => now,
+            Verdict::Delay(d) => now.plus(d),
+            Verdict::Drop if !matches!(envelope, Envelope::Commit { .. }) => {
+                return Decision::Drop;
             }
-            Decision::Drop => {
-                stats.dropped += 1;
-                decision
-            }
-            Decision::Hold => {
-                stats.held += 1;
-                decision
-            }
-            Decision::Deliver(_) => decision,
+            Verdict::Drop | Verdict::Hold => return Decision::Hold,
         }
-    }
-
-    /// A message released from a hold arrives no earlier than `at` and, on a FIFO link,
-    /// after everything sent on the link before it.
-    pub fn fifo(&mut self, from: NodeId, to: NodeId, at: SimTime) -> SimTime {
-        let link = self.links.entry((from, to)).or_default();
-        let at = at.max(*link);
-        *link = at;
-        at
+        .max(not_before);
+        match *envelope {
+            Envelope::Message { from, to, .. } if !self.reorder => {
+                let link = self.links.entry((from, to)).or_default();
+                *link = at.max(*link);
+                Decision::Deliver(*link)
+            }
+            _ => Decision::Deliver(at),
+        }
     }
 
     /// A crashed node's connections are gone: later messages do not queue behind old ones.
@@ -130,9 +138,4 @@ impl Network {
     pub fn reorders(&self) -> bool {
         self.reorder
     }
-}
-
-/// Shorthand for the endpoint of a node.
-pub fn node(id: NodeId) -> Endpoint {
-    Endpoint::Node(id)
 }

@@ -29,10 +29,6 @@ impl World {
         let effects = instance.take_effects();
         let now = self.now;
         for effect in effects {
-            if self.nodes[&id].status != super::NodeStatus::Running {
-                // The node crashed on an earlier effect of this call: the rest die with it.
-                return;
-            }
             match effect {
                 Effect::Send { to, msg } => {
                     if to == id || !self.nodes.contains_key(&to) {
@@ -107,7 +103,16 @@ impl World {
                         event: Event::Timer(timer),
                     },
                 ),
-                Effect::Complete { op, outcome } => self.complete(id, op, outcome),
+                Effect::Complete { op, outcome } => {
+                    self.complete(id, op, outcome);
+                    // A refused completion crashes the node, and the workload it wakes may
+                    // crash (and restart) it: the rest of the call dies with that life.
+                    let node = &self.nodes[&id];
+                    if node.status != super::NodeStatus::Running || node.incarnation != incarnation
+                    {
+                        return;
+                    }
+                }
                 Effect::Offered {
                     value,
                     source,

@@ -141,6 +141,18 @@ impl World {
         let released = queue.len();
         let mut floor = self.now;
         for pending in queue {
+            let pending = match pending {
+                Pending::Commit {
+                    node,
+                    incarnation,
+                    writes,
+                } => {
+                    // The disk resumes: the commit starts over from here.
+                    self.start_commit(node, incarnation, writes);
+                    continue;
+                }
+                pending => pending,
+            };
             let now = self.now;
             let decision = match &pending {
                 Pending::Node {
@@ -148,62 +160,41 @@ impl World {
                     event: Event::Message((sender, message)),
                     ..
                 } => {
-                    let envelope = Envelope::Message {
-                        from: *sender,
-                        to: *node,
-                        message,
-                    };
-                    match self.net.judge(now, &envelope) {
-                        Decision::Deliver(at) => {
-                            Decision::Deliver(self.net.fifo(*sender, *node, at.max(floor)))
-                        }
-                        other => other,
-                    }
+                    let (from, to) = (*sender, *node);
+                    let envelope = Envelope::Message { from, to, message };
+                    self.net.rejudge(now, &envelope, floor)
                 }
                 Pending::Node {
                     node,
                     event: Event::MetadataResponse((_, response)),
                     ..
-                } => self.net.judge(
-                    now,
-                    &Envelope::StoreResponse {
+                } => {
+                    let envelope = Envelope::StoreResponse {
                         node: *node,
                         response,
-                    },
-                ),
+                    };
+                    self.net.rejudge(now, &envelope, floor)
+                }
                 Pending::StoreArrives {
                     from: Some((node, _)),
                     request,
                     ..
-                } => self.net.judge(
-                    now,
-                    &Envelope::StoreRequest {
+                } => {
+                    let envelope = Envelope::StoreRequest {
                         node: *node,
                         request,
-                    },
-                ),
-                Pending::Commit {
-                    node,
-                    incarnation,
-                    writes,
-                } => {
-                    // The disk resumes: the commit starts over from here.
-                    let (node, incarnation, writes) = (*node, *incarnation, writes.clone());
-                    self.start_commit(node, incarnation, writes);
-                    continue;
+                    };
+                    self.net.rejudge(now, &envelope, floor)
                 }
-                _ => Decision::Deliver(now),
+                _ => Decision::Deliver(floor),
             };
-            let shown_on = match to {
-                Endpoint::Node(n) | Endpoint::Disk(n) => n,
-                Endpoint::Store => match from {
-                    Endpoint::Node(n) | Endpoint::Disk(n) => n,
-                    Endpoint::Store => 0,
-                },
+            let shown_on = match (to, from) {
+                (Endpoint::Node(n) | Endpoint::Disk(n), _)
+                | (_, Endpoint::Node(n) | Endpoint::Disk(n)) => n,
+                _ => 0,
             };
             match decision {
                 Decision::Deliver(at) => {
-                    let at = at.max(floor);
                     floor = at;
                     self.push(at, pending);
                 }
