@@ -13,7 +13,8 @@ use crate::fault::Fault;
 use crate::history::Process;
 use crate::metadata_store::StoreRequest;
 use crate::op::{NodeId, Op, OpId, describe_result};
-use crate::workload::Action;
+use crate::time::SimTime;
+use crate::workload::{Action, Workload};
 
 /// The metadata-store key of the Logs value.
 pub const LOGS_KEY: &str = "bifrost_config";
@@ -74,38 +75,38 @@ impl World {
                 describe_result(&outcome)
             )
         });
-        let actions = match &mut self.driver {
-            Some(driver) => driver.workload.on_complete(now, op, process, &outcome),
-            None => Vec::new(),
-        };
+        let actions = self.ask_workload(|w, now| w.on_complete(now, op, process, &outcome));
         self.history.complete(now, op, outcome);
         self.act(actions);
     }
 
     /// Tells the workload that a node started.
     pub(crate) fn node_started(&mut self, node: NodeId, incarnation: u32) {
-        let actions = match &mut self.driver {
-            Some(driver) => driver.workload.on_node_started(self.now, node, incarnation),
-            None => Vec::new(),
-        };
+        let actions = self.ask_workload(|w, now| w.on_node_started(now, node, incarnation));
         self.act(actions);
     }
 
     /// Tells the workload that one of its operations was lost.
     pub(crate) fn workload_lost(&mut self, op: OpId, process: Process, why: &str) {
-        let actions = match &mut self.driver {
-            Some(driver) => driver.workload.on_lost(self.now, op, process, why),
-            None => Vec::new(),
-        };
+        let actions = self.ask_workload(|w, now| w.on_lost(now, op, process, why));
         self.act(actions);
     }
 
+    /// A workload's timer fired.
     pub(crate) fn wake(&mut self, token: u64) {
-        let actions = match &mut self.driver {
-            Some(driver) => driver.workload.on_wake(self.now, token),
-            None => Vec::new(),
-        };
+        let actions = self.ask_workload(|w, now| w.on_wake(now, token));
         self.act(actions);
+    }
+
+    /// Tells the workload, if there is one, what happened; it answers with actions.
+    fn ask_workload(
+        &mut self,
+        tell: impl FnOnce(&mut dyn Workload, SimTime) -> Vec<Action>,
+    ) -> Vec<Action> {
+        match &mut self.driver {
+            Some(driver) => tell(driver.workload.as_mut(), self.now),
+            None => Vec::new(),
+        }
     }
 
     /// Carries out a workload's actions, unless it finished (or was silenced).
