@@ -89,9 +89,13 @@ impl Fault {
     }
 }
 
+/// How a cut or a heal reads: `->` one way, `<->` both ways.
+pub(crate) fn arrow(both_ways: bool) -> &'static str {
+    if both_ways { "<->" } else { "->" }
+}
+
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let arrow = |both: bool| if both { "<->" } else { "->" };
         match self {
             Fault::Start(n) => write!(f, "start N{n}"),
             Fault::Crash(n) => write!(f, "crash N{n}"),

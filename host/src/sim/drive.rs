@@ -9,7 +9,7 @@ use super::World;
 use super::node::NodeStatus;
 use super::queue::{Origin, Pending};
 use crate::bindings::{Event, MetadataValue, OpResult, Precondition};
-use crate::fault::Fault;
+use crate::fault::{self, Fault};
 use crate::history::Process;
 use crate::metadata_store::StoreRequest;
 use crate::op::{NodeId, Op, OpId, describe_result};
@@ -201,7 +201,7 @@ impl World {
                 if *both_ways {
                     self.net.rules.cut(*to, *from, *until);
                 }
-                let arrow = if *both_ways { "<->" } else { "->" };
+                let arrow = fault::arrow(*both_ways);
                 let text = match until {
                     Some(u) => format!("messages {from} {arrow} {to} are lost until {u}"),
                     None => format!("messages {from} {arrow} {to} are lost"),
@@ -217,7 +217,7 @@ impl World {
                 if *both_ways {
                     self.net.rules.heal(*to, *from);
                 }
-                let arrow = if *both_ways { "<->" } else { "->" };
+                let arrow = fault::arrow(*both_ways);
                 self.trace.note(now.0, note_node, || {
                     format!("messages {from} {arrow} {to} pass again")
                 });
