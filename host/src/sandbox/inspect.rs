@@ -186,12 +186,18 @@ impl Sandbox {
     /// The checks, on the history so far: the standard ones, the workload's
     /// expectations, and `no_unplanned_crash`.
     pub fn check(&self) -> Vec<CheckResult> {
+        let mut results = self.history_checks();
+        results.push(self.crash_check());
+        results
+    }
+
+    /// The workload's expectations and the standard checks: what the history shows.
+    pub(crate) fn history_checks(&self) -> Vec<CheckResult> {
         let mut results = match &self.world.driver {
             Some(d) => d.workload.expectations(&self.world.history),
             None => Vec::new(),
         };
         results.extend(check::check_history(&self.world.history));
-        results.push(self.crash_check());
         results
     }
 

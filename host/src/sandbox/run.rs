@@ -100,11 +100,7 @@ impl Sandbox {
         let error = self.world.driver.as_ref().and_then(|d| d.error.clone());
         // A reproduction (`expect_error`) is judged by its error alone: the workload stops there.
         let mut checks: Vec<CheckResult> = match &self.meta.expect_error {
-            None => {
-                let mut checks = self.check();
-                checks.pop(); // the crash check comes last, below
-                checks
-            }
+            None => self.history_checks(),
             Some(expected) => vec![CheckResult::new(
                 "expected_error",
                 error.as_deref() == Some(expected.as_str()),
