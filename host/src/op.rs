@@ -79,6 +79,18 @@ impl Op {
         }
     }
 
+    /// From the WIT form, as a guest received it.
+    pub(crate) fn from_wit(op: &bindings::Op) -> Op {
+        match op {
+            bindings::Op::Append((log, payload)) => Op::Append(*log, payload.clone()),
+            bindings::Op::Seal(log) => Op::Seal(*log),
+            bindings::Op::FindTail(log) => Op::FindTail(*log),
+            bindings::Op::Read((log, from, to)) => Op::Read(*log, *from, *to),
+            bindings::Op::Trim((log, point)) => Op::Trim(*log, *point),
+            bindings::Op::WaitForMetadata((kind, version)) => Op::WaitForMetadata(*kind, *version),
+        }
+    }
+
     /// The WIT form, handed to the guest.
     pub(crate) fn to_wit(&self) -> bindings::Op {
         match self {
@@ -159,6 +171,7 @@ mod tests {
     fn ops_convert_to_the_wit_form_and_read_as_text() {
         let op = Op::append(0, "x");
         assert_eq!(op.to_wit(), bindings::Op::Append((0, b"x".to_vec())));
+        assert_eq!(Op::from_wit(&op.to_wit()), op);
         assert_eq!(op.to_string(), "append to log 0: x");
         assert_eq!(Op::Read(0, 1, 5).name(), "read");
         assert_eq!(Op::WaitForMetadata(MetadataKind::Logs, 3).log(), None);

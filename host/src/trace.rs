@@ -282,21 +282,9 @@ pub fn describe_event(event: &Event) -> String {
         },
         Event::Timer(id) => format!("timer #{id:x}"),
         Event::WriteDurable(id) => format!("write #{id:x} durable"),
-        Event::ClientRequest((op, request)) => format!("client op #{op}: {}", describe_op(request)),
-    }
-}
-
-/// A WIT operation as one line.
-pub fn describe_op(op: &Op) -> String {
-    match op {
-        Op::Append((log, payload)) => {
-            format!("append to log {log}: {}", String::from_utf8_lossy(payload))
+        Event::ClientRequest((op, request)) => {
+            format!("client op #{op}: {}", crate::op::Op::from_wit(request))
         }
-        Op::Seal(log) => format!("seal log {log}"),
-        Op::FindTail(log) => format!("find-tail log {log}"),
-        Op::Read((log, from, to)) => format!("read log {log} [{from}, {to})"),
-        Op::Trim((log, point)) => format!("trim log {log} to {point}"),
-        Op::WaitForMetadata((_, v)) => format!("wait for Logs >= v{v}"),
     }
 }
 

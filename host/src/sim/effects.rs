@@ -63,17 +63,15 @@ impl World {
                                 .note(now.0, to, || format!("lost in the network: {text}"));
                         }
                         Decision::Hold => {
-                            let text = describe_event(&Event::Message((id, msg.clone())));
+                            let event = Event::Message((id, msg));
+                            let text = describe_event(&event);
                             self.trace.note(now.0, to, || format!("held: {text}"));
-                            self.hold_envelope(
-                                Endpoint::Node(id),
-                                Endpoint::Node(to),
-                                Pending::Node {
-                                    node: to,
-                                    incarnation: None,
-                                    event: Event::Message((id, msg)),
-                                },
-                            );
+                            let pending = Pending::Node {
+                                node: to,
+                                incarnation: None,
+                                event,
+                            };
+                            self.hold_envelope(Endpoint::Node(id), Endpoint::Node(to), pending);
                         }
                     }
                 }
