@@ -258,6 +258,31 @@ fn the_checks_judge_any_history_even_one_written_by_hand() {
 }
 
 #[test]
+fn a_read_that_repeats_or_changes_a_record_fails_reads_see_acknowledged() {
+    let t = SimTime::from_millis;
+    let verdict = |read: &[(u32, &str)]| {
+        let mut h = History::new();
+        let a = h.invoke(t(1), Process::User, 5, Op::append(0, "a"));
+        h.complete(t(2), a, OpResult::Appended(1));
+        let b = h.invoke(t(1), Process::User, 5, Op::append(0, "b"));
+        h.complete(t(3), b, OpResult::Appended(2));
+        let r = h.invoke(t(4), Process::User, 6, Op::Read(0, 1, 3));
+        h.complete(t(5), r, records(read));
+        check::check_history(&h)
+            .into_iter()
+            .find(|c| c.name == "reads_see_acknowledged")
+            .unwrap()
+    };
+    assert!(verdict(&[(1, "a"), (2, "b")]).pass);
+    let repeated = verdict(&[(1, "a"), (2, "b"), (2, "b")]);
+    assert!(!repeated.pass && repeated.detail.contains("repeated records at [2]"));
+    let changed = verdict(&[(1, "b"), (2, "b")]);
+    assert!(!changed.pass && changed.detail.contains("wrong payload at [1]"));
+    let short = verdict(&[(1, "a")]);
+    assert!(!short.pass && short.detail.contains("missing acknowledged offsets [2]"));
+}
+
+#[test]
 fn the_random_workload_runs_under_a_nemesis_and_every_check_holds() {
     use logsandbox::explore::{self, Plan};
     let sets: Vec<String> = Vec::new();

@@ -8,9 +8,10 @@
 //!   acknowledged record is missing.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
 use super::{Check, CheckResult, HistoryIndex, first_ten};
-use crate::op::Offset;
+use crate::op::{Offset, ReadRecord};
 
 /// The read family.
 pub struct Reads;
@@ -25,52 +26,23 @@ fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
     let mut problems = Vec::new();
     let mut reads = 0;
     for (log, facts) in &history.logs {
-        let acked: BTreeMap<Offset, &[u8]> = facts
-            .acks
-            .iter()
-            .rev()
-            .map(|a| (a.offset, a.payload))
-            .collect();
         for read in &facts.reads {
             reads += 1;
-            let got: BTreeMap<Offset, &[u8]> = read
-                .records
-                .iter()
-                .map(|r| (r.offset, r.payload.as_slice()))
-                .collect();
             let trimmed = facts.trim_before(read.op);
-            let missing: Vec<Offset> = facts
-                .acks
-                .iter()
-                .filter(|a| {
-                    a.op.precedes(read.op)
-                        && (read.from..read.to).contains(&a.offset)
-                        && a.offset > trimmed
-                        && !got.contains_key(&a.offset)
-                })
-                .map(|a| a.offset)
-                .collect();
-            let wrong: Vec<Offset> = got
-                .iter()
-                .filter(|(o, p)| acked.get(o).is_some_and(|a| a != *p))
-                .map(|(o, _)| *o)
-                .collect();
-            let mut seen = BTreeSet::new();
-            let stray: Vec<Offset> = got
-                .iter()
-                .filter(|(_, p)| !facts.sent.contains(*p) || !seen.insert(**p))
-                .map(|(o, _)| *o)
-                .collect();
-            if !(missing.is_empty() && wrong.is_empty() && stray.is_empty()) {
+            let acks = facts.acks.iter().map(|a| {
+                let owed = a.op.precedes(read.op)
+                    && (read.from..read.to).contains(&a.offset)
+                    && a.offset > trimmed;
+                (a.offset, a.payload, owed)
+            });
+            let audit = ReadAudit::new(read.records, acks, &facts.sent);
+            if !audit.is_clean() {
                 problems.push(format!(
-                    "log {log}: {} ({}) at {} read {} records: missing acknowledged offsets {:?}; wrong payload at {:?}; stray or repeated records at {:?}",
+                    "log {log}: {} ({}) at {} read {} records: {audit}",
                     read.op.id,
                     read.op.op,
                     read.op.invoked,
-                    got.len(),
-                    first_ten(&missing),
-                    first_ten(&wrong),
-                    first_ten(&stray)
+                    read.records.len(),
                 ));
             }
         }
@@ -86,6 +58,70 @@ fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
             problems.join("; ")
         },
     )
+}
+
+/// What one read got wrong against what was written.
+pub(crate) struct ReadAudit {
+    /// Acknowledged offsets the read owed and did not return.
+    missing: Vec<Offset>,
+    /// Offsets read with another payload than one acknowledged there.
+    wrong: BTreeSet<Offset>,
+    /// Offsets read with a payload no append sent, or one already read.
+    stray: Vec<Offset>,
+}
+
+impl ReadAudit {
+    /// Audits `records` against the acknowledged appends, each `(offset, payload, owed)`
+    /// (owed: the read had to return it), and the payloads every append `sent`.
+    pub(crate) fn new<'a>(
+        records: &[ReadRecord],
+        acks: impl IntoIterator<Item = (Offset, &'a [u8], bool)>,
+        sent: &BTreeSet<&[u8]>,
+    ) -> Self {
+        let got: BTreeMap<Offset, &[u8]> = records
+            .iter()
+            .map(|r| (r.offset, r.payload.as_slice()))
+            .collect();
+        let mut audit = ReadAudit {
+            missing: Vec::new(),
+            wrong: BTreeSet::new(),
+            stray: Vec::new(),
+        };
+        for (offset, payload, owed) in acks {
+            match got.get(&offset) {
+                None if owed => audit.missing.push(offset),
+                Some(p) if *p != payload => {
+                    audit.wrong.insert(offset);
+                }
+                _ => {}
+            }
+        }
+        let mut seen = BTreeSet::new();
+        audit.stray = records
+            .iter()
+            .filter(|r| !sent.contains(r.payload.as_slice()) || !seen.insert(&r.payload))
+            .map(|r| r.offset)
+            .collect();
+        audit
+    }
+
+    /// Nothing missing, wrong or stray.
+    pub(crate) fn is_clean(&self) -> bool {
+        self.missing.is_empty() && self.wrong.is_empty() && self.stray.is_empty()
+    }
+}
+
+impl fmt::Display for ReadAudit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let wrong: Vec<Offset> = self.wrong.iter().copied().collect();
+        write!(
+            f,
+            "missing acknowledged offsets {:?}; wrong payload at {:?}; stray or repeated records at {:?}",
+            first_ten(&self.missing),
+            first_ten(&wrong),
+            first_ten(&self.stray)
+        )
+    }
 }
 
 fn no_holes(history: &HistoryIndex) -> CheckResult {

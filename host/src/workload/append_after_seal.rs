@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use super::{Action, LOG, Setup, Workload};
 use crate::check::CheckResult;
+use crate::check::reads::ReadAudit;
 use crate::history::{History, OpRecord, Process};
 use crate::op::{
     ClientError, MetadataKind, NodeId, OLDEST, Op, OpId, OpResult, TailState, Version,
@@ -490,36 +491,37 @@ fn appenders_committed(view: &View, config: &AppendAfterSealConfig) -> CheckResu
 }
 
 fn sealed_tail_beyond_commits(view: &View) -> CheckResult {
-    let name = "sealed_tail_beyond_commits";
-    match (view.sealed_tail(), view.max_acked()) {
-        (Some(tail), Some(max)) => CheckResult::new(
-            name,
-            tail > max,
-            format!("sealed tail {tail}, last acknowledged offset {max}"),
-        ),
-        (None, _) => CheckResult::new(name, false, "the seal never completed"),
-        (Some(tail), None) => CheckResult::new(
-            name,
-            true,
-            format!("sealed tail {tail}, nothing acknowledged"),
-        ),
-    }
+    let never = "the seal never completed";
+    beyond_acks(
+        "sealed_tail_beyond_commits",
+        view.sealed_tail(),
+        view,
+        "sealed tail",
+        never,
+    )
 }
 
 fn first_sealed_beyond_acks(view: &View) -> CheckResult {
-    let name = "first_sealed_tail_beyond_acks";
-    match (view.first_watcher_seal, view.max_acked()) {
-        (Some(seen), Some(max)) => CheckResult::new(
+    let (tail, never) = (
+        view.first_watcher_seal,
+        "the watcher never saw a sealed tail",
+    );
+    let seen = "the watcher first saw sealed tail";
+    beyond_acks("first_sealed_tail_beyond_acks", tail, view, seen, never)
+}
+
+/// A sealed tail lies beyond every acknowledged offset: the seal lost no commit.
+fn beyond_acks(name: &str, tail: Option<u32>, view: &View, seen: &str, never: &str) -> CheckResult {
+    match (tail, view.max_acked()) {
+        (Some(tail), Some(max)) => CheckResult::new(
             name,
-            seen > max,
-            format!("the watcher first saw sealed tail {seen}; last acknowledged offset {max}"),
+            tail > max,
+            format!("{seen} {tail}, last acknowledged offset {max}"),
         ),
-        (None, _) => CheckResult::new(name, false, "the watcher never saw a sealed tail"),
-        (Some(seen), None) => CheckResult::new(
-            name,
-            true,
-            format!("sealed tail {seen}, nothing acknowledged"),
-        ),
+        (None, _) => CheckResult::new(name, false, never),
+        (Some(tail), None) => {
+            CheckResult::new(name, true, format!("{seen} {tail}, nothing acknowledged"))
+        }
     }
 }
 
@@ -557,44 +559,19 @@ fn read_returns_committed(view: &View) -> CheckResult {
             ),
         );
     };
-    let got: BTreeMap<u32, &[u8]> = records
-        .iter()
-        .map(|r| (r.offset, r.payload.as_slice()))
-        .collect();
-    let mut missing = Vec::new();
-    let mut wrong = Vec::new();
-    for (offset, payload) in view.acked.values().flatten() {
-        match got.get(offset) {
-            None => missing.push(*offset),
-            Some(p) if p != payload => wrong.push(*offset),
-            Some(_) => {}
-        }
-    }
-    let mut seen = BTreeSet::new();
-    let foreign: Vec<u32> = got
-        .iter()
-        .filter(|(_, p)| !view.sent.contains(*p) || !seen.insert(**p))
-        .map(|(o, _)| *o)
-        .collect();
+    let acks = view.acked.values().flatten().map(|(o, p)| (*o, *p, true));
+    let audit = ReadAudit::new(records, acks, &view.sent);
     let acked = view.all_acked().count();
-    let pass = missing.is_empty() && wrong.is_empty() && foreign.is_empty();
-    let ten = crate::check::first_ten;
     CheckResult::new(
         name,
-        pass,
-        if pass {
+        audit.is_clean(),
+        if audit.is_clean() {
             format!(
                 "read {} records; all {acked} acknowledged ones present with their payloads, no stray or repeated record",
-                got.len()
+                records.len()
             )
         } else {
-            format!(
-                "read {} records; missing acknowledged offsets {:?}; wrong payload at {:?}; stray or repeated records at {:?}",
-                got.len(),
-                ten(&missing),
-                ten(&wrong),
-                ten(&foreign)
-            )
+            format!("read {} records; {audit}", records.len())
         },
     )
 }
