@@ -29,16 +29,21 @@ fn append(sb: &mut Sandbox, payload: &str) -> u32 {
 
 #[test]
 fn the_seed_race_reads_as_the_issue_wrote_it() {
-    let mut sb = Sandbox::builder()
-        .log_servers(3)
-        .client(5)
-        .seed(7)
-        .provision_empty_logs()
-        .latency(Path::MetadataStore, "200ms")
-        .latency(Path::PeerMetadata, "1ms..3ms")
-        .build()
-        .unwrap();
-    sb.run_for(ms(2000)).unwrap();
+    // Three log-servers provision empty Logs v1 and cache it; the store is slow.
+    let provisioned = || {
+        let mut sb = Sandbox::builder()
+            .log_servers(3)
+            .client(5)
+            .seed(7)
+            .provision_empty_logs()
+            .latency(Path::MetadataStore, "200ms")
+            .latency(Path::PeerMetadata, "1ms..3ms")
+            .build()
+            .unwrap();
+        sb.run_for(ms(2000)).unwrap();
+        sb
+    };
+    let mut sb = provisioned();
     assert_eq!(sb.now(), SimTime::from_millis(2000));
     // Every log-server cached N1's empty v1; the store holds it.
     assert_eq!(sb.metadata().version(), Some(1));
@@ -66,15 +71,7 @@ fn the_seed_race_reads_as_the_issue_wrote_it() {
     );
 
     // As fixed: v1336, waited for exactly; N5 ends up with the store's value.
-    let mut sb = Sandbox::builder()
-        .client(5)
-        .seed(7)
-        .provision_empty_logs()
-        .latency(Path::MetadataStore, "200ms")
-        .latency(Path::PeerMetadata, "1ms..3ms")
-        .build()
-        .unwrap();
-    sb.run_for(ms(2000)).unwrap();
+    let mut sb = provisioned();
     let logs = sb.logs_with_log_0(1336);
     sb.metadata().put(logs, Precondition::None).unwrap();
     sb.start(5).unwrap();
