@@ -412,6 +412,8 @@ impl Values {
     pub fn duration(&self, name: &str, default: u64) -> Result<u64, ScenarioError> {
         match self.raw(name) {
             None => Ok(default),
+            // A bare `0` needs no unit.
+            Some(toml::Value::Integer(0)) => Ok(0),
             Some(toml::Value::String(s)) => parse_duration(s).ok_or_else(|| {
                 self.bad(
                     name,
@@ -425,6 +427,7 @@ impl Values {
     pub fn latency(&self, name: &str) -> Result<Option<Latency>, ScenarioError> {
         match self.raw(name) {
             None => Ok(None),
+            Some(toml::Value::Integer(0)) => Ok(Some(Latency::Constant(0))),
             Some(toml::Value::String(s)) => Latency::parse(s)
                 .map(Some)
                 .map_err(|e| self.bad(name, e.to_string())),

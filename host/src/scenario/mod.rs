@@ -599,6 +599,25 @@ fn fmt_latency(l: &Latency) -> String {
 mod tests {
     use super::*;
 
+    /// The key table's default text is what an empty scenario gets: the two are written
+    /// apart (the table documents, the reader decides), so this keeps them from drifting.
+    #[test]
+    fn every_documented_default_is_the_default() {
+        let empty = format!("{:?}", parse("t", "", &[]).unwrap());
+        // A default that names another key (`latency.peer_metadata`) follows that key.
+        let documented = |k: &&keys::Key| !k.default.is_empty() && !keys::is_key(k.default);
+        for key in keys::KEYS.iter().filter(documented) {
+            let set = format!("{}={}", key.name, key.default);
+            let with_default =
+                parse("t", "", std::slice::from_ref(&set)).unwrap_or_else(|e| panic!("{set}: {e}"));
+            assert_eq!(
+                format!("{with_default:?}"),
+                empty,
+                "{set} is not the default"
+            );
+        }
+    }
+
     #[test]
     fn every_builtin_scenario_parses() {
         for (name, text) in BUILTIN {
