@@ -23,6 +23,11 @@ const VARIANTS: &[(&str, &str, &str)] = &[
         "wasm-test",
     ),
     (
+        "mutant_publish_without_repair.wasm",
+        "mutant-publish-without-repair",
+        "wasm-test",
+    ),
+    (
         "mutant_store_after_seal.wasm",
         "mutant-store-after-seal",
         "wasm-test",

@@ -13,7 +13,9 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 };
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
-use crate::bindings::logsandbox::node::types::{LogId, LogletId, LogletOffset, NodeId, RequestId};
+use crate::bindings::logsandbox::node::types::{
+    LogId, LogletId, LogletOffset, NodeId, RequestId, TailState,
+};
 use crate::metadata_cache::{LookupError, MetadataCache};
 use crate::node::{Ctx, Part};
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
@@ -64,6 +66,10 @@ pub struct Client {
     /// Find-tail, seal and trim run without the sequencer, with the timer that is current.
     tasks: BTreeMap<OpId, (Task, Option<u64>)>,
     routes: RouteTable,
+    /// Reads waiting for their find-tail: (params, from, to). A reader never reads past
+    /// the tail (as Restate's read streams stop at the global tail): what lies beyond is
+    /// not committed, or beyond a sealed tail, and not part of the log.
+    reads_awaiting_tail: BTreeMap<OpId, (ReplicatedParams, LogletOffset, LogletOffset)>,
     /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
     /// check the seal, as Restate's remote loglet does once it "maybe sealed".
     maybe_sealed: BTreeSet<LogletId>,
@@ -98,17 +104,22 @@ impl Client {
             Ok(params) => params,
             Err(error) => return ctx.env.complete(op, OpResult::Failed(error)),
         };
+        if matches!(request, Op::Read(_) | Op::Trim(_)) && params.sequencer == ctx.shared.me {
+            // A read or a trim asks this node's sequencer for the tail: make sure it runs.
+            let routes = &mut self.routes;
+            self.sequencers
+                .entry(params.loglet_id)
+                .or_insert_with(|| Sequencer::start(ctx, routes, params.clone()));
+        }
         if let Op::Read((_, from, to)) = request {
-            return self.start_read(ctx, op, &params, from, to);
+            if from >= to || from == 0 {
+                return ctx.env.complete(op, OpResult::Records(Vec::new()));
+            }
+            self.reads_awaiting_tail
+                .insert(op, (params.clone(), from, to));
+            return self.start_task(ctx, op, Kind::FindTail, params, 0);
         }
         if let Op::Trim((_, point)) = request {
-            if params.sequencer == ctx.shared.me {
-                // The trim asks this node's sequencer for the tail: make sure it runs.
-                let routes = &mut self.routes;
-                self.sequencers
-                    .entry(params.loglet_id)
-                    .or_insert_with(|| Sequencer::start(ctx, routes, params.clone()));
-            }
             return self.start_task(ctx, op, Kind::Trim, params, point);
         }
         if params.sequencer != ctx.shared.me {
@@ -197,8 +208,16 @@ impl Client {
                 }
                 TaskOut::Done(result) => {
                     self.tasks.remove(&op);
-                    ctx.env.complete(op, result);
-                    return;
+                    let Some((params, from, to)) = self.reads_awaiting_tail.remove(&op) else {
+                        return ctx.env.complete(op, result);
+                    };
+                    // The read's find-tail is done: read up to the tail, or fail with it.
+                    return match result {
+                        OpResult::Tail(TailState::Open(tail) | TailState::Sealed(tail)) => {
+                            self.start_read(ctx, op, &params, from, to.min(tail))
+                        }
+                        other => ctx.env.complete(op, other),
+                    };
                 }
             }
         }
@@ -270,6 +289,13 @@ impl Client {
                 Level::Debug,
                 &format!("reply {id} from N{from} has no owner"),
             ),
+        }
+    }
+
+    /// A write of this node's client part is durable: a sequencer's published seal.
+    pub fn on_durable(&mut self, ctx: &mut Ctx, id: u64) {
+        for sequencer in self.sequencers.values_mut() {
+            sequencer.on_durable(ctx, id);
         }
     }
 

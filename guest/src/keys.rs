@@ -7,6 +7,7 @@
 //! - `t | loglet` -> trim point (u32 BE)
 //! - `g | loglet` -> last known global tail (u32 BE)
 //! - `x | loglet` -> seal marker (empty value)
+//! - `p | loglet` -> the sealed tail a sequencer published (u32 BE), on the sequencer's node
 
 use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset};
 
@@ -15,6 +16,7 @@ pub const SEQUENCER: u8 = b's';
 pub const TRIM: u8 = b't';
 pub const GLOBAL_TAIL: u8 = b'g';
 pub const SEAL: u8 = b'x';
+pub const PUBLISHED_SEAL: u8 = b'p';
 
 /// The key of a per-loglet value of `kind`.
 pub fn meta(kind: u8, loglet: LogletId) -> Vec<u8> {

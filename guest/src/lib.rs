@@ -38,6 +38,7 @@ pub mod log_server;
 pub mod metadata_cache;
 pub mod mutants;
 pub mod node;
+pub mod repair;
 pub mod rng;
 pub mod sequencer;
 pub mod settings;

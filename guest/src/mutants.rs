@@ -6,6 +6,9 @@
 /// The sequencer publishes its known global tail as the sealed tail as soon as an
 /// f-majority is sealed, without draining the appends in flight.
 pub const PUBLISH_BEFORE_DRAIN: bool = cfg!(feature = "mutant-publish-before-drain");
+/// The drained sequencer publishes its known global tail as the sealed tail without
+/// finding and repairing what an append that ended Sealed left beyond it.
+pub const PUBLISH_WITHOUT_REPAIR: bool = cfg!(feature = "mutant-publish-without-repair");
 /// A sealed log-server still accepts normal stores.
 pub const STORE_AFTER_SEAL: bool = cfg!(feature = "mutant-store-after-seal");
 /// The metadata cache takes an update of the same version as the cached one.

@@ -192,7 +192,10 @@ impl Node {
                     Some(Part::LogServer) => {}
                     None => ctx.log(Level::Warn, &format!("timer {id} has no owner")),
                 },
-                Event::WriteDurable(id) => parts.log_server.on_durable(&mut ctx, id),
+                Event::WriteDurable(id) => match Part::of(id) {
+                    Some(Part::Client) => parts.client.on_durable(&mut ctx, id),
+                    _ => parts.log_server.on_durable(&mut ctx, id),
+                },
                 Event::ClientRequest((op, request)) => {
                     if ctx.shared.roles.contains(Roles::CLIENT) {
                         parts

@@ -22,13 +22,15 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 };
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
+use crate::bindings::logsandbox::node::storage::WriteOp;
 use crate::bindings::logsandbox::node::types::{
     LogletId, LogletOffset, NodeId, RequestId, Status, TailState,
 };
+use crate::keys;
 use crate::log_server::{OLDEST, fmt_loglet};
 use crate::mutants;
 use crate::node::{Ctx, Part};
-use crate::tasks::TailSummary;
+use crate::tasks::{Out as TaskOut, TailSummary, Task};
 
 /// What a sequencer's request or timer was for, so the client can route it back.
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +52,10 @@ pub enum Route {
     /// A seal check asked for by a remote GetSequencerState.
     CheckInfo,
     CheckRetry,
+    /// A request of the repair of the sealed tail.
+    Repair,
+    /// The repair's timer, by generation (a newer one makes older ones stale).
+    RepairTimer(u32),
 }
 
 /// A place to register the routes of requests and timers this sequencer starts.
@@ -105,6 +111,19 @@ enum State {
     Open,
     /// Sealed on an f-majority; waiting for in-flight appends before publishing.
     Draining,
+    /// Drained; finding the sealed tail on the log-servers and repairing it to a write
+    /// quorum before publishing it (records an append stored on too few nodes before it
+    /// ended Sealed may lie beyond the known global tail).
+    Repairing {
+        task: Box<Task>,
+        timer: u32,
+    },
+    /// The sealed tail is decided and being written to this node's storage: a restarted
+    /// sequencer must not find (and publish) another one.
+    Publishing {
+        tail: LogletOffset,
+        write: u64,
+    },
     /// The published sealed tail.
     Sealed(LogletOffset),
 }
@@ -142,6 +161,8 @@ pub struct Sequencer {
     /// Seal in progress: nodes sealed so far and the highest local tail they reported.
     seal_nodes: BTreeSet<NodeId>,
     seal_ops: Vec<OpId>,
+    /// Find-tails that arrived while sealing: answered with the published sealed tail.
+    tail_waiters: Vec<OpId>,
     sealing: bool,
     check: Option<SealCheck>,
     /// Smoothed store round trip and its deviation (ns), for the wave timeout.
@@ -183,12 +204,25 @@ impl Sequencer {
             deferred: Vec::new(),
             seal_nodes: BTreeSet::new(),
             seal_ops: Vec::new(),
+            tail_waiters: Vec::new(),
             sealing: false,
             check: None,
             srtt: None,
             rttvar: 0,
         };
-        seq.ask_infos(ctx, routes);
+        // A seal this node published before a restart stands.
+        let published = ctx
+            .env
+            .get(&keys::meta(keys::PUBLISHED_SEAL, seq.loglet))
+            .and_then(|v| keys::decode_u32(&v));
+        match published {
+            Some(tail) => {
+                seq.next_offset = tail;
+                seq.known_global_tail = tail;
+                seq.state = State::Sealed(tail);
+            }
+            None => seq.ask_infos(ctx, routes),
+        }
         seq
     }
 
@@ -257,9 +291,10 @@ impl Sequencer {
     pub fn append(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId, payload: Vec<u8>) {
         match self.state {
             State::Starting { .. } => self.deferred.push(Deferred::Append(op, payload)),
-            State::Draining | State::Sealed(_) => {
-                ctx.env.complete(op, OpResult::Failed(ClientError::Sealed))
-            }
+            State::Draining
+            | State::Repairing { .. }
+            | State::Publishing { .. }
+            | State::Sealed(_) => ctx.env.complete(op, OpResult::Failed(ClientError::Sealed)),
             State::Open => {
                 if self.inflight_records >= ctx.shared.settings.max_inflight_records {
                     self.backlog.push_back((op, payload));
@@ -278,15 +313,23 @@ impl Sequencer {
             State::Open if !self.sealing => Some(SequencerAnswer::Tail(TailState::Open(
                 self.known_global_tail,
             ))),
-            State::Open | State::Draining => Some(SequencerAnswer::Sealing),
+            State::Open | State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
+                Some(SequencerAnswer::Sealing)
+            }
             State::Sealed(t) => Some(SequencerAnswer::Tail(TailState::Sealed(t))),
         }
     }
 
+    /// The tail: open at the known global tail, or the published sealed tail. While a seal
+    /// is under way the answer waits for it: the loglet is sealed on an f-majority, and an
+    /// open tail would contradict the sealed one others may already report.
     pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId) {
         let tail = match self.state {
             State::Starting { .. } => return self.deferred.push(Deferred::FindTail(op)),
-            State::Open | State::Draining => TailState::Open(self.known_global_tail),
+            State::Open => TailState::Open(self.known_global_tail),
+            State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
+                return self.tail_waiters.push(op);
+            }
             State::Sealed(t) => TailState::Sealed(t),
         };
         ctx.env.complete(op, OpResult::Tail(tail));
@@ -298,7 +341,9 @@ impl Sequencer {
             State::Sealed(t) => {
                 return ctx.env.complete(op, OpResult::Sealed(TailState::Sealed(t)));
             }
-            State::Open | State::Draining => self.seal_ops.push(op),
+            State::Open | State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
+                self.seal_ops.push(op)
+            }
         }
         self.start_sealing(ctx, routes);
     }
@@ -514,7 +559,7 @@ impl Sequencer {
                 self.start_appender(ctx, routes, vec![op], vec![payload]);
             }
         }
-        self.maybe_publish(ctx);
+        self.maybe_publish(ctx, routes);
     }
 
     /// Sends the stores that waited for a tail that has now moved (of `node`, or the
@@ -556,6 +601,12 @@ impl Sequencer {
             (Route::Info, Reply::LogletInfo(info)) => self.on_info(ctx, routes, from, info.header),
             (Route::CheckInfo, Reply::LogletInfo(info)) => {
                 self.on_check_info(ctx, routes, from, info.header)
+            }
+            (Route::Repair, reply) => {
+                if let State::Repairing { task, .. } = &mut self.state {
+                    let out = task.on_reply(from, reply);
+                    self.run_repair(ctx, routes, out);
+                }
             }
             (route, reply) => ctx.log(
                 Level::Warn,
@@ -693,7 +744,8 @@ impl Sequencer {
             ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
         }
         if mutants::PUBLISH_BEFORE_DRAIN {
-            return self.publish(ctx);
+            let tail = self.known_global_tail;
+            return self.publish(ctx, tail);
         }
         let backing_off: Vec<LogletOffset> = self
             .appenders
@@ -704,21 +756,94 @@ impl Sequencer {
         for first in backing_off {
             self.send_wave(ctx, routes, first);
         }
-        self.maybe_publish(ctx);
+        self.maybe_publish(ctx, routes);
     }
 
-    /// Publishes the sealed tail once no append is in flight.
-    fn maybe_publish(&mut self, ctx: &mut Ctx) {
-        if matches!(self.state, State::Draining) && self.appenders.is_empty() {
-            self.publish(ctx);
+    /// Once no append is in flight, repairs the sealed tail, then publishes it.
+    fn maybe_publish(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        if !matches!(self.state, State::Draining) || !self.appenders.is_empty() {
+            return;
+        }
+        if mutants::PUBLISH_WITHOUT_REPAIR {
+            let tail = self.known_global_tail;
+            return self.publish(ctx, tail);
+        }
+        self.start_repair(ctx, routes);
+    }
+
+    /// An append that ended Sealed may have left records beyond the known global tail on
+    /// some log-servers. A find-tail on the log-servers takes the highest local tail of the
+    /// sealed nodes and repairs what lies below it, so the sequencer does the same before it
+    /// publishes: every reader then agrees on the sealed tail, and no record below it sits on
+    /// fewer than a write quorum.
+    fn start_repair(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let (task, out) = Task::repair_sealed(self.params.clone());
+        self.state = State::Repairing {
+            task: Box::new(task),
+            timer: 0,
+        };
+        self.run_repair(ctx, routes, out);
+    }
+
+    /// Carries out what the repair asked for.
+    fn run_repair(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, out: Vec<TaskOut>) {
+        for item in out {
+            match item {
+                TaskOut::Request(node, request) => {
+                    self.request(ctx, routes, node, Route::Repair, request)
+                }
+                TaskOut::Timer | TaskOut::PatientTimer => {
+                    let State::Repairing { timer, .. } = &mut self.state else {
+                        return;
+                    };
+                    *timer = timer.wrapping_add(1);
+                    let generation = *timer;
+                    let delay = ctx.shared.settings.rpc_retry;
+                    self.timer(ctx, routes, delay, Route::RepairTimer(generation));
+                }
+                // The repair never asks the sequencer: that is us.
+                TaskOut::AskSequencer { .. } => {}
+                TaskOut::Done(OpResult::Tail(TailState::Sealed(tail))) => {
+                    return self.publish(ctx, tail.max(self.known_global_tail));
+                }
+                TaskOut::Done(other) => {
+                    // Not sealed on an f-majority any more (disks lost), or the repair gave
+                    // up for now: start over; the seal is not published until it is sound.
+                    ctx.log(
+                        Level::Warn,
+                        &format!(
+                            "repair of loglet {} ended {other:?}; starting over",
+                            fmt_loglet(self.loglet)
+                        ),
+                    );
+                    return self.start_repair(ctx, routes);
+                }
+            }
         }
     }
 
-    fn publish(&mut self, ctx: &mut Ctx) {
-        // What an f-majority sealed may hold beyond the global tail belongs to appends that
-        // did not commit (they ended Sealed): the sealed tail is the committed one, as
-        // Restate's sequencer publishes its known global tail once drained.
-        let tail = self.known_global_tail;
+    /// The sealed tail is decided: write it down, then answer.
+    fn publish(&mut self, ctx: &mut Ctx, tail: LogletOffset) {
+        self.known_global_tail = tail;
+        let write = ctx.id(Part::Client);
+        ctx.env.write(
+            write,
+            vec![WriteOp {
+                key: keys::meta(keys::PUBLISHED_SEAL, self.loglet),
+                value: Some(keys::encode_u32(tail)),
+            }],
+        );
+        self.state = State::Publishing { tail, write };
+    }
+
+    /// The sealed tail is durable: it is published.
+    pub fn on_durable(&mut self, ctx: &mut Ctx, id: u64) {
+        let State::Publishing { tail, write } = self.state else {
+            return;
+        };
+        if write != id {
+            return;
+        }
         self.state = State::Sealed(tail);
         self.sealing = false;
         ctx.log(
@@ -731,6 +856,10 @@ impl Sequencer {
         for op in std::mem::take(&mut self.seal_ops) {
             ctx.env
                 .complete(op, OpResult::Sealed(TailState::Sealed(tail)));
+        }
+        for op in std::mem::take(&mut self.tail_waiters) {
+            ctx.env
+                .complete(op, OpResult::Tail(TailState::Sealed(tail)));
         }
     }
 
@@ -825,11 +954,13 @@ impl Sequencer {
         let tail = max_local.max(max_global);
         self.next_offset = tail;
         self.known_global_tail = tail;
-        self.state = if sealed >= f_majority {
-            State::Sealed(tail)
-        } else {
-            State::Open
-        };
+        self.state = State::Open;
+        if sealed >= f_majority {
+            // Sealed while no sequencer ran here: find and repair the sealed tail first.
+            self.known_global_tail = max_global;
+            self.sealing = true;
+            self.start_repair(ctx, routes);
+        }
         ctx.log(
             Level::Info,
             &format!(
@@ -887,7 +1018,15 @@ impl Sequencer {
             }
             Route::InfoRetry => self.ask_infos(ctx, routes),
             Route::CheckRetry => self.ask_check_infos(ctx, routes),
-            Route::Store { .. } | Route::Seal | Route::Info | Route::CheckInfo => {}
+            Route::RepairTimer(generation) => {
+                if let State::Repairing { task, timer } = &mut self.state
+                    && *timer == generation
+                {
+                    let out = task.on_timer();
+                    self.run_repair(ctx, routes, out);
+                }
+            }
+            Route::Store { .. } | Route::Seal | Route::Info | Route::CheckInfo | Route::Repair => {}
         }
     }
 }

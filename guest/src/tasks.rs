@@ -9,7 +9,7 @@
 //!   sealed the loglet itself). Fallback: GetLogletInfo until an f-majority answers. If an
 //!   f-majority is sealed, the tail is the highest local tail seen, and the `[global, max)`
 //!   gap is repaired first (GetDigest, then GetRecords from a holder and repair stores,
-//!   with `ignore_seal`, until every record there has a write quorum). If only some are
+//!   with `ignore_seal`, until every record there has a write quorum: see [`crate::repair`]). If only some are
 //!   sealed, help seal and start over. If none is sealed, the tail is open at the highest
 //!   tail a write quorum has.
 //! - **Seal**: Seal to the nodeset until an f-majority is sealed, then ask the sequencer to
@@ -24,13 +24,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bindings::logsandbox::node::client::{ClientError, OpId, OpResult};
 use crate::bindings::logsandbox::node::log_server_protocol::{
-    GetDigest, GetRecords, RecordBody, RecordStatus, Reply, ReplyHeader, Request, RequestHeader,
-    Seal, Store, StoreFlags, Trim,
+    GetDigest, GetRecords, RecordBody, Records, Reply, ReplyHeader, Request, RequestHeader, Seal,
+    Store, StoreFlags, Trim,
 };
 use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
 use crate::log_server::OLDEST;
+use crate::repair::{self, DigestEntries};
 
 /// What a task asks the client to do for it.
 pub enum Out {
@@ -69,16 +70,24 @@ enum Phase {
         tail: LogletOffset,
         from: LogletOffset,
         to: LogletOffset,
-        digests: BTreeMap<NodeId, Vec<(LogletOffset, LogletOffset, RecordStatus)>>,
+        digests: BTreeMap<NodeId, DigestEntries>,
         sealed_nodes: Vec<NodeId>,
+        /// The local tail of every node that answered GetLogletInfo.
+        local_tails: BTreeMap<NodeId, LogletOffset>,
+        /// Digests awaited: one from every node that answered GetLogletInfo (at the retry
+        /// timer, an f-majority will do).
+        expect: usize,
     },
-    /// Copying records to nodes that lack them.
+    /// Copying records to nodes that lack them: first reading each record a run needs,
+    /// then one store per run.
     Repairing {
         tail: LogletOffset,
-        /// Offsets still short of a write quorum -> nodes to copy them to.
-        missing: BTreeMap<LogletOffset, Vec<NodeId>>,
-        /// Repair stores awaiting an answer.
-        outstanding: u32,
+        /// The global tail the stores claim: the start of the gap.
+        from: LogletOffset,
+        plan: repair::Plan,
+        fetched: BTreeMap<LogletOffset, Vec<u8>>,
+        /// Repair stores awaiting an answer, once sent.
+        stores: Option<u32>,
     },
     /// Trimming: answers so far.
     Trimming {
@@ -140,7 +149,16 @@ pub struct Task {
     global: LogletOffset,
     /// The sequencer was heard from: ask it first.
     sequencer_alive: bool,
+    /// Decide the tail only once every node of the nodeset answered GetLogletInfo, or at
+    /// the retry timer with an f-majority: what the sequencer does before it publishes a
+    /// sealed tail, so the tail it publishes is the one any later f-majority finds.
+    hear_all: bool,
+    /// With `hear_all`: the silent nodes were asked a second time this round.
+    asked_twice: bool,
 }
+
+/// Rounds of find-tail before a task gives up on repairing the sealed tail.
+const MAX_ROUNDS: u32 = 8;
 
 impl Task {
     pub fn new(
@@ -162,12 +180,25 @@ impl Task {
             trim_point,
             global: 0,
             sequencer_alive,
+            hear_all: false,
+            asked_twice: false,
         };
         let out = match kind {
             Kind::FindTail => task.ask_sequencer(check_seal),
             Kind::Seal => task.seal(),
             Kind::Trim => task.ask_sequencer(false),
         };
+        (task, out)
+    }
+
+    /// The sequencer's own repair of a loglet sealed on an f-majority: GetLogletInfo to the
+    /// nodeset (hearing from every node it can), then the sealed tail, repaired to a write
+    /// quorum, as a remote find-tail would find it.
+    pub fn repair_sealed(params: ReplicatedParams) -> (Task, Vec<Out>) {
+        let (mut task, _) = Task::new(0, Kind::FindTail, params, 0, false, false);
+        task.hear_all = true;
+        task.rounds = 0;
+        let out = task.ask_infos();
         (task, out)
     }
 
@@ -258,6 +289,7 @@ impl Task {
 
     fn ask_infos(&mut self) -> Vec<Out> {
         self.rounds += 1;
+        self.asked_twice = false;
         self.phase = Phase::Info {
             infos: BTreeMap::new(),
         };
@@ -306,17 +338,36 @@ impl Task {
             }
             Phase::AskSequencer { .. } => self.without_sequencer(),
             Phase::AskAgain { check_seal } => self.ask_sequencer(*check_seal),
+            // Not every node answered in time, though asked twice: an f-majority will do.
+            Phase::Info { infos }
+                if self.hear_all && self.asked_twice && infos.len() >= self.f_majority() =>
+            {
+                self.decide()
+            }
+            Phase::Info { .. } if self.hear_all => {
+                self.asked_twice = true;
+                self.resend()
+            }
             Phase::Info { .. } | Phase::Sealing { .. } | Phase::Trimming { .. } => self.resend(),
             // Digests and repairs resend nothing; a lost answer restarts the round.
+            Phase::Digests { digests, .. } if digests.len() >= self.f_majority() => {
+                self.plan_repair()
+            }
             Phase::Digests { .. } | Phase::Repairing { .. } => self.ask_infos(),
         }
     }
 
     pub fn on_reply(&mut self, from: NodeId, reply: Reply) -> Vec<Out> {
+        let f_majority = self.f_majority();
+        let infos_needed = if self.hear_all {
+            self.params.nodeset.len()
+        } else {
+            f_majority
+        };
         match (&mut self.phase, reply) {
             (Phase::Info { infos }, Reply::LogletInfo(info)) => {
                 infos.insert(from, info.header);
-                if infos.len() >= self.f_majority() {
+                if infos.len() >= infos_needed {
                     return self.decide();
                 }
                 Vec::new()
@@ -329,60 +380,25 @@ impl Task {
                 }
                 Vec::new()
             }
-            (Phase::Digests { digests, .. }, Reply::Digest(d)) => {
+            (
+                Phase::Digests {
+                    digests, expect, ..
+                },
+                Reply::Digest(d),
+            ) => {
                 let entries = d
                     .entries
                     .iter()
                     .map(|e| (e.from_offset, e.to_offset, e.status))
                     .collect();
                 digests.insert(from, entries);
-                if digests.len() >= self.f_majority() {
+                if digests.len() >= (*expect).max(f_majority) {
                     return self.plan_repair();
                 }
                 Vec::new()
             }
-            (Phase::Repairing { missing, .. }, Reply::Records(records)) => {
-                // A holder sent the record: copy it to the nodes that lack it.
-                let mut out = Vec::new();
-                for record in records.records {
-                    let RecordBody::Data(payload) = record.body else {
-                        continue;
-                    };
-                    let Some(targets) = missing.remove(&record.offset) else {
-                        continue;
-                    };
-                    for node in targets {
-                        out.push(Out::Request(
-                            node,
-                            Request::Store(Store {
-                                // Claiming the global tail at this offset lets the server
-                                // accept it in order: everything below is being repaired.
-                                header: RequestHeader {
-                                    loglet_id: self.params.loglet_id,
-                                    known_global_tail: record.offset,
-                                },
-                                first_offset: record.offset,
-                                sequencer: self.params.sequencer,
-                                flags: StoreFlags::IGNORE_SEAL,
-                                timeout_at: None,
-                                payloads: vec![payload.clone()],
-                            }),
-                        ));
-                    }
-                }
-                if let Phase::Repairing { outstanding, .. } = &mut self.phase {
-                    // This read is answered; its repair stores are now awaited.
-                    *outstanding = outstanding.saturating_sub(1) + out.len() as u32;
-                }
-                if out.is_empty() {
-                    return self.maybe_repaired();
-                }
-                out
-            }
-            (Phase::Repairing { outstanding, .. }, Reply::Stored(_)) => {
-                *outstanding = outstanding.saturating_sub(1);
-                self.maybe_repaired()
-            }
+            (Phase::Repairing { .. }, Reply::Records(records)) => self.on_repair_records(records),
+            (Phase::Repairing { .. }, Reply::Stored(h)) => self.on_repair_stored(h.status),
             (Phase::Trimming { answers, .. }, Reply::Trimmed(h)) => {
                 answers.insert(from, h.status);
                 if answers.len() == self.params.nodeset.len() {
@@ -405,7 +421,14 @@ impl Task {
             max_global: global,
         } = TailSummary::of(infos);
         if sealed.len() >= self.f_majority() {
-            if max_local > global && self.rounds <= 8 {
+            if max_local > global {
+                if self.rounds > MAX_ROUNDS {
+                    // Never report a sealed tail with records below it short of a quorum.
+                    let why = format!(
+                        "could not repair [{global}, {max_local}) to a write quorum in {MAX_ROUNDS} rounds"
+                    );
+                    return vec![Out::Done(OpResult::Failed(ClientError::Internal(why)))];
+                }
                 let (from, to) = (global, max_local - 1);
                 self.phase = Phase::Digests {
                     tail: max_local,
@@ -413,6 +436,8 @@ impl Task {
                     to,
                     digests: BTreeMap::new(),
                     sealed_nodes: sealed,
+                    local_tails: infos.iter().map(|(n, h)| (*n, h.local_tail)).collect(),
+                    expect: infos.len(),
                 };
                 let header = self.header(0);
                 let mut out: Vec<Out> = self
@@ -449,7 +474,8 @@ impl Task {
         self.done(TailState::Open(quorum_tail.max(global)))
     }
 
-    /// Digests are in: find the records of the gap that lack a write quorum.
+    /// Digests are in: plan the copies that give every record of the gap a write quorum,
+    /// and read the records they need.
     fn plan_repair(&mut self) -> Vec<Out> {
         let Phase::Digests {
             tail,
@@ -457,51 +483,26 @@ impl Task {
             to,
             digests,
             sealed_nodes,
+            local_tails,
+            ..
         } = &self.phase
         else {
             return Vec::new();
         };
-        let tail = *tail;
-        let mut holders: BTreeMap<LogletOffset, Vec<NodeId>> = BTreeMap::new();
-        for (node, entries) in digests {
-            for &(a, b, status) in entries {
-                if status == RecordStatus::Exists {
-                    for o in a.max(*from)..=b.min(*to) {
-                        holders.entry(o).or_default().push(*node);
-                    }
-                }
-            }
-        }
+        let (tail, from) = (*tail, *from);
         let k = self.params.replication as usize;
-        let mut missing: BTreeMap<LogletOffset, Vec<NodeId>> = BTreeMap::new();
-        let mut reads = Vec::new();
-        for (offset, have) in &holders {
-            if have.len() >= k {
-                continue;
-            }
-            let targets: Vec<NodeId> = sealed_nodes
-                .iter()
-                .copied()
-                .filter(|n| !have.contains(n) && digests.contains_key(n))
-                .take(k - have.len())
-                .collect();
-            if targets.is_empty() {
-                continue;
-            }
-            missing.insert(*offset, targets);
-            reads.push((have[0], *offset));
+        let plan = repair::plan(from, *to, k, digests, local_tails, sealed_nodes);
+        if plan.runs.is_empty() {
+            return if plan.short {
+                self.ask_infos()
+            } else {
+                self.sealed_tail(tail)
+            };
         }
-        if missing.is_empty() {
-            return self.sealed_tail(tail);
-        }
-        self.phase = Phase::Repairing {
-            tail,
-            missing,
-            outstanding: reads.len() as u32,
-        };
-        let mut out: Vec<Out> = reads
-            .into_iter()
-            .map(|(holder, offset)| {
+        let mut out: Vec<Out> = plan
+            .sources
+            .iter()
+            .map(|(&offset, &holder)| {
                 Out::Request(
                     holder,
                     Request::GetRecords(GetRecords {
@@ -514,21 +515,85 @@ impl Task {
             })
             .collect();
         out.push(Out::Timer);
+        self.phase = Phase::Repairing {
+            tail,
+            from,
+            plan,
+            fetched: BTreeMap::new(),
+            stores: None,
+        };
         out
     }
 
-    fn maybe_repaired(&mut self) -> Vec<Out> {
-        match &self.phase {
-            Phase::Repairing {
-                tail,
-                missing,
-                outstanding: 0,
-            } if missing.is_empty() => {
-                let tail = *tail;
-                self.sealed_tail(tail)
+    /// A holder sent records the repair needs; once it has them all, one store per run.
+    fn on_repair_records(&mut self, records: Records) -> Vec<Out> {
+        let Phase::Repairing {
+            from,
+            plan,
+            fetched,
+            stores: stores @ None,
+            ..
+        } = &mut self.phase
+        else {
+            return Vec::new();
+        };
+        for record in records.records {
+            if let RecordBody::Data(payload) = record.body
+                && plan.sources.contains_key(&record.offset)
+            {
+                fetched.insert(record.offset, payload);
             }
-            _ => Vec::new(),
         }
+        if fetched.len() < plan.sources.len() {
+            return Vec::new();
+        }
+        *stores = Some(plan.runs.len() as u32);
+        let mut out = Vec::new();
+        for (&node, &(first, last)) in &plan.runs {
+            let payloads = (first..=last).map(|o| fetched[&o].clone()).collect();
+            out.push(Out::Request(
+                node,
+                Request::Store(Store {
+                    // The true global tail: everything below the gap is committed. The run
+                    // starts at the node's local tail, so the node takes it in order.
+                    header: RequestHeader {
+                        loglet_id: self.params.loglet_id,
+                        known_global_tail: *from,
+                    },
+                    first_offset: first,
+                    sequencer: self.params.sequencer,
+                    flags: StoreFlags::IGNORE_SEAL,
+                    timeout_at: None,
+                    payloads,
+                }),
+            ));
+        }
+        out.push(Out::Timer);
+        out
+    }
+
+    /// A repair store was answered; once all are, report the tail or look again.
+    fn on_repair_stored(&mut self, status: Status) -> Vec<Out> {
+        let Phase::Repairing {
+            tail,
+            plan,
+            stores: Some(left),
+            ..
+        } = &mut self.phase
+        else {
+            return Vec::new();
+        };
+        // A copy refused leaves its records short of a quorum.
+        plan.short |= status != Status::Ok;
+        *left = left.saturating_sub(1);
+        if *left > 0 {
+            return Vec::new();
+        }
+        if plan.short {
+            return self.ask_infos();
+        }
+        let tail = *tail;
+        self.sealed_tail(tail)
     }
 
     fn sealed_tail(&mut self, tail: LogletOffset) -> Vec<Out> {

@@ -858,7 +858,7 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
     assert!(!sent(&fx).any(|(_, b)| matches!(b, Body::GetSequencerState(_))));
     let asks = sent_requests(&fx);
     assert_eq!(asks.len(), 3, "GetLogletInfo to the nodeset");
-    // N1 and N2 answer (an f-majority): both sealed, local tails 5 and 3, global tail 3.
+    // N1 and N2 answer (an f-majority): both sealed, local tails 5 and 4, global tail 3.
     let info = |t| {
         Reply::LogletInfo(LogletInfo {
             header: rh(t, 3, true, Status::Ok),
@@ -866,7 +866,7 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
         })
     };
     answer(&mut h, 1, asks[0].1, info(5));
-    let fx = answer(&mut h, 2, asks[1].1, info(3));
+    let fx = answer(&mut h, 2, asks[1].1, info(4));
     let digests = sent_requests(&fx);
     assert!(digests.iter().all(
         |(_, _, r)| matches!(r, Request::GetDigest(g) if (g.from_offset, g.to_offset) == (3, 4))
@@ -903,8 +903,9 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
         panic!("a repair store: {repairs:?}")
     };
     assert_eq!(
-        (*to, s.first_offset, s.flags),
-        (2, 4, StoreFlags::IGNORE_SEAL)
+        (*to, s.first_offset, s.flags, s.header.known_global_tail),
+        (2, 4, StoreFlags::IGNORE_SEAL, 3),
+        "N2 takes 4 at its local tail; the store claims only the true global tail"
     );
     assert!(completions(&fx).is_empty(), "answered only once repaired");
     let fx = answer(&mut h, 2, *id, Reply::Stored(rh(5, 4, true, Status::Ok)));
@@ -1010,11 +1011,32 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
         completions(&fx)[..],
         [(2, OpResult::Failed(ClientError::Sealed))]
     ));
+    // Drained: it finds the sealed tail on the log-servers before publishing it.
+    answer_repair_infos(&mut h, &fx, &[(1, 1, 1), (2, 1, 1), (3, 1, 1)]);
+    // A find-tail meanwhile waits for the sealed tail, published once written down.
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
+    assert!(completions(&fx).is_empty());
+    let fx = h.durable();
     assert!(matches!(
         completions(&fx)[..],
         [(3, OpResult::Tail(TailState::Sealed(1)))]
     ));
+    // A restarted sequencer keeps the seal it published, without asking anyone.
+    h.node = Node::init(h.now, h.config.clone(), &mut h.env).expect("re-init succeeds");
+    let fetch = store_fetch(&h.env.take()).expect("a starting node fetches the Logs");
+    h.handle(vec![Event::MetadataResponse((
+        fetch,
+        StoreResponse::Value(Some(logs(1, true))),
+    ))]);
+    let fx = h.handle(vec![Event::ClientRequest((5, Op::FindTail(0)))]);
+    assert!(sent_requests(&fx).is_empty());
+    assert!(
+        matches!(
+            completions(&fx)[..],
+            [(5, OpResult::Tail(TailState::Sealed(1)))]
+        ),
+        "{fx:?}"
+    );
     let fx = h.handle(vec![Event::ClientRequest((
         4,
         Op::Append((0, b"b".to_vec())),
@@ -1030,7 +1052,16 @@ fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
     use crate::bindings::logsandbox::node::log_server_protocol::{LogRecord, Records};
     // The trim reached N1 and N2 (a write quorum) but not N3, which still holds 1..=4.
     let mut h = node_with_logs(6, logs(1, true));
-    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 6))))]));
+    // A read learns the tail first (here from the log-servers: the sequencer was never
+    // heard from), and reads no further.
+    let infos = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 9))))]));
+    answer(&mut h, 1, infos[0].1, info(6, 6, false));
+    let asks = sent_requests(&answer(&mut h, 2, infos[1].1, info(6, 6, false)));
+    assert!(
+        asks.iter()
+            .all(|(_, _, r)| matches!(r, Request::GetRecords(g) if g.to_offset == 5)),
+        "read [1, 9) up to the tail 6: {asks:?}"
+    );
     let data = |o: u32| LogRecord {
         offset: o,
         body: RecordBody::Data(format!("r{o}").into_bytes()),
@@ -1104,6 +1135,21 @@ fn started_sequencer(first_op: Op) -> (Harness, Vec<(u32, u64, Request)>, Vec<u6
         armed.extend(timers(&fx).iter().map(|(id, _)| *id));
     }
     (h, out, armed)
+}
+
+/// Answers the repair round a drained sequencer starts (GetLogletInfo in `fx`): each node
+/// `(id, local tail, global tail)`, sealed. Returns what the last answer did.
+fn answer_repair_infos(h: &mut Harness, fx: &[Effect], tails: &[(u32, u32, u32)]) -> Vec<Effect> {
+    let asks = sent_requests(fx);
+    let mut last = Vec::new();
+    for &(node, local, global) in tails {
+        let (_, id, _) = asks
+            .iter()
+            .find(|(to, _, r)| *to == node && matches!(r, Request::GetLogletInfo(_)))
+            .unwrap_or_else(|| panic!("the repair asks N{node}: {asks:?}"));
+        last = answer(h, node, *id, info(local, global, true));
+    }
+    last
 }
 
 #[test]
@@ -1206,7 +1252,13 @@ fn the_sequencer_answers_its_state_and_seals_when_a_check_finds_a_sealed_log_ser
     assert!(!seals.is_empty() && seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))));
     let by = |n: u32| seals.iter().find(|(to, _, _)| *to == n).unwrap().1;
     answer(&mut h, 1, by(1), Reply::Sealed(rh(1, 1, true, Status::Ok)));
-    answer(&mut h, 2, by(2), Reply::Sealed(rh(1, 1, true, Status::Ok)));
+    let fx = answer(&mut h, 2, by(2), Reply::Sealed(rh(1, 1, true, Status::Ok)));
+    assert!(matches!(
+        state_answers(&state_request(&mut h, 6, 43, false))[..],
+        [(6, 43, SequencerAnswer::Sealing)]
+    ));
+    answer_repair_infos(&mut h, &fx, &[(1, 1, 1), (2, 1, 1), (3, 1, 1)]);
+    h.durable();
     let fx = state_request(&mut h, 6, 42, false);
     assert!(matches!(
         state_answers(&fx)[..],
@@ -1220,12 +1272,15 @@ fn the_sequencer_answers_its_state_and_seals_when_a_check_finds_a_sealed_log_ser
     ));
 }
 
-/// The hole in a sealed log: an append stored on one log-server only, then sealed. The
-/// sequencer used to publish the highest local tail the sealed f-majority reported, so
-/// the record past the committed tail counted as sealed in while one copy held it; it
-/// now publishes its committed global tail, as Restate's sequencer does once drained.
+/// The hole in a sealed log: an append stored on one log-server only, then sealed. Once
+/// drained, the sequencer finds the sealed tail as any find-tail on the log-servers would
+/// (the highest local tail of the sealed nodes, here 2) and repairs the record below it to
+/// a write quorum before publishing, so no reader is told a tail with a hole under it.
 #[test]
-fn the_sequencer_publishes_its_committed_tail_not_an_uncommitted_copy_past_it() {
+fn the_sequencer_repairs_an_uncommitted_copy_past_its_tail_before_publishing_the_seal() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{
+        Digest, DigestEntry, LogRecord, Records,
+    };
     let (mut h, stores, _) = started_sequencer(Op::Append((0, b"a".to_vec())));
     assert_eq!(stores.len(), 3);
     let store_to = |n: u32| stores.iter().find(|(to, _, _)| *to == n).unwrap().1;
@@ -1254,16 +1309,72 @@ fn the_sequencer_publishes_its_committed_tail_not_an_uncommitted_copy_past_it() 
         store_to(3),
         Reply::Stored(rh(1, 1, true, Status::Sealed)),
     );
-    let done = completions(&fx);
     assert!(
-        done.iter()
-            .any(|d| matches!(d, (2, OpResult::Failed(ClientError::Sealed)))),
-        "{done:?}"
+        matches!(
+            completions(&fx)[..],
+            [(2, OpResult::Failed(ClientError::Sealed))]
+        ),
+        "the append ends Sealed, the seal is not published yet: {:?}",
+        completions(&fx)
     );
+    let fx = answer_repair_infos(&mut h, &fx, &[(1, 2, 1), (2, 1, 1), (3, 1, 1)]);
+    let digests = sent_requests(&fx);
+    assert!(digests.iter().all(
+        |(_, _, r)| matches!(r, Request::GetDigest(g) if (g.from_offset, g.to_offset) == (1, 1))
+    ));
+    let digest = |held: bool| {
+        Reply::Digest(Digest {
+            header: rh(0, 1, true, Status::Ok),
+            entries: if held {
+                vec![DigestEntry {
+                    from_offset: 1,
+                    to_offset: 1,
+                    status: RecordStatus::Exists,
+                }]
+            } else {
+                vec![]
+            },
+        })
+    };
+    let mut fx = Vec::new();
+    for (to, id, _) in &digests {
+        fx = answer(&mut h, *to, *id, digest(*to == 1));
+    }
+    let reads = sent_requests(&fx);
     assert!(
-        done.iter()
-            .any(|d| matches!(d, (3, OpResult::Sealed(TailState::Sealed(1))))),
-        "the sealed tail is the committed one, 1, not 2: {done:?}"
+        matches!(&reads[..], [(1, _, Request::GetRecords(g))] if (g.from_offset, g.to_offset) == (1, 1)),
+        "{reads:?}"
+    );
+    let fx = answer(
+        &mut h,
+        1,
+        reads[0].1,
+        Reply::Records(Records {
+            header: rh(2, 1, true, Status::Ok),
+            next_offset: 2,
+            records: vec![LogRecord {
+                offset: 1,
+                body: RecordBody::Data(b"a".to_vec()),
+            }],
+        }),
+    );
+    let repairs = sent_requests(&fx);
+    let [(to, id, Request::Store(s))] = &repairs[..] else {
+        panic!("one repair store: {repairs:?}")
+    };
+    assert_eq!(
+        (*to, s.first_offset, s.flags, s.payloads.clone()),
+        (2, 1, StoreFlags::IGNORE_SEAL, vec![b"a".to_vec()])
+    );
+    answer(&mut h, 2, *id, Reply::Stored(rh(2, 1, true, Status::Ok)));
+    let fx = h.durable();
+    assert!(
+        matches!(
+            completions(&fx)[..],
+            [(3, OpResult::Sealed(TailState::Sealed(2)))]
+        ),
+        "the sealed tail is 2, with offset 1 on a write quorum: {:?}",
+        completions(&fx)
     );
 }
 

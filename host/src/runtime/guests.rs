@@ -24,6 +24,14 @@ pub static MUTANTS: &[(&str, &str, &[u8])] = &[
         )),
     ),
     (
+        "publish-without-repair",
+        "the sequencer publishes its known global tail as the sealed tail without repairing what lies beyond it",
+        include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/mutant_publish_without_repair.wasm"
+        )),
+    ),
+    (
         "store-after-seal",
         "a sealed log-server still accepts stores",
         include_bytes!(concat!(env!("OUT_DIR"), "/mutant_store_after_seal.wasm")),
