@@ -18,7 +18,7 @@ use redb::{Database, Durability, ReadableDatabase, TableDefinition};
 use crate::bindings::{Entry, WriteOp};
 
 /// A key and its value, as read from redb.
-type KeyValue = (Vec<u8>, Vec<u8>);
+pub type KeyValue = (Vec<u8>, Vec<u8>);
 
 const TABLE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("node");
 
@@ -176,6 +176,20 @@ impl NodeStorage {
             .get(key)
             .map_err(redb_err)?
             .map(|v| v.value().to_vec()))
+    }
+
+    /// What survives a crash: the durable keys in `start..end` and their values, in key order.
+    pub fn durable_range(&self, start: &[u8], end: &[u8]) -> Result<Vec<KeyValue>, StorageError> {
+        let txn = self.db.begin_read().map_err(redb_err)?;
+        let table = txn.open_table(TABLE).map_err(redb_err)?;
+        table
+            .range(start..end)
+            .map_err(redb_err)?
+            .map(|item| {
+                item.map(|(k, v)| (k.value().to_vec(), v.value().to_vec()))
+                    .map_err(redb_err)
+            })
+            .collect()
     }
 
     /// `start <= key < end` in key order (descending with `reverse`), at most `limit`.

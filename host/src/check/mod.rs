@@ -7,13 +7,21 @@
 //! | [`offsets`] | `committed_offsets_unique` | no offset of a log is acknowledged twice |
 //! | [`tails`] | `tails_monotonic` | a tail seen after another completed is not lower; sealed stays sealed |
 //! | [`seal`] | `no_ack_beyond_published_seal` | every acknowledged offset lies below every sealed tail seen |
+//! | [`seal`] | `sealed_tails_agree` | every sealed tail reported, by anyone, is the same |
 //! | [`reads`] | `reads_see_acknowledged` | a read returns every record acknowledged before it, with its payload, and nothing no append sent |
 //! | [`reads`] | `no_holes_below_tail` | a read returns every offset below a tail seen before it (trimmed ones aside) |
+//! | [`reads`] | `reads_contiguous` | a read returns one run of offsets, from its start (or past a trim), below any sealed tail |
 //! | [`trims`] | `trims_within_the_tail` | no trim at or beyond a sealed tail is accepted |
 //! | [`trims`] | `reads_after_trim` | a read after a trim returns nothing at or below the trim point |
 //!
+//!
+//! One more check reads the log-servers' databases rather than the history, at the end of
+//! the run: [`durability`]'s `acknowledged_durable`, every acknowledged record on a write
+//! quorum of log-servers.
+//!
 //! A workload adds its own expectations on top (see [`crate::workload::Workload::expectations`]).
 
+pub mod durability;
 pub mod index;
 pub mod offsets;
 pub mod reads;

@@ -5,20 +5,28 @@
 //! - `no_holes_below_tail`: a read returns every offset below a tail seen before it was
 //!   invoked (trimmed ones aside). A sealed log with a hole below its sealed tail, or an
 //!   open tail reported beyond what a write quorum holds, fails here even when no
-//!   acknowledged record is missing.
+//!   acknowledged record is missing;
+//! - `reads_contiguous`: what a read returns is one run of offsets with no gap, inside the
+//!   range asked for, starting at its first offset (or just past a trim point that may be
+//!   in force), and not reaching a sealed tail anyone reported.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::index::ReadSeen;
 use super::{Check, CheckResult, HistoryIndex, first_ten};
-use crate::op::{Offset, ReadRecord};
+use crate::op::{Offset, ReadRecord, split_tail};
 
 /// The read family.
 pub struct Reads;
 
 impl Check for Reads {
     fn judge(&self, history: &HistoryIndex) -> Vec<CheckResult> {
-        vec![see_acknowledged(history), no_holes(history)]
+        vec![
+            see_acknowledged(history),
+            no_holes(history),
+            contiguous(history),
+        ]
     }
 }
 
@@ -161,4 +169,72 @@ fn no_holes(history: &HistoryIndex) -> CheckResult {
             problems.join("; ")
         },
     )
+}
+
+fn contiguous(history: &HistoryIndex) -> CheckResult {
+    let mut problems = Vec::new();
+    let mut reads = 0;
+    for (log, facts) in &history.logs {
+        let sealed = facts
+            .tails
+            .iter()
+            .map(|t| split_tail(t.tail))
+            .filter(|(_, sealed)| *sealed)
+            .map(|(offset, _)| offset)
+            .min();
+        for read in &facts.reads {
+            reads += 1;
+            let trimmed = facts.trim_before(read.op);
+            if let Some(why) = gap_in(read, trimmed, sealed) {
+                problems.push(format!(
+                    "log {log}: {} ({}) at {} read [{}, {}): {why}",
+                    read.op.id, read.op.op, read.op.invoked, read.from, read.to
+                ));
+            }
+        }
+    }
+    CheckResult::new(
+        "reads_contiguous",
+        problems.is_empty(),
+        if problems.is_empty() {
+            format!("{reads} reads; each returned one run of offsets, with no gap")
+        } else {
+            problems.join("; ")
+        },
+    )
+}
+
+/// What is wrong with the offsets one read returned, if anything.
+fn gap_in(read: &ReadSeen, trimmed: Offset, sealed: Option<Offset>) -> Option<String> {
+    let mut offsets: Vec<Offset> = read.records.iter().map(|r| r.offset).collect();
+    offsets.sort_unstable();
+    let (&first, &last) = (offsets.first()?, offsets.last()?);
+    if first < read.from || last >= read.to {
+        return Some(format!(
+            "returned offsets {first}..={last}, outside the range"
+        ));
+    }
+    // A trim may or may not have reached the log-servers read: the run starts at the first
+    // offset asked for, or anywhere up to just past the trim point.
+    let latest_start = read.from.max(trimmed.saturating_add(1));
+    if first > latest_start {
+        return Some(format!(
+            "starts at {first}: no record at {latest_start}..{first} (trim point {trimmed})"
+        ));
+    }
+    if let Some(gap) = offsets.windows(2).find(|w| w[1] > w[0].saturating_add(1)) {
+        return Some(format!(
+            "no record at {}..{} between {} and {}",
+            gap[0] + 1,
+            gap[1],
+            gap[0],
+            gap[1]
+        ));
+    }
+    if let Some(tail) = sealed.filter(|t| last >= *t) {
+        return Some(format!(
+            "returned offset {last}, at or beyond the sealed tail {tail}"
+        ));
+    }
+    None
 }

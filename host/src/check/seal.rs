@@ -1,51 +1,105 @@
-//! `no_ack_beyond_published_seal`: once a sealed tail is published, no append may be
-//! acknowledged at or beyond it, before or after: the sealed tail bounds the log for good.
+//! The sealed tail bounds the log for good:
+//! - `no_ack_beyond_published_seal`: once a sealed tail is published, no append may be
+//!   acknowledged at or beyond it, before or after;
+//! - `sealed_tails_agree`: everyone who reports a sealed tail (the sequencer's seal, a
+//!   remote seal, any find-tail, on any node) reports the same one. Two readers told
+//!   different sealed tails disagree on which records the log holds.
 
 use super::{Check, CheckResult, HistoryIndex};
-use crate::op::split_tail;
+use crate::history::OpRecord;
+use crate::op::{Offset, split_tail};
 use crate::time::fmt_duration;
 
-/// Every acknowledged offset lies below every sealed tail seen.
+/// Every acknowledged offset lies below every sealed tail seen, and every sealed tail
+/// seen is the same.
 pub struct NoAckBeyondSeal;
 
 impl Check for NoAckBeyondSeal {
     fn judge(&self, history: &HistoryIndex) -> Vec<CheckResult> {
-        let mut sentences = Vec::new();
-        let mut pass = true;
-        for (log, facts) in &history.logs {
-            let lowest_seal = facts
-                .tails
-                .iter()
-                .filter_map(|t| {
-                    let (offset, sealed) = split_tail(t.tail);
-                    sealed.then_some((offset, t.op.completed_at().map_or(0, |c| c.0)))
-                })
-                .min();
-            let Some((tail, at)) = lowest_seal else {
-                continue;
-            };
-            let max = facts.acks.iter().map(|a| a.offset).max();
-            let ok = max.is_none_or(|m| m < tail);
-            pass &= ok;
-            sentences.push(format!(
-                "{}sealed tail {tail} published at {}; highest acknowledged offset {}",
-                if history.logs.len() > 1 {
-                    format!("log {log}: ")
-                } else {
-                    String::new()
-                },
-                fmt_duration(at),
-                max.map_or("none".into(), |m| m.to_string())
-            ));
-        }
-        vec![CheckResult::new(
-            "no_ack_beyond_published_seal",
-            pass,
-            if sentences.is_empty() {
-                "no sealed tail was published".to_string()
-            } else {
-                sentences.join("; ")
-            },
-        )]
+        vec![no_ack_beyond(history), sealed_tails_agree(history)]
     }
+}
+
+fn sealed_tails_agree(history: &HistoryIndex) -> CheckResult {
+    let mut seen = 0;
+    let mut problems = Vec::new();
+    for (log, facts) in &history.logs {
+        let mut first: Option<(Offset, &OpRecord)> = None;
+        for t in &facts.tails {
+            let (offset, sealed) = split_tail(t.tail);
+            if !sealed {
+                continue;
+            }
+            seen += 1;
+            match first {
+                None => first = Some((offset, t.op)),
+                Some((tail, by)) if tail != offset => {
+                    problems.push(format!(
+                        "log {log}: {} ({}, on N{}) was told sealed tail {offset} at {}, {} ({}, on N{}) sealed tail {tail} at {}",
+                        t.op.id,
+                        t.op.process,
+                        t.op.node,
+                        fmt_duration(t.op.completed_at().map_or(0, |c| c.0)),
+                        by.id,
+                        by.process,
+                        by.node,
+                        fmt_duration(by.completed_at().map_or(0, |c| c.0)),
+                    ));
+                    break;
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    CheckResult::new(
+        "sealed_tails_agree",
+        problems.is_empty(),
+        if !problems.is_empty() {
+            problems.join("; ")
+        } else if seen == 0 {
+            "no sealed tail was reported".to_string()
+        } else {
+            format!("{seen} sealed tails reported, all the same")
+        },
+    )
+}
+
+fn no_ack_beyond(history: &HistoryIndex) -> CheckResult {
+    let mut sentences = Vec::new();
+    let mut pass = true;
+    for (log, facts) in &history.logs {
+        let lowest_seal = facts
+            .tails
+            .iter()
+            .filter_map(|t| {
+                let (offset, sealed) = split_tail(t.tail);
+                sealed.then_some((offset, t.op.completed_at().map_or(0, |c| c.0)))
+            })
+            .min();
+        let Some((tail, at)) = lowest_seal else {
+            continue;
+        };
+        let max = facts.acks.iter().map(|a| a.offset).max();
+        let ok = max.is_none_or(|m| m < tail);
+        pass &= ok;
+        sentences.push(format!(
+            "{}sealed tail {tail} published at {}; highest acknowledged offset {}",
+            if history.logs.len() > 1 {
+                format!("log {log}: ")
+            } else {
+                String::new()
+            },
+            fmt_duration(at),
+            max.map_or("none".into(), |m| m.to_string())
+        ));
+    }
+    CheckResult::new(
+        "no_ack_beyond_published_seal",
+        pass,
+        if sentences.is_empty() {
+            "no sealed tail was published".to_string()
+        } else {
+            sentences.join("; ")
+        },
+    )
 }

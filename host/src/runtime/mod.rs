@@ -293,6 +293,11 @@ impl NodeInstance {
         &mut self.store.data_mut().storage
     }
 
+    /// The node's database, to read.
+    pub fn storage_view(&self) -> &NodeStorage {
+        &self.store.data().storage
+    }
+
     /// Drops the instance and hands back its storage.
     pub fn into_storage(self) -> NodeStorage {
         self.store.into_data().storage

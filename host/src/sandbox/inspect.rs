@@ -3,10 +3,13 @@
 
 use super::Sandbox;
 use crate::bindings::{MetadataValue, Precondition, Roles, StoreError, StoreResponse};
+use std::collections::BTreeMap;
+
+use crate::check::durability::{self, StoredLog};
 use crate::check::{self, CheckResult};
 use crate::history::History;
 use crate::metadata_store::{StoreRequest, version_of};
-use crate::op::{NodeId, OpId, Version};
+use crate::op::{LogId, NodeId, OpId, Version};
 use crate::sim::drive::LOGS_KEY;
 use crate::sim::node::SimNode;
 use crate::sim::queue::Pending;
@@ -191,14 +194,64 @@ impl Sandbox {
         results
     }
 
-    /// The workload's expectations and the standard checks: what the history shows.
+    /// The workload's expectations, the standard checks (what the history shows) and
+    /// `acknowledged_durable` (what the log-servers' databases hold).
     pub(crate) fn history_checks(&self) -> Vec<CheckResult> {
         let mut results = match &self.world.driver {
             Some(d) => d.workload.expectations(&self.world.history),
             None => Vec::new(),
         };
-        results.extend(check::check_history(&self.world.history));
+        let index = check::HistoryIndex::new(&self.world.history);
+        results.extend(check::standard().iter().flat_map(|c| c.judge(&index)));
+        results.push(durability::acknowledged_durable(
+            &index,
+            &self.stored_logs(),
+        ));
         results
+    }
+
+    /// What the log-servers' databases durably hold of each log's loglet (the last segment
+    /// of its chain in the metadata store), read by the host, not asked of the guest.
+    pub fn stored_logs(&self) -> BTreeMap<LogId, StoredLog> {
+        let mut out = BTreeMap::new();
+        let Some(MetadataValue::Logs(logs)) = self.world.store.get(LOGS_KEY) else {
+            return out;
+        };
+        for chain in &logs.chains {
+            let Some(params) = chain.segments.last().and_then(|s| s.params.as_ref()) else {
+                continue;
+            };
+            let (start, end) = durability::record_range(params.loglet_id);
+            let mut stored = StoredLog {
+                loglet: params.loglet_id,
+                nodeset: params.nodeset.clone(),
+                replication: params.replication as usize,
+                ..StoredLog::default()
+            };
+            for &id in &params.nodeset {
+                let Some(node) = self.world.nodes.get(&id) else {
+                    continue;
+                };
+                if node.wipes > 0 {
+                    stored.wiped.push(id);
+                }
+                let Some(storage) = node.storage() else {
+                    continue;
+                };
+                match storage.durable_range(&start, &end) {
+                    Ok(entries) => {
+                        for (key, payload) in entries {
+                            if let Some(offset) = durability::offset_of(&key) {
+                                stored.copies.entry(offset).or_default().push((id, payload));
+                            }
+                        }
+                    }
+                    Err(e) => stored.unreadable.push((id, e.to_string())),
+                }
+            }
+            out.insert(chain.log_id, stored);
+        }
+        out
     }
 
     /// Every node stayed up, or crashed only as asked (by a fault).

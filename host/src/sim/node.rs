@@ -101,6 +101,8 @@ pub(crate) struct SimNode {
     pub writer: Writer,
     pub crashes: u32,
     pub restarts: u32,
+    /// Disks lost (a wipe).
+    pub wipes: u32,
     /// Crashes no fault asked for (a trap, an overrun, a refused effect): when and why.
     pub unplanned: Vec<(SimTime, String)>,
     pub cached_logs: Option<CachedLogs>,
@@ -112,6 +114,14 @@ pub(crate) struct SimNode {
 }
 
 impl SimNode {
+    /// The node's database, whether the node is up (inside its instance) or down.
+    pub fn storage(&self) -> Option<&NodeStorage> {
+        match &self.instance {
+            Some(instance) => Some(instance.storage_view()),
+            None => self.storage.as_ref(),
+        }
+    }
+
     pub fn new(id: NodeId, roles: Roles, runtime: Arc<Runtime>, storage: NodeStorage) -> Self {
         SimNode {
             id,
@@ -125,6 +135,7 @@ impl SimNode {
             writer: Writer::default(),
             crashes: 0,
             restarts: 0,
+            wipes: 0,
             unplanned: Vec::new(),
             cached_logs: None,
             loglets: BTreeMap::new(),
@@ -278,6 +289,7 @@ impl World {
         };
         let node = self.nodes.get_mut(&id).expect("wiping a known node");
         node.storage = Some(fresh);
+        node.wipes += 1;
         node.loglets.clear();
         Ok(())
     }
