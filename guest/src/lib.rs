@@ -31,6 +31,8 @@ pub mod bindings {
     });
 }
 
+#[cfg(feature = "list-on-client")]
+pub mod cheat;
 pub mod client;
 pub mod env;
 pub mod keys;

@@ -10,6 +10,10 @@ pub mod test_guests {
     /// Node 2 traps (a panic inside the guest) on its 50th Store.
     pub static TRAP_ON_STORE: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/guest_trap_on_store.wasm"));
+    /// The client keeps each log in a list on its own node and never involves a
+    /// log-server: consistent answers, no replication.
+    pub static LIST_ON_CLIENT: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/guest_list_on_client.wasm"));
 }
 
 /// The mutant guests: each is the product guest with one known bug (guest/src/mutants.rs).
