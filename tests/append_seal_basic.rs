@@ -67,21 +67,45 @@ fn file_databases_give_the_same_trace_as_in_memory_ones_and_write_a_history() {
             db.display()
         );
     }
-    // history.json: one invoke and one completion per client operation.
+    // history.json: one invoke and one completion per client operation, paired by id.
     let history: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("history.json")).unwrap()).unwrap();
     let entries = history.as_array().unwrap();
-    let invokes = entries.iter().filter(|e| e["type"] == "invoke").count();
-    let completions = entries
+    let invokes: Vec<u64> = entries
         .iter()
-        .filter(|e| e["type"] == "ok" || e["type"] == "fail")
-        .count();
-    assert_eq!(invokes as u64, on_disk.client_ops);
-    assert_eq!(invokes, completions);
+        .filter(|e| e["type"] == "invoke")
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    let mut completions: Vec<u64> = entries
+        .iter()
+        .filter(|e| e["type"] != "invoke")
+        .map(|e| e["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(invokes.len() as u64, on_disk.client_ops);
+    completions.sort_unstable();
+    let mut sorted = invokes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, completions);
+    // An append that failed sealed may still be in the log: `info`, not `fail`.
     assert!(
         entries
             .iter()
+            .any(|e| e["type"] == "info" && e["f"] == "append" && e["value"] == "sealed")
+    );
+    assert!(
+        !entries
+            .iter()
             .any(|e| e["type"] == "fail" && e["f"] == "append" && e["value"] == "sealed")
+    );
+    // The read carries its records' payloads.
+    let read = entries
+        .iter()
+        .find(|e| e["type"] == "ok" && e["f"] == "read")
+        .unwrap();
+    let first = &read["value"][0];
+    assert!(
+        first["offset"].is_u64() && first["payload"].is_string(),
+        "{read}"
     );
     assert!(dir.join("trace.jsonl").exists());
     std::fs::remove_dir_all(&dir).unwrap();

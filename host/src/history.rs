@@ -2,8 +2,11 @@
 //! node, and how it ended. The checks judge this record, never the guest's word.
 //!
 //! It exports as a Jepsen-style history (`history.json`): one `invoke` entry per
-//! operation and one completion (`ok`, `fail`, or `info` when it never completed: its
-//! node crashed, or the run ended first).
+//! operation and one completion: `ok`; `fail` when the error guarantees the operation had
+//! no effect; `info` when it may have had one (an append or a trim or a seal that failed
+//! sealed or internal: some log-servers may hold its record or its trim), or never
+//! completed (its node crashed, or the run ended first). Entries carry the op id that
+//! pairs an invocation with its completion, and reads carry their records' payloads.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,7 +14,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::op::{NodeId, Offset, Op, OpId, OpResult, TailState, describe_error};
+use crate::op::{ClientError, NodeId, Offset, Op, OpId, OpResult, TailState, describe_error};
 use crate::time::SimTime;
 
 /// Who invoked an operation: one of a workload's concurrent actors, or the user of the
@@ -129,6 +132,8 @@ pub struct JepsenEntry {
     /// `invoke`, `ok`, `fail` or `info`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The operation's id: its invocation and its completion carry the same.
+    pub id: u64,
     /// The operation's name.
     pub f: &'static str,
     /// Its argument (invoke) or result (completion).
@@ -233,6 +238,7 @@ impl History {
         for r in self.ops.values() {
             let entry = |kind, value, time| JepsenEntry {
                 kind,
+                id: r.id.0,
                 f: r.f(),
                 value,
                 process: r.process.to_string(),
@@ -243,10 +249,10 @@ impl History {
             rows.push((r.invoked_seq, entry("invoke", op_value(&r.op), r.invoked.0)));
             let (order, time, kind, value) = match (&r.completed, &r.lost) {
                 (Some((t, result)), _) => {
-                    let kind = if matches!(result, OpResult::Failed(_)) {
-                        "fail"
-                    } else {
-                        "ok"
+                    let kind = match result {
+                        OpResult::Failed(e) if may_have_taken_effect(&r.op, e) => "info",
+                        OpResult::Failed(_) => "fail",
+                        _ => "ok",
                     };
                     (r.ended_seq, t.0, kind, result_value(result))
                 }
@@ -266,11 +272,29 @@ impl History {
     }
 }
 
+/// Whether an operation that failed with `e` may still have changed the log: an append
+/// or a seal or a trim cut short (`sealed`, `internal`) may have reached some
+/// log-servers; a refusal (`unknown log`, `unsupported`, `malformed`) did not, nor does a
+/// failed read.
+pub fn may_have_taken_effect(op: &Op, e: &ClientError) -> bool {
+    let writes = matches!(op, Op::Append(..) | Op::Seal(_) | Op::Trim(..));
+    writes && matches!(e, ClientError::Sealed | ClientError::Internal(_))
+}
+
+/// A payload as JSON: its text when it is UTF-8, else `{"hex": "..."}`.
+pub fn payload_value(payload: &[u8]) -> serde_json::Value {
+    match std::str::from_utf8(payload) {
+        Ok(text) => json!(text),
+        Err(_) => {
+            let hex: String = payload.iter().map(|b| format!("{b:02x}")).collect();
+            json!({ "hex": hex })
+        }
+    }
+}
+
 fn op_value(op: &Op) -> serde_json::Value {
     match op {
-        Op::Append(log, payload) => {
-            json!({"log": log, "payload": String::from_utf8_lossy(payload)})
-        }
+        Op::Append(log, payload) => json!({"log": log, "payload": payload_value(payload)}),
         Op::Seal(log) | Op::FindTail(log) => json!({"log": log}),
         Op::Read(log, from, to) => json!({"log": log, "from": from, "to": to}),
         Op::Trim(log, point) => json!({"log": log, "trim_point": point}),
@@ -290,7 +314,11 @@ fn result_value(r: &OpResult) -> serde_json::Value {
     match r {
         OpResult::Appended(o) => json!(o),
         OpResult::Sealed(t) | OpResult::Tail(t) => tail_value(t),
-        OpResult::Records(rs) => json!(rs.iter().map(|r| r.offset).collect::<Vec<_>>()),
+        OpResult::Records(rs) => json!(
+            rs.iter()
+                .map(|r| json!({"offset": r.offset, "payload": payload_value(&r.payload)}))
+                .collect::<Vec<_>>()
+        ),
         OpResult::MetadataReady(v) => json!({"version": v}),
         OpResult::Trimmed(point) => json!({"trim_point": point}),
         OpResult::Failed(e) => json!(describe_error(e)),
@@ -318,6 +346,41 @@ mod tests {
         assert!(h.complete(SimTime(6), b, OpResult::Appended(1)).is_none());
         let kinds: Vec<&str> = h.jepsen().iter().map(|e| e.kind).collect();
         assert_eq!(kinds, vec!["invoke", "invoke", "ok", "info"]);
+        let ids: Vec<u64> = h.jepsen().iter().map(|e| e.id).collect();
+        assert_eq!(ids, vec![a.0, b.0, a.0, b.0]);
         assert_eq!(h.in_flight_on(5), Vec::<OpId>::new());
+    }
+
+    #[test]
+    fn a_write_that_may_have_taken_effect_is_info_and_a_refusal_is_fail() {
+        let mut h = History::new();
+        let sealed = h.invoke(SimTime(1), Process::User, 5, Op::append(0, "a"));
+        let unknown = h.invoke(SimTime(1), Process::User, 5, Op::append(0, "b"));
+        let read = h.invoke(SimTime(1), Process::User, 5, Op::Read(0, 1, 3));
+        h.complete(SimTime(2), sealed, OpResult::Failed(ClientError::Sealed));
+        h.complete(
+            SimTime(3),
+            unknown,
+            OpResult::Failed(ClientError::UnknownLog(0)),
+        );
+        let records = vec![
+            crate::op::ReadRecord {
+                offset: 1,
+                payload: b"a".to_vec(),
+            },
+            crate::op::ReadRecord {
+                offset: 2,
+                payload: vec![0xff],
+            },
+        ];
+        h.complete(SimTime(4), read, OpResult::Records(records));
+        let entries = h.jepsen();
+        let end = |id: OpId| entries.iter().rev().find(|e| e.id == id.0).unwrap();
+        assert_eq!((end(sealed).kind, end(sealed).time), ("info", 2));
+        assert_eq!(end(unknown).kind, "fail");
+        assert_eq!(
+            end(read).value,
+            json!([{"offset": 1, "payload": "a"}, {"offset": 2, "payload": {"hex": "ff"}}])
+        );
     }
 }
