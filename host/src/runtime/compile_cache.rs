@@ -6,6 +6,11 @@
 //! wasmtime or engine setting never loads a stale file. Files are written to a temporary
 //! name and renamed into place, so concurrent processes never see half a file.
 //!
+//! A compiled component is native code that wasmtime maps and runs as is: a damaged file
+//! would crash the host, not fail to load. So each file starts with the SHA-256 of the rest,
+//! checked before anything is handed to wasmtime; a file that does not match is compiled
+//! again and replaced.
+//!
 //! Where: `$LOGSANDBOX_CACHE_DIR`, else `$XDG_CACHE_HOME/logsandbox`, else
 //! `~/.cache/logsandbox`. `LOGSANDBOX_CACHE_DIR=off` disables it. Any failure of the cache
 //! falls back to compiling: the cache can make a run faster, never fail it.
@@ -50,19 +55,31 @@ fn load_in(dir: Option<PathBuf>, engine: &Engine, wasm: &[u8]) -> wasmtime::Resu
         return Component::new(engine, wasm);
     };
     let path = dir.join(file_name(engine, wasm));
-    if path.is_file() {
-        // SAFETY: the file was written by `store` below from a component this engine
-        // compiled, under a name that binds it to these exact wasm bytes and to this
-        // engine's version and configuration; wasmtime checks the header again.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &path) } {
+    if let Some(artifact) = read_verified(&path) {
+        // SAFETY: these bytes are exactly what `store` wrote from a component this engine
+        // compiled (their SHA-256 matches the one written with them), under a name that
+        // binds them to these wasm bytes and to this engine's version and configuration;
+        // wasmtime checks the header again.
+        if let Ok(component) = unsafe { Component::deserialize(engine, artifact) } {
             return Ok(component);
         }
     }
     let component = Component::new(engine, wasm)?;
     if let Ok(bytes) = component.serialize() {
-        store(&dir, &path, &bytes);
+        let mut file = Sha256::digest(&bytes).to_vec();
+        file.extend_from_slice(&bytes);
+        store(&dir, &path, &file);
     }
     Ok(component)
+}
+
+/// The compiled component in `path`, if the file is there and its checksum holds.
+fn read_verified(path: &std::path::Path) -> Option<Vec<u8>> {
+    let mut file = std::fs::read(path).ok()?;
+    if file.len() < 32 || Sha256::digest(&file[32..]).as_slice() != &file[..32] {
+        return None;
+    }
+    Some(file.split_off(32))
 }
 
 fn store(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) {
@@ -133,7 +150,17 @@ mod tests {
         // A corrupt file is not trusted: the component is compiled again.
         std::fs::write(&files[0], b"not a compiled component").unwrap();
         load_in(Some(dir.clone()), &engine, &wasm).unwrap();
-        assert!(std::fs::read(&files[0]).unwrap().len() > 100, "rewritten");
+        let rewritten = std::fs::read(&files[0]).unwrap();
+        assert!(rewritten.len() > 100, "rewritten");
+        // A flipped byte inside the native code is caught by the checksum before wasmtime
+        // sees it (it would have mapped and run it).
+        let mut damaged = rewritten.clone();
+        let last = damaged.len() - 1;
+        damaged[last] ^= 0xff;
+        std::fs::write(&files[0], &damaged).unwrap();
+        assert!(read_verified(&files[0]).is_none());
+        load_in(Some(dir.clone()), &engine, &wasm).unwrap();
+        assert_eq!(std::fs::read(&files[0]).unwrap(), rewritten, "compiled again");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
