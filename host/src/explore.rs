@@ -69,10 +69,13 @@ impl Sweep {
         let (a, b) = (number(a)?, number(b)?);
         let values = (0..steps)
             .map(|i| {
+                // In u128: the span times the step index may not fit in u64. The result
+                // lies between a and b, so it does.
+                let step = |span: u64| (span as u128 * i as u128 / (steps as u128 - 1)) as u64;
                 let v = if b >= a {
-                    a + (b - a) * i as u64 / (steps as u64 - 1)
+                    a + step(b - a)
                 } else {
-                    a - (a - b) * i as u64 / (steps as u64 - 1)
+                    a - step(a - b)
                 };
                 match kind {
                     SweepKind::Time => (set_duration(v), fmt_duration(v)),
@@ -469,6 +472,12 @@ mod tests {
         assert!(Sweep::parse("latency.network=1ms..2ms:1").is_err());
         assert!(Sweep::parse("latency.network=1ms..2ms").is_err());
         assert!(Sweep::parse("latency.nope=1ms..2ms:2").is_err());
+        // The whole u64 range: no overflow.
+        let s = Sweep::parse("workload.ops=0..18446744073709551615:3").unwrap();
+        assert_eq!(
+            s.values.iter().map(|v| v.0.as_str()).collect::<Vec<_>>(),
+            vec!["0", "9223372036854775807", "18446744073709551615"]
+        );
     }
 
     #[test]
@@ -476,5 +485,7 @@ mod tests {
         assert_eq!(parse_seeds("3..7"), Ok((3, 7)));
         assert!(parse_seeds("7..3").is_err());
         assert!(parse_seeds("x..3").is_err());
+        assert!(parse_seeds("0..18446744073709551615").is_err());
+        assert!(parse_seeds("-1..3").is_err());
     }
 }

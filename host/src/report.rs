@@ -159,7 +159,7 @@ impl RunReport {
         out += &format!("{}  seed {}  {}\n", self.scenario, self.seed, verdict);
         out += &format!("  cluster   {}\n", self.summary);
         if let Some(error) = &self.error {
-            out += &format!("  error     {error}\n");
+            out += &format!("  error     {}\n", one_line(error));
         }
         out += &format!(
             "  ran       {} events ({} messages, {} storage writes) in {} virtual, {:.0} ms wall ({:.0}k events/s)\n",
@@ -183,7 +183,7 @@ impl RunReport {
                     n.role,
                     n.crash_reason
                         .as_ref()
-                        .map(|r| format!(": {r}"))
+                        .map(|r| format!(": {}", one_line(r)))
                         .unwrap_or_default()
                 );
             }
@@ -201,8 +201,8 @@ impl RunReport {
                 out += &format!(
                     "    {} {:<32} {}\n",
                     if c.pass { "ok  " } else { "FAIL" },
-                    c.name,
-                    c.detail
+                    one_line(&c.name),
+                    one_line(&c.detail)
                 );
             }
         }
@@ -220,7 +220,11 @@ impl RunReport {
         for r in &self.trace {
             let node = format!("N{}", r.node);
             if filter.is_empty() || node == filter || r.what.contains(filter) {
-                out += &format!("{:>12}  {node:<4} {}\n", fmt_duration(r.t), r.what);
+                out += &format!(
+                    "{:>12}  {node:<4} {}\n",
+                    fmt_duration(r.t),
+                    one_line(&r.what)
+                );
             }
         }
         out
@@ -247,5 +251,37 @@ impl RunReport {
             let _ = trace.write_all(b"\n");
         }
         write("trace.jsonl", String::from_utf8_lossy(&trace).into_owned());
+    }
+}
+
+/// Text a guest supplied (a log line, a trap message, a payload inside a detail), made safe
+/// to print as one line: control characters (a line break that would start a fake `PASS`
+/// line, a terminal escape) are shown escaped.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod one_line_tests {
+    use super::one_line;
+
+    #[test]
+    fn guest_text_cannot_draw_a_line_of_its_own() {
+        assert_eq!(one_line("plain"), "plain");
+        assert_eq!(
+            one_line("x\n    ok   all_good\u{1b}[2J"),
+            "x\\n    ok   all_good\\u{1b}[2J"
+        );
     }
 }

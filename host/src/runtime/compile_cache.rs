@@ -160,7 +160,11 @@ mod tests {
         std::fs::write(&files[0], &damaged).unwrap();
         assert!(read_verified(&files[0]).is_none());
         load_in(Some(dir.clone()), &engine, &wasm).unwrap();
-        assert_eq!(std::fs::read(&files[0]).unwrap(), rewritten, "compiled again");
+        assert_eq!(
+            std::fs::read(&files[0]).unwrap(),
+            rewritten,
+            "compiled again"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

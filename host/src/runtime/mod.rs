@@ -86,6 +86,9 @@ pub enum LoadError {
     Engine(String),
 }
 
+/// The largest component file `--guest` reads (the built-in guest is well under 1 MiB).
+pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
+
 /// An engine with one compiled, linked and type-checked component.
 pub struct Runtime {
     engine: Engine,
@@ -107,12 +110,35 @@ impl Runtime {
             .map_err(LoadError::Engine)
     }
 
-    /// Reads a component file and loads it.
+    /// Reads a component file and loads it. Only a regular file is read, and at most
+    /// [`MAX_COMPONENT_BYTES`] of it: a device or a pipe (`/dev/zero`) would be read forever.
     pub fn from_file(path: &std::path::Path) -> Result<Runtime, LoadError> {
-        let bytes = std::fs::read(path).map_err(|e| LoadError::Read {
+        use std::io::Read as _;
+        let failed = |reason: String| LoadError::Read {
             path: path.display().to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let file = std::fs::File::open(path).map_err(|e| failed(e.to_string()))?;
+        let meta = file.metadata().map_err(|e| failed(e.to_string()))?;
+        if !meta.is_file() {
+            return Err(failed("not a regular file".into()));
+        }
+        let too_big = || {
+            failed(format!(
+                "larger than {} MiB, the most a component may be",
+                MAX_COMPONENT_BYTES >> 20
+            ))
+        };
+        if meta.len() > MAX_COMPONENT_BYTES {
+            return Err(too_big());
+        }
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        file.take(MAX_COMPONENT_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| failed(e.to_string()))?;
+        if bytes.len() as u64 > MAX_COMPONENT_BYTES {
+            return Err(too_big());
+        }
         Runtime::load(&path.display().to_string(), &bytes)
     }
 
@@ -213,7 +239,10 @@ pub enum CallError {
     OutOfFuel,
     /// The wall-clock safety net fired.
     Interrupted,
-    /// The host refused what the guest did, or the host failed.
+    /// The host refused what the guest did (an import called with values it cannot take,
+    /// a limit overrun): the guest's fault.
+    Refused(String),
+    /// The host itself failed (its storage, its engine): not the guest's fault.
     Host(String),
     /// `init` returned an error.
     InitFailed(String),
@@ -225,7 +254,8 @@ impl CallError {
             Some(Trap::OutOfFuel) => CallError::OutOfFuel,
             Some(Trap::Interrupt) => CallError::Interrupted,
             Some(_) => CallError::Trap(format!("{e:#}")),
-            None => CallError::Host(format!("{e:#}")),
+            // An error raised by an import: the host refused what the guest asked.
+            None => CallError::Refused(format!("{e:#}")),
         }
     }
 }
@@ -236,7 +266,8 @@ impl std::fmt::Display for CallError {
             CallError::Trap(m) => write!(f, "trapped: {m}"),
             CallError::OutOfFuel => write!(f, "overran its CPU bound (fuel per call)"),
             CallError::Interrupted => write!(f, "overran the wall-clock deadline of a call"),
-            CallError::Host(m) => write!(f, "host error: {m}"),
+            CallError::Refused(m) => write!(f, "refused by the host: {m}"),
+            CallError::Host(m) => write!(f, "host failure (not the guest's doing): {m}"),
             CallError::InitFailed(m) => write!(f, "init failed: {m}"),
         }
     }

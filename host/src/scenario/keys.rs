@@ -314,9 +314,19 @@ pub fn apply_set(file: &str, table: &mut toml::Table, arg: &str) -> Result<(), S
             from_set: true,
         });
     }
+    if let Some(c) = raw.chars().find(|c| c.is_control()) {
+        return Err(ScenarioError::BadSet {
+            arg: arg.escape_debug().to_string(),
+            reason: format!(
+                "the value holds a control character ({:?}); a value is one line of text",
+                c
+            ),
+        });
+    }
     let value = format!("v = {raw}")
         .parse::<toml::Table>()
         .ok()
+        .filter(|t| t.len() == 1)
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_string()));
     let (path, leaf) = match key.strip_prefix("guest.") {

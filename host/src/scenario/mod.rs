@@ -648,6 +648,14 @@ mod tests {
             s.guest_settings,
             vec![("metadata.update_interval_ms".to_string(), "20".to_string())]
         );
+        // A value is one line: a line break could smuggle in another key.
+        let e = parse(
+            "x.toml",
+            "",
+            &["name=\"a\"\nlatency.network = \"1s\"".into()],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("control character"), "{e}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use clap::{Parser, Subcommand};
 use logsandbox::error::BuildError;
@@ -74,7 +74,7 @@ pub enum Command {
     Run {
         scenario: String,
         /// Seed of every random choice; defaults to the scenario's `seed`.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = whole_number)]
         seed: Option<u64>,
         /// Override a scenario key, e.g. `--set latency.network=5ms` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -96,17 +96,17 @@ pub enum Command {
     /// Run the seed race twice, as the flaky test had it and as fixed, and show why one fails.
     Demo {
         /// Seed of both runs.
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = whole_number)]
         seed: Option<u64>,
     },
     /// Run many seeds of a scenario, optionally over a latency sweep; report the failing ones.
     Explore {
         scenario: String,
         /// Seeds to run, inclusive: `1..100`.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         seeds: String,
         /// Runs in parallel (default: the machine's cores).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = job_count)]
         jobs: Option<usize>,
         /// Override a scenario key in every run (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -124,10 +124,10 @@ pub enum Command {
     /// Run every built-in scenario against guests with one known bug each: each must be caught.
     Mutants {
         /// Seeds per scenario, inclusive.
-        #[arg(long, default_value = "1..5")]
+        #[arg(long, default_value = "1..5", allow_hyphen_values = true)]
         seeds: String,
         /// Guests exercised in parallel (default: the machine's cores).
-        #[arg(long)]
+        #[arg(long, allow_negative_numbers = true, value_parser = job_count)]
         jobs: Option<usize>,
         /// Print exactly one JSON object on stdout.
         #[arg(long)]
@@ -142,7 +142,7 @@ pub fn main_with(cli: Cli) -> i32 {
     match execute(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            let _ = writeln!(std::io::stderr(), "error: {e}");
             e.exit_code()
         }
     }
@@ -152,7 +152,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Demo { seed } => {
             let demo = Demo::run(Runtime::builtin()?, seed)?;
-            print!("{}", demo.render());
+            emit(&demo.render());
             Ok(if demo.succeeded() {
                 EXIT_PASS
             } else {
@@ -190,9 +190,9 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 progress: !json && std::io::stderr().is_terminal(),
             })?;
             if json {
-                println!("{}", exploration.to_json());
+                emit(&format!("{}\n", exploration.to_json()));
             } else {
-                print!("{}", exploration.render());
+                emit(&exploration.render());
             }
             Ok(if exploration.failures() == 0 {
                 EXIT_PASS
@@ -206,9 +206,9 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let report = mutants::run(seeds, jobs)?;
             if json {
-                println!("{}", report.to_json());
+                emit(&format!("{}\n", report.to_json()));
             } else {
-                print!("{}", report.render());
+                emit(&report.render());
             }
             Ok(if report.succeeded() {
                 EXIT_PASS
@@ -220,7 +220,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             for (name, text) in BUILTIN {
                 let s = scenario::parse(name, text, &[])?;
                 let first = s.description.lines().next().unwrap_or("").trim();
-                println!("{name:<28} {first}");
+                emit(&format!("{name:<28} {first}\n"));
             }
             Ok(EXIT_PASS)
         }
@@ -248,18 +248,19 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 builder = builder.seed(seed);
             }
             if let Some(dir) = out {
+                check_out_dir(&dir)?;
                 builder = builder.out_dir(dir);
             }
             let mut sandbox = builder.build().map_err(Error::from)?;
             let report = sandbox.run().map_err(Error::from)?;
             if let Some(filter) = &timeline {
-                print!("{}", report.timeline(filter));
+                emit(&report.timeline(filter));
             }
             let replay = replay_command(&scenario, report.seed, &sets, guest.as_ref());
             if json {
-                println!("{}", report.to_json());
+                emit(&format!("{}\n", report.to_json()));
             } else {
-                print!("{}", report.render(&replay));
+                emit(&report.render(&replay));
             }
             Ok(if report.passed() {
                 EXIT_PASS
@@ -268,6 +269,46 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             })
         }
     }
+}
+
+/// Writes `text` to stdout. A reader that went away (`logsandbox run ... | head`) ends the
+/// output quietly; the exit code still tells the run's outcome.
+fn emit(text: &str) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        let _ = writeln!(std::io::stderr(), "error: writing the output: {e}");
+    }
+}
+
+/// `--out DIR` must be a directory this process can write, checked before the run so an
+/// unusable path is bad input (exit 2), not a failed run.
+fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
+    let probe = dir.join(".logsandbox-write-probe");
+    std::fs::create_dir_all(dir)
+        .and_then(|()| std::fs::write(&probe, b""))
+        .and_then(|()| std::fs::remove_file(&probe))
+        .map_err(|e| CliError::Usage(format!("--out {}: {e}", dir.display())))
+}
+
+/// A whole number for `--seed`, with a message that says what is wanted.
+fn whole_number(text: &str) -> Result<u64, String> {
+    text.trim().parse().map_err(|_| {
+        format!(
+            "expected a whole number from 0 to {}, got {text:?}",
+            u64::MAX
+        )
+    })
+}
+
+/// A count of parallel jobs: 1 or more.
+fn job_count(text: &str) -> Result<usize, String> {
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| format!("expected a number of jobs from 1, got {text:?}"))
 }
 
 /// A component from a file.
