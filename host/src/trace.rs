@@ -293,12 +293,19 @@ fn describe_body(body: &Body) -> String {
         Body::Hello => "hello".into(),
         Body::HelloAck => "hello-ack".into(),
         Body::LogServerRequest((id, r)) => match r {
-            Request::Store(s) => format!(
-                "Store #{id:x} [{}..{}] gt={}",
-                s.first_offset,
-                s.first_offset as u64 + s.payloads.len() as u64 - 1,
-                s.header.known_global_tail
-            ),
+            // The guest chose these values: an empty store at offset 0 must not underflow.
+            Request::Store(s) => {
+                match (s.first_offset as u64 + s.payloads.len() as u64).checked_sub(1) {
+                    Some(last) if !s.payloads.is_empty() => format!(
+                        "Store #{id:x} [{}..{last}] gt={}",
+                        s.first_offset, s.header.known_global_tail
+                    ),
+                    _ => format!(
+                        "Store #{id:x} [{}, empty] gt={}",
+                        s.first_offset, s.header.known_global_tail
+                    ),
+                }
+            }
             Request::Seal(_) => format!("Seal #{id:x}"),
             Request::GetLogletInfo(_) => format!("GetLogletInfo #{id:x}"),
             Request::GetRecords(g) => {
@@ -376,4 +383,37 @@ pub fn describe_value(v: &MetadataValue) -> String {
         )
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::logsandbox::node::log_server_protocol::{
+        RequestHeader, Store, StoreFlags,
+    };
+
+    #[test]
+    fn a_store_a_guest_made_empty_at_offset_0_is_described_without_overflow() {
+        let store = |first, payloads: Vec<Vec<u8>>| {
+            Body::LogServerRequest((
+                1,
+                Request::Store(Store {
+                    header: RequestHeader {
+                        loglet_id: 0,
+                        known_global_tail: 0,
+                    },
+                    first_offset: first,
+                    sequencer: 5,
+                    flags: StoreFlags::empty(),
+                    timeout_at: None,
+                    payloads,
+                }),
+            ))
+        };
+        assert_eq!(describe_body(&store(0, vec![])), "Store #1 [0, empty] gt=0");
+        assert_eq!(
+            describe_body(&store(u32::MAX, vec![vec![1], vec![2]])),
+            format!("Store #1 [{}..{}] gt=0", u32::MAX, u32::MAX as u64 + 1)
+        );
+    }
 }
