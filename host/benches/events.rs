@@ -66,7 +66,7 @@ fn restart_a_log_server(c: &mut Criterion) {
                 let db = storage.take().expect("handed back after each iteration");
                 let mut node = match runtime.instantiate(1, db, clock.clone(), Limits::default()) {
                     Ok(node) => node,
-                    Err((e, _)) => panic!("instantiate: {e}"),
+                    Err(failed) => panic!("instantiate: {}", failed.0),
                 };
                 node.init(0, &config).expect("init recovers");
                 storage = Some(node.into_storage());

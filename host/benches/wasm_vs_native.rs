@@ -85,7 +85,7 @@ fn wasm(c: &mut Criterion, group: &str) {
     let clock = Arc::new(AtomicU64::new(0));
     let mut node = match runtime.instantiate(1, storage, clock, Limits::default()) {
         Ok(node) => node,
-        Err((e, _)) => panic!("instantiate: {e}"),
+        Err(failed) => panic!("instantiate: {}", failed.0),
     };
     let config = host::Config {
         id: 1,

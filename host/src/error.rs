@@ -96,6 +96,13 @@ pub enum RunError {
     /// The run delivered as many events as it may (`run.max_events`).
     #[error("event limit reached: {0} events (run.max_events)")]
     EventLimit(u64),
+    /// Events piled up at one virtual instant (`run.max_events_per_instant`); the message
+    /// names the node that took most of them.
+    #[error("{0}")]
+    NoProgress(String),
+    /// The sandbox ran longer in real time than its budget (`run.wall_limit`).
+    #[error("wall-clock limit reached: ran {} of real time (run.wall_limit)", crate::time::fmt_duration(crate::time::nanos(*.0)))]
+    WallLimit(Duration),
 }
 
 /// Any error of the library.

@@ -55,6 +55,14 @@ pub struct NodeStorage {
     pending: VecDeque<(u64, Vec<WriteOp>)>,
     overlay: BTreeMap<Vec<u8>, Overlay>,
     commits: u32,
+    /// Bytes of keys and values in the durable view.
+    durable_bytes: u64,
+    /// Bytes of keys and values in the writes not yet durable.
+    pending_bytes: u64,
+}
+
+fn op_bytes(op: &WriteOp) -> u64 {
+    (op.key.len() + op.value.as_ref().map_or(0, Vec::len)) as u64
 }
 
 impl NodeStorage {
@@ -83,12 +91,15 @@ impl NodeStorage {
             pending: VecDeque::new(),
             overlay: BTreeMap::new(),
             commits: 0,
+            durable_bytes: 0,
+            pending_bytes: 0,
         })
     }
 
     /// Applies a write to the live view; it becomes durable with [`Self::make_durable`].
     pub fn write(&mut self, id: u64, ops: Vec<WriteOp>) {
         for op in &ops {
+            self.pending_bytes = self.pending_bytes.saturating_add(op_bytes(op));
             let entry = self.overlay.entry(op.key.clone()).or_insert(Overlay {
                 value: None,
                 writers: 0,
@@ -127,15 +138,19 @@ impl NodeStorage {
             let mut table = txn.open_table(TABLE).map_err(redb_err)?;
             for ops in &batch {
                 for op in ops {
-                    match &op.value {
+                    self.pending_bytes = self.pending_bytes.saturating_sub(op_bytes(op));
+                    let old = match &op.value {
                         Some(v) => {
+                            self.durable_bytes += (op.key.len() + v.len()) as u64;
                             table
                                 .insert(op.key.as_slice(), v.as_slice())
-                                .map_err(redb_err)?;
+                                .map_err(redb_err)?
                         }
-                        None => {
-                            table.remove(op.key.as_slice()).map_err(redb_err)?;
-                        }
+                        None => table.remove(op.key.as_slice()).map_err(redb_err)?,
+                    };
+                    if let Some(old) = old {
+                        let freed = (op.key.len() + old.value().len()) as u64;
+                        self.durable_bytes = self.durable_bytes.saturating_sub(freed);
                     }
                 }
             }
@@ -158,6 +173,13 @@ impl NodeStorage {
     pub fn crash(&mut self) {
         self.pending.clear();
         self.overlay.clear();
+        self.pending_bytes = 0;
+    }
+
+    /// Bytes of keys and values the database holds, durable or about to be (writes that
+    /// overwrite a key count twice until they are durable).
+    pub fn bytes(&self) -> u64 {
+        self.durable_bytes.saturating_add(self.pending_bytes)
     }
 
     /// Writes made but not yet durable.

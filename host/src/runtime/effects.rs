@@ -74,3 +74,64 @@ pub enum Effect {
         id: u64,
     },
 }
+
+/// Roughly how many bytes of host memory an effect holds: its payloads and values, plus a
+/// fixed cost. What the per-call byte cap (`run.max_call_mb`) counts.
+pub fn weight(effect: &Effect) -> usize {
+    const FIXED: usize = 64;
+    let bytes = match effect {
+        Effect::Send { msg, .. } => message_bytes(msg),
+        Effect::MetadataGet { key, .. } => key.len(),
+        Effect::MetadataPut { key, value, .. } => key.len() + value_bytes(value),
+        Effect::Timer { .. } | Effect::Write { .. } => 0,
+        Effect::Complete { outcome, .. } => result_bytes(outcome),
+        Effect::Offered { value, .. } => value_bytes(value),
+        Effect::Log { message, .. } => message.len(),
+    };
+    FIXED.saturating_add(bytes)
+}
+
+fn message_bytes(msg: &Message) -> usize {
+    use crate::bindings::logsandbox::node::log_server_protocol::RecordBody;
+    use crate::bindings::{Body, Reply, Request};
+    let versions = msg.versions.len() * 8;
+    let body = match &msg.body {
+        Body::LogServerRequest((_, Request::Store(s))) => s.payloads.iter().map(Vec::len).sum(),
+        Body::LogServerReply((_, Reply::Records(r))) => r
+            .records
+            .iter()
+            .map(|r| match &r.body {
+                RecordBody::Data(p) => p.len() + 16,
+                _ => 16,
+            })
+            .sum(),
+        Body::LogServerReply((_, Reply::Digest(d))) => d.entries.len() * 16,
+        Body::MetadataUpdate((_, Some(value))) => value_bytes(value),
+        _ => 0,
+    };
+    versions + body
+}
+
+fn value_bytes(value: &MetadataValue) -> usize {
+    match value {
+        MetadataValue::Logs(logs) => logs
+            .chains
+            .iter()
+            .map(|c| {
+                32 + c
+                    .segments
+                    .iter()
+                    .map(|s| 48 + s.params.as_ref().map_or(0, |p| p.nodeset.len() * 4))
+                    .sum::<usize>()
+            })
+            .sum(),
+    }
+}
+
+fn result_bytes(result: &OpResult) -> usize {
+    match result {
+        OpResult::Records(records) => records.iter().map(|r| r.payload.len() + 16).sum(),
+        OpResult::Failed(e) => format!("{e:?}").len(),
+        _ => 0,
+    }
+}

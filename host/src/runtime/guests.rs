@@ -14,6 +14,9 @@ pub mod test_guests {
     /// log-server: consistent answers, no replication.
     pub static LIST_ON_CLIENT: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/guest_list_on_client.wasm"));
+    /// One node misbehaves as the settings `hostile.kind`, `hostile.node` and
+    /// `hostile.at_ms` say (see `guest/src/hostile.rs` for the kinds).
+    pub static HOSTILE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest_hostile.wasm"));
 }
 
 /// The mutant guests: each is the product guest with one known bug (guest/src/mutants.rs).

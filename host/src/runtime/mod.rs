@@ -21,9 +21,12 @@ use wasmtime::{Config as EngineConfig, Engine, Store, Trap};
 use crate::bindings::{Config, Event, LogNode, LogNodePre};
 use crate::storage::NodeStorage;
 
+mod budget;
+mod clocks;
 mod compile_cache;
 pub mod effects;
 pub mod guests;
+pub mod output;
 mod state;
 
 pub use effects::Effect;
@@ -40,8 +43,14 @@ pub struct Limits {
     pub fuel_per_call: u64,
     /// Wall-clock safety net per call, in epoch ticks of 100 ms.
     pub epoch_ticks_per_call: u64,
-    /// Linear memory cap per node, in bytes.
+    /// Memory cap per node, in bytes: every linear memory and table of its instance together.
     pub memory_bytes: usize,
+    /// Effects (messages, timers, writes, completions, logs...) one call may make.
+    pub max_effects_per_call: u64,
+    /// Bytes those effects may hold in all, in one call (see [`effects::weight`]; `run.max_call_mb`).
+    pub max_bytes_per_call: u64,
+    /// Bytes of keys and values a node's database may hold.
+    pub max_storage_bytes: u64,
 }
 
 impl Default for Limits {
@@ -50,6 +59,9 @@ impl Default for Limits {
             fuel_per_call: 2_000_000_000,
             epoch_ticks_per_call: 600,
             memory_bytes: 256 << 20,
+            max_effects_per_call: 100_000,
+            max_bytes_per_call: 64 << 20,
+            max_storage_bytes: 1 << 30,
         }
     }
 }
@@ -152,6 +164,7 @@ impl Runtime {
         let mut linker: Linker<NodeState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
+        clocks::add_virtual_sleeps(&mut linker).map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         LogNode::add_to_linker::<NodeState, HasSelf<NodeState>>(&mut linker, |s| s)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
         let world_err = |e: wasmtime::Error| LoadError::World {
@@ -180,13 +193,16 @@ impl Runtime {
         storage: NodeStorage,
         clock: Arc<AtomicU64>,
         limits: Limits,
-    ) -> Result<NodeInstance, (CallError, NodeStorage)> {
+    ) -> Result<NodeInstance, Box<(CallError, NodeStorage)>> {
         let state = NodeState::new(node, storage, clock, limits);
         let mut store = Store::new(&self.engine, state);
-        store.limiter(|s| &mut s.limits);
+        store.limiter(|s| &mut s.budget);
         store.epoch_deadline_trap();
         if let Err(e) = store.set_fuel(limits.fuel_per_call) {
-            return Err((CallError::Host(e.to_string()), store.into_data().storage));
+            return Err(Box::new((
+                CallError::Host(e.to_string()),
+                store.into_data().storage,
+            )));
         }
         store.set_epoch_deadline(limits.epoch_ticks_per_call);
         match self.pre.instantiate(&mut store) {
@@ -197,7 +213,7 @@ impl Runtime {
             }),
             Err(e) => {
                 let err = CallError::from_wasmtime(e);
-                Err((err, store.into_data().storage))
+                Err(Box::new((err, store.into_data().storage)))
             }
         }
     }
@@ -250,12 +266,14 @@ pub enum CallError {
 
 impl CallError {
     fn from_wasmtime(e: wasmtime::Error) -> CallError {
+        // The cause alone: the wasm backtrace of an anonymous guest says little, and what
+        // the guest printed (its panic message) goes with the crash instead.
         match e.downcast_ref::<Trap>() {
             Some(Trap::OutOfFuel) => CallError::OutOfFuel,
             Some(Trap::Interrupt) => CallError::Interrupted,
-            Some(_) => CallError::Trap(format!("{e:#}")),
+            Some(trap) => CallError::Trap(trap.to_string()),
             // An error raised by an import: the host refused what the guest asked.
-            None => CallError::Refused(format!("{e:#}")),
+            None => CallError::Refused(e.root_cause().to_string()),
         }
     }
 }
@@ -287,6 +305,7 @@ impl NodeInstance {
             .map_err(|e| CallError::Host(e.to_string()))?;
         self.store
             .set_epoch_deadline(self.limits.epoch_ticks_per_call);
+        self.store.data_mut().begin_call();
         Ok(())
     }
 
@@ -327,6 +346,16 @@ impl NodeInstance {
     /// The node's database, to read.
     pub fn storage_view(&self) -> &NodeStorage {
         &self.store.data().storage
+    }
+
+    /// What the guest printed since this was last asked (its stdout and stderr).
+    pub fn take_output(&self) -> Option<String> {
+        self.store.data().output.take_fresh()
+    }
+
+    /// The last lines the guest printed.
+    pub fn last_output(&self) -> Option<String> {
+        self.store.data().output.last()
     }
 
     /// Drops the instance and hands back its storage.

@@ -3,14 +3,14 @@
 //! into the simulator while the guest runs.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::AtomicU64;
 
-use wasmtime::StoreLimits;
-use wasmtime::StoreLimitsBuilder;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::budget::Budget;
+use super::clocks::VirtualClock;
+use super::output::GuestOutput;
 use super::{CallError, Limits};
 use crate::bindings;
 use crate::runtime::effects::Effect;
@@ -29,7 +29,13 @@ pub struct NodeState {
     failure: Option<String>,
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(super) limits: StoreLimits,
+    pub(super) budget: Budget,
+    /// What the guest printed.
+    pub(super) output: GuestOutput,
+    limits: Limits,
+    /// Effects and their bytes in the current call, against the per-call caps.
+    call_effects: u64,
+    call_bytes: u64,
 }
 
 impl NodeState {
@@ -39,8 +45,11 @@ impl NodeState {
         clock: Arc<AtomicU64>,
         limits: Limits,
     ) -> Self {
+        let output = GuestOutput::default();
         let mut wasi = WasiCtx::builder();
-        wasi.wall_clock(VirtualClock(clock.clone()))
+        wasi.stdout(output.clone())
+            .stderr(output.clone())
+            .wall_clock(VirtualClock(clock.clone()))
             .monotonic_clock(VirtualClock(clock.clone()))
             .secure_random(wasmtime_wasi::Deterministic::new(
                 node.to_le_bytes().repeat(8),
@@ -57,11 +66,47 @@ impl NodeState {
             failure: None,
             wasi: wasi.build(),
             table: ResourceTable::new(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(limits.memory_bytes)
-                .trap_on_grow_failure(true)
-                .build(),
+            budget: Budget::new(node, limits.memory_bytes),
+            output,
+            limits,
+            call_effects: 0,
+            call_bytes: 0,
         }
+    }
+
+    /// The resource table of WASI's handles.
+    pub(super) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// A call starts: its effects count from zero.
+    pub(super) fn begin_call(&mut self) {
+        self.call_effects = 0;
+        self.call_bytes = 0;
+    }
+
+    /// Records an effect, unless it takes the call past a per-call cap: then the import
+    /// fails, the call traps, and the node crashes, named, with the key that raises the cap.
+    fn push(&mut self, effect: Effect) -> wasmtime::Result<()> {
+        self.call_effects += 1;
+        self.call_bytes = self
+            .call_bytes
+            .saturating_add(super::effects::weight(&effect) as u64);
+        if self.call_effects > self.limits.max_effects_per_call {
+            return Err(wasmtime::Error::msg(format!(
+                "N{} made more than {} effects (messages, timers, writes...) in one call (run.max_effects_per_call raises it)",
+                self.node, self.limits.max_effects_per_call
+            )));
+        }
+        if self.call_bytes > self.limits.max_bytes_per_call {
+            return Err(wasmtime::Error::msg(format!(
+                "N{} made effects of more than {} MiB in one call (run.max_call_mb raises it)",
+                self.node,
+                self.limits.max_bytes_per_call >> 20
+            )));
+        }
+        self.effects.push(effect);
+        Ok(())
     }
 
     pub(super) fn check(&mut self) -> Result<(), CallError> {
@@ -81,27 +126,6 @@ impl WasiView for NodeState {
     }
 }
 
-/// WASI clocks that read the simulation's virtual clock, never the machine's.
-struct VirtualClock(Arc<AtomicU64>);
-
-impl wasmtime_wasi::HostWallClock for VirtualClock {
-    fn resolution(&self) -> Duration {
-        Duration::from_nanos(1)
-    }
-    fn now(&self) -> Duration {
-        Duration::from_nanos(self.0.load(Ordering::Relaxed))
-    }
-}
-
-impl wasmtime_wasi::HostMonotonicClock for VirtualClock {
-    fn resolution(&self) -> u64 {
-        1
-    }
-    fn now(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
-    }
-}
-
 use bindings::logsandbox::node as wit;
 
 impl wit::types::Host for NodeState {}
@@ -112,13 +136,11 @@ impl wit::client::Host for NodeState {}
 
 impl wit::host::Host for NodeState {
     fn send(&mut self, to: u32, msg: bindings::Message) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Send { to, msg });
-        Ok(())
+        self.push(Effect::Send { to, msg })
     }
 
     fn metadata_get(&mut self, id: u64, key: String) -> wasmtime::Result<()> {
-        self.effects.push(Effect::MetadataGet { id, key });
-        Ok(())
+        self.push(Effect::MetadataGet { id, key })
     }
 
     fn metadata_put(
@@ -128,23 +150,20 @@ impl wit::host::Host for NodeState {
         value: bindings::MetadataValue,
         precondition: bindings::Precondition,
     ) -> wasmtime::Result<()> {
-        self.effects.push(Effect::MetadataPut {
+        self.push(Effect::MetadataPut {
             id,
             key,
             value,
             precondition,
-        });
-        Ok(())
+        })
     }
 
     fn set_timer(&mut self, id: u64, at: u64) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Timer { id, at });
-        Ok(())
+        self.push(Effect::Timer { id, at })
     }
 
     fn complete(&mut self, op: u64, outcome: bindings::OpResult) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Complete { op, outcome });
-        Ok(())
+        self.push(Effect::Complete { op, outcome })
     }
 
     fn metadata_offered(
@@ -155,26 +174,42 @@ impl wit::host::Host for NodeState {
         peer: Option<u32>,
         accepted: bool,
     ) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Offered {
+        self.push(Effect::Offered {
             kind,
             value,
             source,
             peer,
             accepted,
-        });
-        Ok(())
+        })
     }
 
     fn log(&mut self, level: bindings::Level, message: String) -> wasmtime::Result<()> {
-        self.effects.push(Effect::Log { level, message });
-        Ok(())
+        self.push(Effect::Log { level, message })
     }
 }
 
 impl wit::storage::Host for NodeState {
     fn write(&mut self, id: u64, ops: Vec<bindings::WriteOp>) -> wasmtime::Result<()> {
+        let bytes: usize = ops
+            .iter()
+            .map(|o| {
+                o.key
+                    .len()
+                    .saturating_add(o.value.as_ref().map_or(0, Vec::len))
+            })
+            .fold(0, usize::saturating_add);
+        self.call_bytes = self.call_bytes.saturating_add(bytes as u64);
+        let stored = self.storage.bytes().saturating_add(bytes as u64);
+        if stored > self.limits.max_storage_bytes {
+            return Err(wasmtime::Error::msg(format!(
+                "N{}'s database would hold {} MiB, more than {} MiB (run.max_storage_mb raises it)",
+                self.node,
+                stored >> 20,
+                self.limits.max_storage_bytes >> 20
+            )));
+        }
+        self.push(Effect::Write { id })?;
         self.storage.write(id, ops);
-        self.effects.push(Effect::Write { id });
         Ok(())
     }
 

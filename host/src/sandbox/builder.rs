@@ -59,6 +59,8 @@ pub struct SandboxBuilder {
     node_components: BTreeMap<NodeId, Arc<Runtime>>,
     limits: Limits,
     max_events: u64,
+    max_events_per_instant: u64,
+    wall_limit: Duration,
     wait_limit: Duration,
     time_limit: Duration,
     settings: Vec<(String, String)>,
@@ -92,6 +94,8 @@ impl Default for SandboxBuilder {
             node_components: BTreeMap::new(),
             limits: Limits::default(),
             max_events: 50_000_000,
+            max_events_per_instant: 100_000,
+            wall_limit: Duration::from_secs(600),
             wait_limit: Duration::from_secs(60),
             time_limit: Duration::from_secs(60),
             settings: Vec::new(),
@@ -212,10 +216,45 @@ impl SandboxBuilder {
         self
     }
 
-    /// Linear memory cap per node, in MiB. Default 256.
+    /// Memory cap per node, in MiB: every linear memory and table of its instance
+    /// together. Default 256.
     pub fn memory_mb(mut self, mb: u64) -> Self {
         self.limits.memory_bytes =
             usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+        self
+    }
+
+    /// Effects (messages, timers, writes...) one guest call may make; past it the node
+    /// crashes. Default 100,000.
+    pub fn max_effects_per_call(mut self, effects: u64) -> Self {
+        self.limits.max_effects_per_call = effects;
+        self
+    }
+
+    /// MiB of payloads and values one guest call's effects may hold. Default 64.
+    pub fn max_call_mb(mut self, mb: u64) -> Self {
+        self.limits.max_bytes_per_call = mb.saturating_mul(1 << 20);
+        self
+    }
+
+    /// MiB of keys and values a node's database may hold; past it the node crashes.
+    /// Default 1024.
+    pub fn max_storage_mb(mut self, mb: u64) -> Self {
+        self.limits.max_storage_bytes = mb.saturating_mul(1 << 20);
+        self
+    }
+
+    /// Events at one virtual instant before the sandbox stops as making no progress
+    /// (a node that answers itself at once forever). Default 100,000.
+    pub fn max_events_per_instant(mut self, events: u64) -> Self {
+        self.max_events_per_instant = events;
+        self
+    }
+
+    /// Real time the sandbox may run before it stops. A budget for the machine, never part
+    /// of the trace. Default 600 s.
+    pub fn wall_limit(mut self, limit: Duration) -> Self {
+        self.wall_limit = limit;
         self
     }
 
@@ -324,6 +363,11 @@ impl SandboxBuilder {
         .reorder(l.reorder)
         .fuel_per_call(scenario.run.fuel_per_call)
         .memory_mb(scenario.run.memory_mb)
+        .max_effects_per_call(scenario.run.max_effects_per_call)
+        .max_call_mb(scenario.run.max_call_mb)
+        .max_storage_mb(scenario.run.max_storage_mb)
+        .max_events_per_instant(scenario.run.max_events_per_instant)
+        .wall_limit(Duration::from_nanos(scenario.run.wall_limit))
         .max_events(scenario.run.max_events)
         .time_limit(Duration::from_nanos(scenario.run.time_limit));
         if c.remote_client != 0 {
@@ -489,6 +533,7 @@ impl SandboxBuilder {
             messages: 0,
             writes: 0,
             failure: None,
+            instant_load: Default::default(),
         };
         // The order of these pushes fixes the order of ties at time 0: keep it.
         if let Some((version, at)) = self.logs {
@@ -547,6 +592,8 @@ impl SandboxBuilder {
                 time_limit: crate::time::nanos(self.time_limit),
                 wait_limit: self.wait_limit,
                 max_events: self.max_events,
+                max_events_per_instant: self.max_events_per_instant,
+                wall_limit: self.wall_limit,
                 linger: crate::time::nanos(self.linger),
                 created: Instant::now(),
             },

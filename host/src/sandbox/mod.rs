@@ -44,6 +44,10 @@ pub(crate) struct Meta {
     pub time_limit: u64,
     pub wait_limit: Duration,
     pub max_events: u64,
+    /// Events at one instant before the run stops as making no progress.
+    pub max_events_per_instant: u64,
+    /// Real time the sandbox may run.
+    pub wall_limit: Duration,
     /// Virtual ns `run` goes on after a failure.
     pub linger: u64,
     /// For the report's wall time only; never reaches the trace.
@@ -151,10 +155,30 @@ impl Sandbox {
     /// others due for it at the same instant; a store request; a fault...). Returns
     /// false when nothing is left to happen.
     pub fn step(&mut self) -> Result<bool, RunError> {
-        if self.world.events >= self.meta.max_events {
-            return Err(RunError::EventLimit(self.world.events));
+        if let Some(stop) = self.guard() {
+            return Err(stop);
         }
         Ok(self.world.step()?)
+    }
+
+    /// Why the sandbox must stop before its next step, if it must: its event budget, a
+    /// clock that stopped while events pile up, or its real-time budget (which only ever
+    /// stops a run, never changes one).
+    pub(crate) fn guard(&self) -> Option<RunError> {
+        if self.world.events >= self.meta.max_events {
+            return Some(RunError::EventLimit(self.world.events));
+        }
+        if let Some(why) = self
+            .world
+            .instant_load
+            .stuck(self.meta.max_events_per_instant)
+        {
+            return Some(RunError::NoProgress(why));
+        }
+        if self.meta.created.elapsed() > self.meta.wall_limit {
+            return Some(RunError::WallLimit(self.meta.wall_limit));
+        }
+        None
     }
 
     /// Runs `duration` of virtual time: everything due before `now + duration`

@@ -25,12 +25,8 @@ impl Sandbox {
             if finished || failed {
                 break;
             }
-            if self.world.events >= self.meta.max_events {
-                let why = format!(
-                    "event limit reached: {} events (run.max_events) while {}",
-                    self.world.events,
-                    self.waiting_for()
-                );
+            if let Some(stop) = self.guard() {
+                let why = format!("{stop} while {}", self.waiting_for());
                 self.fail(why);
                 break;
             }
@@ -67,7 +63,8 @@ impl Sandbox {
             if let Some(d) = self.world.driver.as_mut() {
                 d.finished = true;
             }
-            while self.world.queue.next_at().is_some_and(|at| at <= until) {
+            while self.world.queue.next_at().is_some_and(|at| at <= until) && self.guard().is_none()
+            {
                 self.world.step()?;
             }
             self.world.now = failed_at;

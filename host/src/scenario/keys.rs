@@ -291,7 +291,37 @@ pub const KEYS: &[Key] = &[
         "run.memory_mb",
         K::Integer,
         "256",
-        "linear memory cap per node (4..=4096)",
+        "memory cap per node, every memory and table of its instance together (4..=4096)",
+    ),
+    key(
+        "run.max_effects_per_call",
+        K::Integer,
+        "100000",
+        "messages, timers, writes... one guest call may make; past it the node crashes",
+    ),
+    key(
+        "run.max_call_mb",
+        K::Integer,
+        "64",
+        "MiB of payloads and values one guest call's effects may hold (1..=4096)",
+    ),
+    key(
+        "run.max_storage_mb",
+        K::Integer,
+        "1024",
+        "MiB of keys and values a node's database may hold; past it the node crashes",
+    ),
+    key(
+        "run.max_events_per_instant",
+        K::Integer,
+        "100000",
+        "events at one virtual instant before the run stops as making no progress",
+    ),
+    key(
+        "run.wall_limit",
+        K::Duration,
+        "600s",
+        "real time a run may take before it stops (a budget, never part of the trace)",
     ),
 ];
 

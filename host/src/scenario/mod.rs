@@ -155,8 +155,18 @@ pub struct RunLimits {
     pub max_events: u64,
     /// Fuel per guest call. Default 2 G.
     pub fuel_per_call: u64,
-    /// Linear memory cap per node, in MiB. Default 256.
+    /// Memory cap per node (every memory and table), in MiB. Default 256.
     pub memory_mb: u64,
+    /// Effects one guest call may make. Default 100,000.
+    pub max_effects_per_call: u64,
+    /// MiB one guest call's effects may hold. Default 64.
+    pub max_call_mb: u64,
+    /// MiB a node's database may hold. Default 1024.
+    pub max_storage_mb: u64,
+    /// Events at one virtual instant before the run stops as making no progress. Default 100,000.
+    pub max_events_per_instant: u64,
+    /// Real time a run may take (ns). Default 600 s.
+    pub wall_limit: u64,
 }
 
 /// Why a scenario could not be used. Every message names the file and the key.
@@ -514,6 +524,21 @@ impl Reader {
                 max_events: v.int("run.max_events", 50_000_000, 1, u64::MAX >> 1)?,
                 fuel_per_call: v.int("run.fuel_per_call", 2_000_000_000, 10_000, u64::MAX >> 1)?,
                 memory_mb: v.int("run.memory_mb", 256, 4, 4096)?,
+                max_effects_per_call: v.int(
+                    "run.max_effects_per_call",
+                    100_000,
+                    10,
+                    u64::MAX >> 1,
+                )?,
+                max_call_mb: v.int("run.max_call_mb", 64, 1, 4096)?,
+                max_storage_mb: v.int("run.max_storage_mb", 1024, 1, 1 << 20)?,
+                max_events_per_instant: v.int(
+                    "run.max_events_per_instant",
+                    100_000,
+                    100,
+                    u64::MAX >> 1,
+                )?,
+                wall_limit: v.duration("run.wall_limit", 600 * SECONDS)?.max(1),
             },
             guest_settings: self.guest,
             faults: self.faults,

@@ -93,6 +93,9 @@ pub(crate) struct World {
     pub writes: u64,
     /// A failure met deep inside a step (wiping a disk), reported when the step ends.
     pub failure: Option<SimError>,
+    /// Events delivered at the current virtual instant, per node: a run whose clock stops
+    /// while events pile up makes no progress.
+    pub instant_load: InstantLoad,
 }
 
 impl World {
@@ -188,6 +191,7 @@ impl World {
             return Ok(());
         }
         node.note_requests(&events);
+        self.instant_load.count(now, id, events.len() as u64);
         let instance = node
             .instance
             .as_mut()
@@ -208,11 +212,53 @@ impl World {
             self.trace.event(now.0, id, event);
         }
         self.events += events.len() as u64;
-        match instance.handle(now.0, &events) {
+        let result = instance.handle(now.0, &events);
+        if let Some(printed) = instance.take_output() {
+            for line in printed.lines() {
+                self.trace.log(now.0, id, || format!("printed: {line}"));
+            }
+        }
+        match result {
             Ok(()) => self.apply_effects(id),
             // Effects of a failed call are discarded with the instance.
             Err(e) => self.crash(id, e.to_string(), false),
         }
         Ok(())
+    }
+}
+
+/// Events delivered at one virtual instant, per node.
+#[derive(Debug, Default)]
+pub(crate) struct InstantLoad {
+    at: SimTime,
+    events: u64,
+    by_node: BTreeMap<NodeId, u64>,
+}
+
+impl InstantLoad {
+    fn count(&mut self, now: SimTime, node: NodeId, events: u64) {
+        if now != self.at {
+            self.at = now;
+            self.events = 0;
+            self.by_node.clear();
+        }
+        self.events += events;
+        *self.by_node.entry(node).or_default() += events;
+    }
+
+    /// When more than `limit` events were delivered at this instant: why the run makes no
+    /// progress, naming the node that took the most of them.
+    pub fn stuck(&self, limit: u64) -> Option<String> {
+        if self.events <= limit {
+            return None;
+        }
+        let (node, most) = self
+            .by_node
+            .iter()
+            .max_by_key(|(n, e)| (**e, std::cmp::Reverse(**n)))?;
+        Some(format!(
+            "no progress: {} events at virtual instant {} without the clock moving, {most} of them to N{node} (run.max_events_per_instant)",
+            self.events, self.at
+        ))
     }
 }

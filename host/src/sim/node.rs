@@ -221,7 +221,8 @@ impl World {
                 .instantiate(id, storage, node.clock.clone(), self.limits)
             {
                 Ok(instance) => instance,
-                Err((error, storage)) => {
+                Err(failed) => {
+                    let (error, storage) = *failed;
                     node.storage = Some(storage);
                     return self.crash(id, format!("could not be instantiated: {error}"), false);
                 }
@@ -249,7 +250,14 @@ impl World {
         let Some(node) = self.nodes.get_mut(&id) else {
             return;
         };
+        let mut reason = reason;
         if let Some(instance) = node.instance.take() {
+            // A guest's last words (a panic message, a traceback) go with its crash.
+            if let Some(printed) = instance.last_output().filter(|_| !planned) {
+                let lines: Vec<&str> = printed.lines().rev().take(5).collect();
+                let lines: Vec<&str> = lines.into_iter().rev().collect();
+                reason = format!("{reason}; it printed: {}", lines.join(" / "));
+            }
             node.storage = Some(instance.into_storage());
         }
         if let Some(storage) = node.storage.as_mut() {
