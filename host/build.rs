@@ -18,6 +18,7 @@ const VARIANTS: &[(&str, &str, &str)] = &[
     ("logsandbox_guest.wasm", "", "wasm-guest"),
     ("guest_trap_on_store.wasm", "trap-on-store", "wasm-test"),
     ("guest_list_on_client.wasm", "list-on-client", "wasm-test"),
+    ("guest_hostile.wasm", "hostile", "wasm-test"),
     (
         "mutant_publish_before_drain.wasm",
         "mutant-publish-before-drain",

@@ -35,6 +35,8 @@ pub mod bindings {
 pub mod cheat;
 pub mod client;
 pub mod env;
+#[cfg(feature = "hostile")]
+pub mod hostile;
 pub mod keys;
 pub mod log_server;
 pub mod metadata_cache;

@@ -102,6 +102,9 @@ impl Ctx<'_> {
 pub struct Node {
     shared: Shared,
     parts: Parts,
+    /// The hostile test guest's misbehaviour (see `hostile.rs`).
+    #[cfg(feature = "hostile")]
+    hostile: Option<crate::hostile::Hostile>,
 }
 
 /// The parts of a node, apart from what they share.
@@ -123,6 +126,8 @@ impl Node {
         }
         let mut settings = Settings::default();
         let problems = settings.apply(&config.settings);
+        #[cfg(feature = "hostile")]
+        let hostile = crate::hostile::Hostile::from_config(&config);
         let mut node = Node {
             shared: Shared {
                 me: config.id,
@@ -139,6 +144,8 @@ impl Node {
                 client: Client::default(),
                 metadata: MetadataCache::default(),
             },
+            #[cfg(feature = "hostile")]
+            hostile,
         };
         let mut ctx = Ctx {
             now,
@@ -168,6 +175,12 @@ impl Node {
 
     /// Handles events that happen at `now`, in order.
     pub fn handle(&mut self, now: SimTime, events: Vec<Event>, env: &mut dyn Env) {
+        #[cfg(feature = "hostile")]
+        if let Some(hostile) = &mut self.hostile
+            && hostile.attack(now, self.shared.me, &events, env)
+        {
+            return;
+        }
         let parts = &mut self.parts;
         for event in events {
             let mut ctx = Ctx {

@@ -1,0 +1,124 @@
+//! Guests that attack the host. Each kind (guest/src/hostile.rs) runs on one node of
+//! `append-seal-basic` and misbehaves from 5 ms of virtual time on. The host must take
+//! that node down alone and name it, with the limit and the key that raises it (or stop
+//! the run and name it, or shrug off a harmless oddity); it never panics, hangs or grows
+//! without bound, and every other node keeps running.
+
+use std::sync::Arc;
+
+use logsandbox::report::RunReport;
+use logsandbox::runtime::{Runtime, test_guests};
+use logsandbox::{Sandbox, scenario};
+
+/// How the host must answer one kind of attack.
+enum Expect {
+    /// The hostile node crashed, unplanned, with a reason containing this text.
+    Crashed(&'static str),
+    /// The run stopped with an error containing these texts.
+    Stopped(&'static [&'static str]),
+    /// Nothing to take down: the run goes on and passes.
+    Passes,
+    /// The node lies: the run fails its checks, and nothing crashes.
+    Fails,
+}
+
+fn attack(kind: &str, node: u32, extra: &[&str]) -> RunReport {
+    let hostile = Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap());
+    let mut sets: Vec<String> = vec![
+        format!("guest.hostile.kind={kind}"),
+        format!("guest.hostile.node={node}"),
+        "workload.appenders=3".into(),
+        "workload.warmup_appends=20".into(),
+    ];
+    sets.extend(extra.iter().map(|s| s.to_string()));
+    let scenario = scenario::load("append-seal-basic", &sets).unwrap();
+    let mut sandbox = Sandbox::from_scenario(&scenario)
+        .component(hostile)
+        .build()
+        .unwrap();
+    sandbox.run().unwrap()
+}
+
+#[test]
+fn a_hostile_node_goes_down_alone_and_is_named() {
+    use Expect::*;
+    let cases: &[(&str, u32, &[&str], Expect)] = &[
+        ("trap", 2, &[], Crashed("a panic on purpose")),
+        ("print-panic", 2, &[], Crashed("about to give up")),
+        (
+            "spin",
+            2,
+            &["run.fuel_per_call=20000000"],
+            Crashed("fuel per call"),
+        ),
+        ("memory", 2, &["run.memory_mb=32"], Crashed("run.memory_mb")),
+        ("flood", 2, &[], Crashed("run.max_effects_per_call")),
+        ("big-message", 2, &[], Crashed("run.max_call_mb")),
+        ("huge-log", 2, &[], Crashed("run.max_call_mb")),
+        (
+            "write-flood",
+            2,
+            &["run.max_storage_mb=32"],
+            Crashed("run.max_storage_mb"),
+        ),
+        ("bad-peer", 2, &[], Crashed("not a peer")),
+        ("bad-complete", 5, &[], Crashed("does not exist")),
+        ("effects-after-reject", 5, &[], Crashed("does not exist")),
+        (
+            "timer-loop",
+            2,
+            &[],
+            Stopped(&["no progress", "N2", "run.max_events_per_instant"]),
+        ),
+        ("timer-far", 2, &[], Passes),
+        ("empty-store", 2, &[], Passes),
+        ("sleep", 2, &[], Passes),
+        ("tail-max", 5, &[], Fails),
+    ];
+    for (kind, node, extra, expect) in cases {
+        let report = attack(kind, *node, extra);
+        let text = report.render("(test)");
+        let crashed: Vec<(u32, String)> = report
+            .nodes
+            .iter()
+            .filter(|n| n.crashes > 0)
+            .map(|n| (n.id, n.crash_reason.clone().unwrap_or_default()))
+            .collect();
+        match expect {
+            Crashed(why) => {
+                assert_eq!(crashed.len(), 1, "{kind}: only N{node} goes down: {text}");
+                let (id, reason) = &crashed[0];
+                assert_eq!(id, node, "{kind}: {text}");
+                assert!(reason.contains(why), "{kind}: {reason}");
+                let verdict = report
+                    .checks
+                    .iter()
+                    .find(|c| c.name == "no_unplanned_crash")
+                    .unwrap();
+                assert!(
+                    !verdict.pass && verdict.detail.contains(&format!("N{node}")),
+                    "{kind}: the report names N{node}: {}",
+                    verdict.detail
+                );
+            }
+            Stopped(needles) => {
+                let error = report.error.clone().unwrap_or_default();
+                for needle in *needles {
+                    assert!(error.contains(needle), "{kind}: {error}");
+                }
+                assert!(crashed.is_empty(), "{kind}: {crashed:?}");
+            }
+            Passes => assert!(report.passed(), "{kind}: {text}"),
+            Fails => {
+                assert!(!report.passed(), "{kind}: {text}");
+                assert!(crashed.is_empty(), "{kind}: {crashed:?}");
+            }
+        }
+        if *kind == "effects-after-reject" {
+            // The put made after the refused completion, in the same call, never landed.
+            let store = report.metadata_offers.iter().any(|o| o.version == 99);
+            assert!(!store, "{kind}: a v99 Logs reached a cache");
+        }
+    }
+    assert!(cases.len() >= 12);
+}
