@@ -230,7 +230,7 @@ pub(super) fn parse_action(
         _ => {
             return Err(fields.bad(
                 "action",
-                "expected \"crash\", \"restart\", \"wipe\", \"start\", \"drop\", \"partition\", \"heal\", \"heal-all\", \"hold\", \"release\" or \"latency\"",
+                format!("{action:?} is not \"crash\", \"restart\", \"wipe\", \"start\", \"drop\", \"partition\", \"heal\", \"heal-all\", \"hold\", \"release\" or \"latency\""),
             ));
         }
     };

@@ -1,0 +1,391 @@
+//! A corpus of bad input, each case through the real command line: every one exits 2 with
+//! a message that names the culprit (the key, the file, the argument), and none panics.
+//! Most cases are generated from the key table: every key, given values of the wrong type,
+//! out of range, or malformed; the rest are broken files and arguments written by hand.
+
+mod common;
+
+use common::{logsandbox, scratch, stderr};
+use logsandbox::scenario::{KEYS, keys::Kind};
+
+struct Case {
+    args: Vec<String>,
+    /// Texts the error must contain.
+    names: Vec<String>,
+}
+
+fn case(args: &[&str], names: &[&str]) -> Case {
+    Case {
+        args: args.iter().map(|s| s.to_string()).collect(),
+        names: names.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+/// Values no key of `kind` takes.
+fn bad_values(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Integer => &["abc", "-1", "1.5", "99999999999999999999999", "true", "[1]"],
+        Kind::Duration => &["abc", "-5ms", "5 parsecs", "true", "1e400s", "7"],
+        Kind::Latency => &["1ms..", "5ms..1ms", "exp:", "-1ms", "7", "fast"],
+        Kind::Bool => &["yes", "1", "\"true\"", "[]"],
+        Kind::Text => &["[1, 2]", "{ a = 1 }"],
+    }
+}
+
+fn corpus(dir: &std::path::Path) -> Vec<Case> {
+    let mut cases = Vec::new();
+    for key in KEYS {
+        for value in bad_values(key.kind) {
+            let set = format!("{}={value}", key.name);
+            cases.push(case(
+                &["run", "append-seal-basic", "--set", &set],
+                &[key.name],
+            ));
+        }
+    }
+    // Values with a control character: one line only.
+    for key in ["name", "latency.network", "cluster.log_servers"] {
+        let set = format!("{key}=1\nlatency.storage=\"1s\"");
+        cases.push(case(
+            &["run", "append-seal-basic", "--set", &set],
+            &["control character"],
+        ));
+    }
+    // Keys that do not exist, or are not whole.
+    for key in [
+        "latency.netwrk",
+        "cluster",
+        "run.nope",
+        "workload.weights.nope",
+        "guest.",
+    ] {
+        let set = format!("{key}=1");
+        cases.push(case(&["run", "append-seal-basic", "--set", &set], &[key]));
+    }
+    // Scenario files that break in every place.
+    let files: &[(&str, &str, &str)] = &[
+        ("unterminated", "name = \"x\n", "unterminated.toml"),
+        (
+            "duplicate",
+            "name = \"a\"\nname = \"b\"\n",
+            "duplicate.toml",
+        ),
+        ("wrong-table", "latency = 5\n", "latency"),
+        ("unknown-table", "[clutser]\nlog_servers = 3\n", "clutser"),
+        (
+            "zero-servers",
+            "[cluster]\nlog_servers = 0\n",
+            "cluster.log_servers",
+        ),
+        (
+            "replication",
+            "[cluster]\nreplication = 9\n",
+            "cluster.replication",
+        ),
+        ("fault-shape", "faults = 5\n", "faults"),
+        (
+            "fault-action",
+            "faults = [{ at = \"1ms\", action = \"explode\", node = 1 }]\n",
+            "explode",
+        ),
+        (
+            "fault-node",
+            "faults = [{ at = \"1ms\", action = \"crash\", node = 99 }]\n",
+            "99",
+        ),
+        (
+            "fault-time",
+            "faults = [{ at = \"soon\", action = \"crash\", node = 1 }]\n",
+            "soon",
+        ),
+        (
+            "fault-until",
+            "faults = [{ at = \"2ms\", until = \"1ms\", action = \"partition\", from = 1, to = 2 }]\n",
+            "until",
+        ),
+        (
+            "fault-path",
+            "faults = [{ at = \"1ms\", action = \"latency\", path = \"1->moon\", value = \"1ms\" }]\n",
+            "1->moon",
+        ),
+        ("steps-shape", "steps = 3\n", "steps"),
+        (
+            "step-op",
+            "[[steps]]\nat = \"1ms\"\nnode = 5\ninvoke = \"dance\"\n",
+            "dance",
+        ),
+        (
+            "step-no-node",
+            "[[steps]]\nat = \"1ms\"\ninvoke = \"find-tail\"\n",
+            "steps[0].node",
+        ),
+        (
+            "step-node",
+            "[[steps]]\nat = \"1ms\"\nnode = 42\ninvoke = \"find-tail\"\n",
+            "42",
+        ),
+        (
+            "step-after",
+            "[[steps]]\nafter = \"nobody\"\ninvoke = \"find-tail\"\n",
+            "nobody",
+        ),
+        (
+            "script-empty",
+            "[workload]\nkind = \"script\"\n",
+            "workload.kind",
+        ),
+        (
+            "weights-zero",
+            "[workload]\nkind = \"random\"\n[workload.weights]\nappend = 0\nread = 0\nfind_tail = 0\nseal = 0\ntrim = 0\n",
+            "workload.weights",
+        ),
+        ("binary", "\u{0}\u{1}\u{2}", "binary.toml"),
+        ("empty-key", "\"\" = 1\n", "binary"),
+    ];
+    for (name, text, named) in files {
+        let path = dir.join(format!("{name}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        let named = if *named == "binary" { p } else { named };
+        cases.push(case(&["run", p], &[named]));
+    }
+    // Arguments.
+    let not_a_file = dir.join("a-directory");
+    std::fs::create_dir_all(&not_a_file).unwrap();
+    let garbage = dir.join("garbage.wasm");
+    std::fs::write(&garbage, b"\0asm\x01\0\0\0garbage").unwrap();
+    let read_only = dir.join("file-not-dir");
+    std::fs::write(&read_only, b"").unwrap();
+    let out_inside_file = read_only.join("out");
+    let args: Vec<(Vec<String>, &str)> = vec![
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--seed".into(),
+                "-1".into(),
+            ],
+            "--seed",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--seed".into(),
+                "x".into(),
+            ],
+            "--seed",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--seed".into(),
+                "18446744073709551616".into(),
+            ],
+            "--seed",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "5..1".into(),
+            ],
+            "--seeds",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "-1..3".into(),
+            ],
+            "--seeds",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1-3".into(),
+            ],
+            "--seeds",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "0..18446744073709551615".into(),
+            ],
+            "--seeds",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1..3".into(),
+                "--jobs".into(),
+                "0".into(),
+            ],
+            "--jobs",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1..3".into(),
+                "--jobs".into(),
+                "-2".into(),
+            ],
+            "--jobs",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1..3".into(),
+                "--sweep".into(),
+                "latency.network=1ms..2ms".into(),
+            ],
+            "STEPS",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1..3".into(),
+                "--sweep".into(),
+                "latency.network=1ms..2ms:1".into(),
+            ],
+            "STEPS",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1..3".into(),
+                "--sweep".into(),
+                "name=a..b:2".into(),
+            ],
+            "name",
+        ),
+        (
+            vec![
+                "explore".into(),
+                "random-ops".into(),
+                "--seeds".into(),
+                "1..3".into(),
+                "--sweep".into(),
+                "latency.network=x..2ms:3".into(),
+            ],
+            "latency.network",
+        ),
+        (
+            vec!["mutants".into(), "--seeds".into(), "3..1".into()],
+            "--seeds",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--guest".into(),
+                not_a_file.display().to_string(),
+            ],
+            "not a regular file",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--guest".into(),
+                "/dev/zero".into(),
+            ],
+            "not a regular file",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--guest".into(),
+                dir.join("missing.wasm").display().to_string(),
+            ],
+            "missing.wasm",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--guest".into(),
+                garbage.display().to_string(),
+            ],
+            "garbage.wasm",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--out".into(),
+                out_inside_file.display().to_string(),
+            ],
+            "--out",
+        ),
+        (
+            vec![
+                "run".into(),
+                "append-seal-basic".into(),
+                "--json".into(),
+                "--timeline".into(),
+            ],
+            "--timeline",
+        ),
+        (vec!["run".into()], "SCENARIO"),
+        (vec!["fly".into()], "fly"),
+        (
+            vec!["run".into(), "no-such-scenario".into()],
+            "no-such-scenario",
+        ),
+    ];
+    for (args, named) in args {
+        cases.push(Case {
+            args,
+            names: vec![named.to_string()],
+        });
+    }
+    cases
+}
+
+#[test]
+fn every_bad_input_exits_2_naming_the_culprit_and_none_panics() {
+    let dir = scratch("corpus");
+    let cases = corpus(&dir);
+    assert!(cases.len() >= 100, "{} cases", cases.len());
+    let mut wrong = Vec::new();
+    for c in &cases {
+        let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+        let out = logsandbox(&args);
+        let err = stderr(&out);
+        let named = c.names.iter().all(|n| err.contains(n.as_str()));
+        if out.status.code() != Some(2) || !named || err.contains("panicked") {
+            wrong.push(format!(
+                "{args:?}: exit {:?}, wanted a message naming {:?}: {err}",
+                out.status.code(),
+                c.names
+            ));
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} cases:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+}
