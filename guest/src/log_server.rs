@@ -309,7 +309,8 @@ impl LogServer {
         let count = store.payloads.len() as u32;
         let last = (store.first_offset as u64 + count as u64).checked_sub(1);
         let last = match last {
-            Some(last) if count > 0 && store.first_offset != 0 && last <= u32::MAX as u64 => {
+            // The tail after the last record must be an offset too: u32::MAX is never stored.
+            Some(last) if count > 0 && store.first_offset != 0 && last < u32::MAX as u64 => {
                 last as LogletOffset
             }
             _ => return reply(ctx, to, Reply::Stored(loglet.header(Status::Malformed))),

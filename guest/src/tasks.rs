@@ -333,7 +333,11 @@ impl Task {
     /// Nothing came back in time: ask again (or finish a trim with what answered).
     pub fn on_timer(&mut self) -> Vec<Out> {
         match &self.phase {
-            Phase::Trimming { answers, .. } if answers.len() >= self.f_majority() => {
+            // A trim holds once a write quorum has it: any f-majority a reader hears from
+            // then includes one that knows it. Fewer answers: ask the silent ones again.
+            Phase::Trimming { answers, .. }
+                if answers.len() >= self.params.replication as usize =>
+            {
                 self.finish_trim()
             }
             Phase::AskSequencer { .. } => self.without_sequencer(),
