@@ -53,4 +53,6 @@ pub mod time;
 mod adapter;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
