@@ -250,7 +250,7 @@ fn run(id: u32, roles: Roles, arrivals: Vec<Vec<Arrival>>) -> Result<(), TestCas
         }
         now += 1_000_000;
         let pick = |ids: &Vec<u64>, i: usize| -> u64 {
-            if ids.is_empty() || i % 5 == 0 {
+            if ids.is_empty() || i.is_multiple_of(5) {
                 i as u64
             } else {
                 ids[i % ids.len()]
