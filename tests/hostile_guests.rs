@@ -53,6 +53,12 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
         ),
         ("memory", 2, &["run.memory_mb=32"], Crashed("run.memory_mb")),
         ("flood", 2, &[], Crashed("run.max_effects_per_call")),
+        (
+            "flood-spread",
+            2,
+            &[],
+            Stopped(&["no progress", "caused by N2"]),
+        ),
         ("big-message", 2, &[], Crashed("run.max_call_mb")),
         ("huge-log", 2, &[], Crashed("run.max_call_mb")),
         (
@@ -121,4 +127,46 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
         }
     }
     assert!(cases.len() >= 12);
+}
+
+#[test]
+fn a_crash_counts_even_when_the_node_is_restarted_after_it() {
+    // N2 traps at 5 ms; a fault restarts it at 20 ms, and it runs on (it traps again, as
+    // its setting says, and is restarted no more).
+    let hostile = Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap());
+    let text = "faults = [{ at = \"20ms\", action = \"restart\", node = 2 }]\n";
+    let base = scenario::BUILTIN
+        .iter()
+        .find(|(n, _)| *n == "append-seal-basic")
+        .unwrap()
+        .1;
+    let sets = [
+        "guest.hostile.kind=trap".to_string(),
+        "workload.appenders=3".to_string(),
+        "workload.warmup_appends=20".to_string(),
+    ];
+    let scenario = scenario::parse("trap-then-restart", &format!("{text}{base}"), &sets).unwrap();
+    let mut sandbox = Sandbox::from_scenario(&scenario)
+        .component(hostile)
+        .build()
+        .unwrap();
+    let report = sandbox.run().unwrap();
+    let n2 = report.nodes.iter().find(|n| n.id == 2).unwrap();
+    assert!(
+        n2.restarts >= 1 && n2.crashes >= 2,
+        "{}",
+        report.render("(test)")
+    );
+    let verdict = report
+        .checks
+        .iter()
+        .find(|c| c.name == "no_unplanned_crash")
+        .unwrap();
+    assert!(
+        !verdict.pass
+            && verdict.detail.contains("N2 at 5.")
+            && verdict.detail.contains("N2 at 20."),
+        "{}",
+        verdict.detail
+    );
 }

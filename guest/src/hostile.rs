@@ -25,6 +25,7 @@ pub const KINDS: &[&str] = &[
     "spin",
     "memory",
     "flood",
+    "flood-spread",
     "big-message",
     "huge-log",
     "timer-loop",
@@ -114,6 +115,14 @@ impl Hostile {
                 for _ in 0..10_000_000u32 {
                     env.send(peer, hello());
                 }
+            }
+            "flood-spread" => {
+                // Under the per-call cap, again every millisecond: the victim must not drown.
+                for _ in 0..20_000u32 {
+                    env.send(peer, hello());
+                }
+                let timer = self.id();
+                env.set_timer(timer, now + MILLIS);
             }
             "big-message" if first => env.send(
                 peer,

@@ -93,9 +93,22 @@ pub enum RunError {
         /// What was awaited.
         waiting_for: String,
     },
-    /// The run delivered as many events as it may (`run.max_events`).
-    #[error("event limit reached: {0} events (run.max_events)")]
-    EventLimit(u64),
+    /// The run delivered as many events as it may (`run.max_events`); the node that sent
+    /// the most messages, and how many.
+    #[error(
+        "event limit reached: {events} events (run.max_events); N{loudest} sent the most messages, {sent}"
+    )]
+    EventLimit {
+        /// Events delivered.
+        events: u64,
+        /// The node that sent the most messages.
+        loudest: NodeId,
+        /// How many it sent.
+        sent: u64,
+    },
+    /// The history holds as many operations as it may (`run.max_ops`).
+    #[error("operation limit reached: {0} client operations (run.max_ops)")]
+    OpLimit(usize),
     /// Events piled up at one virtual instant (`run.max_events_per_instant`); the message
     /// names the node that took most of them.
     #[error("{0}")]

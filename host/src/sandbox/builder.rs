@@ -60,6 +60,7 @@ pub struct SandboxBuilder {
     limits: Limits,
     max_events: u64,
     max_events_per_instant: u64,
+    max_ops: usize,
     wall_limit: Duration,
     wait_limit: Duration,
     time_limit: Duration,
@@ -95,6 +96,7 @@ impl Default for SandboxBuilder {
             limits: Limits::default(),
             max_events: 50_000_000,
             max_events_per_instant: 100_000,
+            max_ops: 500_000,
             wall_limit: Duration::from_secs(600),
             wait_limit: Duration::from_secs(60),
             time_limit: Duration::from_secs(60),
@@ -251,6 +253,14 @@ impl SandboxBuilder {
         self
     }
 
+    /// Client operations the history may hold before the sandbox stops: a workload that
+    /// polls without end (a watcher on a run that cannot progress) would grow it without
+    /// bound. Default 500,000.
+    pub fn max_ops(mut self, ops: usize) -> Self {
+        self.max_ops = ops;
+        self
+    }
+
     /// Real time the sandbox may run before it stops. A budget for the machine, never part
     /// of the trace. Default 600 s.
     pub fn wall_limit(mut self, limit: Duration) -> Self {
@@ -367,6 +377,7 @@ impl SandboxBuilder {
         .max_call_mb(scenario.run.max_call_mb)
         .max_storage_mb(scenario.run.max_storage_mb)
         .max_events_per_instant(scenario.run.max_events_per_instant)
+        .max_ops(usize::try_from(scenario.run.max_ops).unwrap_or(usize::MAX))
         .wall_limit(Duration::from_nanos(scenario.run.wall_limit))
         .max_events(scenario.run.max_events)
         .time_limit(Duration::from_nanos(scenario.run.time_limit));
@@ -593,6 +604,7 @@ impl SandboxBuilder {
                 wait_limit: self.wait_limit,
                 max_events: self.max_events,
                 max_events_per_instant: self.max_events_per_instant,
+                max_ops: self.max_ops,
                 wall_limit: self.wall_limit,
                 linger: crate::time::nanos(self.linger),
                 created: Instant::now(),

@@ -44,6 +44,8 @@ pub(crate) struct Meta {
     pub time_limit: u64,
     pub wait_limit: Duration,
     pub max_events: u64,
+    /// Client operations the history may hold.
+    pub max_ops: usize,
     /// Events at one instant before the run stops as making no progress.
     pub max_events_per_instant: u64,
     /// Real time the sandbox may run.
@@ -166,7 +168,21 @@ impl Sandbox {
     /// stops a run, never changes one).
     pub(crate) fn guard(&self) -> Option<RunError> {
         if self.world.events >= self.meta.max_events {
-            return Some(RunError::EventLimit(self.world.events));
+            let (loudest, sent) = self
+                .world
+                .nodes
+                .values()
+                .map(|n| (n.id, n.sent))
+                .max_by_key(|(id, sent)| (*sent, std::cmp::Reverse(*id)))
+                .unwrap_or_default();
+            return Some(RunError::EventLimit {
+                events: self.world.events,
+                loudest,
+                sent,
+            });
+        }
+        if self.world.history.len() >= self.meta.max_ops {
+            return Some(RunError::OpLimit(self.world.history.len()));
         }
         if let Some(why) = self
             .world

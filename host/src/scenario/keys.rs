@@ -318,6 +318,12 @@ pub const KEYS: &[Key] = &[
         "events at one virtual instant before the run stops as making no progress",
     ),
     key(
+        "run.max_ops",
+        K::Integer,
+        "500000",
+        "client operations the history may hold before the run stops",
+    ),
+    key(
         "run.wall_limit",
         K::Duration,
         "600s",

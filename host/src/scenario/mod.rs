@@ -165,6 +165,8 @@ pub struct RunLimits {
     pub max_storage_mb: u64,
     /// Events at one virtual instant before the run stops as making no progress. Default 100,000.
     pub max_events_per_instant: u64,
+    /// Client operations the history may hold. Default 500,000.
+    pub max_ops: u64,
     /// Real time a run may take (ns). Default 600 s.
     pub wall_limit: u64,
 }
@@ -538,6 +540,7 @@ impl Reader {
                     100,
                     u64::MAX >> 1,
                 )?,
+                max_ops: v.int("run.max_ops", 500_000, 1, u64::MAX >> 1)?,
                 wall_limit: v.duration("run.wall_limit", 600 * SECONDS)?.max(1),
             },
             guest_settings: self.guest,

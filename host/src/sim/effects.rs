@@ -39,8 +39,9 @@ impl World {
                         );
                     }
                     self.messages += 1;
+                    let node = self.nodes.get_mut(&id).expect("checked above");
+                    node.sent += 1;
                     if let Body::LogServerReply((req, reply)) = &msg.body {
-                        let node = self.nodes.get_mut(&id).expect("checked above");
                         node.note_reply(to, *req, reply, now);
                     }
                     let envelope = Envelope::Message {

@@ -124,9 +124,13 @@ impl World {
                 incarnation,
                 event,
             } => {
-                // Everything due for this node at this instant goes in one call.
+                // Everything due for this node at this instant goes in one call, up to
+                // MAX_BATCH events: a peer that floods it spreads over several calls, so the
+                // flood cannot make the victim overrun its fuel and take the blame.
                 let mut batch = vec![event];
-                while let Some(peek) = self.queue.peek() {
+                while batch.len() < MAX_BATCH
+                    && let Some(peek) = self.queue.peek()
+                {
                     match &peek.what {
                         Pending::Node {
                             node: n,
@@ -191,7 +195,14 @@ impl World {
             return Ok(());
         }
         node.note_requests(&events);
-        self.instant_load.count(now, id, events.len() as u64);
+        for event in &events {
+            // A message is the sender's doing; anything else, the node's own.
+            let cause = match event {
+                Event::Message((from, _)) => *from,
+                _ => id,
+            };
+            self.instant_load.count(now, cause, 1);
+        }
         let instance = node
             .instance
             .as_mut()
@@ -227,7 +238,11 @@ impl World {
     }
 }
 
-/// Events delivered at one virtual instant, per node.
+/// The most events one call delivers to a node; the rest of that instant's follow in the
+/// next calls, in order.
+const MAX_BATCH: usize = 1024;
+
+/// Events delivered at one virtual instant, per node that caused them.
 #[derive(Debug, Default)]
 pub(crate) struct InstantLoad {
     at: SimTime,
@@ -247,7 +262,8 @@ impl InstantLoad {
     }
 
     /// When more than `limit` events were delivered at this instant: why the run makes no
-    /// progress, naming the node that took the most of them.
+    /// progress, naming the node that caused the most of them (the sender of a message,
+    /// the node itself for its timers and writes).
     pub fn stuck(&self, limit: u64) -> Option<String> {
         if self.events <= limit {
             return None;
@@ -257,7 +273,7 @@ impl InstantLoad {
             .iter()
             .max_by_key(|(n, e)| (**e, std::cmp::Reverse(**n)))?;
         Some(format!(
-            "no progress: {} events at virtual instant {} without the clock moving, {most} of them to N{node} (run.max_events_per_instant)",
+            "no progress: {} events at virtual instant {} without the clock moving, {most} of them caused by N{node} (run.max_events_per_instant)",
             self.events, self.at
         ))
     }

@@ -103,6 +103,8 @@ pub(crate) struct SimNode {
     pub restarts: u32,
     /// Disks lost (a wipe).
     pub wipes: u32,
+    /// Messages it sent: who to name when a run drowns in events.
+    pub sent: u64,
     /// Crashes no fault asked for (a trap, an overrun, a refused effect): when and why.
     pub unplanned: Vec<(SimTime, String)>,
     pub cached_logs: Option<CachedLogs>,
@@ -136,6 +138,7 @@ impl SimNode {
             crashes: 0,
             restarts: 0,
             wipes: 0,
+            sent: 0,
             unplanned: Vec::new(),
             cached_logs: None,
             loglets: BTreeMap::new(),
