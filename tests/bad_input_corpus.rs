@@ -157,204 +157,72 @@ fn corpus(dir: &std::path::Path) -> Vec<Case> {
     let read_only = dir.join("file-not-dir");
     std::fs::write(&read_only, b"").unwrap();
     let out_inside_file = read_only.join("out");
-    let args: Vec<(Vec<String>, &str)> = vec![
+    // Command lines, split at spaces (the scratch paths have none).
+    let (dir_path, garbage, missing, out) = (
+        not_a_file.display().to_string(),
+        garbage.display().to_string(),
+        dir.join("missing.wasm").display().to_string(),
+        out_inside_file.display().to_string(),
+    );
+    let explore = "explore random-ops --seeds 1..3";
+    let lines: Vec<(String, &str)> = vec![
+        ("run append-seal-basic --seed -1".into(), "--seed"),
+        ("run append-seal-basic --seed x".into(), "--seed"),
         (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--seed".into(),
-                "-1".into(),
-            ],
+            "run append-seal-basic --seed 18446744073709551616".into(),
             "--seed",
         ),
+        ("explore random-ops --seeds 5..1".into(), "--seeds"),
+        ("explore random-ops --seeds -1..3".into(), "--seeds"),
+        ("explore random-ops --seeds 1-3".into(), "--seeds"),
         (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--seed".into(),
-                "x".into(),
-            ],
-            "--seed",
-        ),
-        (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--seed".into(),
-                "18446744073709551616".into(),
-            ],
-            "--seed",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "5..1".into(),
-            ],
+            "explore random-ops --seeds 0..18446744073709551615".into(),
             "--seeds",
         ),
+        (format!("{explore} --jobs 0"), "--jobs"),
+        (format!("{explore} --jobs -2"), "--jobs"),
         (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "-1..3".into(),
-            ],
-            "--seeds",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1-3".into(),
-            ],
-            "--seeds",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "0..18446744073709551615".into(),
-            ],
-            "--seeds",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1..3".into(),
-                "--jobs".into(),
-                "0".into(),
-            ],
-            "--jobs",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1..3".into(),
-                "--jobs".into(),
-                "-2".into(),
-            ],
-            "--jobs",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1..3".into(),
-                "--sweep".into(),
-                "latency.network=1ms..2ms".into(),
-            ],
+            format!("{explore} --sweep latency.network=1ms..2ms"),
             "STEPS",
         ),
         (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1..3".into(),
-                "--sweep".into(),
-                "latency.network=1ms..2ms:1".into(),
-            ],
+            format!("{explore} --sweep latency.network=1ms..2ms:1"),
             "STEPS",
         ),
+        (format!("{explore} --sweep name=a..b:2"), "name"),
         (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1..3".into(),
-                "--sweep".into(),
-                "name=a..b:2".into(),
-            ],
-            "name",
-        ),
-        (
-            vec![
-                "explore".into(),
-                "random-ops".into(),
-                "--seeds".into(),
-                "1..3".into(),
-                "--sweep".into(),
-                "latency.network=x..2ms:3".into(),
-            ],
+            format!("{explore} --sweep latency.network=x..2ms:3"),
             "latency.network",
         ),
+        ("mutants --seeds 3..1".into(), "--seeds"),
         (
-            vec!["mutants".into(), "--seeds".into(), "3..1".into()],
-            "--seeds",
-        ),
-        (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--guest".into(),
-                not_a_file.display().to_string(),
-            ],
+            format!("run append-seal-basic --guest {dir_path}"),
             "not a regular file",
         ),
         (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--guest".into(),
-                "/dev/zero".into(),
-            ],
+            "run append-seal-basic --guest /dev/zero".into(),
             "not a regular file",
         ),
         (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--guest".into(),
-                dir.join("missing.wasm").display().to_string(),
-            ],
+            format!("run append-seal-basic --guest {missing}"),
             "missing.wasm",
         ),
         (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--guest".into(),
-                garbage.display().to_string(),
-            ],
+            format!("run append-seal-basic --guest {garbage}"),
             "garbage.wasm",
         ),
+        (format!("run append-seal-basic --out {out}"), "--out"),
         (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--out".into(),
-                out_inside_file.display().to_string(),
-            ],
-            "--out",
-        ),
-        (
-            vec![
-                "run".into(),
-                "append-seal-basic".into(),
-                "--json".into(),
-                "--timeline".into(),
-            ],
+            "run append-seal-basic --json --timeline".into(),
             "--timeline",
         ),
-        (vec!["run".into()], "SCENARIO"),
-        (vec!["fly".into()], "fly"),
-        (
-            vec!["run".into(), "no-such-scenario".into()],
-            "no-such-scenario",
-        ),
+        ("run".into(), "SCENARIO"),
+        ("fly".into(), "fly"),
+        ("run no-such-scenario".into(), "no-such-scenario"),
     ];
-    for (args, named) in args {
+    for (line, named) in lines {
         cases.push(Case {
-            args,
+            args: line.split(' ').map(str::to_string).collect(),
             names: vec![named.to_string()],
         });
     }

@@ -39,6 +39,15 @@ fn attack(kind: &str, node: u32, extra: &[&str]) -> RunReport {
     sandbox.run().unwrap()
 }
 
+/// The verdict that names the nodes that crashed unplanned.
+fn crash_verdict(report: &RunReport) -> &logsandbox::CheckResult {
+    report
+        .checks
+        .iter()
+        .find(|c| c.name == "no_unplanned_crash")
+        .expect("every run is judged for crashes")
+}
+
 #[test]
 fn a_hostile_node_goes_down_alone_and_is_named() {
     use Expect::*;
@@ -96,11 +105,7 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
                 let (id, reason) = &crashed[0];
                 assert_eq!(id, node, "{kind}: {text}");
                 assert!(reason.contains(why), "{kind}: {reason}");
-                let verdict = report
-                    .checks
-                    .iter()
-                    .find(|c| c.name == "no_unplanned_crash")
-                    .unwrap();
+                let verdict = crash_verdict(&report);
                 assert!(
                     !verdict.pass && verdict.detail.contains(&format!("N{node}")),
                     "{kind}: the report names N{node}: {}",
@@ -157,11 +162,7 @@ fn a_crash_counts_even_when_the_node_is_restarted_after_it() {
         "{}",
         report.render("(test)")
     );
-    let verdict = report
-        .checks
-        .iter()
-        .find(|c| c.name == "no_unplanned_crash")
-        .unwrap();
+    let verdict = crash_verdict(&report);
     assert!(
         !verdict.pass
             && verdict.detail.contains("N2 at 5.")

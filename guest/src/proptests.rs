@@ -16,10 +16,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
     WaitForTail,
 };
 use crate::bindings::logsandbox::node::messages::{Body, Message, SequencerAnswer};
-use crate::bindings::logsandbox::node::metadata::{
-    Chain, Logs, MetadataKind, MetadataValue, ProviderKind, ReplicatedParams, Segment,
-    StoreResponse,
-};
+use crate::bindings::logsandbox::node::metadata::{MetadataKind, MetadataValue, StoreResponse};
 use crate::bindings::logsandbox::node::types::{Status, TailState};
 use crate::env::testing::{Effect, MemEnv};
 use crate::node::Node;
@@ -127,24 +124,9 @@ fn reply() -> impl Strategy<Value = Reply> {
     ]
 }
 
+/// The Logs with log 0 on loglet 0 (N1..N3, sequencer N5), as the unit tests use.
 fn logs(version: u32) -> MetadataValue {
-    MetadataValue::Logs(Logs {
-        version,
-        chains: vec![Chain {
-            log_id: 0,
-            segments: vec![Segment {
-                base_lsn: 1,
-                index: 0,
-                provider: ProviderKind::Replicated,
-                params: Some(ReplicatedParams {
-                    loglet_id: 0,
-                    sequencer: 5,
-                    replication: 2,
-                    nodeset: vec![1, 2, 3],
-                }),
-            }],
-        }],
-    })
+    crate::tests::logs(version, true)
 }
 
 fn op() -> impl Strategy<Value = Op> {

@@ -314,7 +314,7 @@ fn a_restarted_log_server_recovers_its_tail_seal_and_sequencer() {
     );
 }
 
-fn logs(version: u32, with_log0: bool) -> MetadataValue {
+pub(crate) fn logs(version: u32, with_log0: bool) -> MetadataValue {
     let chains = if with_log0 {
         vec![Chain {
             log_id: 0,
