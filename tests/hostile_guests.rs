@@ -89,6 +89,8 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
         ("empty-store", 2, &[], Passes),
         ("sleep", 2, &[], Passes),
         ("tail-max", 5, &[], Fails),
+        ("tail-zero", 5, &[], Fails),
+        ("records-edge", 5, &[], Fails),
     ];
     for (kind, node, extra, expect) in cases {
         let report = attack(kind, *node, extra);
@@ -170,4 +172,37 @@ fn a_crash_counts_even_when_the_node_is_restarted_after_it() {
         "{}",
         verdict.detail
     );
+}
+
+#[test]
+fn a_lying_client_breaks_no_workload_and_no_check() {
+    // Offsets at the edges of the offset space, through every built-in workload and every
+    // check: the run must end with a verdict, never a panic of the host.
+    let hostile = Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap());
+    for kind in ["tail-max", "tail-zero", "records-edge"] {
+        for name in [
+            "random-ops",
+            "seed-race-script-fixed",
+            "remote-seal",
+            "partition-then-loss",
+        ] {
+            // A lie can keep a workload going round: a few seconds of virtual time will do.
+            let sets = [
+                format!("guest.hostile.kind={kind}"),
+                "guest.hostile.node=5".to_string(),
+                "run.time_limit=3s".to_string(),
+                "run.max_ops=20000".to_string(),
+            ];
+            let scenario = scenario::load(name, &sets).unwrap();
+            let mut sandbox = Sandbox::from_scenario(&scenario)
+                .component(hostile.clone())
+                .build()
+                .unwrap();
+            let report = sandbox.run().unwrap();
+            assert!(!report.checks.is_empty(), "{kind} on {name}");
+            let _ = report.render("(test)");
+            let _ = report.to_json();
+            let _ = report.history.jepsen();
+        }
+    }
 }

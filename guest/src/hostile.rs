@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::bindings::exports::logsandbox::node::node::{Config, Event};
-use crate::bindings::logsandbox::node::client::{Op, OpResult};
+use crate::bindings::logsandbox::node::client::{Op, OpResult, ReadRecord};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     Request, RequestHeader, Store, StoreFlags,
@@ -38,6 +38,8 @@ pub const KINDS: &[&str] = &[
     "sleep",
     "print-panic",
     "tail-max",
+    "tail-zero",
+    "records-edge",
 ];
 
 pub struct Hostile {
@@ -175,17 +177,31 @@ impl Hostile {
                 eprintln!("hostile N{me}: about to give up");
                 panic!("hostile N{me} gives up");
             }
-            "tail-max" => {
-                // A client that lies: every answer is the largest offset there is.
+            // A client that lies, with offsets at the edges of the offset space.
+            "tail-max" | "tail-zero" | "records-edge" => {
+                let edge = if self.kind == "tail-zero" {
+                    0
+                } else {
+                    u32::MAX
+                };
                 let mut took = false;
                 for event in events {
                     if let Event::ClientRequest((op, request)) = event {
                         let lie = match request {
-                            Op::Append(_) => OpResult::Appended(u32::MAX),
-                            Op::FindTail(_) => OpResult::Tail(TailState::Open(u32::MAX)),
-                            Op::Seal(_) => OpResult::Sealed(TailState::Sealed(u32::MAX)),
-                            Op::Trim(_) => OpResult::Trimmed(u32::MAX),
-                            Op::Read(_) | Op::WaitForMetadata(_) => continue,
+                            Op::Append(_) => OpResult::Appended(edge),
+                            Op::FindTail(_) => OpResult::Tail(TailState::Open(edge)),
+                            Op::Seal(_) => OpResult::Sealed(TailState::Sealed(edge)),
+                            Op::Trim(_) => OpResult::Trimmed(edge),
+                            Op::Read(_) => OpResult::Records(
+                                [u32::MAX, 0, u32::MAX, 1]
+                                    .into_iter()
+                                    .map(|offset| ReadRecord {
+                                        offset,
+                                        payload: vec![0xff, 0],
+                                    })
+                                    .collect(),
+                            ),
+                            Op::WaitForMetadata(_) => continue,
                         };
                         env.complete(*op, lie);
                         took = true;

@@ -157,6 +157,10 @@ pub struct Task {
     asked_twice: bool,
 }
 
+/// The widest gap past the global tail a repair walks (a sequencer keeps at most
+/// `max_inflight_records`, 1000 by default, in flight).
+const MAX_REPAIR_GAP: u32 = 1 << 20;
+
 /// Rounds of find-tail before a task gives up on repairing the sealed tail.
 const MAX_ROUNDS: u32 = 8;
 
@@ -426,6 +430,16 @@ impl Task {
         } = TailSummary::of(infos);
         if sealed.len() >= self.f_majority() {
             if max_local > global {
+                // No sequencer leaves more than its in-flight records past the global tail:
+                // a far larger gap is a log-server's false report, and walking it record
+                // by record would burn this node's fuel on another's word.
+                if max_local - global > MAX_REPAIR_GAP {
+                    let why = format!(
+                        "a sealed log-server reports local tail {max_local}, {} past the global tail {global}: not repairable",
+                        max_local - global
+                    );
+                    return vec![Out::Done(OpResult::Failed(ClientError::Internal(why)))];
+                }
                 if self.rounds > MAX_ROUNDS {
                     // Never report a sealed tail with records below it short of a quorum.
                     let why = format!(
