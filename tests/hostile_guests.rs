@@ -206,3 +206,33 @@ fn a_lying_client_breaks_no_workload_and_no_check() {
         }
     }
 }
+
+#[test]
+fn a_run_where_only_timers_fire_stops_as_making_no_progress() {
+    // A script that waits for 900 s of virtual time: the cluster only ticks meanwhile.
+    let text = r#"
+name = "idle"
+[run]
+time_limit = "1000s"
+max_idle_events = 100
+
+[[steps]]
+at = "900s"
+node = 5
+invoke = "find-tail"
+"#;
+    let scenario = scenario::parse("idle", text, &[]).unwrap();
+    let mut sandbox = Sandbox::from_scenario(&scenario).build().unwrap();
+    let report = sandbox.run().unwrap();
+    let error = report.error.clone().unwrap_or_default();
+    assert!(
+        error.contains("timers fired in a row") && error.contains("run.max_idle_events"),
+        "{error}"
+    );
+    // Well before the 900 s the script waits for.
+    assert!(
+        report.sim_time_ns < 900_000_000_000,
+        "{}",
+        report.sim_time_ns
+    );
+}

@@ -61,6 +61,7 @@ pub struct SandboxBuilder {
     max_events: u64,
     max_events_per_instant: u64,
     max_ops: usize,
+    max_idle_events: u64,
     wall_limit: Duration,
     wait_limit: Duration,
     time_limit: Duration,
@@ -97,6 +98,7 @@ impl Default for SandboxBuilder {
             max_events: 50_000_000,
             max_events_per_instant: 100_000,
             max_ops: 500_000,
+            max_idle_events: 1_000_000,
             wall_limit: Duration::from_secs(600),
             wait_limit: Duration::from_secs(60),
             time_limit: Duration::from_secs(60),
@@ -261,6 +263,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// Timers that may fire in a row with nothing else happening before the sandbox stops
+    /// as making no progress. Default 1,000,000.
+    pub fn max_idle_events(mut self, events: u64) -> Self {
+        self.max_idle_events = events;
+        self
+    }
+
     /// Real time the sandbox may run before it stops. A budget for the machine, never part
     /// of the trace. Default 600 s.
     pub fn wall_limit(mut self, limit: Duration) -> Self {
@@ -378,6 +387,7 @@ impl SandboxBuilder {
         .max_storage_mb(scenario.run.max_storage_mb)
         .max_events_per_instant(scenario.run.max_events_per_instant)
         .max_ops(usize::try_from(scenario.run.max_ops).unwrap_or(usize::MAX))
+        .max_idle_events(scenario.run.max_idle_events)
         .wall_limit(Duration::from_nanos(scenario.run.wall_limit))
         .max_events(scenario.run.max_events)
         .time_limit(Duration::from_nanos(scenario.run.time_limit));
@@ -545,6 +555,7 @@ impl SandboxBuilder {
             writes: 0,
             failure: None,
             instant_load: Default::default(),
+            timer_streak: Default::default(),
         };
         // The order of these pushes fixes the order of ties at time 0: keep it.
         if let Some((version, at)) = self.logs {
@@ -605,6 +616,7 @@ impl SandboxBuilder {
                 max_events: self.max_events,
                 max_events_per_instant: self.max_events_per_instant,
                 max_ops: self.max_ops,
+                max_idle_events: self.max_idle_events,
                 wall_limit: self.wall_limit,
                 linger: crate::time::nanos(self.linger),
                 created: Instant::now(),

@@ -46,6 +46,8 @@ pub(crate) struct Meta {
     pub max_events: u64,
     /// Client operations the history may hold.
     pub max_ops: usize,
+    /// Timers in a row, with nothing else, before the run stops.
+    pub max_idle_events: u64,
     /// Events at one instant before the run stops as making no progress.
     pub max_events_per_instant: u64,
     /// Real time the sandbox may run.
@@ -189,6 +191,9 @@ impl Sandbox {
             .instant_load
             .stuck(self.meta.max_events_per_instant)
         {
+            return Some(RunError::NoProgress(why));
+        }
+        if let Some(why) = self.world.timer_streak.idle(self.meta.max_idle_events) {
             return Some(RunError::NoProgress(why));
         }
         if self.meta.created.elapsed() > self.meta.wall_limit {

@@ -324,6 +324,12 @@ pub const KEYS: &[Key] = &[
         "client operations the history may hold before the run stops",
     ),
     key(
+        "run.max_idle_events",
+        K::Integer,
+        "1000000",
+        "timers that may fire in a row with nothing else happening before the run stops",
+    ),
+    key(
         "run.wall_limit",
         K::Duration,
         "600s",

@@ -167,6 +167,8 @@ pub struct RunLimits {
     pub max_events_per_instant: u64,
     /// Client operations the history may hold. Default 500,000.
     pub max_ops: u64,
+    /// Timers in a row, with nothing else, before the run stops. Default 1,000,000.
+    pub max_idle_events: u64,
     /// Real time a run may take (ns). Default 600 s.
     pub wall_limit: u64,
 }
@@ -541,6 +543,7 @@ impl Reader {
                     u64::MAX >> 1,
                 )?,
                 max_ops: v.int("run.max_ops", 500_000, 1, u64::MAX >> 1)?,
+                max_idle_events: v.int("run.max_idle_events", 1_000_000, 100, u64::MAX >> 1)?,
                 wall_limit: v.duration("run.wall_limit", 600 * SECONDS)?.max(1),
             },
             guest_settings: self.guest,

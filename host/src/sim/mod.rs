@@ -96,6 +96,8 @@ pub(crate) struct World {
     /// Events delivered at the current virtual instant, per node: a run whose clock stops
     /// while events pile up makes no progress.
     pub instant_load: InstantLoad,
+    /// Timers that fired in a row with nothing else: a run that only ticks makes none either.
+    pub timer_streak: TimerStreak,
 }
 
 impl World {
@@ -203,6 +205,7 @@ impl World {
             };
             self.instant_load.count(now, cause, 1);
         }
+        self.timer_streak.count(id, &events);
         let instance = node
             .instance
             .as_mut()
@@ -242,39 +245,99 @@ impl World {
 /// next calls, in order.
 const MAX_BATCH: usize = 1024;
 
+/// Events counted per node, in a short list (a cluster has a handful of nodes, and most
+/// instants see one or two of them): cheaper than a map on the hot path.
+#[derive(Debug, Default)]
+struct Tally {
+    total: u64,
+    by_node: Vec<(NodeId, u64)>,
+}
+
+impl Tally {
+    fn add(&mut self, node: NodeId, events: u64) {
+        self.total += events;
+        match self.by_node.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, count)) => *count += events,
+            None => self.by_node.push((node, events)),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.total = 0;
+        self.by_node.clear();
+    }
+
+    /// The node with the most events, and how many (the lowest id on a tie).
+    fn most(&self) -> Option<(NodeId, u64)> {
+        self.by_node
+            .iter()
+            .copied()
+            .max_by_key(|(n, e)| (*e, std::cmp::Reverse(*n)))
+    }
+}
+
 /// Events delivered at one virtual instant, per node that caused them.
 #[derive(Debug, Default)]
 pub(crate) struct InstantLoad {
     at: SimTime,
-    events: u64,
-    by_node: BTreeMap<NodeId, u64>,
+    tally: Tally,
 }
 
 impl InstantLoad {
     fn count(&mut self, now: SimTime, node: NodeId, events: u64) {
         if now != self.at {
             self.at = now;
-            self.events = 0;
-            self.by_node.clear();
+            self.tally.clear();
         }
-        self.events += events;
-        *self.by_node.entry(node).or_default() += events;
+        self.tally.add(node, events);
     }
 
     /// When more than `limit` events were delivered at this instant: why the run makes no
     /// progress, naming the node that caused the most of them (the sender of a message,
     /// the node itself for its timers and writes).
     pub fn stuck(&self, limit: u64) -> Option<String> {
-        if self.events <= limit {
+        if self.tally.total <= limit {
             return None;
         }
-        let (node, most) = self
-            .by_node
-            .iter()
-            .max_by_key(|(n, e)| (**e, std::cmp::Reverse(**n)))?;
+        let (node, most) = self.tally.most()?;
         Some(format!(
             "no progress: {} events at virtual instant {} without the clock moving, {most} of them caused by N{node} (run.max_events_per_instant)",
-            self.events, self.at
+            self.tally.total, self.at
+        ))
+    }
+}
+
+/// Timers that fired in a row with nothing else happening (no message, no write, no
+/// operation, no store request), per node: a cluster that only ticks makes no progress.
+#[derive(Debug, Default)]
+pub(crate) struct TimerStreak {
+    tally: Tally,
+}
+
+impl TimerStreak {
+    /// Counts a delivery: timers alone extend the streak, anything else ends it.
+    fn count(&mut self, node: NodeId, events: &[Event]) {
+        if events.iter().all(|e| matches!(e, Event::Timer(_))) {
+            self.tally.add(node, events.len() as u64);
+        } else {
+            self.tally.clear();
+        }
+    }
+
+    /// Something other than a timer happened elsewhere (the metadata store answered).
+    pub fn end(&mut self) {
+        self.tally.clear();
+    }
+
+    /// When more than `limit` timers fired in a row: why the run makes no progress.
+    pub fn idle(&self, limit: u64) -> Option<String> {
+        if self.tally.total <= limit {
+            return None;
+        }
+        let (node, most) = self.tally.most()?;
+        Some(format!(
+            "no progress: {} timers fired in a row with nothing else happening, {most} of them N{node}'s (run.max_idle_events)",
+            self.tally.total
         ))
     }
 }

@@ -46,6 +46,7 @@ impl World {
         request: StoreRequest,
     ) {
         let who = from.map_or(0, |(n, _)| n);
+        self.timer_streak.end();
         let response = self.store_apply(who, id, request);
         if let Some((node, incarnation)) = from {
             self.answer_from_store(node, incarnation, id, response);
