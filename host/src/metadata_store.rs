@@ -39,6 +39,17 @@ pub fn version_of(value: &MetadataValue) -> u32 {
 #[derive(Debug, Default)]
 pub struct MetadataStore {
     values: BTreeMap<String, MetadataValue>,
+    /// Roughly what the values and keys hold, against [`MAX_STORE_BYTES`].
+    bytes: usize,
+}
+
+/// The most the store holds, keys and values together: guests choose keys and values, and
+/// a guest that puts under ever new keys would otherwise grow the host without bound. A put
+/// past it fails as `unavailable`, naming the limit.
+pub const MAX_STORE_BYTES: usize = 64 << 20;
+
+fn entry_bytes(key: &str, value: &MetadataValue) -> usize {
+    key.len() + crate::runtime::effects::value_bytes(value)
 }
 
 impl MetadataStore {
@@ -67,6 +78,19 @@ impl MetadataStore {
                         current.unwrap_or(0),
                     ));
                 }
+                let freed = self
+                    .values
+                    .get(&key)
+                    .map_or(0, |old| entry_bytes(&key, old));
+                let bytes = (self.bytes - freed).saturating_add(entry_bytes(&key, &value));
+                if bytes > MAX_STORE_BYTES {
+                    return StoreResponse::Failed(StoreError::Unavailable(format!(
+                        "the metadata store is full: this put would make it hold {} MiB, more than {} MiB",
+                        bytes >> 20,
+                        MAX_STORE_BYTES >> 20
+                    )));
+                }
+                self.bytes = bytes;
                 self.values.insert(key, value);
                 StoreResponse::PutDone
             }
@@ -124,6 +148,34 @@ mod tests {
                 key: "other".into()
             }),
             StoreResponse::Value(None)
+        ));
+    }
+
+    #[test]
+    fn puts_under_ever_new_keys_stop_at_the_store_limit() {
+        let mut s = MetadataStore::default();
+        let key = "k".repeat(1 << 20);
+        let mut done = 0;
+        for i in 0..100 {
+            let request = StoreRequest::Put {
+                key: format!("{key}{i}"),
+                value: logs(1),
+                precondition: Precondition::None,
+            };
+            match s.apply(request) {
+                StoreResponse::PutDone => done += 1,
+                StoreResponse::Failed(StoreError::Unavailable(why)) => {
+                    assert!(why.contains("full"), "{why}");
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!((60..=64).contains(&done), "{done} puts of 1 MiB");
+        // Overwriting a key in place still works.
+        assert!(matches!(
+            s.apply(put(logs(2), Precondition::None)),
+            StoreResponse::PutDone
         ));
     }
 }

@@ -112,7 +112,8 @@ fn message_bytes(msg: &Message) -> usize {
     versions + body
 }
 
-fn value_bytes(value: &MetadataValue) -> usize {
+/// Roughly the bytes a metadata value holds.
+pub(crate) fn value_bytes(value: &MetadataValue) -> usize {
     match value {
         MetadataValue::Logs(logs) => logs
             .chains
