@@ -79,6 +79,10 @@ struct Loglet {
     /// The global tail last written to storage.
     persisted_global_tail: Option<LogletOffset>,
     trim_point: LogletOffset,
+    /// The trim point of the trims accepted, durable or not. A trim's deletions are visible
+    /// to reads at once (reads see every write made), so reads must gap up to it too, or a
+    /// read during a trim returns records on both sides of a hole.
+    staging_trim_point: LogletOffset,
     /// Durable seal marker.
     sealed: bool,
     seal_enqueued: bool,
@@ -96,6 +100,7 @@ impl Loglet {
             known_global_tail: OLDEST,
             persisted_global_tail: None,
             trim_point: 0,
+            staging_trim_point: 0,
             sealed: false,
             seal_enqueued: false,
             sequencer: None,
@@ -427,8 +432,9 @@ impl LogServer {
         }
         let mut records = Vec::new();
         let mut start = get.from_offset.max(OLDEST);
-        if loglet.trim_point >= start {
-            let gap_to = loglet.trim_point.min(get.to_offset);
+        let trimmed = loglet.trim_point.max(loglet.staging_trim_point);
+        if trimmed >= start {
+            let gap_to = trimmed.min(get.to_offset);
             records.push(LogRecord {
                 offset: start,
                 body: RecordBody::TrimGap(gap_to),
@@ -514,6 +520,7 @@ impl LogServer {
             });
         }
         loglet.persist_global_tail(&mut ops);
+        loglet.staging_trim_point = loglet.staging_trim_point.max(trim_point);
         let loglet = loglet.id;
         let write = ctx.id(Part::LogServer);
         ctx.env.write(write, ops);
@@ -551,8 +558,9 @@ impl LogServer {
         }
         let mut entries: Vec<DigestEntry> = Vec::new();
         let mut start = get.from_offset.max(OLDEST);
-        if loglet.trim_point >= start {
-            let end = loglet.trim_point.min(get.to_offset);
+        let trimmed = loglet.trim_point.max(loglet.staging_trim_point);
+        if trimmed >= start {
+            let end = trimmed.min(get.to_offset);
             entries.push(DigestEntry {
                 from_offset: start,
                 to_offset: end,
