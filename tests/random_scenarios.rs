@@ -87,3 +87,43 @@ proptest! {
         );
     }
 }
+
+/// Scenarios this test found failing, kept as plain cases: a read through a trim in flight
+/// (seed 840), and a remote seal that settled on one node of two (seed 129).
+#[test]
+fn the_scenarios_it_found_stay_fixed() {
+    let cases: [(u64, &[&str]); 2] = [
+        (
+            840,
+            &[
+                "cluster.log_servers=4",
+                "cluster.replication=2",
+                "latency.network=0",
+                "latency.metadata_store=12ms",
+                "latency.storage=2ms..29ms",
+                "workload.crashes=true",
+                "workload.partitions=false",
+                "workload.ops=75",
+                "workload.processes=5",
+            ],
+        ),
+        (
+            129,
+            &[
+                "cluster.log_servers=2",
+                "cluster.replication=2",
+                "latency.network=exp:8ms",
+                "latency.metadata_store=11ms",
+                "latency.storage=18ms",
+                "workload.crashes=true",
+                "workload.partitions=true",
+                "workload.ops=40",
+                "workload.processes=5",
+            ],
+        ),
+    ];
+    for (seed, sets) in cases {
+        let report = common::run("random-ops", Some(seed), sets);
+        assert!(report.passed(), "seed {seed}: {}", report.render("(test)"));
+    }
+}

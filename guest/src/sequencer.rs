@@ -912,12 +912,17 @@ impl Sequencer {
             return;
         };
         check.infos.insert(from, header);
-        if check.infos.len() < f_majority {
+        // One sealed node is news enough. "Not sealed" takes a write quorum of unsealed
+        // answers: fewer, and the silent nodes could be a sealed f-majority (with 2
+        // log-servers and replication 2, one node is an f-majority).
+        let sealed = check.infos.values().any(|h| h.sealed);
+        let unsealed = check.infos.values().filter(|h| !h.sealed).count();
+        let quorum = self.params.replication as usize;
+        if check.infos.len() < f_majority || (!sealed && unsealed < quorum) {
             return;
         }
         let check = self.check.take().expect("checked above");
         // Sealed (at least partly) behind our back: say so, finish the seal, then drain.
-        let sealed = check.infos.values().any(|h| h.sealed);
         let answer = match self.known_state() {
             Some(SequencerAnswer::Tail(TailState::Open(_))) if sealed => SequencerAnswer::Sealing,
             known => known.expect("a sequencer checks its seal once started"),
