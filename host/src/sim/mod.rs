@@ -267,8 +267,12 @@ impl Tally {
         self.by_node.clear();
     }
 
-    /// The node with the most events, and how many (the lowest id on a tie).
-    fn most(&self) -> Option<(NodeId, u64)> {
+    /// Past `limit` events: the node with the most of them, and how many (the lowest id
+    /// on a tie).
+    fn over(&self, limit: u64) -> Option<(NodeId, u64)> {
+        if self.total <= limit {
+            return None;
+        }
         self.by_node
             .iter()
             .copied()
@@ -296,10 +300,7 @@ impl InstantLoad {
     /// progress, naming the node that caused the most of them (the sender of a message,
     /// the node itself for its timers and writes).
     pub fn stuck(&self, limit: u64) -> Option<String> {
-        if self.tally.total <= limit {
-            return None;
-        }
-        let (node, most) = self.tally.most()?;
+        let (node, most) = self.tally.over(limit)?;
         Some(format!(
             "no progress: {} events at virtual instant {} without the clock moving, {most} of them caused by N{node} (run.max_events_per_instant)",
             self.tally.total, self.at
@@ -331,10 +332,7 @@ impl TimerStreak {
 
     /// When more than `limit` timers fired in a row: why the run makes no progress.
     pub fn idle(&self, limit: u64) -> Option<String> {
-        if self.tally.total <= limit {
-            return None;
-        }
-        let (node, most) = self.tally.most()?;
+        let (node, most) = self.tally.over(limit)?;
         Some(format!(
             "no progress: {} timers fired in a row with nothing else happening, {most} of them N{node}'s (run.max_idle_events)",
             self.tally.total
