@@ -22,8 +22,16 @@ enum Expect {
     Fails,
 }
 
+/// The hostile test guest, compiled once for every test of this file.
+fn hostile() -> Arc<Runtime> {
+    static HOSTILE: std::sync::OnceLock<Arc<Runtime>> = std::sync::OnceLock::new();
+    HOSTILE
+        .get_or_init(|| Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap()))
+        .clone()
+}
+
 fn attack(kind: &str, node: u32, extra: &[&str]) -> RunReport {
-    let hostile = Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap());
+    let hostile = hostile();
     let mut sets: Vec<String> = vec![
         format!("guest.hostile.kind={kind}"),
         format!("guest.hostile.node={node}"),
@@ -140,7 +148,7 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
 fn a_crash_counts_even_when_the_node_is_restarted_after_it() {
     // N2 traps at 5 ms; a fault restarts it at 20 ms, and it runs on (it traps again, as
     // its setting says, and is restarted no more).
-    let hostile = Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap());
+    let hostile = hostile();
     let text = "faults = [{ at = \"20ms\", action = \"restart\", node = 2 }]\n";
     let base = scenario::BUILTIN
         .iter()
@@ -178,7 +186,7 @@ fn a_crash_counts_even_when_the_node_is_restarted_after_it() {
 fn a_lying_client_breaks_no_workload_and_no_check() {
     // Offsets at the edges of the offset space, through every built-in workload and every
     // check: the run must end with a verdict, never a panic of the host.
-    let hostile = Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap());
+    let hostile = hostile();
     for kind in ["tail-max", "tail-zero", "records-edge"] {
         for name in [
             "random-ops",
