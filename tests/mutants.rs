@@ -65,7 +65,7 @@ fn a_mutant_runs_through_the_command_line_like_any_component() {
         "run",
         "append-seal-reordered",
         "--seed",
-        "1",
+        "2",
         "--guest",
         path.to_str().unwrap(),
         "--json",

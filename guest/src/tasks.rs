@@ -348,11 +348,13 @@ impl Task {
             Phase::AskAgain { check_seal } => self.ask_sequencer(*check_seal),
             // Not every node answered in time, though asked twice: an f-majority will do.
             Phase::Info { infos }
-                if self.hear_all && self.asked_twice && infos.len() >= self.f_majority() =>
+                if self.must_hear_all(infos)
+                    && self.asked_twice
+                    && infos.len() >= self.f_majority() =>
             {
                 self.decide()
             }
-            Phase::Info { .. } if self.hear_all => {
+            Phase::Info { infos } if self.must_hear_all(infos) => {
                 self.asked_twice = true;
                 self.resend()
             }
@@ -367,15 +369,17 @@ impl Task {
 
     pub fn on_reply(&mut self, from: NodeId, reply: Reply) -> Vec<Out> {
         let f_majority = self.f_majority();
-        let infos_needed = if self.hear_all {
-            self.params.nodeset.len()
-        } else {
-            f_majority
-        };
+        let nodeset = self.params.nodeset.len();
+        let hear_all = self.hear_all;
         match (&mut self.phase, reply) {
             (Phase::Info { infos }, Reply::LogletInfo(info)) => {
                 infos.insert(from, info.header);
-                if infos.len() >= infos_needed {
+                let needed = if hear_all || infos.values().any(|h| h.sealed) {
+                    nodeset
+                } else {
+                    f_majority
+                };
+                if infos.len() >= needed {
                     return self.decide();
                 }
                 Vec::new()
@@ -416,6 +420,15 @@ impl Task {
             }
             _ => Vec::new(),
         }
+    }
+
+    /// Whether this round must hear every node (or ask the silent ones twice) before it
+    /// decides: the sequencer's repair does, and so does any round that meets a sealed
+    /// node. A sealed tail decided from the first f-majority could miss a record that only
+    /// a slower node holds, and a later find-tail that hears that node would repair it and
+    /// report a higher sealed tail: two sealed tails for one loglet.
+    fn must_hear_all(&self, infos: &BTreeMap<NodeId, ReplyHeader>) -> bool {
+        self.hear_all || infos.values().any(|h| h.sealed)
     }
 
     /// An f-majority answered GetLogletInfo: decide the tail.

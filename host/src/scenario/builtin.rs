@@ -31,6 +31,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/same-version-race.toml"),
     ),
     (
+        "sealed-tail-after-cut",
+        include_str!("../../../scenarios/sealed-tail-after-cut.toml"),
+    ),
+    (
         "seed-race-script",
         include_str!("../../../scenarios/seed-race-script.toml"),
     ),
