@@ -59,6 +59,21 @@ const VARIANTS: &[(&str, &str, &str)] = &[
         "mutant-wait-resolves-early",
         "wasm-test",
     ),
+    (
+        "mutant_no_immediate_fetch.wasm",
+        "mutant-no-immediate-fetch",
+        "wasm-test",
+    ),
+    (
+        "mutant_wait_fetches.wasm",
+        "mutant-wait-fetches",
+        "wasm-test",
+    ),
+    (
+        "mutant_retryable_as_terminal.wasm",
+        "mutant-retryable-as-terminal",
+        "wasm-test",
+    ),
 ];
 
 fn main() {

@@ -12,7 +12,8 @@
 //!   the node stores, with its state kept in storage and recovered on start.
 //! - [`sequencer`]: the write path of a loglet whose sequencer is this node: offsets,
 //!   store waves, commit on a write quorum, seal with drain.
-//! - [`metadata_cache`]: the cached `Logs` and Restate's version rule.
+//! - [`metadata_cache`]: the cached `Logs` and Restate's version rule; waits are passive.
+//! - [`update_task`]: Restate's metadata update task: peer fetches, store reads, refresh.
 //! - [`client`]: client operations (append, seal, find-tail, read, trim, wait for metadata).
 //! - [`tasks`]: find-tail, seal and trim run by a client that is not the sequencer.
 //!
@@ -48,6 +49,7 @@ pub mod sequencer;
 pub mod settings;
 pub mod tasks;
 pub mod time;
+pub mod update_task;
 
 #[cfg(target_arch = "wasm32")]
 mod adapter;

@@ -2,11 +2,11 @@
 //!
 //! - An update is accepted only when its version is **strictly greater** than the cached
 //!   one; content is never compared, so an equal version is silently dropped.
-//! - Waiting for a version resolves on `>=`.
-//! - Updates come from three sources: the node's own metadata-store fetch (on first use,
-//!   retried with backoff 100 ms x1.5 capped at 1 s, and again after 10 s idle), peers
-//!   (a newer version seen in a message header makes the update task, which ticks every
-//!   100 ms ±50%, send `GetMetadata` to that peer), and the node's own writes.
+//! - Waiting for a version resolves on `>=` and is **passive**: a wait fetches nothing; it
+//!   resolves when the update task ([`crate::update_task`]) or an own write brings the
+//!   version.
+//! - Updates come from three sources: the node's own metadata-store reads and its peers
+//!   (both driven by the update task), and the node's own writes (the provisioner's put).
 //!
 //! This is exactly the rule that made Restate's `unknown log '0'` race possible: two
 //! different values with the same version, and the first to arrive wins.
@@ -24,6 +24,7 @@ use crate::bindings::logsandbox::node::types::{
 };
 use crate::mutants;
 use crate::node::{Ctx, Part};
+use crate::update_task::{Backoff, UpdateTask};
 
 /// The metadata-store key of the Logs value.
 pub const LOGS_KEY: &str = "bifrost_config";
@@ -43,24 +44,21 @@ pub enum Offer {
 #[derive(Default)]
 pub struct MetadataCache {
     logs: Option<Logs>,
-    /// When the cached value last changed (or was last confirmed by a store fetch).
-    last_refresh: SimTime,
-    /// The newest version seen in a peer's header, and that peer.
-    observed: Option<(Version, NodeId)>,
-    /// An outstanding GetMetadata: its id and the version asked for.
-    peer_request: Option<(RequestId, Version)>,
-    /// An outstanding store read.
-    store_fetch: Option<RequestId>,
-    /// A retry of the store read is armed.
-    retry_timer: Option<u64>,
-    backoff: u64,
-    tick_timer: Option<u64>,
-    /// The provisioner's initial put.
-    provision: Option<RequestId>,
+    /// When a value was last accepted.
+    last_update: SimTime,
+    task: UpdateTask,
+    /// The provisioner's initial put, until it is answered for good.
+    provision: Option<Provision>,
     /// Client operations waiting for a version (`>=`).
     waiters: Vec<(OpId, Version)>,
-    /// The node is starting: it waits for Logs `>= MIN`, fetching until it has one.
-    starting: bool,
+}
+
+/// The provisioner's put of the empty Logs: retried on retryable errors, given up (and
+/// reported) on a terminal one.
+struct Provision {
+    request: Option<RequestId>,
+    sleep: Option<u64>,
+    backoff: Backoff,
 }
 
 impl MetadataCache {
@@ -104,45 +102,62 @@ impl MetadataCache {
             .cloned()
     }
 
-    /// Arms the update task, starts the start-up fetch (a starting node waits for Logs
-    /// `>= MIN`) and, on the provisioner, writes the initial empty Logs.
+    /// Starts the update task (its first tick reads the store: nothing is cached yet) and,
+    /// on the provisioner, writes the initial empty Logs.
     pub fn start(&mut self, ctx: &mut Ctx) {
-        self.backoff = ctx.shared.settings.metadata_fetch_backoff_initial;
-        self.last_refresh = ctx.now;
-        self.starting = true;
-        self.arm_tick(ctx);
-        self.fetch_from_store(ctx);
+        self.last_update = ctx.now;
+        let cached = self.version();
+        self.task.start(ctx, cached, self.last_update);
         if ctx.shared.roles.contains(Roles::PROVISIONER) {
-            let id = ctx.id(Part::Metadata);
-            let empty = MetadataValue::Logs(Logs {
-                version: MIN,
-                chains: Vec::new(),
+            self.provision = Some(Provision {
+                request: None,
+                sleep: None,
+                backoff: Backoff::new(&ctx.shared.settings),
             });
-            ctx.env
-                .metadata_put(id, LOGS_KEY, empty, Precondition::DoesNotExist);
-            self.provision = Some(id);
+            self.put_provision(ctx);
         }
     }
 
-    fn arm_tick(&mut self, ctx: &mut Ctx) {
-        let interval = ctx.shared.settings.metadata_update_interval;
-        let delay = ctx.shared.rng.jitter(interval, 50).max(1);
-        self.tick_timer = Some(ctx.timer(Part::Metadata, delay));
+    fn put_provision(&mut self, ctx: &mut Ctx) {
+        let Some(provision) = &mut self.provision else {
+            return;
+        };
+        let id = ctx.id(Part::Metadata);
+        let empty = MetadataValue::Logs(Logs {
+            version: MIN,
+            chains: Vec::new(),
+        });
+        ctx.env
+            .metadata_put(id, LOGS_KEY, empty, Precondition::DoesNotExist);
+        provision.request = Some(id);
     }
 
-    /// Notes the versions a peer carries in its message header.
-    pub fn observe_versions(&mut self, _ctx: &mut Ctx, from: NodeId, versions: &[MetadataVersion]) {
+    /// Notes the versions a peer carries in its message header. Returns true when one is a
+    /// new version newer than the cached one: the caller runs [`Self::tick_now`] once the
+    /// message is handled (Restate resets the update task's interval: fetch at once).
+    pub fn observe_versions(
+        &mut self,
+        ctx: &mut Ctx,
+        from: NodeId,
+        versions: &[MetadataVersion],
+    ) -> bool {
+        let cached = self.version();
+        let mut newer = false;
         for v in versions {
-            if v.kind == MetadataKind::Logs
-                && v.version > self.version()
-                && self.observed.is_none_or(|(seen, _)| v.version > seen)
-            {
-                self.observed = Some((v.version, from));
+            if v.kind == MetadataKind::Logs {
+                newer |= self.task.observe(ctx.now, cached, v.version, Some(from));
             }
         }
+        newer
     }
 
-    /// Waits for Logs `>= version`; fetches from the store when the cache is behind.
+    /// Runs the update task's tick now, if the observed version is still not cached.
+    pub fn tick_now(&mut self, ctx: &mut Ctx) {
+        let cached = self.version();
+        self.task.tick(ctx, cached, self.last_update);
+    }
+
+    /// Waits for Logs `>= version`, passively: nothing is fetched for it.
     pub fn wait_for(&mut self, ctx: &mut Ctx, op: OpId, kind: MetadataKind, version: Version) {
         let MetadataKind::Logs = kind;
         let early = mutants::WAIT_RESOLVES_EARLY;
@@ -152,101 +167,78 @@ impl MetadataCache {
             return;
         }
         self.waiters.push((op, version));
-        self.fetch_from_store(ctx);
-    }
-
-    /// The highest version someone waits for.
-    fn wanted(&self) -> Option<Version> {
-        let startup = (self.starting && self.version() == INVALID).then_some(MIN);
-        self.waiters
-            .iter()
-            .map(|&(_, v)| v.max(MIN))
-            .chain(startup)
-            .max()
-    }
-
-    fn fetch_from_store(&mut self, ctx: &mut Ctx) {
-        if self.store_fetch.is_some() || self.retry_timer.is_some() {
-            return;
+        if mutants::WAIT_FETCHES {
+            self.task.read_store(ctx, "a wait");
         }
-        let id = ctx.id(Part::Metadata);
-        ctx.env.metadata_get(id, LOGS_KEY);
-        self.store_fetch = Some(id);
-    }
-
-    fn schedule_retry(&mut self, ctx: &mut Ctx) {
-        if self.retry_timer.is_some() {
-            return;
-        }
-        let delay = self.backoff;
-        self.backoff = (self.backoff * 3 / 2).min(ctx.shared.settings.metadata_fetch_backoff_max);
-        self.retry_timer = Some(ctx.timer(Part::Metadata, delay));
     }
 
     pub fn on_store_response(&mut self, ctx: &mut Ctx, id: RequestId, response: StoreResponse) {
-        if self.provision == Some(id) {
-            self.provision = None;
-            match response {
-                StoreResponse::PutDone => {
-                    let value = MetadataValue::Logs(Logs {
-                        version: MIN,
-                        chains: Vec::new(),
-                    });
-                    self.offer(ctx, value, UpdateSource::OwnWrite, None);
-                }
-                StoreResponse::Failed(StoreError::FailedPrecondition(v)) => ctx.log(
+        if self
+            .provision
+            .as_ref()
+            .is_some_and(|p| p.request == Some(id))
+        {
+            return self.on_provisioned(ctx, response);
+        }
+        if let Some(value) = self.task.on_store_response(ctx, id, response) {
+            self.offer(ctx, value, UpdateSource::StoreFetch, None);
+        }
+    }
+
+    fn on_provisioned(&mut self, ctx: &mut Ctx, response: StoreResponse) {
+        let Some(mut provision) = self.provision.take() else {
+            return;
+        };
+        provision.request = None;
+        match response {
+            StoreResponse::PutDone => {
+                let value = MetadataValue::Logs(Logs {
+                    version: MIN,
+                    chains: Vec::new(),
+                });
+                self.offer(ctx, value, UpdateSource::OwnWrite, None);
+            }
+            StoreResponse::Failed(StoreError::FailedPrecondition(v)) => {
+                ctx.log(
                     Level::Info,
                     &format!("provisioning skipped: Logs already exist at version {v}"),
-                ),
-                other => ctx.log(Level::Warn, &format!("provisioning failed: {other:?}")),
+                );
+                // The store holds v, and no peer was named for it: the update task reads it.
+                if self.task.observe(ctx.now, self.version(), v, None) {
+                    self.tick_now(ctx);
+                }
             }
-            return;
-        }
-        if self.store_fetch != Some(id) {
-            return;
-        }
-        self.store_fetch = None;
-        match response {
-            StoreResponse::Value(Some(value)) => {
-                self.last_refresh = ctx.now;
-                self.offer(ctx, value, UpdateSource::StoreFetch, None);
-                self.backoff = ctx.shared.settings.metadata_fetch_backoff_initial;
+            StoreResponse::Failed(StoreError::Unavailable(why))
+                if !mutants::RETRYABLE_AS_TERMINAL =>
+            {
+                let delay = provision.backoff.next_delay();
+                ctx.log(
+                    Level::Info,
+                    &format!("provisioning: metadata store unavailable ({why}); retrying"),
+                );
+                provision.sleep = Some(ctx.timer(Part::Metadata, delay));
+                self.provision = Some(provision);
             }
-            StoreResponse::Value(None) => {}
-            StoreResponse::PutDone => {}
-            StoreResponse::Failed(e) => {
-                ctx.log(Level::Info, &format!("metadata store read failed: {e:?}"))
-            }
-        }
-        if self.wanted().is_some_and(|w| w > self.version()) {
-            self.schedule_retry(ctx);
+            StoreResponse::Failed(error) => ctx.log(
+                Level::Warn,
+                &format!("provisioning failed for good: {error:?}"),
+            ),
+            StoreResponse::Value(_) => ctx.log(
+                Level::Warn,
+                "provisioning: the store answered a put with a value",
+            ),
         }
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
-        if self.retry_timer == Some(id) {
-            self.retry_timer = None;
-            self.fetch_from_store(ctx);
-            return;
-        }
-        if self.tick_timer != Some(id) {
-            return;
-        }
-        // The update task: ask the peer that advertised a newer version, and refresh
-        // from the store when nothing changed for a long while.
-        if let Some((version, peer)) = self.observed
-            && version > self.version()
-            && self.peer_request.is_none_or(|(_, asked)| asked < version)
+        if let Some(provision) = &mut self.provision
+            && provision.sleep == Some(id)
         {
-            let req = ctx.id(Part::Metadata);
-            ctx.send(peer, Body::GetMetadata((req, MetadataKind::Logs, version)));
-            self.peer_request = Some((req, version));
+            provision.sleep = None;
+            return self.put_provision(ctx);
         }
-        if ctx.now.saturating_sub(self.last_refresh) >= ctx.shared.settings.metadata_refresh_idle {
-            self.last_refresh = ctx.now;
-            self.fetch_from_store(ctx);
-        }
-        self.arm_tick(ctx);
+        let cached = self.version();
+        self.task.on_timer(ctx, id, cached, self.last_update);
     }
 
     /// A peer asks for our value: answer with it if valid and `>= min_version`.
@@ -267,6 +259,7 @@ impl MetadataCache {
         ctx.send(from, Body::MetadataUpdate((id, value)));
     }
 
+    /// A peer's GetMetadata answer: offered only if that fetch was not cancelled.
     pub fn on_peer_update(
         &mut self,
         ctx: &mut Ctx,
@@ -274,11 +267,17 @@ impl MetadataCache {
         id: RequestId,
         value: Option<MetadataValue>,
     ) {
-        if self.peer_request.is_some_and(|(req, _)| req == id) {
-            self.peer_request = None;
+        if !self.task.on_peer_answer(id) {
+            return;
         }
-        if let Some(value) = value {
-            self.offer(ctx, value, UpdateSource::Peer, Some(from));
+        match value {
+            Some(value) => {
+                self.offer(ctx, value, UpdateSource::Peer, Some(from));
+            }
+            None => ctx.log(
+                Level::Debug,
+                &format!("N{from} had no Logs to give at the version asked"),
+            ),
         }
     }
 
@@ -303,16 +302,17 @@ impl MetadataCache {
                     describe(source, peer)
                 ),
             );
+            self.task.on_offered(cached);
             return Offer::NotNewer { cached };
         }
         ctx.env
             .metadata_offered(MetadataKind::Logs, &value, source, peer, true);
         let MetadataValue::Logs(logs) = value;
         self.logs = Some(logs);
-        self.starting = false;
-        self.last_refresh = ctx.now;
+        self.last_update = ctx.now;
         ctx.shared.versions = self.versions();
         let version = self.version();
+        self.task.on_offered(version);
         let (ready, waiting): (Vec<_>, Vec<_>) = self
             .waiters
             .drain(..)

@@ -21,3 +21,10 @@ pub const FORGET_SEAL_ON_RECOVERY: bool = cfg!(feature = "mutant-forget-seal-on-
 pub const TRIM_BEYOND_TAIL: bool = cfg!(feature = "mutant-trim-beyond-tail");
 /// Waiting for a metadata version resolves as soon as any version is cached.
 pub const WAIT_RESOLVES_EARLY: bool = cfg!(feature = "mutant-wait-resolves-early");
+/// A newer version seen in a peer's header waits for the update task's next tick instead
+/// of being fetched at once.
+pub const NO_IMMEDIATE_FETCH: bool = cfg!(feature = "mutant-no-immediate-fetch");
+/// Waiting for a metadata version the cache does not hold reads the metadata store.
+pub const WAIT_FETCHES: bool = cfg!(feature = "mutant-wait-fetches");
+/// A retryable metadata-store error is treated as terminal: the request is given up.
+pub const RETRYABLE_AS_TERMINAL: bool = cfg!(feature = "mutant-retryable-as-terminal");

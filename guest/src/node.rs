@@ -191,10 +191,14 @@ impl Node {
             match event {
                 Event::Message((from, msg)) => {
                     ctx.shared.heard.insert(from);
-                    parts
+                    let newer = parts
                         .metadata
                         .observe_versions(&mut ctx, from, &msg.versions);
                     parts.on_message(&mut ctx, from, msg.body);
+                    if newer {
+                        // Restate resets the update task's interval: it fetches at once.
+                        parts.metadata.tick_now(&mut ctx);
+                    }
                 }
                 Event::MetadataResponse((id, response)) => {
                     parts.metadata.on_store_response(&mut ctx, id, response);

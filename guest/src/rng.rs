@@ -32,6 +32,18 @@ impl Rng {
         self.between(base - spread, base + spread)
     }
 
+    /// `base` lengthened by a random amount between 3 ms and `percent` of it, as Restate's
+    /// `add_jitter`: jitter that only ever delays (just `base + 3 ms` when that fraction
+    /// is not above 3 ms).
+    pub fn add_jitter(&mut self, base: u64, percent: u64) -> u64 {
+        const MIN_JITTER: u64 = 3 * crate::time::MILLIS;
+        let max = base.saturating_mul(percent) / 100;
+        if max <= MIN_JITTER {
+            return base.saturating_add(MIN_JITTER);
+        }
+        base.saturating_add(self.between(MIN_JITTER, max - 1))
+    }
+
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = (self.next_u64() % (i as u64 + 1)) as usize;

@@ -7,14 +7,19 @@ use crate::time::MILLIS;
 /// Every tunable of the node, with Restate's defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    /// Period of the metadata update task, before ±50% jitter.
+    /// Period of the metadata update task's tick, before its jitter (up to +50%, drawn
+    /// once per start). Restate hard-codes 100 ms.
+    pub metadata_tick_interval: u64,
+    /// A node reads the store after this long without an update or a store read (Restate's
+    /// `metadata_update_interval`, jittered up to +30% at each tick).
     pub metadata_update_interval: u64,
-    /// First retry delay of a failed metadata-store fetch.
+    /// A newer version observed this long ago and still not in from peers is read from the
+    /// store (Restate's `metadata_fetch_from_peer_timeout`, jittered up to +30%).
+    pub metadata_fetch_from_peer_timeout: u64,
+    /// First retry delay of a failed metadata-store request.
     pub metadata_fetch_backoff_initial: u64,
     /// Cap of that retry delay (it grows x1.5).
     pub metadata_fetch_backoff_max: u64,
-    /// A node refreshes from the store after this long without an update.
-    pub metadata_refresh_idle: u64,
     /// Records in flight per sequencer before appends queue.
     pub max_inflight_records: u32,
     /// Timeout of one store wave before the sequencer backs off and retries.
@@ -30,10 +35,11 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            metadata_update_interval: 100 * MILLIS,
+            metadata_tick_interval: 100 * MILLIS,
+            metadata_update_interval: 10_000 * MILLIS,
+            metadata_fetch_from_peer_timeout: 3_000 * MILLIS,
             metadata_fetch_backoff_initial: 100 * MILLIS,
             metadata_fetch_backoff_max: 1_000 * MILLIS,
-            metadata_refresh_idle: 10_000 * MILLIS,
             max_inflight_records: 1_000,
             store_wave_timeout: 250 * MILLIS,
             store_timeout: 2_000 * MILLIS,
@@ -49,10 +55,18 @@ impl Settings {
         let mut problems = Vec::new();
         for (key, value) in pairs {
             let slot = match key.as_str() {
+                "metadata.tick_interval_ms" => &mut self.metadata_tick_interval,
                 "metadata.update_interval_ms" => &mut self.metadata_update_interval,
+                "metadata.fetch_from_peer_timeout_ms" => &mut self.metadata_fetch_from_peer_timeout,
                 "metadata.fetch_backoff_initial_ms" => &mut self.metadata_fetch_backoff_initial,
                 "metadata.fetch_backoff_max_ms" => &mut self.metadata_fetch_backoff_max,
-                "metadata.refresh_idle_ms" => &mut self.metadata_refresh_idle,
+                "metadata.refresh_idle_ms" => {
+                    problems.push(format!(
+                        "setting {key} is now metadata.update_interval_ms (Restate's name); \
+                         metadata.tick_interval_ms is the update task's tick"
+                    ));
+                    continue;
+                }
                 "sequencer.store_wave_timeout_ms" => &mut self.store_wave_timeout,
                 "sequencer.store_timeout_ms" => &mut self.store_timeout,
                 "sequencer.rpc_retry_ms" => &mut self.rpc_retry,
@@ -75,9 +89,10 @@ impl Settings {
                 _ => continue,
             };
             match value.trim().parse::<u64>() {
-                Ok(ms) if ms > 0 => *slot = ms * MILLIS,
+                // A day at most: a period past that is a typo, and ms x MILLIS stays in range.
+                Ok(ms) if ms > 0 && ms <= 86_400_000 => *slot = ms * MILLIS,
                 _ => problems.push(format!(
-                    "setting {key}: not a positive number of ms: {value:?}"
+                    "setting {key}: not a number of ms from 1 to 86400000: {value:?}"
                 )),
             }
         }
@@ -93,11 +108,11 @@ mod tests {
     fn known_keys_apply_and_bad_values_are_reported() {
         let mut s = Settings::default();
         let problems = s.apply(&[
-            ("metadata.update_interval_ms".into(), "20".into()),
+            ("metadata.tick_interval_ms".into(), "20".into()),
             ("sequencer.max_inflight_records".into(), "x".into()),
             ("someone.else".into(), "1".into()),
         ]);
-        assert_eq!(s.metadata_update_interval, 20 * MILLIS);
+        assert_eq!(s.metadata_tick_interval, 20 * MILLIS);
         assert_eq!(s.max_inflight_records, 1_000);
         assert_eq!(problems.len(), 1);
     }

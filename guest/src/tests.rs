@@ -7,9 +7,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
     GetDigest, GetRecords, RecordBody, RecordStatus, Reply, ReplyHeader, Request, RequestHeader,
     Seal, Store, StoreFlags, TailQuery, Trim, WaitForTail,
 };
-use crate::bindings::logsandbox::node::messages::{
-    Body, Message, MetadataVersion, SequencerAnswer,
-};
+use crate::bindings::logsandbox::node::messages::{Body, Message, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::{
     Chain, Logs, MetadataKind, MetadataValue, ProviderKind, ReplicatedParams, Segment,
     StoreResponse,
@@ -17,6 +15,8 @@ use crate::bindings::logsandbox::node::metadata::{
 use crate::bindings::logsandbox::node::types::{Status, TailState};
 use crate::env::testing::{Effect, MemEnv};
 use crate::node::Node;
+
+mod metadata;
 
 const LOGLET: u64 = 0;
 const SEQ: u32 = 5;
@@ -63,7 +63,12 @@ impl Harness {
     }
 
     fn handle(&mut self, events: Vec<Event>) -> Vec<Effect> {
-        self.now += 1_000;
+        self.handle_at(self.now + 1_000, events)
+    }
+
+    /// Handles `events` at instant `at` (never earlier than the last call).
+    pub(crate) fn handle_at(&mut self, at: u64, events: Vec<Event>) -> Vec<Effect> {
+        self.now = at.max(self.now);
         self.node.handle(self.now, events, &mut self.env);
         self.env.take()
     }
@@ -118,7 +123,7 @@ fn seal() -> Request {
 }
 
 /// The message bodies the node sent, with their destination.
-fn sent(effects: &[Effect]) -> impl Iterator<Item = (u32, &Body)> {
+pub(crate) fn sent(effects: &[Effect]) -> impl Iterator<Item = (u32, &Body)> {
     effects.iter().filter_map(|e| match e {
         Effect::Send(to, msg) => Some((*to, &msg.body)),
         _ => None,
@@ -336,7 +341,7 @@ pub(crate) fn logs(version: u32, with_log0: bool) -> MetadataValue {
     MetadataValue::Logs(Logs { version, chains })
 }
 
-fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
+pub(crate) fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -372,40 +377,6 @@ fn node_with_logs(id: u32, value: MetadataValue) -> Harness {
         [(1, OpResult::MetadataReady(_))]
     ));
     h
-}
-
-#[test]
-fn an_equal_metadata_version_is_dropped_whatever_its_content() {
-    // The client caches an empty v1 from a peer first...
-    let mut h = Harness::new(SEQ, Roles::CLIENT);
-    let update = Message {
-        versions: vec![MetadataVersion {
-            kind: MetadataKind::Logs,
-            version: 1,
-        }],
-        body: Body::MetadataUpdate((99, Some(logs(1, false)))),
-    };
-    let fx = h.handle(vec![Event::Message((1, update))]);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Offered(.., true))));
-    // ...then the store's v1 with log 0 is "not newer" and dropped.
-    let update = Message {
-        versions: vec![],
-        body: Body::MetadataUpdate((98, Some(logs(1, true)))),
-    };
-    let fx = h.handle(vec![Event::Message((2, update))]);
-    assert!(fx.iter().all(|e| !matches!(e, Effect::Offered(.., true))));
-    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
-    assert!(matches!(
-        completions(&fx)[..],
-        [(2, OpResult::Failed(ClientError::UnknownLog(0)))]
-    ));
-    // A strictly newer version is accepted.
-    let update = Message {
-        versions: vec![],
-        body: Body::MetadataUpdate((97, Some(logs(2, true)))),
-    };
-    let fx = h.handle(vec![Event::Message((2, update))]);
-    assert!(fx.iter().any(|e| matches!(e, Effect::Offered(.., true))));
 }
 
 #[test]
@@ -472,14 +443,14 @@ fn the_sequencer_commits_on_a_write_quorum_and_advances_the_global_tail() {
     ));
 }
 
-fn store_fetch(effects: &[Effect]) -> Option<u64> {
+pub(crate) fn store_fetch(effects: &[Effect]) -> Option<u64> {
     effects.iter().find_map(|e| match e {
         Effect::MetadataGet(id, _) => Some(*id),
         _ => None,
     })
 }
 
-fn timers(effects: &[Effect]) -> Vec<(u64, u64)> {
+pub(crate) fn timers(effects: &[Effect]) -> Vec<(u64, u64)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -487,58 +458,6 @@ fn timers(effects: &[Effect]) -> Vec<(u64, u64)> {
             _ => None,
         })
         .collect()
-}
-
-#[test]
-fn a_starting_node_fetches_the_logs_and_retries_with_backoff_while_the_store_has_none() {
-    let mut h = Harness::log_server();
-    let first = store_fetch(&h.started).expect("fetch at start");
-    let fx = h.handle(vec![Event::MetadataResponse((
-        first,
-        StoreResponse::Value(None),
-    ))]);
-    let (retry, at) = timers(&fx)[0];
-    assert_eq!(
-        at - h.now,
-        100 * crate::time::MILLIS,
-        "first retry after 100 ms"
-    );
-    let fx = h.handle(vec![Event::Timer(retry)]);
-    let second = store_fetch(&fx).expect("fetch again");
-    let fx = h.handle(vec![Event::MetadataResponse((
-        second,
-        StoreResponse::Value(None),
-    ))]);
-    let (_, at) = timers(&fx)[0];
-    assert_eq!(at - h.now, 150 * crate::time::MILLIS, "then x1.5");
-}
-
-#[test]
-fn a_newer_version_in_a_peer_header_makes_the_update_task_ask_that_peer() {
-    let mut h = Harness::new(SEQ, Roles::CLIENT);
-    let tick = timers(&h.started)[0].0;
-    let ack = Message {
-        versions: vec![MetadataVersion {
-            kind: MetadataKind::Logs,
-            version: 1,
-        }],
-        body: Body::HelloAck,
-    };
-    h.handle(vec![Event::Message((2, ack))]);
-    let fx = h.handle(vec![Event::Timer(tick)]);
-    let asked: Vec<(u32, u32)> = sent(&fx)
-        .filter_map(|(to, body)| match body {
-            Body::GetMetadata((_, _, v)) => Some((to, *v)),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(asked, vec![(2, 1)]);
-    let (_, next) = timers(&fx)[0];
-    let period = next - h.now;
-    assert!(
-        (50 * crate::time::MILLIS..=150 * crate::time::MILLIS).contains(&period),
-        "{period}"
-    );
 }
 
 // --- Every request type and status code of the log-server protocol. ---
@@ -867,6 +786,12 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
     };
     answer(&mut h, 1, asks[0].1, info(5));
     let fx = answer(&mut h, 2, asks[1].1, info(4));
+    assert!(
+        sent_requests(&fx).is_empty(),
+        "a sealed answer: the task hears every node (or asks twice) before it decides"
+    );
+    // N3 answers too: sealed, local tail 3.
+    let fx = answer(&mut h, 3, asks[2].1, info(3));
     let digests = sent_requests(&fx);
     assert!(digests.iter().all(
         |(_, _, r)| matches!(r, Request::GetDigest(g) if (g.from_offset, g.to_offset) == (3, 4))
@@ -884,6 +809,15 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
     };
     let by_node = |n: u32| digests.iter().find(|(to, _, _)| *to == n).unwrap().1;
     answer(&mut h, 1, by_node(1), digest(4));
+    answer(
+        &mut h,
+        3,
+        by_node(3),
+        Reply::Digest(Digest {
+            header: rh(3, 3, true, Status::Ok),
+            entries: vec![],
+        }),
+    );
     let fx = answer(&mut h, 2, by_node(2), digest(3));
     let reads = sent_requests(&fx);
     assert!(
@@ -939,7 +873,8 @@ fn remote_find_tail_helps_seal_when_only_some_are_sealed_and_is_open_when_none_i
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
     let asks = sent_requests(&sequencer_answers(&mut h, &fx, SequencerAnswer::Unknown));
     answer(&mut h, 1, asks[0].1, info(4, true));
-    let fx = answer(&mut h, 2, asks[1].1, info(3, false));
+    answer(&mut h, 2, asks[1].1, info(3, false));
+    let fx = answer(&mut h, 3, asks[2].1, info(3, false));
     let seals = sent_requests(&fx);
     assert!(
         seals.len() == 3 && seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))),

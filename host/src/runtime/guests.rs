@@ -77,4 +77,22 @@ pub static MUTANTS: &[(&str, &str, &[u8])] = &[
         "waiting for a metadata version resolves on any cached version",
         include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_resolves_early.wasm")),
     ),
+    (
+        "no-immediate-fetch",
+        "a newer version in a peer's header waits for the next update tick",
+        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_no_immediate_fetch.wasm")),
+    ),
+    (
+        "wait-fetches",
+        "waiting for a metadata version reads the metadata store",
+        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_fetches.wasm")),
+    ),
+    (
+        "retryable-as-terminal",
+        "a retryable metadata-store error is treated as terminal: the request is given up",
+        include_bytes!(concat!(
+            env!("OUT_DIR"),
+            "/mutant_retryable_as_terminal.wasm"
+        )),
+    ),
 ];
