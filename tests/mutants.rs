@@ -47,8 +47,20 @@ fn every_mutant_is_caught_and_the_unmodified_guest_passes_everywhere() {
     assert!(caught_by("commit-before-quorum").contains("acknowledged_durable"));
     // A sealed tail published without repair: a remote sealer finds another one.
     assert!(caught_by("publish-without-repair").contains("sealed_tails_agree"));
-    assert_eq!(caught_in("equal-version-accepted"), "same-version-race");
+    assert_eq!(caught_in("publish-without-repair"), "sealed-tail-after-cut");
+    assert!(
+        ["same-version-race", "election-race"]
+            .contains(&caught_in("equal-version-accepted").as_str())
+    );
     assert_eq!(caught_in("trim-beyond-tail"), "remote-seal");
+    // The metadata plane's rules, each by the scenario written for it.
+    assert_eq!(caught_in("no-immediate-fetch"), "same-version-race");
+    assert_eq!(caught_in("wait-fetches"), "passive-wait");
+    assert_eq!(caught_by("wait-fetches"), "expect:wait-v2");
+    assert_eq!(
+        caught_in("retryable-as-terminal"),
+        "provision-during-outage"
+    );
 }
 
 #[test]

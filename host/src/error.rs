@@ -30,6 +30,14 @@ pub enum BuildError {
         /// What is wrong with it.
         error: LatencyError,
     },
+    /// A metadata-store service time that does not parse.
+    #[error("metadata store {op} time: {error}")]
+    StoreTime {
+        /// `read` or `write`.
+        op: &'static str,
+        /// What is wrong with it.
+        error: LatencyError,
+    },
     /// A cluster that makes no sense (no log-server, a quorum larger than the nodeset...).
     #[error("{0}")]
     Cluster(String),

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use crate::latency::Latency;
+use crate::metadata_store::Outage;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::Path;
 use crate::op::NodeId;
@@ -65,6 +66,16 @@ pub enum Fault {
         /// Its new latency.
         latency: Latency,
     },
+    /// The metadata store fails (a new leader term begins): until `until` if set, else
+    /// until [`Fault::StoreRecover`].
+    StoreOutage {
+        /// How it fails.
+        outage: Outage,
+        /// When it recovers by itself.
+        until: Option<SimTime>,
+    },
+    /// The metadata store recovers from its outage: requests that waited are served.
+    StoreRecover,
 }
 
 impl Fault {
@@ -84,7 +95,10 @@ impl Fault {
                 path: Path::Link(from, to),
                 ..
             } => of(from).into_iter().chain(of(to)).collect(),
-            Fault::HealAll | Fault::Latency { .. } => Vec::new(),
+            Fault::HealAll
+            | Fault::Latency { .. }
+            | Fault::StoreOutage { .. }
+            | Fault::StoreRecover => Vec::new(),
         }
     }
 }
@@ -122,6 +136,14 @@ impl fmt::Display for Fault {
             Fault::Hold { from, to } => write!(f, "hold {from} -> {to}"),
             Fault::Release { from, to } => write!(f, "release {from} -> {to}"),
             Fault::Latency { path, latency } => write!(f, "latency of {path}: {latency}"),
+            Fault::StoreOutage { outage, until } => {
+                write!(f, "{}", outage.action())?;
+                match until {
+                    Some(u) => write!(f, " until {u}"),
+                    None => Ok(()),
+                }
+            }
+            Fault::StoreRecover => f.write_str("store-recover"),
         }
     }
 }
@@ -132,7 +154,7 @@ impl fmt::Display for Fault {
 pub struct Planned {
     /// Nanoseconds after the moment.
     pub at: u64,
-    /// For a partition: nanoseconds after the moment when it heals by itself.
+    /// For a partition or a store outage: nanoseconds after the moment when it ends by itself.
     pub until: Option<u64>,
     /// The fault (a partition's own `until` is set from the one above).
     pub fault: Fault,
@@ -142,7 +164,9 @@ impl Planned {
     /// When it happens and what, counting from `base`.
     pub fn from_base(&self, base: SimTime) -> (SimTime, Fault) {
         let mut fault = self.fault.clone();
-        if let (Fault::Partition { until, .. }, Some(rel)) = (&mut fault, self.until) {
+        if let (Fault::Partition { until, .. } | Fault::StoreOutage { until, .. }, Some(rel)) =
+            (&mut fault, self.until)
+        {
             *until = Some(base.plus(rel));
         }
         (base.plus(self.at), fault)

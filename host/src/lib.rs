@@ -80,6 +80,7 @@ pub use error::{BuildError, Error, RunError};
 pub use fault::Fault;
 pub use history::{History, OpRecord, Process};
 pub use latency::Latency;
+pub use metadata_store::{HarnessPuts, Outage, Proxy};
 pub use net::LinkStats;
 pub use net::envelope::{Endpoint, Envelope};
 pub use net::rules::{Path, Rule, RuleId, Verdict};

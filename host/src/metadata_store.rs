@@ -4,6 +4,12 @@
 //! A put carries a precondition: `None` overwrites whatever is there with no version
 //! check (how Restate's test wrote its `Logs`), `DoesNotExist`, or `MatchesVersion(v)`.
 //! The store never compares content: two different values may carry the same version.
+//!
+//! As Restate's, the store is a service with a leader, and it fails as one ([`Outage`]):
+//! unavailable for a while (requests fail retryable, or hang until it recovers), paused
+//! by a leader election, or refusing requests terminally. Reads and writes take their
+//! own service time. The test harness writes through a [`Proxy`], and retries a put that
+//! failed retryable ([`HarnessPuts`]), as Restate's test does.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +32,125 @@ pub enum StoreRequest {
         /// When the write may happen.
         precondition: Precondition,
     },
+}
+
+/// How the metadata store fails while an outage lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outage {
+    /// No leader (a partition, a crashed leader): every request fails at once with a
+    /// retryable `unavailable` error.
+    Unavailable,
+    /// Requests hang: they are served, in the order they came, when the store recovers.
+    Hang,
+    /// A leader election: the store pauses. A request in service when it starts fails
+    /// retryable (its leader is gone); later ones wait and are served once it is over.
+    Election,
+    /// The store refuses every request with a terminal error.
+    Terminal,
+}
+
+impl Outage {
+    /// The scenario's name for it: `store-unavailable`, `store-hang`, ...
+    pub fn action(self) -> &'static str {
+        match self {
+            Outage::Unavailable => "store-unavailable",
+            Outage::Hang => "store-hang",
+            Outage::Election => "store-election",
+            Outage::Terminal => "store-terminal",
+        }
+    }
+}
+
+impl std::fmt::Display for Outage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outage::Unavailable => "unavailable (requests fail retryable)",
+            Outage::Hang => "unavailable (requests hang)",
+            Outage::Election => "in a leader election (requests wait)",
+            Outage::Terminal => "refusing requests (terminal)",
+        })
+    }
+}
+
+/// How the path the harness writes through treats the store's errors: Restate's tests
+/// reach the metadata store through a node's metadata proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Proxy {
+    /// No proxy: the harness sees the store's own errors.
+    #[default]
+    Direct,
+    /// Restate's bug #4523: the proxy turned every error but a failed precondition into
+    /// an internal status, which its client took as terminal; a put during a leader
+    /// change was never retried.
+    RetryableAsTerminal,
+    /// The fix (Restate's `e9829cd64`): a retryable error stays retryable across the proxy.
+    Faithful,
+}
+
+impl Proxy {
+    /// Parses `direct`, `retryable-as-terminal` or `faithful`.
+    pub fn parse(text: &str) -> Option<Proxy> {
+        match text {
+            "direct" => Some(Proxy::Direct),
+            "retryable-as-terminal" => Some(Proxy::RetryableAsTerminal),
+            "faithful" => Some(Proxy::Faithful),
+            _ => None,
+        }
+    }
+
+    /// What the harness sees of the store's answer.
+    pub fn map(self, response: StoreResponse) -> StoreResponse {
+        match (self, response) {
+            (Proxy::RetryableAsTerminal, StoreResponse::Failed(StoreError::Unavailable(why))) => {
+                StoreResponse::Failed(StoreError::Terminal(format!("internal: {why}")))
+            }
+            (_, response) => response,
+        }
+    }
+}
+
+/// How the harness retries its puts: as Restate's test, a put that fails retryable is
+/// tried again every 500 ms, 20 tries in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HarnessPuts {
+    /// Tries in all (1: no retry).
+    pub tries: u32,
+    /// Between two tries, in nanoseconds.
+    pub interval: u64,
+}
+
+impl Default for HarnessPuts {
+    fn default() -> Self {
+        HarnessPuts {
+            tries: 20,
+            interval: 500 * crate::time::MILLIS,
+        }
+    }
+}
+
+/// The forms a precondition is written in.
+pub const PRECONDITION_FORMS: &str =
+    "expected \"none\", \"does-not-exist\" or \"matches-version:N\"";
+
+/// Parses `none`, `does-not-exist` or `matches-version:N`.
+pub fn parse_precondition(text: &str) -> Option<Precondition> {
+    match text.trim() {
+        "none" => Some(Precondition::None),
+        "does-not-exist" => Some(Precondition::DoesNotExist),
+        other => other
+            .strip_prefix("matches-version:")
+            .and_then(|v| v.trim().parse().ok())
+            .map(Precondition::MatchesVersion),
+    }
+}
+
+/// What a store error is, in a message.
+pub fn describe_error(error: &StoreError) -> String {
+    match error {
+        StoreError::FailedPrecondition(v) => format!("failed precondition (stored version {v})"),
+        StoreError::Unavailable(why) => format!("unavailable (retryable): {why}"),
+        StoreError::Terminal(why) => format!("terminal: {why}"),
+    }
 }
 
 /// The version a value carries.

@@ -11,7 +11,7 @@ use crate::error::BuildError;
 use crate::fault::Fault;
 use crate::history::History;
 use crate::latency::{IntoLatency, Latency, LatencyError};
-use crate::metadata_store::{MetadataStore, StoreRequest};
+use crate::metadata_store::{HarnessPuts, MetadataStore, Proxy, StoreRequest};
 use crate::net::Network;
 use crate::net::rules::Path;
 use crate::op::{NodeId, Version};
@@ -20,6 +20,7 @@ use crate::scenario::{Scenario, Trigger};
 use crate::sim::drive::LOGS_KEY;
 use crate::sim::node::SimNode;
 use crate::sim::queue::{Origin, Pending, Queue};
+use crate::sim::store_service::StoreService;
 use crate::sim::{Driver, World};
 use crate::storage::NodeStorage;
 use crate::time::{MILLIS, SimTime};
@@ -48,6 +49,11 @@ pub struct SandboxBuilder {
     seed: u64,
     provision: bool,
     logs: Option<(Version, SimTime)>,
+    logs_precondition: Precondition,
+    store_read: Result<Latency, LatencyError>,
+    store_write: Result<Latency, LatencyError>,
+    proxy: Proxy,
+    harness_puts: HarnessPuts,
     /// The Logs version workloads wait for (the one installed, else the scenario's).
     logs_version: Version,
     latencies: Vec<(Path, Result<Latency, LatencyError>)>,
@@ -86,6 +92,11 @@ impl Default for SandboxBuilder {
             seed: 1,
             provision: false,
             logs: None,
+            logs_precondition: Precondition::None,
+            store_read: Ok(Latency::Constant(0)),
+            store_write: Ok(Latency::Constant(0)),
+            proxy: Proxy::Direct,
+            harness_puts: HarnessPuts::default(),
             logs_version: 1,
             latencies: Vec::new(),
             reorder: false,
@@ -162,10 +173,38 @@ impl SandboxBuilder {
         self.install_logs_at(version, SimTime::ZERO)
     }
 
-    /// As [`Self::install_logs`], at the virtual instant `at`.
+    /// As [`Self::install_logs`], at the virtual instant `at`. After time 0 the write is
+    /// the harness's put: it meets the store's outages, goes through the proxy, and is
+    /// retried as [`Self::harness_puts`] says.
     pub fn install_logs_at(mut self, version: Version, at: SimTime) -> Self {
         self.logs = Some((version, at));
         self.logs_version = version;
+        self
+    }
+
+    /// The precondition of the harness's put of the Logs. Default None (Restate's test).
+    pub fn install_precondition(mut self, precondition: Precondition) -> Self {
+        self.logs_precondition = precondition;
+        self
+    }
+
+    /// How long the metadata store takes to serve a read and a write, once a request has
+    /// arrived (on top of the path's latency). Default 0 for both.
+    pub fn store_service_time(mut self, read: impl IntoLatency, write: impl IntoLatency) -> Self {
+        self.store_read = read.into_latency();
+        self.store_write = write.into_latency();
+        self
+    }
+
+    /// The proxy the harness writes through. Default [`Proxy::Direct`].
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = proxy;
+        self
+    }
+
+    /// How the harness retries a put that failed retryable. Default 20 tries, 500 ms apart.
+    pub fn harness_puts(mut self, puts: HarnessPuts) -> Self {
+        self.harness_puts = puts;
         self
     }
 
@@ -380,6 +419,10 @@ impl SandboxBuilder {
         .latency(Path::MetadataStore, l.metadata_store)
         .latency(Path::Storage, l.storage)
         .reorder(l.reorder)
+        .store_service_time(l.store_read, l.store_write)
+        .proxy(scenario.metadata.proxy)
+        .harness_puts(scenario.metadata.puts)
+        .install_precondition(scenario.metadata.precondition)
         .fuel_per_call(scenario.run.fuel_per_call)
         .memory_mb(scenario.run.memory_mb)
         .max_effects_per_call(scenario.run.max_effects_per_call)
@@ -527,6 +570,15 @@ impl SandboxBuilder {
                 Trigger::Seal => on_seal.push(planned),
             }
         }
+        let mut store_service = StoreService::new(self.seed);
+        store_service.read_time = self
+            .store_read
+            .map_err(|error| BuildError::StoreTime { op: "read", error })?;
+        store_service.write_time = self
+            .store_write
+            .map_err(|error| BuildError::StoreTime { op: "write", error })?;
+        store_service.proxy = self.proxy;
+        store_service.harness_puts = self.harness_puts;
         let mut world = World {
             seed: self.seed,
             now: SimTime::ZERO,
@@ -537,6 +589,7 @@ impl SandboxBuilder {
             net,
             held: BTreeMap::<_, VecDeque<Pending>>::new(),
             store: MetadataStore::default(),
+            store_service,
             history: History::default(),
             trace: Trace::new(self.keep_trace || self.out_dir.is_some()),
             limits: self.limits,
@@ -559,21 +612,23 @@ impl SandboxBuilder {
         };
         // The order of these pushes fixes the order of ties at time 0: keep it.
         if let Some((version, at)) = self.logs {
-            let request = StoreRequest::Put {
-                key: LOGS_KEY.into(),
-                value: cluster.logs(version),
-                precondition: Precondition::None,
-            };
+            let value = cluster.logs(version);
+            let precondition = self.logs_precondition;
             if at == SimTime::ZERO {
                 // Installed before anything starts.
-                world.store.apply(request);
+                world.store.apply(StoreRequest::Put {
+                    key: LOGS_KEY.into(),
+                    value,
+                    precondition,
+                });
             } else {
-                let pending = Pending::StoreArrives {
-                    from: None,
-                    id: 0,
-                    request,
-                };
-                world.push(at, pending);
+                world.push(
+                    at,
+                    Pending::HarnessPut {
+                        value,
+                        precondition,
+                    },
+                );
             }
         }
         for &id in &members {

@@ -7,6 +7,7 @@ use super::Sandbox;
 use crate::error::RunError;
 use crate::fault::Fault;
 use crate::latency::IntoLatency;
+use crate::metadata_store::Outage;
 use crate::net::LinkStats;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::{Path, Rule, RuleId};
@@ -142,5 +143,17 @@ impl Sandbox {
     /// What went over the link `from -> to` so far (messages between nodes).
     pub fn link_stats(&self, from: NodeId, to: NodeId) -> LinkStats {
         self.world.net.stats(from, to)
+    }
+
+    /// The metadata store fails from now on, as `outage` says, for `duration` (or until
+    /// [`Self::store_recover`]): a new leader term begins.
+    pub fn store_outage(&mut self, outage: Outage, duration: Option<std::time::Duration>) {
+        let until = duration.map(|d| self.now().plus(crate::time::nanos(d)));
+        self.apply(Fault::StoreOutage { outage, until });
+    }
+
+    /// The metadata store recovers: the requests that waited are served, in order.
+    pub fn store_recover(&mut self) {
+        self.apply(Fault::StoreRecover);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use crate::check::durability::{self, StoredLog};
 use crate::check::{self, CheckResult};
 use crate::history::History;
-use crate::metadata_store::{StoreRequest, version_of};
+use crate::metadata_store::{Outage, StoreRequest, version_of};
 use crate::op::{LogId, NodeId, OpId, Version};
 use crate::sim::drive::LOGS_KEY;
 use crate::sim::node::SimNode;
@@ -121,8 +121,9 @@ impl MetadataHandle<'_> {
         self.get().map(version_of)
     }
 
-    /// Writes the Logs now, as a test harness does (no latency): the store checks the
-    /// precondition and keeps the value, whatever its content.
+    /// Writes the Logs now, once, as a test harness does (no latency, no retry): the store
+    /// checks the precondition and keeps the value, whatever its content. During an
+    /// outage it fails as the store and the proxy make it.
     pub fn put(
         &mut self,
         value: MetadataValue,
@@ -139,19 +140,26 @@ impl MetadataHandle<'_> {
         }
     }
 
-    /// Writes the Logs at the virtual instant `at` (now, if it has passed).
+    /// Writes the Logs at the virtual instant `at` (now, if it has passed), as the test
+    /// harness does: through its proxy, meeting the store's outages, retried while it
+    /// fails retryable ([`crate::SandboxBuilder::harness_puts`]). A put that fails for good
+    /// fails the run with its error.
     pub fn put_at(&mut self, at: SimTime, value: MetadataValue, precondition: Precondition) {
-        let request = StoreRequest::Put {
-            key: LOGS_KEY.into(),
+        let pending = Pending::HarnessPut {
             value,
             precondition,
         };
-        let pending = Pending::StoreArrives {
-            from: None,
-            id: 0,
-            request,
-        };
         self.sandbox.world.push(at, pending);
+    }
+
+    /// How the store is failing now, if it is, and until when.
+    pub fn outage(&self) -> Option<(Outage, Option<SimTime>)> {
+        self.sandbox.world.store_service.outage
+    }
+
+    /// Requests waiting for the store to recover.
+    pub fn waiting(&self) -> usize {
+        self.sandbox.world.store_service.parked()
     }
 }
 

@@ -15,8 +15,20 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/append-seal-reordered.toml"),
     ),
     (
+        "election-race",
+        include_str!("../../../scenarios/election-race.toml"),
+    ),
+    (
         "partition-then-loss",
         include_str!("../../../scenarios/partition-then-loss.toml"),
+    ),
+    (
+        "passive-wait",
+        include_str!("../../../scenarios/passive-wait.toml"),
+    ),
+    (
+        "provision-during-outage",
+        include_str!("../../../scenarios/provision-during-outage.toml"),
     ),
     (
         "random-ops",
@@ -45,6 +57,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
     (
         "slow-store-fixed",
         include_str!("../../../scenarios/slow-store-fixed.toml"),
+    ),
+    (
+        "store-4523",
+        include_str!("../../../scenarios/store-4523.toml"),
+    ),
+    (
+        "store-4523-fixed",
+        include_str!("../../../scenarios/store-4523-fixed.toml"),
     ),
 ];
 

@@ -11,12 +11,18 @@
 //!     { at = "1.2s", action = "release", from = 5, to = 2 },
 //!     { at = "1s", action = "latency", path = "5->3", value = "50ms" },
 //!     { on = "seal", at = "1ms", action = "crash", node = 1 },            # counted from the seal
+//!     { at = "1s", until = "1.5s", action = "store-unavailable" },        # fail retryable
+//!     { at = "1s", until = "1.5s", action = "store-hang" },               # wait, then served
+//!     { at = "1s", until = "1.3s", action = "store-election" },           # a pause
+//!     { at = "1s", action = "store-terminal" },                           # refuse for good
+//!     { at = "2s", action = "store-recover" },
 //! ]
 //! ```
 
 use super::ScenarioError;
 use crate::fault::{Fault, Planned};
 use crate::latency::Latency;
+use crate::metadata_store::Outage;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::Path;
 use crate::op::NodeId;
@@ -164,7 +170,8 @@ pub fn parse_path(text: &str) -> Option<Path> {
 }
 
 /// The fault named by `action` and the fields that go with it. Returns the fault and,
-/// for a partition or drop, the time (relative, from `until_field`) it heals.
+/// for a partition, a drop or a store outage, the time (relative, from `until_field`) it
+/// ends.
 pub(super) fn parse_action(
     action: &str,
     fields: &mut Fields,
@@ -227,10 +234,33 @@ pub(super) fn parse_action(
             let latency = Latency::parse(&value).map_err(|e| fields.bad("value", e.to_string()))?;
             Fault::Latency { path, latency }
         }
+        "store-unavailable" | "store-hang" | "store-election" | "store-terminal" => {
+            let outage = match action {
+                "store-unavailable" => Outage::Unavailable,
+                "store-hang" => Outage::Hang,
+                "store-election" => Outage::Election,
+                _ => Outage::Terminal,
+            };
+            let until = fields.duration(until_field)?;
+            if outage == Outage::Election && until.is_none() {
+                return Err(fields.bad(
+                    until_field,
+                    "an election needs `until`: when a new leader serves, e.g. \"2.3s\"",
+                ));
+            }
+            return Ok((
+                Fault::StoreOutage {
+                    outage,
+                    until: None,
+                },
+                until,
+            ));
+        }
+        "store-recover" => Fault::StoreRecover,
         _ => {
             return Err(fields.bad(
                 "action",
-                format!("{action:?} is not \"crash\", \"restart\", \"wipe\", \"start\", \"drop\", \"partition\", \"heal\", \"heal-all\", \"hold\", \"release\" or \"latency\""),
+                format!("{action:?} is not \"crash\", \"restart\", \"wipe\", \"start\", \"drop\", \"partition\", \"heal\", \"heal-all\", \"hold\", \"release\", \"latency\", \"store-unavailable\", \"store-hang\", \"store-election\", \"store-terminal\" or \"store-recover\""),
             ));
         }
     };

@@ -114,6 +114,30 @@ pub const KEYS: &[Key] = &[
         "when the scenario writes its Logs (0: before anything starts)",
     ),
     key(
+        "metadata.precondition",
+        K::Text,
+        "none",
+        "the precondition of the scenario's put of its Logs: none, does-not-exist or matches-version:N",
+    ),
+    key(
+        "metadata.proxy",
+        K::Text,
+        "direct",
+        "what the harness writes through: direct, retryable-as-terminal (Restate #4523) or faithful (its fix)",
+    ),
+    key(
+        "metadata.put_tries",
+        K::Integer,
+        "20",
+        "tries of the harness's put while it fails retryable (1: no retry; 1..=1000)",
+    ),
+    key(
+        "metadata.put_retry_interval",
+        K::Duration,
+        "500ms",
+        "pause between two tries of the harness's put",
+    ),
+    key(
         "latency.network",
         K::Latency,
         "1ms..3ms",
@@ -130,6 +154,18 @@ pub const KEYS: &[Key] = &[
         K::Latency,
         "latency.network",
         "one-way delay of GetMetadata and its answer",
+    ),
+    key(
+        "latency.store_read",
+        K::Latency,
+        "0",
+        "time the metadata store takes to serve a read, once it arrived",
+    ),
+    key(
+        "latency.store_write",
+        K::Latency,
+        "0",
+        "time the metadata store takes to serve a write, once it arrived",
     ),
     key(
         "latency.storage",

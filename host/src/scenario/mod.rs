@@ -20,7 +20,9 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::bindings::Precondition;
 use crate::latency::Latency;
+use crate::metadata_store::{HarnessPuts, PRECONDITION_FORMS, Proxy, parse_precondition};
 use crate::time::{MILLIS, SECONDS, fmt_duration};
 use crate::workload::{
     AppendAfterSeal, RandomOps, RandomOpsConfig, Script, Step, Workload,
@@ -93,6 +95,12 @@ pub struct MetadataSetup {
     pub install: bool,
     /// When the scenario writes its Logs; before the cluster starts when 0. Default 0.
     pub write_at: u64,
+    /// The precondition of that put. Default None.
+    pub precondition: Precondition,
+    /// What the harness writes through. Default direct.
+    pub proxy: Proxy,
+    /// How the harness retries a put that failed retryable. Default 20 tries, 500 ms apart.
+    pub puts: HarnessPuts,
 }
 
 /// The latency of each path.
@@ -108,6 +116,10 @@ pub struct Latencies {
     pub storage: Latency,
     /// Messages between two nodes may overtake each other. Default false.
     pub reorder: bool,
+    /// The metadata store's time to serve a read, once it arrived. Default 0.
+    pub store_read: Latency,
+    /// The metadata store's time to serve a write. Default 0.
+    pub store_write: Latency,
 }
 
 /// Which workload a scenario runs.
@@ -503,6 +515,24 @@ impl Reader {
                 provision: v.boolean("metadata.provision", false)?,
                 install: v.boolean("metadata.install", true)?,
                 write_at: v.duration("metadata.write_at", 0)?,
+                precondition: {
+                    let text = v.text("metadata.precondition", "none")?;
+                    parse_precondition(&text)
+                        .ok_or_else(|| v.bad("metadata.precondition", PRECONDITION_FORMS.into()))?
+                },
+                proxy: {
+                    let text = v.text("metadata.proxy", "direct")?;
+                    Proxy::parse(&text).ok_or_else(|| {
+                        v.bad(
+                            "metadata.proxy",
+                            format!("{text:?} is not direct, retryable-as-terminal or faithful"),
+                        )
+                    })?
+                },
+                puts: HarnessPuts {
+                    tries: v.int("metadata.put_tries", 20, 1, 1_000)? as u32,
+                    interval: v.duration("metadata.put_retry_interval", 500 * MILLIS)?,
+                },
             },
             latency: Latencies {
                 network,
@@ -511,6 +541,8 @@ impl Reader {
                 peer_metadata: v.latency_or("latency.peer_metadata", network)?,
                 storage: v.latency_or("latency.storage", Latency::Constant(100_000))?,
                 reorder: v.boolean("latency.reorder", false)?,
+                store_read: v.latency_or("latency.store_read", Latency::Constant(0))?,
+                store_write: v.latency_or("latency.store_write", Latency::Constant(0))?,
             },
             workload: WorkloadSpec {
                 kind,

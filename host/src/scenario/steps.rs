@@ -13,12 +13,13 @@
 //! invoke = "find-tail"         # append, seal, find-tail, read, trim, wait-for-metadata
 //! node = 5                     # log = 0; payload, from/to, point, version as the op needs
 //! expect = "failed: unknown log '0'"
+//! not_before = "10s"           # optional: it must also take at least this long
 //!
 //! [[steps]]
 //! fault = "partition"          # any fault action: crash, restart, wipe, partition, heal, hold...
 //! from = 5
 //! to = 1
-//! lasts = "500ms"              # a partition heals by itself after this long
+//! lasts = "500ms"              # a partition or store outage ends by itself after this long
 //!
 //! [[steps]]
 //! latency = "200ms"            # a latency change
@@ -30,6 +31,7 @@ use super::faults::{Fields, parse_action, parse_path};
 use crate::bindings::Precondition;
 use crate::fault::{Fault, Planned};
 use crate::latency::Latency;
+use crate::metadata_store::{PRECONDITION_FORMS, parse_precondition};
 use crate::op::{MetadataKind, OLDEST, Op};
 use crate::time::SimTime;
 use crate::workload::{Step, StepAction, StepTiming};
@@ -90,22 +92,10 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
                 if version == 0 {
                     return Err(f.bad("put_logs", "a Logs version is at least 1"));
                 }
-                let precondition = match f.text("precondition")?.as_deref() {
-                    None | Some("none") => Precondition::None,
-                    Some("does-not-exist") => Precondition::DoesNotExist,
-                    Some(other) => match other.strip_prefix("matches-version:") {
-                        Some(v) => {
-                            Precondition::MatchesVersion(v.trim().parse().map_err(|_| {
-                                f.bad("precondition", format!("{v:?} is not a version"))
-                            })?)
-                        }
-                        None => {
-                            return Err(f.bad(
-                                "precondition",
-                                "expected \"none\", \"does-not-exist\" or \"matches-version:N\"",
-                            ));
-                        }
-                    },
+                let precondition = match f.text("precondition")? {
+                    None => Precondition::None,
+                    Some(text) => parse_precondition(&text)
+                        .ok_or_else(|| f.bad("precondition", PRECONDITION_FORMS))?,
                 };
                 StepAction::PutLogs {
                     version,
@@ -155,12 +145,20 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
         if expect.is_some() && !matches!(action, StepAction::Invoke { .. }) {
             return Err(f.bad("expect", "only an invoke step has a result to expect"));
         }
+        let not_before = f.duration("not_before")?;
+        if not_before.is_some() && expect.is_none() {
+            return Err(f.bad(
+                "not_before",
+                "goes with `expect`: the result it must have, and no sooner than this",
+            ));
+        }
         f.finish()?;
         steps.push(Step {
             name,
             timing,
             action,
             expect,
+            not_before,
         });
     }
     Ok(steps)

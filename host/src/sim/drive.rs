@@ -8,10 +8,9 @@
 use super::World;
 use super::node::NodeStatus;
 use super::queue::{Origin, Pending};
-use crate::bindings::{Event, MetadataValue, OpResult, Precondition};
+use crate::bindings::{Event, OpResult};
 use crate::fault::{self, Fault};
 use crate::history::Process;
-use crate::metadata_store::StoreRequest;
 use crate::op::{NodeId, Op, OpId, describe_result};
 use crate::time::SimTime;
 use crate::workload::{Action, Workload};
@@ -139,23 +138,6 @@ impl World {
         }
     }
 
-    /// The test harness's own write of the Logs: it reaches the store now and gets no answer.
-    pub(crate) fn harness_put(&mut self, value: MetadataValue, precondition: Precondition) {
-        let request = StoreRequest::Put {
-            key: LOGS_KEY.into(),
-            value,
-            precondition,
-        };
-        self.push(
-            self.now,
-            Pending::StoreArrives {
-                from: None,
-                id: 0,
-                request,
-            },
-        );
-    }
-
     /// Applies a fault now. Lifecycle faults act on their node if it is in a state for
     /// them (a crash of a running node...); the others become rules of the seam.
     pub(crate) fn apply_fault(&mut self, fault: Fault, origin: Origin) {
@@ -246,6 +228,14 @@ impl World {
                     format!("latency of {path} is now {latency}")
                 });
             }
+            Fault::StoreOutage { outage, until } => {
+                self.trace.note(now.0, 0, || {
+                    let until = until.map_or(String::new(), |u| format!(" until {u}"));
+                    format!("metadata store is {outage}{until}, by {by}")
+                });
+                self.begin_outage(*outage, *until);
+            }
+            Fault::StoreRecover => self.store_recovers(None),
         }
     }
 

@@ -10,6 +10,8 @@
 //! - [`queue`]: the heap;
 //! - [`node`]: a node's lifecycle (start, crash, wipe) and what the host saw of it;
 //! - [`effects`]: carrying out what a node asked for in a call;
+//! - [`store_service`]: the metadata store as a service: service times, outages, and the
+//!   harness's puts (retried, through its proxy);
 //! - [`transport`]: the metadata store's requests and answers, and held envelopes;
 //! - [`writer`]: a node's storage writer and its group commits;
 //! - [`drive`]: client operations, the workload, and faults.
@@ -18,6 +20,7 @@ pub(crate) mod drive;
 pub(crate) mod effects;
 pub(crate) mod node;
 pub(crate) mod queue;
+pub(crate) mod store_service;
 pub(crate) mod transport;
 pub(crate) mod writer;
 
@@ -76,6 +79,7 @@ pub(crate) struct World {
     /// Envelopes held on a link, in the order they were sent.
     pub held: BTreeMap<(Endpoint, Endpoint), VecDeque<Pending>>,
     pub store: MetadataStore,
+    pub store_service: store_service::StoreService,
     pub history: History,
     pub trace: Trace,
     pub limits: Limits,
@@ -154,6 +158,18 @@ impl World {
                 self.deliver(node, incarnation, batch)?;
             }
             Pending::StoreArrives { from, id, request } => self.store_arrives(from, id, request),
+            Pending::StoreServes {
+                from,
+                id,
+                request,
+                epoch,
+            } => self.store_serves(from, id, request, epoch),
+            Pending::StoreRecovers { epoch } => self.store_recovers(Some(epoch)),
+            Pending::HarnessPut {
+                value,
+                precondition,
+            } => self.harness_put(value, precondition),
+            Pending::HarnessRetry(id) => self.harness_try(id),
             Pending::Start(node) => self.start_node(node),
             Pending::Commit {
                 node,

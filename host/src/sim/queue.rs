@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
-use crate::bindings::Event;
+use crate::bindings::{Event, MetadataValue, Precondition};
 use crate::fault::Fault;
 use crate::metadata_store::StoreRequest;
 use crate::op::NodeId;
@@ -20,12 +20,29 @@ pub(crate) enum Pending {
         event: Event,
     },
     /// A request reaches the metadata store; `from` is (node, incarnation), or None for
-    /// the harness's own writes, which get no answer.
+    /// the harness's own writes.
     StoreArrives {
         from: Option<(NodeId, u32)>,
         id: u64,
         request: StoreRequest,
     },
+    /// A request's service time at the store is over; `epoch` is the leader term it
+    /// began in.
+    StoreServes {
+        from: Option<(NodeId, u32)>,
+        id: u64,
+        request: StoreRequest,
+        epoch: u64,
+    },
+    /// The store's outage of term `epoch` ends.
+    StoreRecovers { epoch: u64 },
+    /// The harness writes the Logs (its first try).
+    HarnessPut {
+        value: MetadataValue,
+        precondition: Precondition,
+    },
+    /// The harness tries its put `id` again.
+    HarnessRetry(u64),
     /// A node starts (the first time, or again after a crash).
     Start(NodeId),
     /// A group commit that was held (a stalled disk), waiting to be judged again.

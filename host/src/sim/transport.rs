@@ -4,11 +4,10 @@
 use super::World;
 use super::queue::Pending;
 use crate::bindings::{Event, StoreResponse};
-use crate::metadata_store::{StoreRequest, version_of};
+use crate::metadata_store::StoreRequest;
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
 use crate::op::NodeId;
-use crate::trace::describe_value;
 
 impl World {
     /// Sends a node's request to the metadata store, through the seam.
@@ -38,47 +37,7 @@ impl World {
         );
     }
 
-    /// A request reaches the store: it is applied, and the answer sent back (through the seam).
-    pub(crate) fn store_arrives(
-        &mut self,
-        from: Option<(NodeId, u32)>,
-        id: u64,
-        request: StoreRequest,
-    ) {
-        let who = from.map_or(0, |(n, _)| n);
-        self.timer_streak.end();
-        let response = self.store_apply(who, id, request);
-        if let Some((node, incarnation)) = from {
-            self.answer_from_store(node, incarnation, id, response);
-        }
-    }
-
-    /// The harness's own request, applied at once; the answer comes back to the caller.
-    pub(crate) fn harness_request(&mut self, request: StoreRequest) -> StoreResponse {
-        self.store_apply(0, 0, request)
-    }
-
-    /// Applies a request to the store, recording it in the trace.
-    fn store_apply(&mut self, who: NodeId, id: u64, request: StoreRequest) -> StoreResponse {
-        let now = self.now;
-        let text = match &request {
-            StoreRequest::Get { key } => format!("metadata store: get {key} (#{id:x})"),
-            StoreRequest::Put {
-                key,
-                value,
-                precondition,
-            } => format!(
-                "metadata store: put {key} = Logs v{} ({}) if {precondition:?} (#{id:x})",
-                version_of(value),
-                describe_value(value)
-            ),
-        };
-        self.trace.note(now.0, who, || text);
-        self.events += 1;
-        self.store.apply(request)
-    }
-
-    fn answer_from_store(
+    pub(crate) fn answer_from_store(
         &mut self,
         node: NodeId,
         incarnation: u32,

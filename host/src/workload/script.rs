@@ -66,6 +66,9 @@ pub struct Step {
     pub action: StepAction,
     /// For an invoke: the result it must have.
     pub expect: Option<String>,
+    /// For an invoke: it must take at least this long (nanoseconds), e.g. a wait that
+    /// only a periodic refresh can resolve.
+    pub not_before: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +82,8 @@ enum State {
 pub struct Script {
     steps: Vec<Step>,
     states: Vec<State>,
+    /// When each step fired.
+    fired_at: Vec<SimTime>,
     /// Steps that fire when a step is done: index -> followers.
     followers: BTreeMap<usize, Vec<usize>>,
     setup: Option<Setup>,
@@ -107,6 +112,7 @@ impl Script {
         }
         Script {
             states: vec![State::Waiting; steps.len()],
+            fired_at: vec![SimTime::ZERO; steps.len()],
             steps,
             followers,
             setup: None,
@@ -120,6 +126,7 @@ impl Script {
             return Vec::new();
         }
         self.states[i] = State::Running;
+        self.fired_at[i] = self.now;
         let action = match &self.steps[i].action {
             StepAction::Invoke { node, op } => {
                 return vec![Action::Invoke {
@@ -256,15 +263,28 @@ impl Workload for Script {
         self.steps
             .iter()
             .zip(&self.states)
-            .filter_map(|(step, state)| {
+            .enumerate()
+            .filter_map(|(i, (step, state))| {
                 let expect = step.expect.as_ref()?;
                 let name = format!("expect:{}", step.name);
                 Some(match state {
-                    State::Done { at, outcome } => CheckResult::new(
-                        name,
-                        expectation_matches(expect, outcome),
-                        format!("expected {expect:?}; at {at} got {outcome:?}"),
-                    ),
+                    State::Done { at, outcome } => {
+                        let took = at.0.saturating_sub(self.fired_at[i].0);
+                        let early = step.not_before.filter(|min| took < *min);
+                        let timing = match early {
+                            Some(min) => format!(
+                                ", after {}: sooner than the {} it must take",
+                                fmt_duration(took),
+                                fmt_duration(min)
+                            ),
+                            None => String::new(),
+                        };
+                        CheckResult::new(
+                            name,
+                            expectation_matches(expect, outcome) && early.is_none(),
+                            format!("expected {expect:?}; at {at} got {outcome:?}{timing}"),
+                        )
+                    }
                     _ => CheckResult::new(
                         name,
                         false,
@@ -318,6 +338,7 @@ mod tests {
                     fault: Fault::Start(5),
                 }),
                 expect: None,
+                not_before: None,
             },
             Step {
                 name: "ready".into(),
@@ -327,6 +348,7 @@ mod tests {
                     op: Op::WaitForMetadata(MetadataKind::Logs, 1),
                 },
                 expect: None,
+                not_before: None,
             },
             Step {
                 name: "find".into(),
@@ -336,6 +358,7 @@ mod tests {
                     op: Op::FindTail(0),
                 },
                 expect: Some("failed: unknown log '0'".into()),
+                not_before: None,
             },
         ];
         let mut script = Script::new(steps);
@@ -387,6 +410,7 @@ mod tests {
                 op: Op::FindTail(0),
             },
             expect: Some("failed: unknown log '0'".into()),
+            not_before: None,
         }];
         let mut script = Script::new(steps);
         script.on_start(&setup());

@@ -172,7 +172,7 @@ impl MutantsReport {
     /// The table for people.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "mutants: every built-in scenario, seeds {}..{}\n\n  {:<26} {:<7} {:<22} {:<5} by\n",
+            "mutants: every built-in scenario, seeds {}..{}\n\n  {:<26} {:<7} {:<29} {:<5} by\n",
             self.seeds.0, self.seeds.1, "guest", "caught", "scenario", "seed"
         );
         let baseline = if self.baseline_failures.is_empty() {
@@ -187,7 +187,7 @@ impl MutantsReport {
         out += &format!("  {:<26} {baseline}\n", "(unmodified guest)");
         for f in &self.baseline_failures {
             out += &format!(
-                "  {:<26} {:<7} {:<22} {:<5} {}\n",
+                "  {:<26} {:<7} {:<29} {:<5} {}\n",
                 "", "", f.scenario, f.seed, f.by
             );
         }
@@ -195,7 +195,7 @@ impl MutantsReport {
             match &m.caught {
                 Some(c) => {
                     out += &format!(
-                        "  {:<26} {:<7} {:<22} {:<5} {}\n",
+                        "  {:<26} {:<7} {:<29} {:<5} {}\n",
                         m.name, "yes", c.scenario, c.seed, c.by
                     )
                 }

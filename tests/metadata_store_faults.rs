@@ -1,0 +1,223 @@
+//! The metadata store as Restate runs it: a service with a leader, which can be
+//! unavailable (requests fail retryable, or hang), pause for a leader election, refuse
+//! requests terminally, and take its time per operation. The nodes retry what is
+//! retryable; the harness retries its put (500 ms apart, 20 tries) unless told not to,
+//! and sees the store's errors through its proxy, which Restate's #4523 got wrong.
+
+mod common;
+
+use std::time::Duration;
+
+use common::run;
+use logsandbox::{
+    HarnessPuts, MetadataKind, Op, OpResult, Outage, Path, Precondition, Proxy, Sandbox, SimTime,
+    Source, ms,
+};
+
+/// Three log-servers and the client N5, the Logs at v1 installed before anything starts.
+fn cluster() -> logsandbox::SandboxBuilder {
+    Sandbox::builder()
+        .log_servers(3)
+        .client(5)
+        .install_logs(1)
+        .latency(Path::MetadataStore, "2ms")
+        .keep_trace(true)
+}
+
+fn trace_has(sb: &Sandbox, needle: &str) -> Vec<(u64, u32)> {
+    sb.trace()
+        .iter()
+        .filter(|r| r.what.contains(needle))
+        .map(|r| (r.t, r.node))
+        .collect()
+}
+
+#[test]
+fn an_unavailable_store_fails_reads_retryable_and_the_nodes_retry_until_it_recovers() {
+    let mut sb = cluster().build().unwrap();
+    sb.store_outage(Outage::Unavailable, Some(Duration::from_millis(300)));
+    sb.run_for(ms(1000)).unwrap();
+    let failed = trace_has(
+        &sb,
+        "failed: unavailable (retryable): the metadata store has no leader",
+    );
+    // Every log-server's first read failed, then was tried again (100 ms, 150 ms, ...).
+    for node in 1..=3 {
+        let tries = failed.iter().filter(|(_, n)| *n == node).count();
+        assert!(tries >= 2, "N{node} tried {tries} times: {failed:?}");
+        let cached = sb
+            .node(node)
+            .cached_logs()
+            .expect("cached once the store is back");
+        assert_eq!(cached.source, Source::Store);
+        assert!(cached.at >= SimTime(300_000_000), "{:?}", cached.at);
+    }
+}
+
+#[test]
+fn a_hung_store_answers_in_arrival_order_once_it_recovers() {
+    let mut sb = cluster().build().unwrap();
+    sb.store_outage(Outage::Hang, None);
+    sb.run_for(ms(500)).unwrap();
+    assert!(
+        sb.node(1).cached_logs().is_none(),
+        "no answer while it hangs"
+    );
+    assert!(sb.metadata().waiting() >= 3, "the first reads wait");
+    assert!(trace_has(&sb, "failed").is_empty());
+    sb.store_recover();
+    sb.run_for(ms(20)).unwrap();
+    for node in 1..=3 {
+        let cached = sb.node(node).cached_logs().expect("served on recovery");
+        assert!(cached.at >= SimTime(500_000_000));
+    }
+    assert_eq!(sb.metadata().waiting(), 0);
+}
+
+#[test]
+fn an_election_loses_the_request_in_service_and_pauses_the_rest() {
+    // Writes take 50 ms to serve: the harness's put is in service when the election starts.
+    let mut sb = cluster()
+        .store_service_time("0", "50ms")
+        .harness_puts(HarnessPuts {
+            tries: 20,
+            interval: 500_000_000,
+        })
+        .build()
+        .unwrap();
+    sb.run_for(ms(100)).unwrap();
+    let logs = sb.logs_with_log_0(2);
+    let now = sb.now();
+    sb.metadata()
+        .put_at(now, logs, Precondition::MatchesVersion(1));
+    sb.run_for(ms(10)).unwrap();
+    sb.store_outage(Outage::Election, Some(Duration::from_millis(300)));
+    sb.run_for(ms(1000)).unwrap();
+    assert_eq!(
+        trace_has(&sb, "lost: the leader changed while serving it").len(),
+        1,
+        "the put in service is lost with its leader"
+    );
+    // The harness tried again 500 ms later, after the election: the put took.
+    assert_eq!(sb.metadata().version(), Some(2));
+    assert!(!trace_has(&sb, "try 1 of 20").is_empty());
+}
+
+#[test]
+fn a_terminal_store_makes_the_nodes_start_their_read_over_after_a_pause() {
+    let mut sb = cluster().build().unwrap();
+    sb.store_outage(Outage::Terminal, Some(Duration::from_millis(400)));
+    sb.run_for(ms(1500)).unwrap();
+    assert!(!trace_has(&sb, "failed: terminal: the metadata store refuses requests").is_empty());
+    assert!(
+        !trace_has(&sb, "failed terminally").is_empty(),
+        "the node says so"
+    );
+    for node in 1..=3 {
+        assert!(
+            sb.node(node).cached_logs().is_some(),
+            "N{node} read again and got it"
+        );
+    }
+}
+
+#[test]
+fn reads_and_writes_take_their_own_service_time() {
+    let mut sb = cluster()
+        .latency(Path::MetadataStore, "1ms")
+        .store_service_time("40ms", "0")
+        .build()
+        .unwrap();
+    sb.run_for(ms(200)).unwrap();
+    // Start at 0, 1 ms to the store, 40 ms to serve, 1 ms back.
+    for node in 1..=3 {
+        assert_eq!(sb.node(node).cached_logs().unwrap().at, SimTime(42_000_000));
+    }
+}
+
+#[test]
+fn the_harness_retries_a_put_that_fails_retryable_every_500ms() {
+    let mut sb = cluster().build().unwrap();
+    sb.run_for(ms(100)).unwrap();
+    sb.store_outage(Outage::Unavailable, Some(Duration::from_millis(1200)));
+    let logs = sb.logs_with_log_0(7);
+    let now = sb.now();
+    sb.metadata().put_at(now, logs, Precondition::None);
+    sb.run_for(ms(2000)).unwrap();
+    let retries = trace_has(&sb, "harness: put of the Logs failed retryable");
+    let times: Vec<u64> = retries.iter().map(|(t, _)| t / 1_000_000).collect();
+    assert_eq!(
+        times,
+        vec![100, 600, 1100],
+        "tries at 100, 600, 1100 ms failed"
+    );
+    assert_eq!(
+        sb.metadata().version(),
+        Some(7),
+        "the fourth try, at 1600 ms, took"
+    );
+}
+
+#[test]
+fn a_harness_told_not_to_retry_fails_the_run_on_the_first_retryable_error() {
+    let report = run("store-4523-fixed", Some(1), &["metadata.put_tries=1"]);
+    assert_eq!(
+        report.error.as_deref(),
+        Some(
+            "the harness's put of the Logs failed after 1 try: unavailable (retryable): the metadata store has no leader"
+        )
+    );
+}
+
+#[test]
+fn issue_4523_reproduces_with_the_proxy_of_the_time_and_passes_with_the_fix() {
+    for seed in 1..=10 {
+        let bug = run("store-4523", Some(seed), &[]);
+        assert!(bug.passed(), "seed {seed}: {:?}", bug.error);
+        assert!(bug.error.as_deref().unwrap().contains("terminal: internal"));
+        let fixed = run("store-4523-fixed", Some(seed), &[]);
+        assert!(fixed.passed(), "seed {seed}: {:?}", fixed.error);
+        // The same bug through the fixed scenario: only the proxy differs.
+        let again = run(
+            "store-4523-fixed",
+            Some(seed),
+            &["metadata.proxy=retryable-as-terminal"],
+        );
+        assert!(!again.passed());
+    }
+}
+
+#[test]
+fn the_sync_harness_put_sees_the_outage_through_its_proxy() {
+    let mut sb = cluster().proxy(Proxy::RetryableAsTerminal).build().unwrap();
+    sb.store_outage(Outage::Election, None);
+    let logs = sb.logs_with_log_0(2);
+    let error = sb.metadata().put(logs, Precondition::None).unwrap_err();
+    assert!(
+        matches!(&error, logsandbox::StoreError::Terminal(why) if why.starts_with("internal:")),
+        "{error:?}"
+    );
+    assert_eq!(sb.metadata().outage().map(|o| o.0), Some(Outage::Election));
+}
+
+#[test]
+fn a_wait_resolves_only_when_the_update_task_brings_the_version() {
+    // Passive waits end to end: v2 is only in the store, and no peer holds it.
+    let mut sb = cluster().build().unwrap();
+    sb.start(5).unwrap();
+    sb.run_for(ms(100)).unwrap();
+    let logs = sb.logs_with_log_0(2);
+    sb.metadata()
+        .put(logs, Precondition::MatchesVersion(1))
+        .unwrap();
+    let wait = sb.invoke(5, Op::WaitForMetadata(MetadataKind::Logs, 2));
+    sb.run_for(ms(5000)).unwrap();
+    assert!(sb.result(wait).is_none(), "nothing fetches for a wait");
+    let result = sb.run_until_done(wait).unwrap();
+    assert_eq!(result, OpResult::MetadataReady(2));
+    let at = sb.op(wait).unwrap().completed_at().unwrap();
+    assert!(
+        (SimTime(10_000_000_000)..=SimTime(13_200_000_000)).contains(&at),
+        "the idle refresh, 10 s + up to 30% after the last update: {at:?}"
+    );
+}
