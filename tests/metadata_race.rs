@@ -76,6 +76,93 @@ fn a_store_slower_than_peers_fails_every_seed_with_unknown_log_0() {
     assert_eq!(n5[0]["value"], "empty");
 }
 
+/// The flaky configuration: a store at least ten times slower than peers.
+fn ten_times(store: &str) -> Vec<String> {
+    vec![
+        format!("latency.metadata_store={store}"),
+        "latency.network=1ms".into(),
+        "latency.peer_metadata=1ms".into(),
+    ]
+}
+
+#[test]
+fn a_store_ten_times_slower_than_peers_fails_every_seed() {
+    // Restate's update task asks a peer the moment it hears of v1: with peers at 1 ms the
+    // empty v1 is cached 4 ms after the client starts, before a 20 ms store round trip.
+    for store in ["10ms", "50ms"] {
+        let extra = ten_times(store);
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        let e = explore(sets(&extra), (1, 100), vec![]);
+        assert_eq!(e.failures(), e.runs(), "store {store}: {}", e.render());
+        for r in &e.cells[0].results {
+            assert_eq!(r.why, "unknown log '0'", "store {store}, seed {}", r.seed);
+        }
+    }
+}
+
+#[test]
+fn the_fix_passes_at_the_same_settings_and_under_exponential_latencies_on_both_paths() {
+    let constant = ten_times("50ms");
+    let exponential = vec![
+        "latency.metadata_store=exp:50ms".to_string(),
+        "latency.network=exp:1ms".into(),
+        "latency.peer_metadata=exp:1ms".into(),
+    ];
+    for extra in [constant, exponential] {
+        let fixed: Vec<String> = SMALL.iter().map(|s| s.to_string()).chain(extra).collect();
+        let e = explore(fixed, (1, 100), vec![]);
+        assert_eq!(e.failures(), 0, "{}", e.render());
+    }
+}
+
+#[test]
+fn the_race_fires_when_the_store_round_trip_is_slower_than_hearing_a_peer_and_asking_it() {
+    // Network 1 ms: N5 hears a peer's header one round trip (2 ms) after it starts, then
+    // asks it (2 x peer_metadata). Its store read takes 2 x metadata_store. The race fires
+    // exactly when the store's round trip is the slower: metadata_store > peer_metadata + 1 ms.
+    let ms = |v: u64| (format!("{v}ms"), format!("{v}ms"));
+    let e = explore(
+        sets(&["latency.network=1ms"]),
+        (1, 4),
+        vec![
+            Sweep {
+                key: "latency.metadata_store".into(),
+                values: (1..=8).map(ms).collect(),
+            },
+            Sweep {
+                key: "latency.peer_metadata".into(),
+                values: (1..=4).map(ms).collect(),
+            },
+        ],
+    );
+    for cell in &e.cells {
+        let value = |key: &str| -> u64 {
+            let (_, v) = cell.settings.iter().find(|(k, _)| k == key).unwrap();
+            v.trim_end_matches("ms").parse().unwrap()
+        };
+        let (store, peer) = (
+            value("latency.metadata_store"),
+            value("latency.peer_metadata"),
+        );
+        let failures = cell.failures().len();
+        if store > peer + 1 {
+            assert_eq!(
+                failures,
+                4,
+                "store {store} ms, peer {peer} ms: {}",
+                e.render()
+            );
+        } else if store < peer + 1 {
+            assert_eq!(
+                failures,
+                0,
+                "store {store} ms, peer {peer} ms: {}",
+                e.render()
+            );
+        }
+    }
+}
+
 #[test]
 fn a_store_faster_than_peers_passes_even_as_the_flaky_test_had_it() {
     let e = explore(

@@ -157,6 +157,11 @@ impl MetadataHandle<'_> {
         self.sandbox.world.store_service.outage
     }
 
+    /// Why each of the harness's puts ([`Self::put_at`]) that failed for good failed.
+    pub fn failed_puts(&self) -> &[String] {
+        &self.sandbox.world.store_service.failed_puts
+    }
+
     /// Requests waiting for the store to recover.
     pub fn waiting(&self) -> usize {
         self.sandbox.world.store_service.parked()

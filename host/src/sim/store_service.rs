@@ -38,6 +38,8 @@ pub(crate) struct StoreService {
     /// The harness's puts not yet answered for good: id -> put.
     puts: BTreeMap<u64, HarnessPut>,
     next_put: u64,
+    /// Why each harness put that failed for good failed, in order.
+    pub failed_puts: Vec<String>,
 }
 
 /// One put of the harness, retried while it fails retryable.
@@ -60,6 +62,7 @@ impl StoreService {
             harness_puts: HarnessPuts::default(),
             puts: BTreeMap::new(),
             next_put: 0,
+            failed_puts: Vec::new(),
         }
     }
 
@@ -261,6 +264,7 @@ impl World {
                     describe_error(&error)
                 );
                 self.trace.note(self.now.0, 0, || format!("harness: {why}"));
+                self.store_service.failed_puts.push(why.clone());
                 if let Some(driver) = self.driver.as_mut()
                     && driver.error.is_none()
                 {
