@@ -108,6 +108,36 @@ fn corpus(dir: &std::path::Path) -> Vec<Case> {
             "faults = [{ at = \"1ms\", action = \"latency\", path = \"1->moon\", value = \"1ms\" }]\n",
             "1->moon",
         ),
+        (
+            "election-forever",
+            "faults = [{ at = \"1ms\", action = \"store-election\" }]\n",
+            "faults[0].until",
+        ),
+        (
+            "outage-until",
+            "faults = [{ at = \"2s\", until = \"1s\", action = \"store-unavailable\" }]\n",
+            "faults[0].until",
+        ),
+        (
+            "proxy",
+            "[metadata]\nproxy = \"lenient\"\n",
+            "metadata.proxy",
+        ),
+        (
+            "precondition",
+            "[metadata]\nprecondition = \"matches-version:one\"\n",
+            "metadata.precondition",
+        ),
+        (
+            "put-tries",
+            "[metadata]\nput_tries = 0\n",
+            "metadata.put_tries",
+        ),
+        (
+            "not-before-alone",
+            "[[steps]]\nat = \"1ms\"\nstart = 5\nnot_before = \"1s\"\n",
+            "steps[0].not_before",
+        ),
         ("steps-shape", "steps = 3\n", "steps"),
         (
             "step-op",
