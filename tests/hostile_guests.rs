@@ -244,3 +244,40 @@ invoke = "find-tail"
         report.sim_time_ns
     );
 }
+
+#[test]
+fn a_node_flooding_a_hung_store_cannot_grow_the_host() {
+    // N2 sends 1000 reads a millisecond to a store that hangs: at most MAX_PARKED wait,
+    // the rest fail retryable at once.
+    let scenario = scenario::load(
+        "append-seal-basic",
+        &[
+            "guest.hostile.kind=store-flood".into(),
+            "guest.hostile.node=2".into(),
+        ],
+    )
+    .unwrap();
+    let mut sb = Sandbox::from_scenario(&scenario)
+        .component(hostile())
+        .keep_trace(true)
+        .build()
+        .unwrap();
+    sb.store_outage(logsandbox::Outage::Hang, None);
+    // The attack starts at N2's first event after 5 ms (its update task's tick, near
+    // 110 ms), then floods every millisecond: 66 ms of it fill the waiting room.
+    sb.run_for(logsandbox::ms(250)).unwrap();
+    assert!(sb.node(2).is_running(), "{:?}", sb.node(2).status());
+    assert_eq!(
+        sb.metadata().waiting(),
+        logsandbox::metadata_store::MAX_PARKED
+    );
+    assert!(
+        sb.trace()
+            .iter()
+            .any(|r| r.node == 2 && r.what.contains("65536 requests already wait")),
+        "the overflow is refused, and said so"
+    );
+    sb.store_recover();
+    sb.run_for(logsandbox::ms(20)).unwrap();
+    assert_eq!(sb.metadata().waiting(), 0);
+}

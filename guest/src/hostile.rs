@@ -40,6 +40,7 @@ pub const KINDS: &[&str] = &[
     "tail-max",
     "tail-zero",
     "records-edge",
+    "store-flood",
 ];
 
 pub struct Hostile {
@@ -147,6 +148,14 @@ impl Hostile {
                         value: Some(vec![9; 4 << 20]),
                     }],
                 );
+                let timer = self.id();
+                env.set_timer(timer, now + MILLIS);
+            }
+            "store-flood" => {
+                for _ in 0..1000 {
+                    let id = self.id();
+                    env.metadata_get(id, "bifrost_config");
+                }
                 let timer = self.id();
                 env.set_timer(timer, now + MILLIS);
             }

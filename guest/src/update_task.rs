@@ -37,6 +37,9 @@ use crate::mutants;
 use crate::node::{Ctx, Part};
 use crate::settings::Settings;
 
+/// The most peer fetches kept in flight.
+const MAX_PEER_FETCHES: usize = 64;
+
 /// A delay that grows x1.5 up to a cap, from the settings' metadata backoff.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -175,6 +178,11 @@ impl UpdateTask {
                     Body::GetMetadata((request, MetadataKind::Logs, version)),
                 );
                 self.peer_fetches.insert(request, version);
+                if self.peer_fetches.len() > MAX_PEER_FETCHES {
+                    // Peers that advertise ever newer versions and never answer: forget
+                    // the oldest fetch (the store fallback still brings the version).
+                    self.peer_fetches.pop_first();
+                }
             }
         } else {
             self.asked.clear();

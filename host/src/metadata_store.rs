@@ -34,6 +34,11 @@ pub enum StoreRequest {
     },
 }
 
+/// The most requests that wait for the store to recover (a hang or an election): past it,
+/// a request fails retryable at once, so a guest that floods a hung store cannot grow the
+/// host.
+pub const MAX_PARKED: usize = 65_536;
+
 /// How the metadata store fails while an outage lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outage {

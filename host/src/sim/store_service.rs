@@ -13,7 +13,9 @@ use super::drive::LOGS_KEY;
 use super::queue::Pending;
 use crate::bindings::{MetadataValue, Precondition, StoreError, StoreResponse};
 use crate::latency::Latency;
-use crate::metadata_store::{HarnessPuts, Outage, Proxy, StoreRequest, describe_error, version_of};
+use crate::metadata_store::{
+    HarnessPuts, MAX_PARKED, Outage, Proxy, StoreRequest, describe_error, version_of,
+};
 use crate::op::NodeId;
 use crate::seeds::SimRng;
 use crate::time::{SimTime, fmt_duration};
@@ -149,13 +151,16 @@ impl World {
                 StoreError::Unavailable("the metadata store has no leader".into())
             }
             Outage::Terminal => StoreError::Terminal("the metadata store refuses requests".into()),
-            Outage::Hang | Outage::Election => {
+            Outage::Hang | Outage::Election if self.store_service.parked.len() < MAX_PARKED => {
                 self.trace.note(self.now.0, who, || {
                     format!("metadata store: {text} waits: the store is {outage}")
                 });
                 self.store_service.parked.push_back((from, id, request));
                 return;
             }
+            Outage::Hang | Outage::Election => StoreError::Unavailable(format!(
+                "the metadata store is {outage} and {MAX_PARKED} requests already wait"
+            )),
         };
         self.trace.note(self.now.0, who, || {
             format!(
