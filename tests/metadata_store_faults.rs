@@ -72,6 +72,61 @@ fn a_hung_store_answers_in_arrival_order_once_it_recovers() {
         assert!(cached.at >= SimTime(500_000_000));
     }
     assert_eq!(sb.metadata().waiting(), 0);
+    // Served in the order they came: the request ids, as they waited and as served.
+    let id = |r: &&logsandbox::TraceRecord| {
+        let id = r
+            .what
+            .split("(#")
+            .nth(1)
+            .unwrap()
+            .split(')')
+            .next()
+            .unwrap();
+        format!("N{} #{id}", r.node)
+    };
+    let gets = sb
+        .trace()
+        .iter()
+        .filter(|r| r.what.starts_with("metadata store: get"));
+    let (waited, served): (Vec<_>, Vec<_>) = gets.partition(|r| r.what.contains("waits"));
+    let waited: Vec<String> = waited.iter().map(id).collect();
+    let served: Vec<String> = served.iter().map(id).collect();
+    assert!(waited.len() >= 3, "{waited:?}");
+    assert_eq!(
+        served[..waited.len()],
+        waited[..],
+        "served in arrival order"
+    );
+}
+
+#[test]
+fn a_new_leader_term_fails_the_requests_that_waited_on_the_old_one() {
+    let mut sb = cluster().build().unwrap();
+    sb.store_outage(Outage::Hang, None);
+    sb.run_for(ms(50)).unwrap();
+    assert!(sb.metadata().waiting() >= 3);
+    sb.store_outage(Outage::Unavailable, Some(Duration::from_millis(200)));
+    assert_eq!(sb.metadata().waiting(), 0);
+    sb.run_for(ms(600)).unwrap();
+    assert!(trace_has(&sb, "lost: the leader changed while it waited").len() >= 3);
+    // The nodes took the failures as retryable, and read again once a leader served.
+    for node in 1..=3 {
+        assert!(sb.node(node).cached_logs().is_some(), "N{node}");
+    }
+}
+
+#[test]
+fn logs_that_cannot_be_installed_at_the_start_fail_the_build() {
+    let error = cluster()
+        .install_precondition(Precondition::MatchesVersion(5))
+        .build()
+        .err()
+        .expect("a failed precondition at time 0 is refused");
+    let text = error.to_string();
+    assert!(
+        text.contains("matches-version:5") && text.contains("failed precondition"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -92,14 +147,33 @@ fn an_election_loses_the_request_in_service_and_pauses_the_rest() {
         .put_at(now, logs, Precondition::MatchesVersion(1));
     sb.run_for(ms(10)).unwrap();
     sb.store_outage(Outage::Election, Some(Duration::from_millis(300)));
-    sb.run_for(ms(1000)).unwrap();
+    // A put made during the election waits for the new leader.
+    let logs = sb.logs_with_log_0(3);
+    let now = sb.now();
+    sb.metadata().put_at(now, logs, Precondition::None);
+    sb.run_for(ms(100)).unwrap();
+    assert_eq!(sb.metadata().waiting(), 1, "the second put waits");
+    assert_eq!(sb.metadata().version(), Some(1));
+    sb.run_for(ms(900)).unwrap();
+    assert_eq!(
+        trace_has(&sb, "waits: the store is in a leader election").len(),
+        1
+    );
     assert_eq!(
         trace_has(&sb, "lost: the leader changed while serving it").len(),
         1,
         "the put in service is lost with its leader"
     );
-    // The harness tried again 500 ms later, after the election: the put took.
-    assert_eq!(sb.metadata().version(), Some(2));
+    // The second put was served once the election ended (v3). The first was tried again
+    // 500 ms after it was lost, and its precondition (v1) no longer held: a retried put
+    // meets what landed meanwhile.
+    assert_eq!(sb.metadata().version(), Some(3));
+    assert_eq!(
+        sb.metadata().failed_puts(),
+        [
+            "the harness's put of the Logs failed after 2 tries: failed precondition (stored version 3)"
+        ]
+    );
     assert!(!trace_has(&sb, "try 1 of 20").is_empty());
 }
 
@@ -113,6 +187,17 @@ fn a_terminal_store_makes_the_nodes_start_their_read_over_after_a_pause() {
         !trace_has(&sb, "failed terminally").is_empty(),
         "the node says so"
     );
+    // N1 paused between its tries: 100 ms, then 150 ms (plus 2 ms each way).
+    let tries: Vec<u64> = trace_has(&sb, "failed: terminal")
+        .iter()
+        .filter(|(_, n)| *n == 1)
+        .map(|(t, _)| *t)
+        .collect();
+    let gaps: Vec<u64> = tries
+        .windows(2)
+        .map(|w| (w[1] - w[0]) / 1_000_000)
+        .collect();
+    assert_eq!(gaps[..2], [104, 154], "{tries:?}");
     for node in 1..=3 {
         assert!(
             sb.node(node).cached_logs().is_some(),

@@ -14,6 +14,7 @@
 //!   store waves, commit on a write quorum, seal with drain.
 //! - [`metadata_cache`]: the cached `Logs` and Restate's version rule; waits are passive.
 //! - [`update_task`]: Restate's metadata update task: peer fetches, store reads, refresh.
+//! - [`store_call`]: one metadata-store call: retried with backoff, timed out.
 //! - [`client`]: client operations (append, seal, find-tail, read, trim, wait for metadata).
 //! - [`tasks`]: find-tail, seal and trim run by a client that is not the sequencer.
 //!
@@ -47,6 +48,7 @@ pub mod repair;
 pub mod rng;
 pub mod sequencer;
 pub mod settings;
+pub mod store_call;
 pub mod tasks;
 pub mod time;
 pub mod update_task;

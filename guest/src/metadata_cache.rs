@@ -23,8 +23,9 @@ use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, NodeId, RequestId, SimTime, Version,
 };
 use crate::mutants;
-use crate::node::{Ctx, Part};
-use crate::update_task::{Backoff, UpdateTask};
+use crate::node::Ctx;
+use crate::store_call::{Ask, CallTimer, StoreCall};
+use crate::update_task::UpdateTask;
 
 /// The metadata-store key of the Logs value.
 pub const LOGS_KEY: &str = "bifrost_config";
@@ -47,18 +48,19 @@ pub struct MetadataCache {
     /// When a value was last accepted.
     last_update: SimTime,
     task: UpdateTask,
-    /// The provisioner's initial put, until it is answered for good.
-    provision: Option<Provision>,
+    /// The provisioner's put of the empty Logs, until it is answered for good: retried on
+    /// retryable errors, given up (and reported) on a terminal one.
+    provision: Option<StoreCall>,
     /// Client operations waiting for a version (`>=`).
     waiters: Vec<(OpId, Version)>,
 }
 
-/// The provisioner's put of the empty Logs: retried on retryable errors, given up (and
-/// reported) on a terminal one.
-struct Provision {
-    request: Option<RequestId>,
-    sleep: Option<u64>,
-    backoff: Backoff,
+/// The Logs the provisioner writes: empty, at version 1.
+fn empty_logs() -> MetadataValue {
+    MetadataValue::Logs(Logs {
+        version: MIN,
+        chains: Vec::new(),
+    })
 }
 
 impl MetadataCache {
@@ -109,27 +111,9 @@ impl MetadataCache {
         let cached = self.version();
         self.task.start(ctx, cached, self.last_update);
         if ctx.shared.roles.contains(Roles::PROVISIONER) {
-            self.provision = Some(Provision {
-                request: None,
-                sleep: None,
-                backoff: Backoff::new(&ctx.shared.settings),
-            });
-            self.put_provision(ctx);
+            let put = Ask::Put(empty_logs(), Precondition::DoesNotExist);
+            self.provision = Some(StoreCall::start(ctx, put));
         }
-    }
-
-    fn put_provision(&mut self, ctx: &mut Ctx) {
-        let Some(provision) = &mut self.provision else {
-            return;
-        };
-        let id = ctx.id(Part::Metadata);
-        let empty = MetadataValue::Logs(Logs {
-            version: MIN,
-            chains: Vec::new(),
-        });
-        ctx.env
-            .metadata_put(id, LOGS_KEY, empty, Precondition::DoesNotExist);
-        provision.request = Some(id);
     }
 
     /// Notes the versions a peer carries in its message header. Returns true when one is a
@@ -151,8 +135,13 @@ impl MetadataCache {
         newer
     }
 
-    /// Runs the update task's tick now, if the observed version is still not cached.
+    /// Runs the update task's tick now (Restate's `reset_immediately`): it asks a peer for
+    /// the observed version if it is still not cached, reads the store if a rule says so,
+    /// and arms the next tick a period from now.
     pub fn tick_now(&mut self, ctx: &mut Ctx) {
+        if !self.task.may_tick_now(ctx.now) {
+            return;
+        }
         let cached = self.version();
         self.task.tick(ctx, cached, self.last_update);
     }
@@ -173,11 +162,7 @@ impl MetadataCache {
     }
 
     pub fn on_store_response(&mut self, ctx: &mut Ctx, id: RequestId, response: StoreResponse) {
-        if self
-            .provision
-            .as_ref()
-            .is_some_and(|p| p.request == Some(id))
-        {
+        if self.provision.as_mut().is_some_and(|p| p.answers(id)) {
             return self.on_provisioned(ctx, response);
         }
         if let Some(value) = self.task.on_store_response(ctx, id, response) {
@@ -186,19 +171,13 @@ impl MetadataCache {
     }
 
     fn on_provisioned(&mut self, ctx: &mut Ctx, response: StoreResponse) {
-        let Some(mut provision) = self.provision.take() else {
-            return;
-        };
-        provision.request = None;
         match response {
             StoreResponse::PutDone => {
-                let value = MetadataValue::Logs(Logs {
-                    version: MIN,
-                    chains: Vec::new(),
-                });
-                self.offer(ctx, value, UpdateSource::OwnWrite, None);
+                self.provision = None;
+                self.offer(ctx, empty_logs(), UpdateSource::OwnWrite, None);
             }
             StoreResponse::Failed(StoreError::FailedPrecondition(v)) => {
+                self.provision = None;
                 ctx.log(
                     Level::Info,
                     &format!("provisioning skipped: Logs already exist at version {v}"),
@@ -208,34 +187,52 @@ impl MetadataCache {
                     self.tick_now(ctx);
                 }
             }
-            StoreResponse::Failed(StoreError::Unavailable(why))
-                if !mutants::RETRYABLE_AS_TERMINAL =>
-            {
-                let delay = provision.backoff.next_delay();
+            StoreResponse::Failed(error) => self.provisioning_failed(ctx, error),
+            StoreResponse::Value(_) => {
+                self.provision = None;
+                ctx.log(
+                    Level::Warn,
+                    "provisioning: the store answered a put with a value",
+                )
+            }
+        }
+    }
+
+    /// A try of the provisioning put failed (or got no answer in time): retried when the
+    /// error is retryable, given up and reported when it is terminal.
+    fn provisioning_failed(&mut self, ctx: &mut Ctx, error: StoreError) {
+        let Some(call) = &mut self.provision else {
+            return;
+        };
+        match error {
+            StoreError::Unavailable(why) if !mutants::RETRYABLE_AS_TERMINAL => {
                 ctx.log(
                     Level::Info,
                     &format!("provisioning: metadata store unavailable ({why}); retrying"),
                 );
-                provision.sleep = Some(ctx.timer(Part::Metadata, delay));
-                self.provision = Some(provision);
+                let delay = call.retry.next_delay();
+                call.again_after(ctx, delay);
             }
-            StoreResponse::Failed(error) => ctx.log(
-                Level::Warn,
-                &format!("provisioning failed for good: {error:?}"),
-            ),
-            StoreResponse::Value(_) => ctx.log(
-                Level::Warn,
-                "provisioning: the store answered a put with a value",
-            ),
+            error => {
+                self.provision = None;
+                ctx.log(
+                    Level::Warn,
+                    &format!("provisioning failed for good: {error:?}"),
+                );
+            }
         }
     }
 
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
-        if let Some(provision) = &mut self.provision
-            && provision.sleep == Some(id)
-        {
-            provision.sleep = None;
-            return self.put_provision(ctx);
+        if let Some(call) = &mut self.provision {
+            match call.on_timer(ctx, id) {
+                CallTimer::NotMine => {}
+                CallTimer::Resent => return,
+                CallTimer::TimedOut => {
+                    let why = "no answer in time".to_string();
+                    return self.provisioning_failed(ctx, StoreError::Unavailable(why));
+                }
+            }
         }
         let cached = self.version();
         self.task.on_timer(ctx, id, cached, self.last_update);
@@ -267,7 +264,7 @@ impl MetadataCache {
         id: RequestId,
         value: Option<MetadataValue>,
     ) {
-        if !self.task.on_peer_answer(id) {
+        if !self.task.on_peer_answer(from, id) {
             return;
         }
         match value {

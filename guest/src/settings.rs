@@ -11,11 +11,16 @@ pub struct Settings {
     /// once per start). Restate hard-codes 100 ms.
     pub metadata_tick_interval: u64,
     /// A node reads the store after this long without an update or a store read (Restate's
-    /// `metadata_update_interval`, jittered up to +30% at each tick).
+    /// `metadata_update_interval`, jittered up to +30%, drawn again at every tick).
     pub metadata_update_interval: u64,
     /// A newer version observed this long ago and still not in from peers is read from the
-    /// store (Restate's `metadata_fetch_from_peer_timeout`, jittered up to +30%).
+    /// store (Restate's `metadata_fetch_from_peer_timeout`, jittered up to +30%, drawn
+    /// again at every tick, so the fallback comes soon after the first 3 s).
     pub metadata_fetch_from_peer_timeout: u64,
+    /// A metadata-store request with no answer this long is given up as a retryable failure
+    /// (Restate's metadata client notices a dead connection within its keep-alive interval
+    /// and timeout, 5 s each).
+    pub metadata_store_request_timeout: u64,
     /// First retry delay of a failed metadata-store request.
     pub metadata_fetch_backoff_initial: u64,
     /// Cap of that retry delay (it grows x1.5).
@@ -38,6 +43,7 @@ impl Default for Settings {
             metadata_tick_interval: 100 * MILLIS,
             metadata_update_interval: 10_000 * MILLIS,
             metadata_fetch_from_peer_timeout: 3_000 * MILLIS,
+            metadata_store_request_timeout: 10_000 * MILLIS,
             metadata_fetch_backoff_initial: 100 * MILLIS,
             metadata_fetch_backoff_max: 1_000 * MILLIS,
             max_inflight_records: 1_000,
@@ -58,6 +64,7 @@ impl Settings {
                 "metadata.tick_interval_ms" => &mut self.metadata_tick_interval,
                 "metadata.update_interval_ms" => &mut self.metadata_update_interval,
                 "metadata.fetch_from_peer_timeout_ms" => &mut self.metadata_fetch_from_peer_timeout,
+                "metadata.store_request_timeout_ms" => &mut self.metadata_store_request_timeout,
                 "metadata.fetch_backoff_initial_ms" => &mut self.metadata_fetch_backoff_initial,
                 "metadata.fetch_backoff_max_ms" => &mut self.metadata_fetch_backoff_max,
                 "metadata.refresh_idle_ms" => {
@@ -88,6 +95,14 @@ impl Settings {
                 }
                 _ => continue,
             };
+            if key == "metadata.update_interval_ms"
+                && value.trim().parse::<u64>().is_ok_and(|ms| ms < 1_000)
+            {
+                problems.push(format!(
+                    "setting {key} = {value} ms: this is Restate's idle refresh (10 s by \
+                     default), not the update task's tick (metadata.tick_interval_ms)"
+                ));
+            }
             match value.trim().parse::<u64>() {
                 // A day at most: a period past that is a typo, and ms x MILLIS stays in range.
                 Ok(ms) if ms > 0 && ms <= 86_400_000 => *slot = ms * MILLIS,

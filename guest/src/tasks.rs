@@ -6,8 +6,9 @@
 //! back to the log-servers only when it was never heard from or does not answer in time:
 //!
 //! - **Find-tail**: the sequencer's known global tail (with a seal check when this node
-//!   sealed the loglet itself). Fallback: GetLogletInfo until an f-majority answers. If an
-//!   f-majority is sealed, the tail is the highest local tail seen, and the `[global, max)`
+//!   sealed the loglet itself). Fallback: GetLogletInfo until an f-majority answers, or,
+//!   once any answer is sealed, until every node answers or the silent ones were asked
+//!   twice (so no record a slower node holds is missed). If an f-majority is sealed, the tail is the highest local tail seen, and the `[global, max)`
 //!   gap is repaired first (GetDigest, then GetRecords from a holder and repair stores,
 //!   with `ignore_seal`, until every record there has a write quorum: see [`crate::repair`]). If only some are
 //!   sealed, help seal and start over. If none is sealed, the tail is open at the highest
@@ -369,13 +370,14 @@ impl Task {
 
     pub fn on_reply(&mut self, from: NodeId, reply: Reply) -> Vec<Out> {
         let f_majority = self.f_majority();
-        let nodeset = self.params.nodeset.len();
-        let hear_all = self.hear_all;
         match (&mut self.phase, reply) {
             (Phase::Info { infos }, Reply::LogletInfo(info)) => {
                 infos.insert(from, info.header);
-                let needed = if hear_all || infos.values().any(|h| h.sealed) {
-                    nodeset
+                let Phase::Info { infos } = &self.phase else {
+                    unreachable!("matched above")
+                };
+                let needed = if self.must_hear_all(infos) {
+                    self.params.nodeset.len()
                 } else {
                     f_majority
                 };

@@ -20,7 +20,8 @@
 //! - **First run.** While nothing is cached, the tick reads the store.
 //! - **One store read at a time, never given up.** A read retries an empty answer or a
 //!   retryable error with backoff (100 ms x1.5, capped at 1 s); after a terminal error it
-//!   sleeps on a second backoff and starts over, until it gets a value.
+//!   sleeps on a second backoff and starts over, until it gets a value. A try with no
+//!   answer within `store_request_timeout` (10 s) counts as a retryable failure.
 //!
 //! Waits are passive: nothing here runs because someone waits (see `metadata_cache.rs`).
 
@@ -32,43 +33,13 @@ use crate::bindings::logsandbox::node::metadata::{
     MetadataKind, MetadataValue, StoreError, StoreResponse,
 };
 use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime, Version};
-use crate::metadata_cache::{INVALID, LOGS_KEY};
+use crate::metadata_cache::INVALID;
 use crate::mutants;
 use crate::node::{Ctx, Part};
-use crate::settings::Settings;
+use crate::store_call::{Ask, Backoff, CallTimer, StoreCall};
 
 /// The most peer fetches kept in flight.
 const MAX_PEER_FETCHES: usize = 64;
-
-/// A delay that grows x1.5 up to a cap, from the settings' metadata backoff.
-#[derive(Debug, Clone)]
-pub struct Backoff {
-    next: u64,
-    initial: u64,
-    max: u64,
-}
-
-impl Backoff {
-    pub fn new(settings: &Settings) -> Self {
-        let initial = settings.metadata_fetch_backoff_initial;
-        Backoff {
-            next: initial,
-            initial,
-            max: settings.metadata_fetch_backoff_max.max(initial),
-        }
-    }
-
-    /// The delay to wait now; the next one is half as long again, up to the cap.
-    pub fn next_delay(&mut self) -> u64 {
-        let delay = self.next;
-        self.next = (self.next.saturating_mul(3) / 2).min(self.max);
-        delay
-    }
-
-    pub fn reset(&mut self) {
-        self.next = self.initial;
-    }
-}
 
 /// The newest version seen advertised, who advertised it, and since when.
 #[derive(Debug, Default)]
@@ -79,13 +50,10 @@ struct Observed {
     first_at: SimTime,
 }
 
-/// The one store read in flight: a get on the wire, or a sleep before the next try.
+/// The one store read in flight, retried until it brings a value.
 #[derive(Debug)]
 struct StoreRead {
-    request: Option<RequestId>,
-    sleep: Option<u64>,
-    /// Backoff after an empty answer or a retryable error.
-    retry: Backoff,
+    call: StoreCall,
     /// Backoff after a terminal error, before the read starts over.
     terminal: Backoff,
 }
@@ -101,8 +69,10 @@ pub struct UpdateTask {
     /// The version the current wave of peer fetches asks for, and the peers asked.
     wave: Version,
     asked: BTreeSet<NodeId>,
-    /// Peer fetches in flight: request id -> the version asked for.
-    peer_fetches: BTreeMap<RequestId, Version>,
+    /// Peer fetches in flight: request id -> the peer asked and the version asked for.
+    peer_fetches: BTreeMap<RequestId, (NodeId, Version)>,
+    /// When the last immediate tick ran: at most one per instant, whatever a peer sends.
+    last_immediate: Option<SimTime>,
     store_read: Option<StoreRead>,
     /// When a store read last brought a value.
     last_store_read: SimTime,
@@ -177,7 +147,7 @@ impl UpdateTask {
                     peer,
                     Body::GetMetadata((request, MetadataKind::Logs, version)),
                 );
-                self.peer_fetches.insert(request, version);
+                self.peer_fetches.insert(request, (peer, version));
                 if self.peer_fetches.len() > MAX_PEER_FETCHES {
                     // Peers that advertise ever newer versions and never answer: forget
                     // the oldest fetch (the store fallback still brings the version).
@@ -221,12 +191,8 @@ impl UpdateTask {
             Level::Debug,
             &format!("reading the Logs from the store ({why})"),
         );
-        let request = ctx.id(Part::Metadata);
-        ctx.env.metadata_get(request, LOGS_KEY);
         self.store_read = Some(StoreRead {
-            request: Some(request),
-            sleep: None,
-            retry: Backoff::new(&ctx.shared.settings),
+            call: StoreCall::start(ctx, Ask::Get),
             terminal: Backoff::new(&ctx.shared.settings),
         });
     }
@@ -243,16 +209,18 @@ impl UpdateTask {
             self.tick(ctx, cached, last_update);
             return true;
         }
-        if let Some(read) = &mut self.store_read
-            && read.sleep == Some(id)
-        {
-            read.sleep = None;
-            let request = ctx.id(Part::Metadata);
-            ctx.env.metadata_get(request, LOGS_KEY);
-            read.request = Some(request);
-            return true;
+        let Some(read) = &mut self.store_read else {
+            return false;
+        };
+        match read.call.on_timer(ctx, id) {
+            CallTimer::NotMine => false,
+            CallTimer::Resent => true,
+            CallTimer::TimedOut => {
+                let why = "no answer in time".to_string();
+                self.on_read_failed(ctx, StoreError::Unavailable(why));
+                true
+            }
         }
-        false
     }
 
     /// The store answered one of the task's reads: returns the value to offer the cache,
@@ -263,61 +231,97 @@ impl UpdateTask {
         id: RequestId,
         response: StoreResponse,
     ) -> Option<MetadataValue> {
-        let read = self.store_read.as_mut().filter(|r| r.request == Some(id))?;
-        read.request = None;
-        let delay = match response {
+        let read = self.store_read.as_mut()?;
+        if !read.call.answers(id) {
+            return None;
+        }
+        match response {
             StoreResponse::Value(Some(value)) => {
                 self.store_read = None;
                 self.last_store_read = ctx.now;
-                return Some(value);
+                Some(value)
             }
-            StoreResponse::Value(None) => read.retry.next_delay(),
-            StoreResponse::Failed(StoreError::Unavailable(why))
-                if !mutants::RETRYABLE_AS_TERMINAL =>
-            {
+            StoreResponse::Value(None) => {
+                let delay = read.call.retry.next_delay();
+                read.call.again_after(ctx, delay);
+                None
+            }
+            StoreResponse::Failed(error) => {
+                self.on_read_failed(ctx, error);
+                None
+            }
+            StoreResponse::PutDone => {
+                ctx.log(Level::Warn, "metadata store answered a read with put-done");
+                let delay = read.call.retry.next_delay();
+                read.call.again_after(ctx, delay);
+                None
+            }
+        }
+    }
+
+    /// A try of the read failed: a retryable error backs off and tries again; a terminal
+    /// one sleeps on its own backoff and starts over.
+    fn on_read_failed(&mut self, ctx: &mut Ctx, error: StoreError) {
+        let Some(read) = &mut self.store_read else {
+            return;
+        };
+        let delay = match error {
+            StoreError::Unavailable(why) if !mutants::RETRYABLE_AS_TERMINAL => {
                 ctx.log(
                     Level::Info,
                     &format!("metadata store unavailable: {why}; retrying"),
                 );
-                read.retry.next_delay()
+                read.call.retry.next_delay()
             }
-            StoreResponse::Failed(error) => {
-                if mutants::RETRYABLE_AS_TERMINAL {
-                    // The bug: a retryable error ends the read as if it were terminal.
-                    ctx.log(
-                        Level::Warn,
-                        &format!("metadata store read failed: {error:?}"),
-                    );
-                    self.store_read = None;
-                    return None;
-                }
+            error if mutants::RETRYABLE_AS_TERMINAL => {
+                // The bug: a retryable error ends the read as if it were terminal.
+                ctx.log(
+                    Level::Warn,
+                    &format!("metadata store read failed: {error:?}"),
+                );
+                self.store_read = None;
+                return;
+            }
+            error => {
                 ctx.log(
                     Level::Warn,
                     &format!("metadata store read failed terminally: {error:?}; starting over"),
                 );
-                read.retry.reset();
+                read.call.retry.reset();
                 read.terminal.next_delay()
             }
-            StoreResponse::PutDone => {
-                ctx.log(Level::Warn, "metadata store answered a read with put-done");
-                read.retry.next_delay()
-            }
         };
-        read.sleep = Some(ctx.timer(Part::Metadata, delay));
-        None
+        read.call.again_after(ctx, delay);
     }
 
     /// A peer answered: returns true when that fetch is still wanted (its value is then
-    /// offered); a cancelled or unknown fetch's answer is ignored.
-    pub fn on_peer_answer(&mut self, id: RequestId) -> bool {
-        self.peer_fetches.remove(&id).is_some()
+    /// offered); an answer to a cancelled or unknown fetch, or from another node than the
+    /// one asked, is ignored.
+    pub fn on_peer_answer(&mut self, from: NodeId, id: RequestId) -> bool {
+        match self.peer_fetches.get(&id) {
+            Some(&(asked, _)) if asked == from => {
+                self.peer_fetches.remove(&id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether an immediate tick may run now: one per instant, so a peer that advertises a
+    /// new version in every message of a batch costs one fetch, not one per message.
+    pub fn may_tick_now(&mut self, now: SimTime) -> bool {
+        if self.last_immediate == Some(now) {
+            return false;
+        }
+        self.last_immediate = Some(now);
+        true
     }
 
     /// A value was offered to the cache, which now holds `version`: fetches that asked for
     /// no more are cancelled, and once the wave's version is reached the next wave may ask
     /// every peer again.
     pub fn on_offered(&mut self, version: Version) {
-        self.peer_fetches.retain(|_, asked| *asked > version);
+        self.peer_fetches.retain(|_, (_, asked)| *asked > version);
         if version >= self.wave {
             self.asked.clear();
         }

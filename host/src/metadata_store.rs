@@ -45,7 +45,8 @@ pub enum Outage {
     /// No leader (a partition, a crashed leader): every request fails at once with a
     /// retryable `unavailable` error.
     Unavailable,
-    /// Requests hang: they are served, in the order they came, when the store recovers.
+    /// Requests hang: they are served when the store recovers, each after its service
+    /// time, starting in the order they came.
     Hang,
     /// A leader election: the store pauses. A request in service when it starts fails
     /// retryable (its leader is gone); later ones wait and are served once it is over.
@@ -55,13 +56,40 @@ pub enum Outage {
 }
 
 impl Outage {
+    const ACTIONS: [(Outage, &'static str); 4] = [
+        (Outage::Unavailable, "store-unavailable"),
+        (Outage::Hang, "store-hang"),
+        (Outage::Election, "store-election"),
+        (Outage::Terminal, "store-terminal"),
+    ];
+
     /// The scenario's name for it: `store-unavailable`, `store-hang`, ...
     pub fn action(self) -> &'static str {
+        Outage::ACTIONS
+            .iter()
+            .find(|(o, _)| *o == self)
+            .map_or("", |(_, a)| a)
+    }
+
+    /// The outage a scenario's action names.
+    pub fn from_action(action: &str) -> Option<Outage> {
+        Outage::ACTIONS
+            .iter()
+            .find(|(_, a)| *a == action)
+            .map(|(o, _)| *o)
+    }
+
+    /// The error a request meets when the store fails it at once, if it does (a hang or
+    /// an election makes it wait instead).
+    pub fn error(self) -> Option<StoreError> {
         match self {
-            Outage::Unavailable => "store-unavailable",
-            Outage::Hang => "store-hang",
-            Outage::Election => "store-election",
-            Outage::Terminal => "store-terminal",
+            Outage::Unavailable => Some(StoreError::Unavailable(
+                "the metadata store has no leader".into(),
+            )),
+            Outage::Terminal => Some(StoreError::Terminal(
+                "the metadata store refuses requests".into(),
+            )),
+            Outage::Hang | Outage::Election => None,
         }
     }
 }
@@ -146,6 +174,15 @@ pub fn parse_precondition(text: &str) -> Option<Precondition> {
             .strip_prefix("matches-version:")
             .and_then(|v| v.trim().parse().ok())
             .map(Precondition::MatchesVersion),
+    }
+}
+
+/// A precondition as a scenario writes it: `none`, `does-not-exist`, `matches-version:N`.
+pub fn describe_precondition(precondition: &Precondition) -> String {
+    match precondition {
+        Precondition::None => "none".into(),
+        Precondition::DoesNotExist => "does-not-exist".into(),
+        Precondition::MatchesVersion(v) => format!("matches-version:{v}"),
     }
 }
 

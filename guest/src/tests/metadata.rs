@@ -335,17 +335,80 @@ fn store_read_backoff() {
         read = id;
     }
     assert_eq!(delays, vec![100 * MILLIS, 150 * MILLIS, 225 * MILLIS]);
-    // A terminal error: the read sleeps on its own backoff, then starts over.
-    let fx = c.store_answers(
-        read,
-        StoreResponse::Failed(StoreError::Terminal("corrupt".into())),
-    );
-    let (_, at) = timers(&fx)[0];
-    assert_eq!(at - c.now(), 100 * MILLIS);
+    // A terminal error: the read sleeps on its own backoff, then starts over with the
+    // retry backoff reset; a second terminal error sleeps half as long again.
+    let terminal = |c: &mut Clocked, read: u64| {
+        let fx = c.store_answers(
+            read,
+            StoreResponse::Failed(StoreError::Terminal("corrupt".into())),
+        );
+        let (_, at) = timers(&fx)[0];
+        let pause = at - c.now();
+        let fx = c.advance(at);
+        let next = fx
+            .iter()
+            .find_map(|(_, e)| match e {
+                Effect::MetadataGet(id, _) => Some(*id),
+                _ => None,
+            })
+            .expect("the read starts over");
+        (pause, next)
+    };
+    let (pause, again) = terminal(&mut c, read);
+    assert_eq!(pause, 100 * MILLIS);
     assert!(c.h.env.logs.iter().any(|l| l.contains("terminally")));
-    // One read at a time: ticks meanwhile start no second one.
-    let fx = c.advance(c.now() + 99 * MILLIS);
-    assert!(reads(&fx).is_empty());
+    let fx = c.store_answers(
+        again,
+        StoreResponse::Failed(StoreError::Unavailable("x".into())),
+    );
+    assert_eq!(
+        timers(&fx)[0].1 - c.now(),
+        100 * MILLIS,
+        "the retry backoff was reset"
+    );
+    let fx = c.advance(c.now() + 100 * MILLIS);
+    let again = store_fetch(&fx.into_iter().map(|(_, e)| e).collect::<Vec<_>>()).unwrap();
+    let (pause, again) = terminal(&mut c, again);
+    assert_eq!(pause, 150 * MILLIS, "the terminal backoff grows");
+    // One read at a time: a second of ticks while it is out starts no other.
+    let fx = c.advance(c.now() + SECOND);
+    assert!(reads(&fx).is_empty(), "{again}");
+    assert!(
+        fx.iter()
+            .filter(|(_, e)| matches!(e, Effect::Timer(..)))
+            .count()
+            >= 6
+    );
+}
+
+#[test]
+fn a_store_read_with_no_answer_times_out_and_is_tried_again() {
+    let mut c = Clocked::new(1, Roles::LOG_SERVER);
+    let lost = store_fetch(&c.h.started).unwrap();
+    // The request (or its answer) is lost: 10 s later the try is given up as retryable,
+    // and 100 ms after that the read goes out again.
+    let fx = c.advance(10 * SECOND + 100 * MILLIS);
+    let reads = reads(&fx);
+    assert_eq!(
+        reads,
+        vec![10 * SECOND + 100 * MILLIS],
+        "{:?}",
+        c.h.env.logs
+    );
+    // A late answer to the lost try is ignored.
+    let fx = c.store_answers(lost, StoreResponse::Value(Some(logs(1, true))));
+    assert!(offered(&fx).is_empty());
+}
+
+#[test]
+fn a_peer_answer_counts_only_from_the_peer_asked() {
+    let mut c = Clocked::new(SEQ, Roles::CLIENT);
+    let ask = asked(&c.header(2, 1, Body::HelloAck))[0];
+    // N3 answers N2's fetch, with a value of its own: ignored.
+    let fx = c.header(3, 1, peer_answer(ask.1, Some(logs(1, false))));
+    assert!(offered(&fx).is_empty());
+    let fx = c.header(2, 1, peer_answer(ask.1, Some(logs(1, true))));
+    assert_eq!(offered(&fx), vec![(1, true)]);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Meta, Sandbox};
-use crate::bindings::{Precondition, Roles};
+use crate::bindings::{Precondition, Roles, StoreResponse};
 use crate::error::BuildError;
 use crate::fault::Fault;
 use crate::history::History;
@@ -616,11 +616,18 @@ impl SandboxBuilder {
             let precondition = self.logs_precondition;
             if at == SimTime::ZERO {
                 // Installed before anything starts.
-                world.store.apply(StoreRequest::Put {
+                let request = StoreRequest::Put {
                     key: LOGS_KEY.into(),
                     value,
                     precondition,
-                });
+                };
+                if let StoreResponse::Failed(error) = world.store.apply(request) {
+                    return Err(BuildError::Cluster(format!(
+                        "the Logs cannot be installed before the run starts (precondition {}): {}",
+                        crate::metadata_store::describe_precondition(&precondition),
+                        crate::metadata_store::describe_error(&error)
+                    )));
+                }
             } else {
                 world.push(
                     at,

@@ -122,8 +122,9 @@ impl MetadataHandle<'_> {
     }
 
     /// Writes the Logs now, once, as a test harness does (no latency, no retry): the store
-    /// checks the precondition and keeps the value, whatever its content. During an
-    /// outage it fails as the store and the proxy make it.
+    /// checks the precondition and keeps the value, whatever its content. It cannot wait:
+    /// during a hang or an election it fails `unavailable` at once, during other outages
+    /// as they fail any request; the proxy has its say on the error.
     pub fn put(
         &mut self,
         value: MetadataValue,

@@ -234,13 +234,8 @@ pub(super) fn parse_action(
             let latency = Latency::parse(&value).map_err(|e| fields.bad("value", e.to_string()))?;
             Fault::Latency { path, latency }
         }
-        "store-unavailable" | "store-hang" | "store-election" | "store-terminal" => {
-            let outage = match action {
-                "store-unavailable" => Outage::Unavailable,
-                "store-hang" => Outage::Hang,
-                "store-election" => Outage::Election,
-                _ => Outage::Terminal,
-            };
+        action if Outage::from_action(action).is_some() => {
+            let outage = Outage::from_action(action).expect("checked");
             let until = fields.duration(until_field)?;
             if outage == Outage::Election && until.is_none() {
                 return Err(fields.bad(

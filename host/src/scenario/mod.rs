@@ -698,7 +698,7 @@ mod tests {
                 "latency.network=5ms".into(),
                 "cluster.log_servers=4".into(),
                 "metadata.wait_for_version=true".into(),
-                "guest.metadata.update_interval_ms=20".into(),
+                "guest.metadata.tick_interval_ms=20".into(),
                 "workload.weights.seal=0".into(),
             ],
         )
@@ -709,7 +709,7 @@ mod tests {
         assert_eq!(s.workload.random.weights[3], 0);
         assert_eq!(
             s.guest_settings,
-            vec![("metadata.update_interval_ms".to_string(), "20".to_string())]
+            vec![("metadata.tick_interval_ms".to_string(), "20".to_string())]
         );
         // A value is one line: a line break could smuggle in another key.
         let e = parse(

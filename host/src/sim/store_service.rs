@@ -120,19 +120,7 @@ impl World {
         epoch: u64,
     ) {
         if epoch != self.store_service.epoch {
-            let who = from.map_or(0, |(n, _)| n);
-            self.trace.note(self.now.0, who, || {
-                format!(
-                    "metadata store: {} lost: the leader changed while serving it",
-                    describe_request(&request, id)
-                )
-            });
-            let why = "the leader changed while serving the request".to_string();
-            return self.store_answer(
-                from,
-                id,
-                StoreResponse::Failed(StoreError::Unavailable(why)),
-            );
+            return self.lost_with_leader(from, id, &request, "serving it");
         }
         self.serve(from, id, request);
     }
@@ -146,29 +134,23 @@ impl World {
     fn meet_outage(&mut self, outage: Outage, from: Requester, id: u64, request: StoreRequest) {
         let who = from.map_or(0, |(n, _)| n);
         let text = describe_request(&request, id);
-        let response = match outage {
-            Outage::Unavailable => {
-                StoreError::Unavailable("the metadata store has no leader".into())
-            }
-            Outage::Terminal => StoreError::Terminal("the metadata store refuses requests".into()),
-            Outage::Hang | Outage::Election if self.store_service.parked.len() < MAX_PARKED => {
+        let error = match outage.error() {
+            Some(error) => error,
+            None if self.store_service.parked.len() < MAX_PARKED => {
                 self.trace.note(self.now.0, who, || {
                     format!("metadata store: {text} waits: the store is {outage}")
                 });
                 self.store_service.parked.push_back((from, id, request));
                 return;
             }
-            Outage::Hang | Outage::Election => StoreError::Unavailable(format!(
+            None => StoreError::Unavailable(format!(
                 "the metadata store is {outage} and {MAX_PARKED} requests already wait"
             )),
         };
         self.trace.note(self.now.0, who, || {
-            format!(
-                "metadata store: {text} failed: {}",
-                describe_error(&response)
-            )
+            format!("metadata store: {text} failed: {}", describe_error(&error))
         });
-        self.store_answer(from, id, StoreResponse::Failed(response));
+        self.store_answer(from, id, StoreResponse::Failed(error));
     }
 
     /// Sends the store's answer back: to a node through the seam, to the harness through
@@ -181,18 +163,36 @@ impl World {
     }
 
     /// An outage begins (a new leader term); with `until`, it ends by itself then.
+    /// Requests that waited on the old term are lost with it and fail retryable.
     pub(crate) fn begin_outage(&mut self, outage: Outage, until: Option<SimTime>) {
         let service = &mut self.store_service;
         service.epoch += 1;
         service.outage = Some((outage, until));
         let epoch = service.epoch;
+        let lost = std::mem::take(&mut service.parked);
         if let Some(until) = until {
             self.push(until, Pending::StoreRecovers { epoch });
         }
+        for (from, id, request) in lost {
+            self.lost_with_leader(from, id, &request, "it waited");
+        }
+    }
+
+    /// A request its leader held when a new term began: it fails retryable.
+    fn lost_with_leader(&mut self, from: Requester, id: u64, request: &StoreRequest, while_: &str) {
+        let who = from.map_or(0, |(n, _)| n);
+        let text = describe_request(request, id);
+        let why = format!("the leader changed while {while_}");
+        self.trace.note(self.now.0, who, || {
+            format!("metadata store: {text} lost: {why}")
+        });
+        let error = StoreError::Unavailable(why);
+        self.store_answer(from, id, StoreResponse::Failed(error));
     }
 
     /// The store recovers (from the outage of term `epoch`, or from any with None): the
-    /// requests that waited are served in the order they came.
+    /// requests that waited start their service in the order they came (with a random
+    /// service time, they may finish in another).
     pub(crate) fn store_recovers(&mut self, epoch: Option<u64>) {
         let service = &mut self.store_service;
         if service.outage.is_none() || epoch.is_some_and(|e| e != service.epoch) {
@@ -279,21 +279,21 @@ impl World {
         }
     }
 
-    /// The harness's own request, served at once whatever the service time; an outage
-    /// answers it as it would any request, seen through the proxy.
+    /// The harness's own request, served at once whatever the service time and seen
+    /// through the proxy. It cannot wait: during a hang or an election it fails
+    /// `unavailable` at once; other outages fail it as they fail any request.
     pub(crate) fn harness_request(&mut self, request: StoreRequest) -> StoreResponse {
         let response = match self.store_service.outage {
-            Some((Outage::Terminal, _)) => StoreResponse::Failed(StoreError::Terminal(
-                "the metadata store refuses requests".into(),
-            )),
-            Some((outage, until)) => StoreResponse::Failed(StoreError::Unavailable(format!(
-                "the metadata store is {outage}{}",
-                until.map_or(String::new(), |u| format!(" until {}", fmt_duration(u.0)))
-            ))),
             None => {
                 self.events += 1;
                 self.store_apply(0, 0, request)
             }
+            Some((outage, until)) => StoreResponse::Failed(outage.error().unwrap_or_else(|| {
+                StoreError::Unavailable(format!(
+                    "the metadata store is {outage}{}",
+                    until.map_or(String::new(), |u| format!(" until {}", fmt_duration(u.0)))
+                ))
+            })),
         };
         self.store_service.proxy.map(response)
     }
