@@ -133,8 +133,23 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// List the built-in scenarios.
-    Scenarios,
+    /// List the built-in scenarios, or print one (`scenarios show NAME`) to use as a template.
+    Scenarios {
+        #[command(subcommand)]
+        action: Option<ScenariosAction>,
+    },
+    /// List every scenario key, with its type, default and meaning.
+    Keys,
+}
+
+/// What `scenarios` does besides listing.
+#[derive(Debug, Subcommand)]
+pub enum ScenariosAction {
+    /// Print a built-in scenario's TOML file, to copy and change.
+    Show {
+        /// The built-in's name, as `logsandbox scenarios` lists it.
+        name: String,
+    },
 }
 
 /// Runs the command line and returns the process exit code.
@@ -216,7 +231,24 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 EXIT_FAIL
             })
         }
-        Command::Scenarios => {
+        Command::Scenarios {
+            action: Some(ScenariosAction::Show { name }),
+        } => {
+            let Some((_, text)) = BUILTIN.iter().find(|(n, _)| *n == name) else {
+                return Err(ScenarioError::Unknown {
+                    name,
+                    builtins: scenario::builtin_names(),
+                }
+                .into());
+            };
+            emit(text);
+            Ok(EXIT_PASS)
+        }
+        Command::Keys => {
+            emit(&keys_table());
+            Ok(EXIT_PASS)
+        }
+        Command::Scenarios { action: None } => {
             for (name, text) in BUILTIN {
                 let s = scenario::parse(name, text, &[])?;
                 let first = s.description.lines().next().unwrap_or("").trim();
@@ -331,4 +363,36 @@ pub fn replay_command(
         cmd += &format!(" --guest {}", g.display());
     }
     cmd
+}
+
+/// Every scenario key as a table: name, type, default, meaning.
+fn keys_table() -> String {
+    use logsandbox::scenario::keys::Kind;
+    let kind = |k: Kind| match k {
+        Kind::Text => "text",
+        Kind::Integer => "integer",
+        Kind::Bool => "bool",
+        Kind::Duration => "duration",
+        Kind::Latency => "latency",
+    };
+    let mut out = format!("{:<34} {:<9} {:<18} meaning\n", "key", "type", "default");
+    for key in scenario::KEYS {
+        let default = if key.default.is_empty() {
+            "-"
+        } else {
+            key.default
+        };
+        out += &format!(
+            "{:<34} {:<9} {:<18} {}\n",
+            key.name,
+            kind(key.kind),
+            default,
+            key.meaning
+        );
+    }
+    out += "\nguest.KEY = VALUE    handed to every node as the setting KEY (e.g. guest.metadata.tick_interval_ms)\n";
+    out += "faults = [...]       crashes, partitions, holds, latencies, store outages (README, \"Scenarios\")\n";
+    out += "[[steps]]            a script of steps (README, \"Scripts\")\n";
+    out += "\nA duration is \"5ms\" (units us, ms, s; a bare 0 is zero); a latency is \"5ms\", \"1ms..5ms\" or \"exp:3ms\".\n";
+    out
 }

@@ -1,0 +1,47 @@
+//! Finding your way without reading the source: `logsandbox keys` lists every scenario key
+//! with its type, default and meaning, and `logsandbox scenarios show NAME` prints a
+//! built-in as a template that runs as it is and can be changed.
+
+mod common;
+
+use common::{logsandbox, scratch, stderr, stdout};
+use logsandbox::scenario::KEYS;
+
+#[test]
+fn keys_lists_every_key_with_its_type_default_and_meaning() {
+    let out = logsandbox(&["keys"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    for key in KEYS {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(key.name))
+            .unwrap_or_else(|| panic!("{} is not listed:\n{text}", key.name));
+        assert!(line.contains(key.meaning), "{line}");
+        if !key.default.is_empty() {
+            assert!(line.contains(key.default), "{line}");
+        }
+    }
+    assert!(text.contains("guest."), "{text}");
+}
+
+#[test]
+fn a_shown_scenario_is_a_template_that_runs_as_the_built_in_does() {
+    let dir = scratch("scenarios-show");
+    let out = logsandbox(&["scenarios", "show", "store-4523-fixed"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = dir.join("mine.toml");
+    std::fs::write(&path, stdout(&out)).unwrap();
+    let hash = |scenario: &str| {
+        let out = logsandbox(&["run", scenario, "--json"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        json["trace_hash"].as_str().unwrap().to_string()
+    };
+    assert_eq!(hash(path.to_str().unwrap()), hash("store-4523-fixed"));
+    // An unknown name is bad input that lists the built-ins.
+    let out = logsandbox(&["scenarios", "show", "no-such-scenario"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("store-4523"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
