@@ -7,8 +7,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::bindings::{
-    Body, Event, Message, MetadataValue, Op, Reply, Request, SequencerAnswer, StoreResponse,
-    TailState,
+    Body, Event, Message, MetadataValue, Op, Reply, Request, SequencerAnswer, StoreError,
+    StoreResponse, TailState,
 };
 
 /// One line of the trace.
@@ -126,7 +126,14 @@ impl Fingerprint<'_> {
                         self.u32(v.as_ref().map_or(0, version));
                     }
                     StoreResponse::PutDone => self.u8(1),
-                    StoreResponse::Failed(_) => self.u8(2),
+                    // The kind of failure changes what a node does next (retry, start
+                    // over, give up): it belongs in the hash, not only in the text.
+                    StoreResponse::Failed(StoreError::FailedPrecondition(v)) => {
+                        self.u8(2);
+                        self.u32(*v);
+                    }
+                    StoreResponse::Failed(StoreError::Unavailable(_)) => self.u8(3),
+                    StoreResponse::Failed(StoreError::Terminal(_)) => self.u8(4),
                 }
             }
             Event::Timer(id) => {
@@ -278,7 +285,10 @@ pub fn describe_event(event: &Event) -> String {
             }
             StoreResponse::Value(None) => format!("metadata store answers #{id:x}: nothing stored"),
             StoreResponse::PutDone => format!("metadata store answers #{id:x}: put done"),
-            StoreResponse::Failed(e) => format!("metadata store answers #{id:x}: {e:?}"),
+            StoreResponse::Failed(e) => format!(
+                "metadata store answers #{id:x}: {}",
+                crate::metadata_store::describe_error(e)
+            ),
         },
         Event::Timer(id) => format!("timer #{id:x}"),
         Event::WriteDurable(id) => format!("write #{id:x} durable"),
@@ -415,5 +425,24 @@ mod tests {
             describe_body(&store(u32::MAX, vec![vec![1], vec![2]])),
             format!("Store #1 [{}..{}] gt=0", u32::MAX, u32::MAX as u64 + 1)
         );
+    }
+
+    #[test]
+    fn a_retryable_and_a_terminal_store_failure_hash_apart() {
+        let hash = |error: StoreError| {
+            let mut trace = Trace::new(false);
+            let event = Event::MetadataResponse((7, StoreResponse::Failed(error)));
+            trace.event(1, 1, &event);
+            trace.hash_hex()
+        };
+        let unavailable = hash(StoreError::Unavailable("x".into()));
+        assert_ne!(unavailable, hash(StoreError::Terminal("x".into())));
+        assert_ne!(unavailable, hash(StoreError::FailedPrecondition(0)));
+        assert_ne!(
+            hash(StoreError::FailedPrecondition(1)),
+            hash(StoreError::FailedPrecondition(2))
+        );
+        // The text of an error is for people: it does not reach the hash.
+        assert_eq!(unavailable, hash(StoreError::Unavailable("y".into())));
     }
 }
