@@ -24,6 +24,13 @@ fn cluster() -> logsandbox::SandboxBuilder {
         .keep_trace(true)
 }
 
+/// The harness writes the Logs (log 0) at `version` now, retried as it is told.
+fn harness_puts_now(sb: &mut Sandbox, version: u32, precondition: Precondition) {
+    let logs = sb.logs_with_log_0(version);
+    let now = sb.now();
+    sb.metadata().put_at(now, logs, precondition);
+}
+
 fn trace_has(sb: &Sandbox, needle: &str) -> Vec<(u64, u32)> {
     sb.trace()
         .iter()
@@ -141,16 +148,11 @@ fn an_election_loses_the_request_in_service_and_pauses_the_rest() {
         .build()
         .unwrap();
     sb.run_for(ms(100)).unwrap();
-    let logs = sb.logs_with_log_0(2);
-    let now = sb.now();
-    sb.metadata()
-        .put_at(now, logs, Precondition::MatchesVersion(1));
+    harness_puts_now(&mut sb, 2, Precondition::MatchesVersion(1));
     sb.run_for(ms(10)).unwrap();
     sb.store_outage(Outage::Election, Some(Duration::from_millis(300)));
     // A put made during the election waits for the new leader.
-    let logs = sb.logs_with_log_0(3);
-    let now = sb.now();
-    sb.metadata().put_at(now, logs, Precondition::None);
+    harness_puts_now(&mut sb, 3, Precondition::None);
     sb.run_for(ms(100)).unwrap();
     assert_eq!(sb.metadata().waiting(), 1, "the second put waits");
     assert_eq!(sb.metadata().version(), Some(1));
@@ -225,9 +227,7 @@ fn the_harness_retries_a_put_that_fails_retryable_every_500ms() {
     let mut sb = cluster().build().unwrap();
     sb.run_for(ms(100)).unwrap();
     sb.store_outage(Outage::Unavailable, Some(Duration::from_millis(1200)));
-    let logs = sb.logs_with_log_0(7);
-    let now = sb.now();
-    sb.metadata().put_at(now, logs, Precondition::None);
+    harness_puts_now(&mut sb, 7, Precondition::None);
     sb.run_for(ms(2000)).unwrap();
     let retries = trace_has(&sb, "harness: put of the Logs failed retryable");
     let times: Vec<u64> = retries.iter().map(|(t, _)| t / 1_000_000).collect();
