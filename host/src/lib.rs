@@ -53,10 +53,13 @@
 
 pub mod bindings;
 pub mod check;
+pub mod diagram;
 pub mod error;
+pub mod explain;
 pub mod explore;
 pub mod fault;
 pub mod history;
+pub mod journal;
 pub mod latency;
 pub mod metadata_store;
 pub mod net;
@@ -69,6 +72,7 @@ pub mod seeds;
 pub(crate) mod sim;
 pub mod storage;
 pub mod time;
+pub mod timeline;
 pub(crate) mod trace;
 pub mod workload;
 

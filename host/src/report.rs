@@ -102,6 +102,8 @@ pub struct RunReport {
     pub summary: String,
     /// The trace's text, when kept.
     pub trace: Vec<TraceRecord>,
+    /// Who talked to whom, when kept (`messages.svg`, `explain`).
+    pub journal: Option<crate::journal::Journal>,
     /// Every client operation.
     pub history: History,
 }
@@ -216,21 +218,59 @@ impl RunReport {
     /// The trace as text, one event a line: virtual time, node, what happened. Only the
     /// lines that contain `filter` (all when it is empty); a node's lines also match `N5`.
     pub fn timeline(&self, filter: &str) -> String {
-        let mut out = String::new();
-        for r in &self.trace {
-            let node = format!("N{}", r.node);
-            if filter.is_empty() || node == filter || r.what.contains(filter) {
-                out += &format!(
-                    "{:>12}  {node:<4} {}\n",
-                    fmt_duration(r.t),
-                    one_line(&r.what)
-                );
-            }
-        }
-        out
+        crate::timeline::Timeline::plain(filter).render(&self.trace)
     }
 
-    /// Writes `report.json`, `history.json` and `trace.jsonl` into `dir`.
+    /// The causal chain that led to the failing operation, when the run failed and its
+    /// journal was kept.
+    pub fn explain(&self) -> Option<crate::explain::Explanation> {
+        if self.passed() {
+            return None;
+        }
+        let journal = self.journal.as_ref()?;
+        let failing: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| c.detail.clone())
+            .collect();
+        Some(crate::explain::explain(
+            journal,
+            self.error.as_deref(),
+            &failing,
+        ))
+    }
+
+    /// `messages.svg`: the Lamport diagram of the run, around its failing operation (with
+    /// the causal chain in red) or from its start; None without a journal.
+    pub fn messages_svg(&self) -> Option<String> {
+        use crate::diagram::{Window, render};
+        let journal = self.journal.as_ref()?;
+        let explanation = self.explain();
+        let failing = explanation
+            .as_ref()
+            .and_then(|e| e.target.as_ref())
+            .map(|t| journal.marks[t.mark as usize].entry);
+        let window = match failing {
+            Some(entry) => Window::around(journal, entry),
+            None => Window::start(journal),
+        };
+        let highlight = explanation.map(|e| e.highlight).unwrap_or_default();
+        let title = format!(
+            "{} seed {}: {}{}",
+            self.scenario,
+            self.seed,
+            if self.passed() { "PASS" } else { "FAIL" },
+            self.error
+                .as_deref()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default()
+        );
+        Some(render(journal, window, &highlight, &title))
+    }
+
+    /// Writes `report.json`, `history.json`, `trace.jsonl`, `messages.svg` and, for a
+    /// failed run, `explain.txt` into `dir`.
     pub fn write_files(&self, dir: &Path) {
         let write = |name: &str, text: String| {
             if let Err(e) = std::fs::write(dir.join(name), text) {
@@ -251,6 +291,12 @@ impl RunReport {
             let _ = trace.write_all(b"\n");
         }
         write("trace.jsonl", String::from_utf8_lossy(&trace).into_owned());
+        if let Some(svg) = self.messages_svg() {
+            write("messages.svg", svg);
+        }
+        if let Some(explanation) = self.explain() {
+            write("explain.txt", explanation.render());
+        }
     }
 }
 

@@ -298,7 +298,7 @@ pub fn describe_event(event: &Event) -> String {
     }
 }
 
-fn describe_body(body: &Body) -> String {
+pub fn describe_body(body: &Body) -> String {
     match body {
         Body::Hello => "hello".into(),
         Body::HelloAck => "hello-ack".into(),

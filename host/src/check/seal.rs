@@ -73,24 +73,34 @@ fn no_ack_beyond(history: &HistoryIndex) -> CheckResult {
             .iter()
             .filter_map(|t| {
                 let (offset, sealed) = split_tail(t.tail);
-                sealed.then_some((offset, t.op.completed_at().map_or(0, |c| c.0)))
+                sealed.then_some((offset, t.op.completed_at().map_or(0, |c| c.0), t.op.id))
             })
             .min();
-        let Some((tail, at)) = lowest_seal else {
+        let Some((tail, at, by)) = lowest_seal else {
             continue;
         };
-        let max = facts.acks.iter().map(|a| a.offset).max();
-        let ok = max.is_none_or(|m| m < tail);
+        let max = facts.acks.iter().max_by_key(|a| (a.offset, a.op.id));
+        let ok = max.is_none_or(|m| m.offset < tail);
         pass &= ok;
+        // The operations are named (`#N`) when the check fails: `explain` starts there.
         sentences.push(format!(
-            "{}sealed tail {tail} published at {}; highest acknowledged offset {}",
+            "{}sealed tail {tail} published at {}{}; highest acknowledged offset {}",
             if history.logs.len() > 1 {
                 format!("log {log}: ")
             } else {
                 String::new()
             },
             fmt_duration(at),
-            max.map_or("none".into(), |m| m.to_string())
+            if ok {
+                String::new()
+            } else {
+                format!(" by {by}")
+            },
+            match max {
+                None => "none".into(),
+                Some(m) if !ok => format!("{} (acknowledged to {})", m.offset, m.op.id),
+                Some(m) => m.offset.to_string(),
+            }
         ));
     }
     CheckResult::new(

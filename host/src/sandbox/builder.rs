@@ -27,6 +27,10 @@ use crate::time::{MILLIS, SimTime};
 use crate::trace::Trace;
 use crate::workload::{Cluster, Setup, Workload};
 
+/// How long a failed run goes on for the record when its trace is kept: long enough for
+/// an answer that came too late (a slow store's) to show.
+const DEFAULT_LINGER: Duration = Duration::from_secs(1);
+
 /// Builds a [`Sandbox`]. Every setting has a default; see each method.
 ///
 /// ```no_run
@@ -77,7 +81,7 @@ pub struct SandboxBuilder {
     out_dir: Option<PathBuf>,
     keep_trace: bool,
     expect_error: Option<String>,
-    linger: Duration,
+    linger: Option<Duration>,
 }
 
 impl Default for SandboxBuilder {
@@ -119,7 +123,7 @@ impl Default for SandboxBuilder {
             out_dir: None,
             keep_trace: false,
             expect_error: None,
-            linger: Duration::ZERO,
+            linger: None,
         }
     }
 }
@@ -394,9 +398,12 @@ impl SandboxBuilder {
     }
 
     /// After a failure, [`Sandbox::run`] keeps simulating this long without the
-    /// workload, so the trace shows what happened next. Default 0.
+    /// workload, so the trace's text, the journal and the metadata offers show what
+    /// happened next. The verdict and the trace hash are taken at the failure: lingering
+    /// changes neither. Default 1 s when the trace is kept (`out_dir`, `keep_trace`), 0
+    /// otherwise.
     pub fn linger_after_failure(mut self, linger: Duration) -> Self {
-        self.linger = linger;
+        self.linger = Some(linger);
         self
     }
 
@@ -579,6 +586,7 @@ impl SandboxBuilder {
             .map_err(|error| BuildError::StoreTime { op: "write", error })?;
         store_service.proxy = self.proxy;
         store_service.harness_puts = self.harness_puts;
+        let keep = self.keep_trace || self.out_dir.is_some();
         let mut world = World {
             seed: self.seed,
             now: SimTime::ZERO,
@@ -591,7 +599,8 @@ impl SandboxBuilder {
             store: MetadataStore::default(),
             store_service,
             history: History::default(),
-            trace: Trace::new(self.keep_trace || self.out_dir.is_some()),
+            trace: Trace::new(keep),
+            journal: keep.then(Default::default),
             limits: self.limits,
             settings: self.settings,
             driver: self.workload.map(|workload| Driver {
@@ -680,7 +689,11 @@ impl SandboxBuilder {
                 max_ops: self.max_ops,
                 max_idle_events: self.max_idle_events,
                 wall_limit: self.wall_limit,
-                linger: crate::time::nanos(self.linger),
+                linger: crate::time::nanos(self.linger.unwrap_or(if keep {
+                    DEFAULT_LINGER
+                } else {
+                    Duration::ZERO
+                })),
                 created: Instant::now(),
             },
         })

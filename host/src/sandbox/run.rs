@@ -56,8 +56,12 @@ impl Sandbox {
             .driver
             .as_ref()
             .is_some_and(|d| d.error.is_some());
+        // The verdict and the trace hash are the run's up to its failure.
+        let mut report = self.report();
         if failed && self.meta.linger > 0 {
-            // Keep going a while, for the record, with the workload silenced.
+            // Keep going a while, for the record only, with the workload silenced: what
+            // happened next (the store's answer that came too late) shows in the trace's
+            // text, the journal and the metadata offers.
             let failed_at = self.world.now;
             let until = failed_at.plus(self.meta.linger).min(time_limit);
             if let Some(d) = self.world.driver.as_mut() {
@@ -68,8 +72,10 @@ impl Sandbox {
                 self.world.step()?;
             }
             self.world.now = failed_at;
+            report.trace = self.world.trace.records().to_vec();
+            report.journal = self.world.journal.clone();
+            report.metadata_offers = self.world.metadata_offers.clone();
         }
-        let report = self.report();
         if let Some(dir) = &self.world.out_dir {
             report.write_files(dir);
         }
@@ -181,6 +187,7 @@ impl Sandbox {
                 .map_or("none".into(), |d| d.workload.name().to_string()),
             summary: self.meta.summary.clone(),
             trace: self.world.trace.records().to_vec(),
+            journal: self.world.journal.clone(),
             history: history.clone(),
         }
     }

@@ -11,6 +11,7 @@ use super::queue::{Origin, Pending};
 use crate::bindings::{Event, OpResult};
 use crate::fault::{self, Fault};
 use crate::history::Process;
+use crate::journal::{Lane, MarkKind};
 use crate::op::{NodeId, Op, OpId, describe_result};
 use crate::time::SimTime;
 use crate::workload::{Action, Workload};
@@ -22,7 +23,14 @@ impl World {
     /// Invokes `op` on `node` for `process`: recorded now, delivered now.
     pub(crate) fn invoke(&mut self, process: Process, node: NodeId, op: Op) -> OpId {
         let wit = op.to_wit();
+        let label = format!("{op} ({process})");
         let id = self.history.invoke(self.now, process, node, op);
+        self.mark(
+            Lane::Node(node),
+            MarkKind::Invoke,
+            || format!("op {id}: {label}"),
+            Some(id.0),
+        );
         if !self.nodes.contains_key(&node) {
             self.lose_op(id, format!("N{node} is not in the cluster"));
             return id;
@@ -33,6 +41,7 @@ impl World {
                 node,
                 incarnation: None,
                 event: Event::ClientRequest((id.0, wit)),
+                flight: None,
             },
         );
         id
@@ -57,6 +66,7 @@ impl World {
             );
         }
         let process = record.process;
+        let what = record.op.to_string();
         if matches!(record.op, Op::Seal(_))
             && matches!(outcome, OpResult::Sealed(_))
             && !self.sealed_once
@@ -74,6 +84,17 @@ impl World {
                 describe_result(&outcome)
             )
         });
+        let kind = match &outcome {
+            OpResult::Failed(_) => MarkKind::Failed,
+            OpResult::Sealed(_) => MarkKind::Sealed,
+            _ => MarkKind::Complete,
+        };
+        self.mark(
+            Lane::Node(node),
+            kind,
+            || format!("op {op}: {what}: {}", describe_result(&outcome)),
+            Some(op.0),
+        );
         let actions = self.ask_workload(|w, now| w.on_complete(now, op, process, &outcome));
         self.history.complete(now, op, outcome);
         self.act(actions);
@@ -149,6 +170,22 @@ impl World {
         };
         let note_node = fault.nodes().first().copied().unwrap_or(0);
         let by = origin.by();
+        if !matches!(
+            fault,
+            Fault::Start(_)
+                | Fault::Restart(_)
+                | Fault::Crash(_)
+                | Fault::Wipe(_)
+                | Fault::StoreOutage { .. }
+                | Fault::StoreRecover
+        ) {
+            // Lifecycle and store faults mark what they do themselves.
+            let lane = match fault.nodes().first() {
+                Some(n) => Lane::Node(*n),
+                None => Lane::Node(self.members.first().copied().unwrap_or(0)),
+            };
+            self.mark(lane, MarkKind::Fault, || fault.to_string(), None);
+        }
         match &fault {
             Fault::Start(n) | Fault::Restart(n) => match status(self, *n) {
                 NodeStatus::Crashed { .. } => {

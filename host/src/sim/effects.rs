@@ -6,6 +6,7 @@ use super::World;
 use super::node::{CachedLogs, Source};
 use super::queue::Pending;
 use crate::bindings::{Body, Event, Level, MetadataValue, UpdateSource};
+use crate::journal::{Lane, MarkKind, What};
 use crate::metadata_store::{StoreRequest, version_of};
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
@@ -49,6 +50,9 @@ impl World {
                         to,
                         message: &msg,
                     };
+                    let flight = self.journal.as_mut().and_then(|j| {
+                        j.send(now.0, Lane::Node(id), Lane::Node(to), What::Message(&msg))
+                    });
                     match self.net.judge(now, &envelope) {
                         Decision::Deliver(at) => self.push(
                             at,
@@ -56,9 +60,13 @@ impl World {
                                 node: to,
                                 incarnation: None,
                                 event: Event::Message((id, msg)),
+                                flight,
                             },
                         ),
                         Decision::Drop => {
+                            if let Some(j) = &mut self.journal {
+                                j.lose(now.0, flight, "lost in the network");
+                            }
                             let text = describe_event(&Event::Message((id, msg)));
                             self.trace
                                 .note(now.0, to, || format!("lost in the network: {text}"));
@@ -67,10 +75,14 @@ impl World {
                             let event = Event::Message((id, msg));
                             let text = describe_event(&event);
                             self.trace.note(now.0, to, || format!("held: {text}"));
+                            if let Some(j) = &mut self.journal {
+                                j.hold(now.0, flight);
+                            }
                             let pending = Pending::Node {
                                 node: to,
                                 incarnation: None,
                                 event,
+                                flight,
                             };
                             self.hold_envelope(Endpoint::Node(id), Endpoint::Node(to), pending);
                         }
@@ -100,6 +112,7 @@ impl World {
                         node: id,
                         incarnation: Some(incarnation),
                         event: Event::Timer(timer),
+                        flight: None,
                     },
                 ),
                 Effect::Complete { op, outcome } => {
@@ -174,6 +187,27 @@ impl World {
                 update.version, update.source, update.value
             )
         });
+        let kind = if accepted {
+            MarkKind::Taken
+        } else {
+            MarkKind::Dropped
+        };
+        self.mark(
+            Lane::Node(id),
+            kind,
+            || {
+                let verb = if update.accepted {
+                    "caches"
+                } else {
+                    "drops (not newer)"
+                };
+                format!(
+                    "{verb} Logs v{} from {}: {}",
+                    update.version, update.source, update.value
+                )
+            },
+            None,
+        );
         self.metadata_offers.push(update);
         if accepted {
             let node = self

@@ -29,6 +29,7 @@ use std::path::PathBuf;
 
 use crate::bindings::Event;
 use crate::history::History;
+use crate::journal::{FlightId, Journal, Lane, MarkKind};
 use crate::metadata_store::MetadataStore;
 use crate::net::Network;
 use crate::net::envelope::Endpoint;
@@ -82,6 +83,8 @@ pub(crate) struct World {
     pub store_service: store_service::StoreService,
     pub history: History,
     pub trace: Trace,
+    /// Who talked to whom: kept with the trace's text, for `messages.svg` and `explain`.
+    pub journal: Option<Journal>,
     pub limits: Limits,
     /// `guest.*` settings handed to every node.
     pub settings: Vec<(String, String)>,
@@ -105,6 +108,20 @@ pub(crate) struct World {
 }
 
 impl World {
+    /// Marks something on a lane of the journal, when one is kept.
+    pub(crate) fn mark(
+        &mut self,
+        lane: Lane,
+        kind: MarkKind,
+        label: impl FnOnce() -> String,
+        op: Option<u64>,
+    ) {
+        let now = self.now.0;
+        if let Some(journal) = &mut self.journal {
+            journal.mark(now, lane, kind, label(), op);
+        }
+    }
+
     /// Schedules `what` at `at` (never before now).
     pub fn push(&mut self, at: SimTime, what: Pending) {
         self.queue.push(self.now, at, what);
@@ -129,11 +146,13 @@ impl World {
                 node,
                 incarnation,
                 event,
+                flight,
             } => {
                 // Everything due for this node at this instant goes in one call, up to
                 // MAX_BATCH events: a peer that floods it spreads over several calls, so the
                 // flood cannot make the victim overrun its fuel and take the blame.
                 let mut batch = vec![event];
+                let mut flights = vec![flight];
                 while batch.len() < MAX_BATCH
                     && let Some(peek) = self.queue.peek()
                 {
@@ -144,20 +163,26 @@ impl World {
                             ..
                         } if peek.at == self.now && *n == node && *i == incarnation => {
                             let Some(Scheduled {
-                                what: Pending::Node { event, .. },
+                                what: Pending::Node { event, flight, .. },
                                 ..
                             }) = self.queue.pop()
                             else {
                                 unreachable!("peeked a node event")
                             };
                             batch.push(event);
+                            flights.push(flight);
                         }
                         _ => break,
                     }
                 }
-                self.deliver(node, incarnation, batch)?;
+                self.deliver(node, incarnation, batch, flights)?;
             }
-            Pending::StoreArrives { from, id, request } => self.store_arrives(from, id, request),
+            Pending::StoreArrives {
+                from,
+                id,
+                request,
+                flight,
+            } => self.store_arrives(from, id, request, flight),
             Pending::StoreServes {
                 from,
                 id,
@@ -189,6 +214,7 @@ impl World {
         id: NodeId,
         incarnation: Option<u32>,
         events: Vec<Event>,
+        flights: Vec<Option<FlightId>>,
     ) -> Result<(), SimError> {
         let now = self.now;
         let Some(node) = self.nodes.get_mut(&id) else {
@@ -196,6 +222,11 @@ impl World {
         };
         let stale = incarnation.is_some_and(|i| i != node.incarnation);
         if node.status != NodeStatus::Running || stale {
+            if let Some(journal) = &mut self.journal {
+                for flight in flights {
+                    journal.lose(now.0, flight, format!("N{id} was down"));
+                }
+            }
             for event in &events {
                 self.trace.note(now.0, id, || {
                     format!(
@@ -240,6 +271,11 @@ impl World {
             .map_err(|source| SimError::Storage { node: id, source })?;
         for event in &events {
             self.trace.event(now.0, id, event);
+        }
+        if let Some(journal) = &mut self.journal {
+            for flight in flights {
+                journal.deliver(now.0, flight);
+            }
         }
         self.events += events.len() as u64;
         let result = instance.handle(now.0, &events);

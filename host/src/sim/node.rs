@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicU64;
 use super::World;
 use super::writer::Writer;
 use crate::bindings::{Body, Config, Event, MetadataValue, Reply, Request, Roles, Status};
+use crate::journal::{Lane, MarkKind};
 use crate::op::{LogId, NodeId, Offset, OpId, Version};
 use crate::runtime::{NodeInstance, Runtime};
 use crate::seeds;
@@ -218,6 +219,11 @@ impl World {
         node.clock
             .store(now.0, std::sync::atomic::Ordering::Relaxed);
         self.trace.note(now.0, id, || format!("N{id} starts"));
+        let again = node.incarnation > 1;
+        if let Some(journal) = &mut self.journal {
+            let label = if again { "restarts" } else { "starts" };
+            journal.mark(now.0, Lane::Node(id), MarkKind::Start, label, None);
+        }
         let mut instance =
             match node
                 .runtime
@@ -281,6 +287,12 @@ impl World {
         self.net.reset_node(id);
         self.trace
             .note(now.0, id, || format!("N{id} crashed: {reason}"));
+        self.mark(
+            Lane::Node(id),
+            MarkKind::Crash,
+            || format!("crashed: {reason}"),
+            None,
+        );
         for op in self.history.in_flight_on(id) {
             self.lose_op(op, format!("N{id} crashed"));
         }
@@ -302,6 +314,7 @@ impl World {
         node.storage = Some(fresh);
         node.wipes += 1;
         node.loglets.clear();
+        self.mark(Lane::Node(id), MarkKind::Wipe, || "disk lost".into(), None);
         Ok(())
     }
 
@@ -315,6 +328,12 @@ impl World {
         let (node, process) = (record.node, record.process);
         self.trace
             .note(now.0, node, || format!("op {op} ({process}) lost: {why}"));
+        self.mark(
+            Lane::Node(node),
+            MarkKind::OpLost,
+            || format!("op {op} lost: {why}"),
+            Some(op.0),
+        );
         self.workload_lost(op, process, &why);
     }
 }

@@ -6,6 +6,7 @@ use std::collections::BinaryHeap;
 
 use crate::bindings::{Event, MetadataValue, Precondition};
 use crate::fault::Fault;
+use crate::journal::FlightId;
 use crate::metadata_store::StoreRequest;
 use crate::op::NodeId;
 use crate::time::SimTime;
@@ -18,6 +19,8 @@ pub(crate) enum Pending {
         node: NodeId,
         incarnation: Option<u32>,
         event: Event,
+        /// Its entry in the journal, when one is kept and it is a message.
+        flight: Option<FlightId>,
     },
     /// A request reaches the metadata store; `from` is (node, incarnation), or None for
     /// the harness's own writes.
@@ -25,6 +28,7 @@ pub(crate) enum Pending {
         from: Option<(NodeId, u32)>,
         id: u64,
         request: StoreRequest,
+        flight: Option<FlightId>,
     },
     /// A request's service time at the store is over; `epoch` is the leader term it
     /// began in.
@@ -57,6 +61,16 @@ pub(crate) enum Pending {
     Fault { fault: Fault, origin: Origin },
     /// The workload's wake-up.
     Wake(u64),
+}
+
+impl Pending {
+    /// Its entry in the journal, if it has one.
+    pub(crate) fn flight(&self) -> Option<FlightId> {
+        match self {
+            Pending::Node { flight, .. } | Pending::StoreArrives { flight, .. } => *flight,
+            _ => None,
+        }
+    }
 }
 
 /// Who asked for a fault, for the trace.

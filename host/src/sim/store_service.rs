@@ -12,6 +12,7 @@ use super::World;
 use super::drive::LOGS_KEY;
 use super::queue::Pending;
 use crate::bindings::{MetadataValue, Precondition, StoreError, StoreResponse};
+use crate::journal::{FlightId, Lane, MarkKind, What};
 use crate::latency::Latency;
 use crate::metadata_store::{
     HarnessPuts, MAX_PARKED, Outage, Proxy, StoreRequest, describe_error, version_of,
@@ -84,7 +85,16 @@ impl StoreService {
 impl World {
     /// A request reaches the store: served (now, or after its service time), failed or
     /// parked by an outage.
-    pub(crate) fn store_arrives(&mut self, from: Requester, id: u64, request: StoreRequest) {
+    pub(crate) fn store_arrives(
+        &mut self,
+        from: Requester,
+        id: u64,
+        request: StoreRequest,
+        flight: Option<FlightId>,
+    ) {
+        if let Some(j) = &mut self.journal {
+            j.deliver(self.now.0, flight);
+        }
         self.timer_streak.end();
         self.events += 1;
         match self.store_service.outage {
@@ -165,6 +175,15 @@ impl World {
     /// An outage begins (a new leader term); with `until`, it ends by itself then.
     /// Requests that waited on the old term are lost with it and fail retryable.
     pub(crate) fn begin_outage(&mut self, outage: Outage, until: Option<SimTime>) {
+        self.mark(
+            Lane::Store,
+            MarkKind::Fault,
+            || match until {
+                Some(u) => format!("{outage} until {u}"),
+                None => format!("{outage}"),
+            },
+            None,
+        );
         let service = &mut self.store_service;
         service.epoch += 1;
         service.outage = Some((outage, until));
@@ -200,6 +219,13 @@ impl World {
         }
         service.outage = None;
         let parked = std::mem::take(&mut service.parked);
+        let waiting = parked.len();
+        self.mark(
+            Lane::Store,
+            MarkKind::Fault,
+            || format!("recovered; serving {waiting} waiting requests"),
+            None,
+        );
         self.trace.note(self.now.0, 0, || {
             format!(
                 "metadata store: recovered; serving {} waiting requests",
@@ -237,11 +263,30 @@ impl World {
             value: put.value.clone(),
             precondition: put.precondition,
         };
-        self.store_arrives(None, id, request);
+        let now = self.now.0;
+        let flight = self.journal.as_mut().and_then(|j| {
+            j.send(
+                now,
+                Lane::Harness,
+                Lane::Store,
+                What::StoreRequest(id, &request),
+            )
+        });
+        self.store_arrives(None, id, request, flight);
     }
 
     fn harness_answer(&mut self, id: u64, response: StoreResponse) {
         let response = self.store_service.proxy.map(response);
+        let now = self.now.0;
+        if let Some(j) = &mut self.journal {
+            let flight = j.send(
+                now,
+                Lane::Store,
+                Lane::Harness,
+                What::StoreAnswer(id, &response),
+            );
+            j.deliver(now, flight);
+        }
         let policy = self.store_service.harness_puts;
         let Some(put) = self.store_service.puts.get(&id) else {
             return;

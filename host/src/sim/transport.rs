@@ -4,6 +4,7 @@
 use super::World;
 use super::queue::Pending;
 use crate::bindings::{Event, StoreResponse};
+use crate::journal::{Lane, What};
 use crate::metadata_store::StoreRequest;
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
@@ -23,10 +24,20 @@ impl World {
             request: &request,
         };
         let decision = self.net.judge(self.now, &envelope);
+        let now = self.now.0;
+        let flight = self.journal.as_mut().and_then(|j| {
+            j.send(
+                now,
+                Lane::Node(node),
+                Lane::Store,
+                What::StoreRequest(id, &request),
+            )
+        });
         let pending = Pending::StoreArrives {
             from: Some((node, incarnation)),
             id,
             request,
+            flight,
         };
         self.route(
             decision,
@@ -49,10 +60,20 @@ impl World {
             response: &response,
         };
         let decision = self.net.judge(self.now, &envelope);
+        let now = self.now.0;
+        let flight = self.journal.as_mut().and_then(|j| {
+            j.send(
+                now,
+                Lane::Store,
+                Lane::Node(node),
+                What::StoreAnswer(id, &response),
+            )
+        });
         let pending = Pending::Node {
             node,
             incarnation: Some(incarnation),
             event: Event::MetadataResponse((id, response)),
+            flight,
         };
         self.route(
             decision,
@@ -75,10 +96,21 @@ impl World {
         let now = self.now;
         match decision {
             Decision::Deliver(at) => self.push(at, pending),
-            Decision::Drop => self
-                .trace
-                .note(now.0, shown_on, || format!("lost between {from} and {to}")),
+            Decision::Drop => {
+                if let Some(j) = &mut self.journal {
+                    j.lose(
+                        now.0,
+                        pending.flight(),
+                        format!("lost between {from} and {to}"),
+                    );
+                }
+                self.trace
+                    .note(now.0, shown_on, || format!("lost between {from} and {to}"))
+            }
             Decision::Hold => {
+                if let Some(j) = &mut self.journal {
+                    j.hold(now.0, pending.flight());
+                }
                 self.trace
                     .note(now.0, shown_on, || format!("held between {from} and {to}"));
                 self.hold_envelope(from, to, pending);

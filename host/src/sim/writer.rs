@@ -58,6 +58,7 @@ impl World {
                     node,
                     incarnation,
                     event,
+                    flight: None,
                 },
             );
         }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use logsandbox::error::BuildError;
 use logsandbox::runtime::{LoadError, Runtime};
 use logsandbox::scenario::{self, BUILTIN, ScenarioError};
+use logsandbox::timeline::Timeline;
 use logsandbox::{Error, Sandbox, explore};
 
 use crate::demo::Demo;
@@ -92,6 +93,12 @@ pub enum Command {
         /// only the events that mention TEXT when given, e.g. `--timeline N5` or `--timeline Seal`.
         #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
         timeline: Option<String>,
+        /// With --timeline: hide the chatter (timers, hellos, debug lines).
+        #[arg(long)]
+        compact: bool,
+        /// For a failing run, print the causal chain that led to the failing operation.
+        #[arg(long)]
+        explain: bool,
     },
     /// Run the seed race twice, as the flaky test had it and as fixed, and show why one fails.
     Demo {
@@ -264,15 +271,20 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             json,
             guest,
             timeline,
+            compact,
+            explain,
         } => {
-            if json && timeline.is_some() {
+            if json && (timeline.is_some() || explain) {
                 return Err(CliError::Usage(
-                    "--timeline prints text; it does not go with --json (use --out for trace.jsonl)"
+                    "--timeline and --explain print text; they do not go with --json (use --out for trace.jsonl and explain.txt)"
                         .into(),
                 ));
             }
             let parsed = scenario::load(&scenario, &sets)?;
-            let mut builder = Sandbox::from_scenario(&parsed).keep_trace(timeline.is_some());
+            let record = timeline.is_some() || explain || out.is_some();
+            // Keeping the record, a failed run goes on a second for it (what came too
+            // late); the verdict and the trace hash are taken at the failure.
+            let mut builder = Sandbox::from_scenario(&parsed).keep_trace(record);
             if let Some(path) = guest.as_deref() {
                 builder = builder.component(load_guest(path)?);
             }
@@ -286,7 +298,18 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             let mut sandbox = builder.build().map_err(Error::from)?;
             let report = sandbox.run().map_err(Error::from)?;
             if let Some(filter) = &timeline {
-                emit(&report.timeline(filter));
+                let timeline = Timeline {
+                    filter: filter.clone(),
+                    compact,
+                    colour: colour_wanted(),
+                };
+                emit(&timeline.render(&report.trace));
+            }
+            if explain {
+                match report.explain() {
+                    Some(explanation) => emit(&explanation.render()),
+                    None => emit("explain: the run passed; nothing to explain\n"),
+                }
             }
             let replay = replay_command(&scenario, report.seed, &sets, guest.as_ref());
             if json {
@@ -322,6 +345,11 @@ fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
         .and_then(|()| std::fs::write(&probe, b""))
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| CliError::Usage(format!("--out {}: {e}", dir.display())))
+}
+
+/// Colour when stdout is a terminal and `NO_COLOR` is not set.
+pub fn colour_wanted() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A whole number for `--seed`, with a message that says what is wanted.
