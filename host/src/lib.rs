@@ -100,5 +100,5 @@ pub use sandbox::{Condition, Sandbox, SandboxBuilder};
 pub use scenario::Scenario;
 pub use sim::{CachedLogs, LogletReport, NodeStatus, SimError, Source};
 pub use time::{SimTime, ms, secs, us};
-pub use trace::TraceRecord;
+pub use trace::{TraceRecord, describe_value};
 pub use workload::{Action, Workload};

@@ -6,19 +6,47 @@
 use super::Sandbox;
 use crate::error::RunError;
 use crate::fault::Fault;
+use crate::history::Process;
 use crate::latency::IntoLatency;
 use crate::metadata_store::Outage;
 use crate::net::LinkStats;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::{Path, Rule, RuleId};
-use crate::op::NodeId;
+use crate::op::{NodeId, OpId};
 use crate::sim::queue::{Origin, Pending};
 use crate::time::SimTime;
+use crate::workload::StepAction;
 
 impl Sandbox {
     /// Applies a fault or change now.
     pub fn apply(&mut self, fault: Fault) {
         self.world.apply_fault(fault, Origin::Handle);
+    }
+
+    /// Carries out a script step's action now, exactly as a scenario's script does: its
+    /// operation on behalf of process `step-NUMBER`, its fault as the workload's, its put
+    /// of the Logs through the harness. The repl does this with every command, so a saved
+    /// session replays to the same trace hash. Returns the operation invoked, if any.
+    pub fn perform_step(&mut self, action: &StepAction, number: u32) -> Option<OpId> {
+        match action {
+            StepAction::Invoke { node, op } => {
+                Some(self.invoke_as(Process::Step(number), *node, op.clone()))
+            }
+            StepAction::Fault(planned) => {
+                let (_, fault) = planned.from_base(self.now());
+                self.world.apply_fault(fault, Origin::Workload);
+                None
+            }
+            StepAction::PutLogs {
+                version,
+                precondition,
+            } => {
+                let value = self.world.cluster.logs(*version);
+                self.world.harness_put(value, *precondition);
+                None
+            }
+            StepAction::Stop => None,
+        }
     }
 
     /// Applies a fault or change at the virtual instant `at` (now, if `at` has passed).

@@ -291,6 +291,12 @@ impl Sandbox {
         )
     }
 
+    /// Who talked to whom so far, when the sandbox keeps its trace: the source of
+    /// `messages.svg` ([`crate::diagram`]) and of `explain` ([`crate::explain`]).
+    pub fn journal(&self) -> Option<&crate::journal::Journal> {
+        self.world.journal.as_ref()
+    }
+
     /// The trace so far, when the sandbox keeps it ([`super::SandboxBuilder::keep_trace`]).
     pub fn trace(&self) -> &[crate::TraceRecord] {
         self.world.trace.records()

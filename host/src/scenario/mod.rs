@@ -282,22 +282,27 @@ impl std::error::Error for ScenarioError {}
 
 /// Loads a scenario by built-in name or path, then applies `--set key=value` overrides.
 pub fn load(spec: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
+    let (file, text) = source(spec)?;
+    parse(&file, &text, sets)
+}
+
+/// The text of a scenario named by built-in name or path, and the file name errors give.
+pub fn source(spec: &str) -> Result<(String, String), ScenarioError> {
     let path = Path::new(spec);
-    let (file, text) = if path.is_file() {
+    if path.is_file() {
         let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Read {
             path: spec.to_string(),
             reason: e.to_string(),
         })?;
-        (spec.to_string(), text)
+        Ok((spec.to_string(), text))
     } else if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == spec) {
-        (format!("scenarios/{name}.toml"), text.to_string())
+        Ok((format!("scenarios/{name}.toml"), text.to_string()))
     } else {
-        return Err(ScenarioError::Unknown {
+        Err(ScenarioError::Unknown {
             name: spec.to_string(),
             builtins: builtin_names(),
-        });
-    };
-    parse(&file, &text, sets)
+        })
+    }
 }
 
 /// Parses scenario text; `file` names it in errors.
@@ -442,7 +447,9 @@ impl Reader {
             let nodes = match &step.action {
                 crate::workload::StepAction::Invoke { node, .. } => vec![*node],
                 crate::workload::StepAction::Fault(p) => p.fault.nodes(),
-                crate::workload::StepAction::PutLogs { .. } => vec![],
+                crate::workload::StepAction::PutLogs { .. } | crate::workload::StepAction::Stop => {
+                    vec![]
+                }
             };
             if let Some(node) = nodes.into_iter().find(|n| !in_cluster(*n)) {
                 return Err(v.bad(

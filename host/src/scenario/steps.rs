@@ -24,6 +24,10 @@
 //! [[steps]]
 //! latency = "200ms"            # a latency change
 //! path = "metadata_store"      # network, peer_metadata, storage, or a link "5->1"
+//!
+//! [[steps]]
+//! at = "3s"
+//! stop = true                  # the run ends here, whatever is still in flight
 //! ```
 
 use super::ScenarioError;
@@ -68,7 +72,7 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
             (None, None) if i == 0 => StepTiming::At(SimTime(delay)),
             (None, None) => StepTiming::After { step: i - 1, delay },
         };
-        let kinds: Vec<&str> = ["start", "put_logs", "invoke", "fault", "latency"]
+        let kinds: Vec<&str> = ["start", "put_logs", "invoke", "fault", "latency", "stop"]
             .into_iter()
             .filter(|k| f.has(k))
             .collect();
@@ -76,7 +80,7 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
             return Err(f.bad(
                 "invoke",
                 format!(
-                    "a step does exactly one of start, put_logs, invoke, fault or latency; this one has {}",
+                    "a step does exactly one of start, put_logs, invoke, fault, latency or stop; this one has {}",
                     if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") }
                 ),
             ));
@@ -103,6 +107,12 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
                 }
             }
             "invoke" => parse_invoke(&mut f)?,
+            "stop" => {
+                if f.boolean("stop")? != Some(true) {
+                    return Err(f.bad("stop", "a stop step says `stop = true`"));
+                }
+                StepAction::Stop
+            }
             "fault" => {
                 let action = f.text("fault")?.unwrap_or_default();
                 let (fault, until) =

@@ -46,6 +46,8 @@ pub enum StepAction {
     },
     /// Apply a fault or a change (a partition heals `until` after the step fires).
     Fault(Planned),
+    /// The run ends here, whatever is still in flight (a saved repl session ends so).
+    Stop,
     /// The harness writes the run's Logs at this version, as Restate's test does.
     PutLogs {
         /// The Logs' version.
@@ -138,6 +140,13 @@ impl Script {
             StepAction::Fault(planned) => {
                 let (_, fault) = planned.from_base(self.now);
                 Action::Fault(fault)
+            }
+            StepAction::Stop => {
+                self.states[i] = State::Done {
+                    at: self.now,
+                    outcome: "stopped".into(),
+                };
+                return vec![Action::Finish];
             }
             StepAction::PutLogs {
                 version,

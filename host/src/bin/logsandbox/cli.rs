@@ -147,6 +147,24 @@ pub enum Command {
     },
     /// List every scenario key, with its type, default and meaning.
     Keys,
+    /// An interactive session on a live cluster: start nodes, invoke operations, inject
+    /// faults, step the clock, look at nodes, the history, the timeline and the picture.
+    Repl {
+        /// A built-in or a TOML file; without one, 3 log-servers and the client N5.
+        scenario: Option<String>,
+        /// Seed of every random choice.
+        #[arg(long, allow_negative_numbers = true, value_parser = whole_number)]
+        seed: Option<u64>,
+        /// Override a scenario key (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
+        /// Run this component instead of the built-in guest.
+        #[arg(long, value_name = "PATH.wasm")]
+        guest: Option<PathBuf>,
+        /// Pace runs by the wall clock: virtual seconds per wall second (1: real time).
+        #[arg(long, value_parser = speed)]
+        speed: Option<f64>,
+    },
 }
 
 /// What `scenarios` does besides listing.
@@ -251,6 +269,19 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             emit(text);
             Ok(EXIT_PASS)
         }
+        Command::Repl {
+            scenario,
+            seed,
+            sets,
+            guest,
+            speed,
+        } => crate::repl::run(
+            scenario.as_deref(),
+            sets,
+            seed,
+            guest.as_deref().map(load_guest).transpose()?,
+            speed,
+        ),
         Command::Keys => {
             emit(&keys_table());
             Ok(EXIT_PASS)
@@ -360,6 +391,16 @@ fn whole_number(text: &str) -> Result<u64, String> {
             u64::MAX
         )
     })
+}
+
+/// A pace: virtual seconds per wall second, more than 0.
+fn speed(text: &str) -> Result<f64, String> {
+    text.trim()
+        .trim_end_matches('x')
+        .parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 1e9)
+        .ok_or_else(|| format!("expected a speed such as 1, 10 or 0.5, got {text:?}"))
 }
 
 /// A count of parallel jobs: 1 or more.

@@ -3,10 +3,12 @@
 //! - [`cli`]: arguments, commands, output and exit codes;
 //! - [`demo`]: the seed race, as the flaky test had it and as fixed;
 //! - [`mutants`]: guests with one known bug each, and whether the checks catch them.
+//! - [`repl`]: an interactive session on a live cluster.
 
 mod cli;
 mod demo;
 mod mutants;
+mod repl;
 
 use clap::Parser;
 
