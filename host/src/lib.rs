@@ -59,6 +59,7 @@ pub mod explain;
 pub mod explore;
 pub mod fault;
 pub mod history;
+pub mod history_file;
 pub mod journal;
 pub mod latency;
 pub mod metadata_store;

@@ -286,6 +286,22 @@ pub fn load(spec: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
     parse(&file, &text, sets)
 }
 
+/// A scenario's table with the `--set` overrides folded in: written out, it loads to the
+/// same scenario with no overrides (`run --out` keeps it as `scenario.toml`, `repl`'s
+/// `save` starts from it).
+pub fn folded(file: &str, text: &str, sets: &[String]) -> Result<toml::Table, ScenarioError> {
+    let mut table: toml::Table =
+        text.parse()
+            .map_err(|e: toml::de::Error| ScenarioError::Syntax {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
+    for arg in sets {
+        keys::apply_set(file, &mut table, arg)?;
+    }
+    Ok(table)
+}
+
 /// The text of a scenario named by built-in name or path, and the file name errors give.
 pub fn source(spec: &str) -> Result<(String, String), ScenarioError> {
     let path = Path::new(spec);

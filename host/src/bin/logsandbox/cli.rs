@@ -80,7 +80,8 @@ pub enum Command {
         /// Override a scenario key, e.g. `--set latency.network=5ms` (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Keep a redb file per node, and write report.json, history.json and trace.jsonl here.
+        /// Keep a redb file per node, and write report.json, history.json, trace.jsonl,
+        /// messages.svg, explain.txt (a failed run) and scenario.toml (for `replay`) here.
         #[arg(long)]
         out: Option<PathBuf>,
         /// Print exactly one JSON object on stdout.
@@ -147,6 +148,25 @@ pub enum Command {
     },
     /// List every scenario key, with its type, default and meaning.
     Keys,
+    /// Run a `run --out` directory again: check the trace hash it recorded, show the timeline.
+    Replay {
+        /// The directory `run --out` wrote.
+        dir: PathBuf,
+        /// Only the timeline's lines that mention TEXT (a node: `N5`).
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Show every event, the chatter too (timers, hellos).
+        #[arg(long)]
+        all: bool,
+    },
+    /// Judge a history file (the history.json of `run --out`, or any of its shape) with every check.
+    Check {
+        /// The history file.
+        history: PathBuf,
+        /// Print exactly one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// An interactive session on a live cluster: start nodes, invoke operations, inject
     /// faults, step the clock, look at nodes, the history, the timeline and the picture.
     Repl {
@@ -282,6 +302,10 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             guest.as_deref().map(load_guest).transpose()?,
             speed,
         ),
+        Command::Replay { dir, filter, all } => {
+            crate::replay::replay(&dir, filter.as_deref(), !all)
+        }
+        Command::Check { history, json } => crate::replay::check(&history, json),
         Command::Keys => {
             emit(&keys_table());
             Ok(EXIT_PASS)
@@ -322,11 +346,15 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             if let Some(seed) = seed {
                 builder = builder.seed(seed);
             }
-            if let Some(dir) = out {
-                check_out_dir(&dir)?;
+            if let Some(dir) = &out {
+                check_out_dir(dir)?;
                 builder = builder.out_dir(dir);
             }
             let mut sandbox = builder.build().map_err(Error::from)?;
+            if let Some(dir) = &out {
+                let seed = sandbox.seed();
+                crate::replay::keep_for_replay(dir, &scenario, &sets, seed, guest.as_deref())?;
+            }
             let report = sandbox.run().map_err(Error::from)?;
             if let Some(filter) = &timeline {
                 let timeline = Timeline {
@@ -359,7 +387,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
 
 /// Writes `text` to stdout. A reader that went away (`logsandbox run ... | head`) ends the
 /// output quietly; the exit code still tells the run's outcome.
-fn emit(text: &str) {
+pub fn emit(text: &str) {
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
         && e.kind() != std::io::ErrorKind::BrokenPipe

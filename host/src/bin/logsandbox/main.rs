@@ -4,11 +4,13 @@
 //! - [`demo`]: the seed race, as the flaky test had it and as fixed;
 //! - [`mutants`]: guests with one known bug each, and whether the checks catch them.
 //! - [`repl`]: an interactive session on a live cluster.
+//! - [`replay`]: a `--out` directory run again, and a history file judged.
 
 mod cli;
 mod demo;
 mod mutants;
 mod repl;
+mod replay;
 
 use clap::Parser;
 

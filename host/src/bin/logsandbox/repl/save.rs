@@ -2,7 +2,7 @@
 //! written back as a script that replays the session.
 
 use logsandbox::SimTime;
-use logsandbox::scenario::{self, WorkloadKind, keys};
+use logsandbox::scenario::{self, WorkloadKind};
 use logsandbox::workload::Step;
 
 use super::session::Base;
@@ -61,10 +61,8 @@ pub fn script(
             }
         ));
     }
-    let mut table: toml::Table = base.text.parse().map_err(|e| format!("{e}"))?;
-    for set in &base.sets {
-        keys::apply_set(&base.file, &mut table, set).map_err(|e| e.to_string())?;
-    }
+    let mut table =
+        scenario::folded(&base.file, &base.text, &base.sets).map_err(|e| e.to_string())?;
     let name = format!("{}-session", base.scenario.name);
     table.insert("name".into(), toml::Value::String(name));
     table.insert(

@@ -1,0 +1,319 @@
+//! Reading a history back from its file: the Jepsen-style `history.json` that `--out`
+//! writes (and any file of that shape, written by hand or by another tool), so that
+//! `logsandbox check HISTORY` can judge it.
+//!
+//! Each entry is `{"type": "invoke"|"ok"|"fail"|"info", "id", "f", "value", "process",
+//! "time", "node"}`, in the order things happened. An `info` completion whose value is a
+//! client error (`sealed`, `internal: ...`) is a write that failed but may have taken
+//! effect; any other `info` value is why the operation was lost; an `info` with a null
+//! value never ended.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use crate::history::{History, Process};
+use crate::op::{ClientError, MetadataKind, TailState};
+use crate::op::{Op, OpId, OpResult, ReadRecord};
+use crate::time::SimTime;
+
+/// Why a history file could not be read: the entry and what is wrong with it.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{file}: {place}: {reason}")]
+pub struct HistoryFileError {
+    /// The file.
+    pub file: String,
+    /// `entry 12 (id 7)`, or `the file`.
+    pub place: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The most entries a history file may hold.
+pub const MAX_ENTRIES: usize = 10_000_000;
+
+/// Reads a history from the text of a Jepsen-style history file named `file`.
+pub fn read(file: &str, text: &str) -> Result<History, HistoryFileError> {
+    let whole = |reason: String| HistoryFileError {
+        file: file.to_string(),
+        place: "the file".into(),
+        reason,
+    };
+    let entries: Value = serde_json::from_str(text).map_err(|e| whole(format!("not JSON: {e}")))?;
+    let Value::Array(entries) = entries else {
+        return Err(whole("expected an array of entries".into()));
+    };
+    if entries.len() > MAX_ENTRIES {
+        return Err(whole(format!("more than {MAX_ENTRIES} entries")));
+    }
+    let mut history = History::new();
+    // The file's ids, to the ids the history gives, with each operation's kind.
+    let mut ids: BTreeMap<u64, (OpId, Op)> = BTreeMap::new();
+    for (i, entry) in entries.iter().enumerate() {
+        let id = entry.get("id").and_then(Value::as_u64);
+        let bad = |reason: String| HistoryFileError {
+            file: file.to_string(),
+            place: match id {
+                Some(id) => format!("entry {i} (id {id})"),
+                None => format!("entry {i}"),
+            },
+            reason,
+        };
+        let field = |name: &str| entry.get(name).ok_or_else(|| bad(format!("no `{name}`")));
+        let id = id.ok_or_else(|| bad("`id` is not a whole number".into()))?;
+        let kind = field("type")?
+            .as_str()
+            .ok_or_else(|| bad("`type` is not text".into()))?;
+        let time = field("time")?
+            .as_u64()
+            .ok_or_else(|| bad("`time` is not a whole number of nanoseconds".into()))?;
+        let value = entry.get("value").unwrap_or(&Value::Null);
+        match kind {
+            "invoke" => {
+                if ids.contains_key(&id) {
+                    return Err(bad("this id was invoked before".into()));
+                }
+                let f = field("f")?
+                    .as_str()
+                    .ok_or_else(|| bad("`f` is not text".into()))?;
+                let op = op_of(f, value).map_err(&bad)?;
+                let process = process_of(
+                    field("process")?
+                        .as_str()
+                        .ok_or_else(|| bad("`process` is not text".into()))?,
+                )
+                .map_err(&bad)?;
+                let node = field("node")?
+                    .as_u64()
+                    .and_then(|n| u32::try_from(n).ok())
+                    .ok_or_else(|| bad("`node` is not a node id".into()))?;
+                let given = history.invoke(SimTime(time), process, node, op.clone());
+                ids.insert(id, (given, op));
+            }
+            "ok" | "fail" | "info" => {
+                let (given, op) = ids
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| bad(format!("a `{kind}` for an id never invoked")))?;
+                let done = match (kind, value) {
+                    ("info", Value::Null) => continue,
+                    ("ok", value) => {
+                        let result = result_of(&op, value).map_err(&bad)?;
+                        history.complete(SimTime(time), given, result).is_some()
+                    }
+                    ("fail", value) => {
+                        let e = error_of(value).map_err(&bad)?;
+                        history
+                            .complete(SimTime(time), given, OpResult::Failed(e))
+                            .is_some()
+                    }
+                    (_, value) => match error_of(value) {
+                        Ok(e) if crate::history::may_have_taken_effect(&op, &e) => history
+                            .complete(SimTime(time), given, OpResult::Failed(e))
+                            .is_some(),
+                        _ => {
+                            let why = value.as_str().unwrap_or("lost").to_string();
+                            history.lose(SimTime(time), given, why)
+                        }
+                    },
+                };
+                if !done {
+                    return Err(bad("this operation had already ended".into()));
+                }
+            }
+            other => {
+                return Err(bad(format!(
+                    "`type` {other:?} is not invoke, ok, fail or info"
+                )));
+            }
+        }
+    }
+    Ok(history)
+}
+
+fn process_of(text: &str) -> Result<Process, String> {
+    let numbered = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|n| n.parse::<u32>().ok())
+    };
+    match text {
+        "main" => Ok(Process::Main),
+        "watcher" => Ok(Process::Watcher),
+        "user" => Ok(Process::User),
+        _ => numbered("appender-")
+            .map(Process::Appender)
+            .or_else(|| numbered("worker-").map(Process::Worker))
+            .or_else(|| numbered("step-").map(Process::Step))
+            .ok_or_else(|| {
+                format!(
+                    "process {text:?} is not main, watcher, user, appender-N, worker-N or step-N"
+                )
+            }),
+    }
+}
+
+fn u32_of(value: &Value, name: &str) -> Result<u32, String> {
+    value
+        .get(name)
+        .and_then(Value::as_u64)
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| format!("`value.{name}` is not a whole number below 2^32"))
+}
+
+fn payload_of(value: &Value) -> Result<Vec<u8>, String> {
+    match value {
+        Value::String(text) => Ok(text.as_bytes().to_vec()),
+        Value::Object(o) => {
+            let hex = o
+                .get("hex")
+                .and_then(Value::as_str)
+                .ok_or("a payload is text or {\"hex\": \"...\"}")?;
+            if hex.len() % 2 != 0 {
+                return Err(format!("hex payload {hex:?} has an odd length"));
+            }
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| {
+                    u8::from_str_radix(&hex[i..i + 2], 16)
+                        .map_err(|_| format!("hex payload {hex:?} is not hexadecimal"))
+                })
+                .collect()
+        }
+        _ => Err("a payload is text or {\"hex\": \"...\"}".into()),
+    }
+}
+
+fn op_of(f: &str, value: &Value) -> Result<Op, String> {
+    let log = || u32_of(value, "log");
+    Ok(match f {
+        "append" => Op::Append(
+            log()?,
+            payload_of(value.get("payload").unwrap_or(&Value::Null))?,
+        ),
+        "seal" => Op::Seal(log()?),
+        "find-tail" => Op::FindTail(log()?),
+        "read" => Op::Read(log()?, u32_of(value, "from")?, u32_of(value, "to")?),
+        "trim" => Op::Trim(log()?, u32_of(value, "trim_point")?),
+        "wait-for-metadata" => Op::WaitForMetadata(MetadataKind::Logs, u32_of(value, "version")?),
+        other => {
+            return Err(format!(
+                "`f` {other:?} is not append, seal, find-tail, read, trim or wait-for-metadata"
+            ));
+        }
+    })
+}
+
+fn tail_of(value: &Value) -> Result<TailState, String> {
+    let offset = |name| {
+        value
+            .get(name)
+            .and_then(Value::as_u64)
+            .and_then(|n| u32::try_from(n).ok())
+    };
+    match (offset("open"), offset("sealed")) {
+        (Some(o), None) => Ok(TailState::Open(o)),
+        (None, Some(o)) => Ok(TailState::Sealed(o)),
+        _ => Err("a tail is {\"open\": N} or {\"sealed\": N}".into()),
+    }
+}
+
+fn result_of(op: &Op, value: &Value) -> Result<OpResult, String> {
+    Ok(match op {
+        Op::Append(..) => OpResult::Appended(
+            value
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .ok_or("an append's result is the offset it was acknowledged at")?,
+        ),
+        Op::Seal(_) => OpResult::Sealed(tail_of(value)?),
+        Op::FindTail(_) => OpResult::Tail(tail_of(value)?),
+        Op::Read(..) => {
+            let records = value
+                .as_array()
+                .ok_or("a read's result is a list of records")?;
+            let records = records
+                .iter()
+                .map(|r| {
+                    Ok(ReadRecord {
+                        offset: u32_of(r, "offset")?,
+                        payload: payload_of(r.get("payload").unwrap_or(&Value::Null))?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            OpResult::Records(records)
+        }
+        Op::Trim(..) => OpResult::Trimmed(u32_of(value, "trim_point")?),
+        Op::WaitForMetadata(..) => OpResult::MetadataReady(u32_of(value, "version")?),
+    })
+}
+
+/// The client error a history prints (`sealed`, `unknown log '0'`, `internal: why`...).
+fn error_of(value: &Value) -> Result<ClientError, String> {
+    let text = value
+        .as_str()
+        .ok_or("an error is text, such as \"sealed\"")?;
+    if text == "sealed" {
+        return Ok(ClientError::Sealed);
+    }
+    if let Some(log) = text
+        .strip_prefix("unknown log '")
+        .and_then(|rest| rest.strip_suffix('\''))
+        .and_then(|log| log.parse().ok())
+    {
+        return Ok(ClientError::UnknownLog(log));
+    }
+    for (prefix, make) in [
+        (
+            "unsupported: ",
+            ClientError::Unsupported as fn(String) -> ClientError,
+        ),
+        ("malformed: ", ClientError::Malformed),
+        ("internal: ", ClientError::Internal),
+    ] {
+        if let Some(why) = text.strip_prefix(prefix) {
+            return Ok(make(why.to_string()));
+        }
+    }
+    Err(format!(
+        "{text:?} is not a client error (sealed, unknown log 'N', unsupported: ..., malformed: ..., internal: ...)"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check_history;
+
+    #[test]
+    fn a_history_reads_back_as_it_was_written() {
+        let mut h = History::new();
+        let a = h.invoke(SimTime(1), Process::Appender(1), 5, Op::append(0, "a"));
+        let b = h.invoke(SimTime(2), Process::Watcher, 5, Op::FindTail(0));
+        let c = h.invoke(SimTime(2), Process::Main, 5, Op::append(0, vec![0xff]));
+        let d = h.invoke(SimTime(3), Process::Step(2), 5, Op::Read(0, 1, 1));
+        h.complete(SimTime(4), a, OpResult::Appended(1));
+        h.complete(SimTime(5), b, OpResult::Tail(TailState::Sealed(2)));
+        h.complete(SimTime(6), c, OpResult::Failed(ClientError::Sealed));
+        h.lose(SimTime(7), d, "N5 crashed".into());
+        let text = serde_json::to_string(&h.jepsen()).unwrap();
+        let back = read("h.json", &text).unwrap();
+        assert_eq!(
+            serde_json::to_value(back.jepsen()).unwrap(),
+            serde_json::to_value(h.jepsen()).unwrap()
+        );
+        assert_eq!(check_history(&back), check_history(&h));
+    }
+
+    #[test]
+    fn a_bad_entry_is_named_with_what_is_wrong() {
+        let e = read("h.json", r#"[{"type":"invoke","id":1,"f":"frob","value":{},"process":"main","time":0,"node":5}]"#)
+            .unwrap_err();
+        assert_eq!(e.place, "entry 0 (id 1)");
+        assert!(e.reason.contains("\"frob\""), "{e}");
+        let e = read("h.json", r#"[{"type":"ok","id":3,"f":"seal","value":{"sealed":2},"process":"main","time":0,"node":5}]"#)
+            .unwrap_err();
+        assert!(e.reason.contains("never invoked"), "{e}");
+        assert!(read("h.json", "{").unwrap_err().reason.contains("not JSON"));
+        assert!(read("h.json", "{}").unwrap_err().reason.contains("array"));
+    }
+}
