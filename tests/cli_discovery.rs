@@ -21,7 +21,22 @@ fn keys_lists_every_key_with_its_type_default_and_meaning() {
         if !key.default.is_empty() {
             assert!(line.contains(key.default), "{line}");
         }
+        if !key.range.is_empty() {
+            assert!(line.contains(key.range), "{line}");
+        }
     }
+    // The run.* limits state their ranges: a user raising one knows how far.
+    let line = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap()
+            .to_string()
+    };
+    assert!(line("run.memory_mb ").contains("4..=4096"), "{text}");
+    assert!(
+        line("run.fuel_per_call ").contains("10000 or more"),
+        "{text}"
+    );
     assert!(text.contains("guest."), "{text}");
 }
 
@@ -43,5 +58,24 @@ fn a_shown_scenario_is_a_template_that_runs_as_the_built_in_does() {
     let out = logsandbox(&["scenarios", "show", "no-such-scenario"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("store-4523"), "{}", stderr(&out));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_bare_zero_is_a_duration_in_a_file_and_on_the_command_line() {
+    let dir = scratch("bare-zero");
+    let path = dir.join("zero.toml");
+    std::fs::write(
+        &path,
+        "name = \"zero\"\n[workload]\nappenders = 2\nwarmup_appends = 3\nlookup_delay = 0\nseal_delay = \"0\"\n",
+    )
+    .unwrap();
+    let out = logsandbox(&[
+        "run",
+        path.to_str().unwrap(),
+        "--set",
+        "workload.after_seal_pause=0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -34,6 +34,15 @@ pub struct Key {
     pub default: &'static str,
     /// What it means.
     pub meaning: &'static str,
+    /// The values it takes, when a number is bounded (`1..=64`, `1 or more`).
+    pub range: &'static str,
+}
+
+impl Key {
+    /// The same key, with the range of values it takes.
+    const fn within(self, range: &'static str) -> Key {
+        Key { range, ..self }
+    }
 }
 
 const fn key(name: &'static str, kind: Kind, default: &'static str, meaning: &'static str) -> Key {
@@ -42,6 +51,7 @@ const fn key(name: &'static str, kind: Kind, default: &'static str, meaning: &'s
         kind,
         default,
         meaning,
+        range: "",
     }
 }
 
@@ -51,20 +61,23 @@ use Kind as K;
 pub const KEYS: &[Key] = &[
     key("name", K::Text, "unnamed", "the scenario's name"),
     key("description", K::Text, "", "what it shows"),
-    key("seed", K::Integer, "1", "default seed; --seed overrides"),
+    key("seed", K::Integer, "1", "default seed; --seed overrides")
+        .within("0..=9223372036854775807"),
     key(
         "cluster.log_servers",
         K::Integer,
         "3",
-        "log-server nodes N1..Nn (1..=64)",
-    ),
+        "log-server nodes N1..Nn",
+    )
+    .within("1..=64"),
     key(
         "cluster.sequencer",
         K::Integer,
         "5",
         "the client node that hosts the sequencer",
-    ),
-    key("cluster.replication", K::Integer, "2", "write quorum size"),
+    )
+    .within("1..=4294967295"),
+    key("cluster.replication", K::Integer, "2", "write quorum size").within("1..=64"),
     key(
         "cluster.client_start",
         K::Duration,
@@ -82,13 +95,15 @@ pub const KEYS: &[Key] = &[
         K::Integer,
         "0",
         "a second client node, without the sequencer (0: none)",
-    ),
+    )
+    .within("0..=4294967295"),
     key(
         "metadata.logs_version",
         K::Integer,
         "1",
         "version the scenario writes its Logs with (precondition None)",
-    ),
+    )
+    .within("1..=4294967295"),
     key(
         "metadata.wait_for_version",
         K::Bool,
@@ -129,8 +144,9 @@ pub const KEYS: &[Key] = &[
         "metadata.put_tries",
         K::Integer,
         "20",
-        "tries of the harness's put while it fails retryable (1: no retry; 1..=1000)",
-    ),
+        "tries of the harness's put while it fails retryable (1: no retry)",
+    )
+    .within("1..=1000"),
     key(
         "metadata.put_retry_interval",
         K::Duration,
@@ -190,19 +206,22 @@ pub const KEYS: &[Key] = &[
         K::Integer,
         "20",
         "append/seal: concurrent appenders",
-    ),
+    )
+    .within("1..=10000"),
     key(
         "workload.warmup_appends",
         K::Integer,
         "200",
         "append/seal: appends each makes before the seal",
-    ),
+    )
+    .within("1..=1000000"),
     key(
         "workload.watch_interval",
         K::Duration,
         "1ms",
         "append/seal: pause between the watcher's find-tails",
-    ),
+    )
+    .within("1ns or more (0 reads 1ns)"),
     key(
         "workload.lookup_delay",
         K::Duration,
@@ -232,13 +251,15 @@ pub const KEYS: &[Key] = &[
         K::Integer,
         "6",
         "random: concurrent processes, spread over the client nodes",
-    ),
+    )
+    .within("1..=1000"),
     key(
         "workload.ops",
         K::Integer,
         "300",
         "random: operations in all",
-    ),
+    )
+    .within("1..=10000000"),
     key(
         "workload.think",
         K::Latency,
@@ -250,31 +271,36 @@ pub const KEYS: &[Key] = &[
         K::Integer,
         "20",
         "random: weight of appends",
-    ),
+    )
+    .within("0..=1000000"),
     key(
         "workload.weights.read",
         K::Integer,
         "3",
         "random: weight of reads",
-    ),
+    )
+    .within("0..=1000000"),
     key(
         "workload.weights.find_tail",
         K::Integer,
         "4",
         "random: weight of find-tails",
-    ),
+    )
+    .within("0..=1000000"),
     key(
         "workload.weights.seal",
         K::Integer,
         "1",
         "random: weight of seals",
-    ),
+    )
+    .within("0..=1000000"),
     key(
         "workload.weights.trim",
         K::Integer,
         "1",
         "random: weight of trims",
-    ),
+    )
+    .within("0..=1000000"),
     key(
         "workload.crashes",
         K::Bool,
@@ -316,61 +342,71 @@ pub const KEYS: &[Key] = &[
         K::Integer,
         "50000000",
         "the run fails after this many delivered events",
-    ),
+    )
+    .within("1 or more"),
     key(
         "run.fuel_per_call",
         K::Integer,
         "2000000000",
         "fuel per guest call: the deterministic CPU bound",
-    ),
+    )
+    .within("10000 or more"),
     key(
         "run.memory_mb",
         K::Integer,
         "256",
-        "memory cap per node, every memory and table of its instance together (4..=4096)",
-    ),
+        "memory cap per node, every memory and table of its instance together",
+    )
+    .within("4..=4096"),
     key(
         "run.max_effects_per_call",
         K::Integer,
         "100000",
         "messages, timers, writes... one guest call may make; past it the node crashes",
-    ),
+    )
+    .within("10 or more"),
     key(
         "run.max_call_mb",
         K::Integer,
         "64",
-        "MiB of payloads and values one guest call's effects may hold (1..=4096)",
-    ),
+        "MiB of payloads and values one guest call's effects may hold",
+    )
+    .within("1..=4096"),
     key(
         "run.max_storage_mb",
         K::Integer,
         "1024",
         "MiB of keys and values a node's database may hold; past it the node crashes",
-    ),
+    )
+    .within("1..=1048576"),
     key(
         "run.max_events_per_instant",
         K::Integer,
         "100000",
         "events at one virtual instant before the run stops as making no progress",
-    ),
+    )
+    .within("100 or more"),
     key(
         "run.max_ops",
         K::Integer,
         "500000",
         "client operations the history may hold before the run stops",
-    ),
+    )
+    .within("1 or more"),
     key(
         "run.max_idle_events",
         K::Integer,
         "1000000",
         "timers that may fire in a row with nothing else happening before the run stops",
-    ),
+    )
+    .within("100 or more"),
     key(
         "run.wall_limit",
         K::Duration,
         "600s",
         "real time a run may take before it stops (a budget, never part of the trace)",
-    ),
+    )
+    .within("1ns or more"),
 ];
 
 /// Whether `name` is a key (or a `guest.*` setting).
@@ -544,5 +580,57 @@ pub fn sweep_kind(key: &str) -> Option<SweepKind> {
         K::Latency | K::Duration => Some(SweepKind::Time),
         K::Integer => Some(SweepKind::Integer),
         K::Text | K::Bool => None,
+    }
+}
+
+#[cfg(test)]
+mod range_tests {
+    use super::KEYS;
+
+    /// What `logsandbox keys` says of a number's range is what the parser enforces.
+    #[test]
+    fn the_documented_ranges_are_the_enforced_ones() {
+        let parse = |key: &str, value: u64| {
+            let sets = [format!("{key}={value}"), "workload.kind=random".to_string()];
+            super::super::parse("t.toml", "", &sets)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        };
+        let mut checked = 0;
+        for key in KEYS.iter().filter(|k| k.kind == super::Kind::Integer) {
+            assert!(
+                !key.range.is_empty(),
+                "{} has no documented range",
+                key.name
+            );
+            let (lo, hi) = match key.range.split_once("..=") {
+                Some((lo, hi)) => (lo.parse::<u64>().unwrap(), Some(hi.parse::<u64>().unwrap())),
+                None => (
+                    key.range
+                        .trim_end_matches(" or more")
+                        .parse::<u64>()
+                        .unwrap(),
+                    None,
+                ),
+            };
+            if lo > 0 {
+                let e = parse(key.name, lo - 1).expect_err(key.name);
+                assert!(
+                    e.contains(&format!("out of range {lo}..=")),
+                    "{}: {e}",
+                    key.name
+                );
+            }
+            if let Some(hi) = hi.filter(|h| *h < i64::MAX as u64) {
+                let e = parse(key.name, hi + 1).expect_err(key.name);
+                assert!(
+                    e.contains(&format!("out of range {lo}..={hi}")),
+                    "{}: {e}",
+                    key.name
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked >= 20, "{checked}");
     }
 }

@@ -472,18 +472,18 @@ fn keys_table() -> String {
         Kind::Duration => "duration",
         Kind::Latency => "latency",
     };
-    let mut out = format!("{:<34} {:<9} {:<18} meaning\n", "key", "type", "default");
+    let dash = |s: &'static str| if s.is_empty() { "-" } else { s };
+    let mut out = format!(
+        "{:<34} {:<9} {:<18} {:<22} meaning\n",
+        "key", "type", "default", "range"
+    );
     for key in scenario::KEYS {
-        let default = if key.default.is_empty() {
-            "-"
-        } else {
-            key.default
-        };
         out += &format!(
-            "{:<34} {:<9} {:<18} {}\n",
+            "{:<34} {:<9} {:<18} {:<22} {}\n",
             key.name,
             kind(key.kind),
-            default,
+            dash(key.default),
+            dash(key.range),
             key.meaning
         );
     }
