@@ -78,7 +78,7 @@ impl Explanation {
             return out;
         };
         let _ = writeln!(out, "  (the failing operation: {})", target.why);
-        out += "the causal chain, each step happening before the next:\n";
+        out += "the causal chain, in the order each step took effect:\n";
         for (i, step) in self.chain.iter().enumerate() {
             let _ = writeln!(
                 out,
@@ -289,6 +289,18 @@ impl<'a> Chain<'a> {
             self.mark(i as u32, Some("a value dropped as not newer"));
             if let Some(carrier) = m.cause {
                 self.flight(carrier, None);
+                // And the request it answered: the read that lost the race.
+                let f = journal.flight(carrier);
+                if let Some(request) = f.request
+                    && let Some(asked) = journal.flights.iter().rfind(|q| {
+                        q.from == node
+                            && q.to == f.from
+                            && q.request == Some(request)
+                            && q.sent_at < f.sent_at
+                    })
+                {
+                    self.flight(asked.id, Some("the read whose answer came too late"));
+                }
             }
         }
     }

@@ -106,10 +106,11 @@ impl Demo {
             "Why: in the flaky run N5 started with nothing cached and read the store (100 ms there\n\
              and back). 2 ms in, a peer's answer to its hello carried v1 in its header; as Restate's\n\
              update task does, N5 asked that peer at once and cached its EMPTY v1 2 ms later. The\n\
-             store's v1, which has log 0, was then 'not newer' and dropped, and find-tail(log 0)\n\
-             failed at once. It fires whenever the store's round trip is slower than hearing a peer\n\
-             plus one peer round trip. As fixed, no peer holds v1336, so N5 waits for the store's\n\
-             value whatever it cached first.\n"
+             store's v1, which has log 0, was then 'not newer' and dropped, and the test's first\n\
+             find-tail(log 0) failed. It fires whenever the store's round trip is slower than hearing\n\
+             a peer plus one peer round trip. As fixed, no peer holds v1336, so N5 waits for the\n\
+             store's value whatever it cached first. `logsandbox run ... --explain` (the replay\n\
+             command below) prints this chain; `--out DIR` draws it in DIR/messages.svg.\n"
         } else {
             "The demo did NOT go as expected: the flaky run should fail with `unknown log '0'` and\n\
              the fixed run should pass. Replay each with `logsandbox run` to see why.\n"

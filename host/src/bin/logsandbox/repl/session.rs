@@ -414,6 +414,12 @@ impl Session {
         }
         .render(lines);
         let count = text.lines().count();
+        if count == 0 && !lines.is_empty() {
+            out += &format!(
+                "({} events of chatter: timers, hellos; `timeline all` shows them)\n",
+                lines.len()
+            );
+        }
         for line in text.lines().skip(count.saturating_sub(MAX)) {
             out += line;
             out.push('\n');
