@@ -254,3 +254,46 @@ fn save_refuses_a_session_whose_workload_a_script_cannot_replay() {
         "{out}"
     );
 }
+
+#[test]
+fn actions_at_an_instant_where_the_scenario_has_faults_due_replay_to_the_same_hash() {
+    // The scenario's faults at 1 s and 2 s are queued before any step could be: an action
+    // typed at those instants must come after them, as a saved step would.
+    let dir = scratch("repl-due");
+    let file = dir.join("s.toml");
+    let transcript = piped(
+        &["partition-then-loss", "--set", "workload.kind=none"],
+        &format!(
+            "run until 1s\nlatency network 7ms\nappend 5 a &\nrun until 2s\ncrash 2\nstep\nrun for 0\nrestart 2\nrun for 300ms\nsave {}\n",
+            file.display()
+        ),
+    );
+    let promised = hash_of(
+        &transcript
+            .lines()
+            .find(|l| l.starts_with("wrote"))
+            .unwrap_or_else(|| panic!("{transcript}"))
+            .replace("replays it to trace", "trace"),
+    );
+    let out = logsandbox(&["run", file.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(json["trace_hash"], promised.as_str(), "{transcript}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_commands_are_refused_with_a_reason_and_the_session_goes_on() {
+    let out = piped(
+        &[],
+        "svg /tmp/x.svg 2s..1s\nspeed 0\ncrash 9\nrun until #7\nappend\nrun for 1ms\nhash\n",
+    );
+    assert!(
+        out.contains("error: the window 2s..1s ends before it begins"),
+        "{out}"
+    );
+    assert!(out.contains("error: \"0\" is not a speed"), "{out}");
+    assert!(out.contains("error: N9 is not in the cluster"), "{out}");
+    assert!(out.contains("error: there is no operation #7"), "{out}");
+    assert!(out.contains("error: usage: append N PAYLOAD [&]"), "{out}");
+    assert!(out.contains("at 1ms:"), "{out}");
+}

@@ -113,6 +113,10 @@ pub fn explain(journal: &Journal, error: Option<&str>, failing_checks: &[String]
     let Some(target) = find_target(journal, error, failing_checks) else {
         return Explanation {
             headline: match error {
+                Some(e) if journal.truncated => format!(
+                    "the run failed with {e:?}, after the journal stopped growing at {} entries: no failing operation is in it",
+                    journal.entries.len()
+                ),
                 Some(e) => format!(
                     "the run failed with {e:?}, but no operation failed in the journal kept"
                 ),
@@ -154,6 +158,13 @@ pub fn explain(journal: &Journal, error: Option<&str>, failing_checks: &[String]
     );
     let mut explanation = chain.finish(end);
     explanation.headline = headline;
+    if journal.truncated {
+        explanation.headline += &format!(
+            "\n  (the journal stopped growing at {} entries, at {}: later events are not in it)",
+            journal.entries.len(),
+            fmt_duration(journal.entries.last().map_or(0, |(t, _)| *t))
+        );
+    }
     explanation.highlight.failing = Some(target.mark);
     explanation.target = Some(target);
     explanation

@@ -32,8 +32,44 @@ pub struct HistoryFileError {
 /// The most entries a history file may hold.
 pub const MAX_ENTRIES: usize = 10_000_000;
 
+/// A history read from a file, and the file's own operation ids.
+#[derive(Debug, Clone)]
+pub struct HistoryFile {
+    /// The history (its operations numbered in invocation order, as a run numbers them).
+    pub history: History,
+    /// Each operation's id in the history, to its id in the file.
+    pub file_ids: BTreeMap<u64, u64>,
+}
+
+impl HistoryFile {
+    /// `text` (a check's detail) with the operations it names (`#N`) named by the file's ids.
+    pub fn in_file_ids(&self, text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find('#') {
+            out += &rest[..=i];
+            rest = &rest[i + 1..];
+            let digits = rest.chars().take_while(char::is_ascii_digit).count();
+            if let Some(id) = rest[..digits]
+                .parse::<u64>()
+                .ok()
+                .and_then(|n| self.file_ids.get(&n))
+            {
+                out += &id.to_string();
+                rest = &rest[digits..];
+            }
+        }
+        out + rest
+    }
+}
+
 /// Reads a history from the text of a Jepsen-style history file named `file`.
 pub fn read(file: &str, text: &str) -> Result<History, HistoryFileError> {
+    read_with_ids(file, text).map(|h| h.history)
+}
+
+/// As [`read`], keeping the file's operation ids.
+pub fn read_with_ids(file: &str, text: &str) -> Result<HistoryFile, HistoryFileError> {
     let whole = |reason: String| HistoryFileError {
         file: file.to_string(),
         place: "the file".into(),
@@ -128,7 +164,11 @@ pub fn read(file: &str, text: &str) -> Result<History, HistoryFileError> {
             }
         }
     }
-    Ok(history)
+    let file_ids = ids
+        .iter()
+        .map(|(file, (given, _))| (given.0, *file))
+        .collect();
+    Ok(HistoryFile { history, file_ids })
 }
 
 fn process_of(text: &str) -> Result<Process, String> {
@@ -168,8 +208,10 @@ fn payload_of(value: &Value) -> Result<Vec<u8>, String> {
                 .get("hex")
                 .and_then(Value::as_str)
                 .ok_or("a payload is text or {\"hex\": \"...\"}")?;
-            if hex.len() % 2 != 0 {
-                return Err(format!("hex payload {hex:?} has an odd length"));
+            if !hex.is_ascii() || hex.len() % 2 != 0 {
+                return Err(format!(
+                    "hex payload {hex:?} is not an even number of hexadecimal digits"
+                ));
             }
             (0..hex.len())
                 .step_by(2)
@@ -305,6 +347,28 @@ mod tests {
     }
 
     #[test]
+    fn checks_name_operations_by_the_files_ids() {
+        let text = r#"[
+            {"type":"invoke","id":70,"f":"seal","value":{"log":0},"process":"main","time":1,"node":5},
+            {"type":"invoke","id":90,"f":"find-tail","value":{"log":0},"process":"watcher","time":2,"node":5},
+            {"type":"ok","id":70,"f":"seal","value":{"sealed":3},"process":"main","time":3,"node":5},
+            {"type":"ok","id":90,"f":"find-tail","value":{"sealed":4},"process":"watcher","time":4,"node":5}
+        ]"#;
+        let file = read_with_ids("h.json", text).unwrap();
+        let failing: Vec<String> = check_history(&file.history)
+            .into_iter()
+            .filter(|c| !c.pass)
+            .map(|c| file.in_file_ids(&c.detail))
+            .collect();
+        assert!(
+            failing
+                .iter()
+                .any(|d| d.contains("#90") && d.contains("#70")),
+            "{failing:?}"
+        );
+    }
+
+    #[test]
     fn a_bad_entry_is_named_with_what_is_wrong() {
         let e = read("h.json", r#"[{"type":"invoke","id":1,"f":"frob","value":{},"process":"main","time":0,"node":5}]"#)
             .unwrap_err();
@@ -313,6 +377,9 @@ mod tests {
         let e = read("h.json", r#"[{"type":"ok","id":3,"f":"seal","value":{"sealed":2},"process":"main","time":0,"node":5}]"#)
             .unwrap_err();
         assert!(e.reason.contains("never invoked"), "{e}");
+        let e = read("h.json", r#"[{"type":"invoke","id":1,"f":"append","value":{"log":0,"payload":{"hex":"aé0"}},"process":"main","time":0,"node":5}]"#)
+            .unwrap_err();
+        assert!(e.reason.contains("hexadecimal"), "{e}");
         assert!(read("h.json", "{").unwrap_err().reason.contains("not JSON"));
         assert!(read("h.json", "{}").unwrap_err().reason.contains("array"));
     }

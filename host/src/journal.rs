@@ -18,7 +18,7 @@ use crate::metadata_store::{StoreRequest, version_of};
 use crate::op::NodeId;
 
 /// The most entries a journal keeps; past it, it stops growing and says so.
-pub const MAX_ENTRIES: usize = 2_000_000;
+pub const MAX_ENTRIES: usize = 1_000_000;
 
 /// A column of the diagram: a node, the metadata store, or the test harness beside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -169,10 +169,10 @@ pub struct Journal {
     pub marks: Vec<Mark>,
     /// It stopped growing at [`MAX_ENTRIES`].
     pub truncated: bool,
-    /// Per lane, the flight it most recently received (what a mark made in the same call
-    /// was brought by): kept small, a lane is a node.
+    /// The node whose call is under way, and the flights delivered to it in that call:
+    /// what a metadata value it takes or drops in the call was carried by.
     #[serde(skip)]
-    last_received: Vec<(Lane, FlightId, u64)>,
+    in_call: (Option<Lane>, Vec<FlightId>),
 }
 
 impl Journal {
@@ -220,10 +220,47 @@ impl Journal {
         f.fate = Fate::Delivered { at, entry };
         let to = f.to;
         self.entries.push((at, Entry::Deliver(id)));
-        match self.last_received.iter_mut().find(|(l, _, _)| *l == to) {
-            Some(last) => *last = (to, id, at),
-            None => self.last_received.push((to, id, at)),
+        if self.in_call.0 == Some(to) {
+            self.in_call.1.push(id);
         }
+    }
+
+    /// A call to `lane`'s node begins: what it is handed from now on, until the next call,
+    /// is what it acts on.
+    pub fn begin_call(&mut self, lane: Lane) {
+        self.in_call.0 = Some(lane);
+        self.in_call.1.clear();
+    }
+
+    /// A metadata value of `version` from `source` (None: the node's own write) was taken
+    /// or dropped by `lane`'s cache: a mark whose cause is the flight of this call that
+    /// carried it.
+    pub fn offer(
+        &mut self,
+        at: u64,
+        lane: Lane,
+        taken: bool,
+        label: impl Into<String>,
+        source: Option<Lane>,
+        version: u32,
+    ) {
+        let cause = match (&self.in_call, source) {
+            ((Some(l), flights), Some(source)) if *l == lane => {
+                flights.iter().rev().copied().find(|f| {
+                    let f = &self.flights[*f as usize];
+                    f.from == source
+                        && f.logs_version == Some(version)
+                        && matches!(f.kind.as_str(), "MetadataUpdate" | "answer")
+                })
+            }
+            _ => None,
+        };
+        let kind = if taken {
+            MarkKind::Taken
+        } else {
+            MarkKind::Dropped
+        };
+        self.push_mark(at, lane, kind, label.into(), None, cause);
     }
 
     /// The flight was lost.
@@ -265,25 +302,28 @@ impl Journal {
         label: impl Into<String>,
         op: Option<u64>,
     ) {
+        self.push_mark(at, lane, kind, label.into(), op, None);
+    }
+
+    fn push_mark(
+        &mut self,
+        at: u64,
+        lane: Lane,
+        kind: MarkKind,
+        label: String,
+        op: Option<u64>,
+        cause: Option<FlightId>,
+    ) {
         if !self.room() {
             return;
         }
-        // A metadata value is taken or dropped in the call that delivered it.
-        let cause = match kind {
-            MarkKind::Taken | MarkKind::Dropped => self
-                .last_received
-                .iter()
-                .find(|(l, _, t)| *l == lane && *t == at)
-                .map(|(_, f, _)| *f),
-            _ => None,
-        };
         let index = self.marks.len() as u32;
         self.marks.push(Mark {
             at,
             entry: self.entries.len(),
             lane,
             kind,
-            label: label.into(),
+            label,
             op,
             cause,
         });
@@ -384,5 +424,62 @@ impl What<'_> {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::logsandbox::node::messages::MetadataVersion;
+    use crate::bindings::{Logs, Message, MetadataValue};
+
+    fn message(body: Body, header: u32) -> Message {
+        Message {
+            versions: vec![MetadataVersion {
+                kind: MetadataKind::Logs,
+                version: header,
+            }],
+            body,
+        }
+    }
+
+    #[test]
+    fn a_value_is_blamed_on_the_flight_of_its_call_that_carried_it() {
+        let mut j = Journal::default();
+        let (n1, n2, n5) = (Lane::Node(1), Lane::Node(2), Lane::Node(5));
+        let logs = |version| {
+            Some(MetadataValue::Logs(Logs {
+                version,
+                chains: vec![],
+            }))
+        };
+        let update = message(Body::MetadataUpdate((4, logs(1))), 1);
+        let hello = message(Body::HelloAck, 1);
+        let carried = j.send(1, n1, n5, What::Message(&update));
+        let other = j.send(1, n2, n5, What::Message(&hello));
+        j.begin_call(n5);
+        j.deliver(2, carried);
+        j.deliver(2, other);
+        j.offer(2, n5, true, "caches Logs v1 from peer N1", Some(n1), 1);
+        assert_eq!(
+            j.marks[0].cause, carried,
+            "not the hello delivered after it"
+        );
+        // A later call, a value from the node's own write: no flight carried it.
+        j.begin_call(n5);
+        j.offer(3, n5, false, "drops Logs v1 from own write", None, 1);
+        assert_eq!(j.marks[1].cause, None);
+        assert_eq!(j.marks[1].kind, MarkKind::Dropped);
+        assert_eq!(j.lanes(), vec![n1, n2, n5]);
+    }
+
+    #[test]
+    fn the_journal_stops_at_its_limit_and_says_so() {
+        let mut j = Journal::default();
+        for i in 0..MAX_ENTRIES as u64 + 5 {
+            j.mark(i, Lane::Store, MarkKind::Fault, "x", None);
+        }
+        assert_eq!(j.entries.len(), MAX_ENTRIES);
+        assert!(j.truncated);
     }
 }

@@ -62,6 +62,7 @@ impl Timeline {
         self.filter.is_empty()
             || format!("N{}", r.node) == self.filter
             || r.what.contains(&self.filter)
+            || short_ids(&r.what).contains(&self.filter)
     }
 }
 

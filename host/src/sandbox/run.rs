@@ -67,11 +67,15 @@ impl Sandbox {
             if let Some(d) = self.world.driver.as_mut() {
                 d.finished = true;
             }
-            while self.world.queue.next_at().is_some_and(|at| at <= until) && self.guard().is_none()
-            {
-                self.world.step()?;
-            }
-            self.world.now = failed_at;
+            self.world.trace.log(failed_at.0, 0, || {
+                "the run's verdict is taken here; what follows is for the record".into()
+            });
+            // The clock stays where the simulation got to; a failure while lingering ends
+            // the record, not the report.
+            while self.world.queue.next_at().is_some_and(|at| at <= until)
+                && self.guard().is_none()
+                && self.world.step().is_ok()
+            {}
             report.trace = self.world.trace.records().to_vec();
             report.journal = self.world.journal.clone();
             report.metadata_offers = self.world.metadata_offers.clone();

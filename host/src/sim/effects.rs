@@ -6,7 +6,7 @@ use super::World;
 use super::node::{CachedLogs, Source};
 use super::queue::Pending;
 use crate::bindings::{Body, Event, Level, MetadataValue, UpdateSource};
-use crate::journal::{Lane, MarkKind, What};
+use crate::journal::{Lane, What};
 use crate::metadata_store::{StoreRequest, version_of};
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
@@ -187,27 +187,23 @@ impl World {
                 update.version, update.source, update.value
             )
         });
-        let kind = if accepted {
-            MarkKind::Taken
-        } else {
-            MarkKind::Dropped
-        };
-        self.mark(
-            Lane::Node(id),
-            kind,
-            || {
-                let verb = if update.accepted {
-                    "caches"
-                } else {
-                    "drops (not newer)"
-                };
-                format!(
-                    "{verb} Logs v{} from {}: {}",
-                    update.version, update.source, update.value
-                )
-            },
-            None,
-        );
+        if let Some(journal) = &mut self.journal {
+            let verb = if accepted {
+                "caches"
+            } else {
+                "drops (not newer)"
+            };
+            let label = format!(
+                "{verb} Logs v{} from {}: {}",
+                update.version, update.source, update.value
+            );
+            let from = match source {
+                UpdateSource::StoreFetch => Some(Lane::Store),
+                UpdateSource::Peer => peer.map(Lane::Node),
+                UpdateSource::OwnWrite => None,
+            };
+            journal.offer(now.0, Lane::Node(id), accepted, label, from, update.version);
+        }
         self.metadata_offers.push(update);
         if accepted {
             let node = self

@@ -273,6 +273,7 @@ impl World {
             self.trace.event(now.0, id, event);
         }
         if let Some(journal) = &mut self.journal {
+            journal.begin_call(Lane::Node(id));
             for flight in flights {
                 journal.deliver(now.0, flight);
             }

@@ -223,6 +223,7 @@ impl World {
         if let Some(journal) = &mut self.journal {
             let label = if again { "restarts" } else { "starts" };
             journal.mark(now.0, Lane::Node(id), MarkKind::Start, label, None);
+            journal.begin_call(Lane::Node(id));
         }
         let mut instance =
             match node

@@ -295,13 +295,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             sets,
             guest,
             speed,
-        } => crate::repl::run(
-            scenario.as_deref(),
-            sets,
-            seed,
-            guest.as_deref().map(load_guest).transpose()?,
-            speed,
-        ),
+        } => crate::repl::run(scenario.as_deref(), sets, seed, guest, speed),
         Command::Replay { dir, filter, all } => {
             crate::replay::replay(&dir, filter.as_deref(), !all)
         }
@@ -413,12 +407,18 @@ pub fn colour_wanted() -> bool {
 
 /// A whole number for `--seed`, with a message that says what is wanted.
 fn whole_number(text: &str) -> Result<u64, String> {
-    text.trim().parse().map_err(|_| {
-        format!(
-            "expected a whole number from 0 to {}, got {text:?}",
-            u64::MAX
-        )
-    })
+    // A scenario file's `seed` holds as much (TOML integers are signed 64-bit), so every
+    // run can be written down (`--out`'s scenario.toml, the repl's save).
+    text.trim()
+        .parse()
+        .ok()
+        .filter(|n| *n <= i64::MAX as u64)
+        .ok_or_else(|| {
+            format!(
+                "expected a whole number from 0 to {}, got {text:?}",
+                i64::MAX
+            )
+        })
 }
 
 /// A pace: virtual seconds per wall second, more than 0.
@@ -427,8 +427,10 @@ fn speed(text: &str) -> Result<f64, String> {
         .trim_end_matches('x')
         .parse::<f64>()
         .ok()
-        .filter(|s| s.is_finite() && *s > 0.0 && *s <= 1e9)
-        .ok_or_else(|| format!("expected a speed such as 1, 10 or 0.5, got {text:?}"))
+        .filter(|s| s.is_finite() && *s >= 1e-3 && *s <= 1e9)
+        .ok_or_else(|| {
+            format!("expected a speed from 0.001 to 1e9, such as 1, 10 or 0.5, got {text:?}")
+        })
 }
 
 /// A count of parallel jobs: 1 or more.
@@ -441,7 +443,7 @@ fn job_count(text: &str) -> Result<usize, String> {
 }
 
 /// A component from a file.
-fn load_guest(path: &std::path::Path) -> Result<Arc<Runtime>, CliError> {
+pub fn load_guest(path: &std::path::Path) -> Result<Arc<Runtime>, CliError> {
     Ok(Arc::new(Runtime::from_file(path)?))
 }
 

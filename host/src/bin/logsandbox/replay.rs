@@ -112,9 +112,17 @@ pub fn check(file: &Path, json: bool) -> Result<i32, CliError> {
     let name = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| CliError::Usage(format!("{name}: {e}")))?;
-    let history =
-        logsandbox::history_file::read(&name, &text).map_err(|e| CliError::Usage(e.to_string()))?;
-    let checks = logsandbox::check::check_history(&history);
+    let file = logsandbox::history_file::read_with_ids(&name, &text)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let history = &file.history;
+    // The checks name operations as `#N`: by the file's ids.
+    let checks: Vec<_> = logsandbox::check::check_history(history)
+        .into_iter()
+        .map(|mut c| {
+            c.detail = file.in_file_ids(&c.detail);
+            c
+        })
+        .collect();
     let failing = checks.iter().filter(|c| !c.pass).count();
     if json {
         let verdicts: serde_json::Map<String, serde_json::Value> = checks

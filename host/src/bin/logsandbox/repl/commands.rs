@@ -323,9 +323,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
                 .trim_end_matches('x')
                 .parse()
                 .ok()
-                .filter(|s: &f64| s.is_finite() && *s > 0.0 && *s <= 1e9)
+                .filter(|s: &f64| s.is_finite() && *s >= 1e-3 && *s <= 1e9)
                 .ok_or_else(|| {
-                    format!("{x:?} is not a speed such as 1, 10 or 0.5 (or `virtual`)")
+                    format!("{x:?} is not a speed from 0.001 to 1e9, such as 1, 10 or 0.5 (or `virtual`)")
                 })?;
             Command::Speed(Some(speed))
         }

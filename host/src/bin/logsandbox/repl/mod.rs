@@ -14,7 +14,6 @@ mod session;
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::error::ReadlineError;
@@ -26,7 +25,6 @@ use rustyline::{Context, Editor, Helper};
 
 use crate::cli::{CliError, EXIT_PASS};
 use commands::{COMMANDS, Command};
-use logsandbox::runtime::Runtime;
 use session::Session;
 
 /// Runs a session until `quit` or the end of input; the exit code.
@@ -34,7 +32,7 @@ pub fn run(
     spec: Option<&str>,
     sets: Vec<String>,
     seed: Option<u64>,
-    guest: Option<Arc<Runtime>>,
+    guest: Option<PathBuf>,
     speed: Option<f64>,
 ) -> Result<i32, CliError> {
     let colour = crate::cli::colour_wanted();

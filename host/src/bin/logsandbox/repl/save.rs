@@ -15,8 +15,16 @@ pub fn parse_step(base: &Base, fields: &toml::Table) -> Result<Step, String> {
     let parsed = scenario::parse(&base.file, &text, &base.sets).map_err(|e| {
         // The step is the person's command, not a line of the file: name it so.
         let e = e.to_string();
-        match e.split_once(&format!("steps[{}]", base.scenario.steps.len())) {
-            Some((_, rest)) => format!("this command{rest}"),
+        let step = format!("`steps[{}]", base.scenario.steps.len());
+        match e.split_once(&step) {
+            // `steps[3]`: why, or `steps[3].latency`: why
+            Some((_, rest)) => match rest.split_once("`: ") {
+                Some((field, why)) if !field.is_empty() => {
+                    format!("{}: {why}", field.trim_start_matches('.'))
+                }
+                Some((_, why)) => why.to_string(),
+                None => rest.to_string(),
+            },
             None => e,
         }
     })?;
@@ -110,7 +118,12 @@ pub fn script(
     let text = toml::to_string(&table).map_err(|e| e.to_string())?;
     // What is written must load.
     scenario::parse("the saved session", &text, &[]).map_err(|e| e.to_string())?;
+    let guest = base
+        .guest
+        .as_ref()
+        .map(|g| format!(" --guest {}", g.display()))
+        .unwrap_or_default();
     Ok(format!(
-        "# Saved by `logsandbox repl`: replay with `logsandbox run THIS_FILE`.\n{text}"
+        "# Saved by `logsandbox repl`: replay with `logsandbox run THIS_FILE{guest}`.\n{text}"
     ))
 }

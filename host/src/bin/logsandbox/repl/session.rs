@@ -5,17 +5,16 @@
 //! step, parsed by the scenario parser and carried out as a script would carry it out
 //! ([`Sandbox::perform_step`]); `save` writes those steps, each `at` the instant it was
 //! taken, so `logsandbox run FILE` replays the session to the same trace hash. An action
-//! is always taken at an instant none of whose events were delivered yet, as a script's
-//! step is: after `step` (or a run that stopped within an instant) the clock first moves
-//! on by a nanosecond.
+//! is always taken at an instant none of whose events were delivered or due yet, as a
+//! script's step is: otherwise (after `step`, a run that stopped within an instant, or at
+//! an instant something is due) the clock first moves on by a nanosecond.
 
 use std::io::Write;
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use logsandbox::diagram::{Highlight, Window};
 use logsandbox::op::{OpId, describe_result};
-use logsandbox::runtime::Runtime;
 use logsandbox::scenario::{self, Scenario, WorkloadKind};
 use logsandbox::time::fmt_duration;
 use logsandbox::timeline::Timeline;
@@ -40,6 +39,8 @@ pub struct Base {
     pub text: String,
     pub sets: Vec<String>,
     pub scenario: Scenario,
+    /// The component the session runs instead of the built-in guest.
+    pub guest: Option<PathBuf>,
 }
 
 /// What an advance of the clock ended with.
@@ -75,7 +76,7 @@ impl Session {
         spec: Option<&str>,
         sets: Vec<String>,
         seed: Option<u64>,
-        guest: Option<Arc<Runtime>>,
+        guest: Option<PathBuf>,
         speed: Option<f64>,
         colour: bool,
     ) -> Result<Session, CliError> {
@@ -84,9 +85,12 @@ impl Session {
             Some(spec) => scenario::source(spec)?,
         };
         let parsed = scenario::parse(&file, &text, &sets)?;
-        let mut builder = Sandbox::from_scenario(&parsed).keep_trace(true);
-        if let Some(guest) = guest {
-            builder = builder.component(guest);
+        // A person at the prompt is not a runaway run: no wall-clock budget.
+        let mut builder = Sandbox::from_scenario(&parsed)
+            .keep_trace(true)
+            .wall_limit(Duration::MAX);
+        if let Some(path) = &guest {
+            builder = builder.component(crate::cli::load_guest(path)?);
         }
         if let Some(seed) = seed {
             builder = builder.seed(seed);
@@ -104,6 +108,7 @@ impl Session {
                 text,
                 sets,
                 scenario: parsed,
+                guest,
             },
             steps: Vec::new(),
             touched: false,
@@ -234,7 +239,10 @@ impl Session {
     /// clock a nanosecond on: a script's step fires before the events of its instant, so an
     /// action (or the end of a saved session) must come at an instant not yet begun.
     fn settle(&mut self) -> Result<(), String> {
-        if self.touched {
+        // Events already due now were queued before a script's wakes could be (the
+        // builder's starts, puts and faults, the base script's own steps) or after (what
+        // the run scheduled): past them all, the order is the replay's either way.
+        while self.touched || self.sb.next_event_at() == Some(self.sb.now()) {
             self.sb
                 .run_for(Duration::from_nanos(1))
                 .map_err(|e| e.to_string())?;
@@ -359,7 +367,11 @@ impl Session {
                     }
                     self.pace_to(v0, w0, limit);
                     self.sb.run_until(limit).map_err(|e| e.to_string())?;
-                    self.touched = false;
+                    // A new instant, none of whose events was delivered (unless the
+                    // clock did not move: `run for 0`).
+                    if limit > v0 {
+                        self.touched = false;
+                    }
                     return Ok(Stop::Limit);
                 }
             }
@@ -369,7 +381,11 @@ impl Session {
     /// Sleeps until the wall clock catches up with virtual instant `t`, when paced.
     fn pace_to(&self, v0: SimTime, w0: Instant, t: SimTime) {
         let Some(speed) = self.speed else { return };
-        let due = w0 + Duration::from_secs_f64(t.0.saturating_sub(v0.0) as f64 / 1e9 / speed);
+        let ahead = Duration::try_from_secs_f64(t.0.saturating_sub(v0.0) as f64 / 1e9 / speed)
+            .unwrap_or(Duration::MAX);
+        let Some(due) = w0.checked_add(ahead) else {
+            return;
+        };
         let wait = due.saturating_duration_since(Instant::now());
         if !wait.is_zero() {
             self.clock
@@ -638,6 +654,15 @@ impl Session {
 
     fn svg(&self, file: &str, window: Option<(u64, u64)>) -> Result<String, String> {
         let journal = self.sb.journal().ok_or("no journal is kept")?;
+        if let Some((a, b)) = window
+            && a > b
+        {
+            return Err(format!(
+                "the window {}..{} ends before it begins",
+                fmt_duration(a),
+                fmt_duration(b)
+            ));
+        }
         let explanation = logsandbox::explain::explain(journal, None, &self.failing_checks());
         let window = match (window, &explanation.target) {
             (Some((a, b)), _) => Window::between(journal, a, b),
@@ -659,7 +684,7 @@ impl Session {
         std::fs::write(file, text).map_err(|e| format!("{file}: {e}"))?;
         Ok(format!(
             "wrote {file}: {} entries of {}\n",
-            window.to - window.from,
+            window.to.saturating_sub(window.from),
             journal.entries.len()
         ))
     }
@@ -667,8 +692,14 @@ impl Session {
     fn save(&self, file: &str) -> Result<String, String> {
         let text = save::script(&self.base, &self.steps, self.seed, self.sb.now())?;
         std::fs::write(file, text).map_err(|e| format!("{file}: {e}"))?;
+        let guest = self
+            .base
+            .guest
+            .as_ref()
+            .map(|g| format!(" --guest {}", g.display()))
+            .unwrap_or_default();
         Ok(format!(
-            "wrote {file}: {} steps, ending at {}; `logsandbox run {file}` replays it to trace {}\n",
+            "wrote {file}: {} steps, ending at {}; `logsandbox run {file}{guest}` replays it to trace {}\n",
             self.steps.len(),
             fmt_duration(self.sb.now().0),
             self.sb.trace_hash()
