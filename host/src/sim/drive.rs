@@ -23,14 +23,17 @@ impl World {
     /// Invokes `op` on `node` for `process`: recorded now, delivered now.
     pub(crate) fn invoke(&mut self, process: Process, node: NodeId, op: Op) -> OpId {
         let wit = op.to_wit();
-        let label = format!("{op} ({process})");
+        // Formatted only when a journal is kept: this is the hot path of every run.
+        let label = self.journal.is_some().then(|| format!("{op} ({process})"));
         let id = self.history.invoke(self.now, process, node, op);
-        self.mark(
-            Lane::Node(node),
-            MarkKind::Invoke,
-            || format!("op {id}: {label}"),
-            Some(id.0),
-        );
+        if let Some(label) = label {
+            self.mark(
+                Lane::Node(node),
+                MarkKind::Invoke,
+                || format!("op {id}: {label}"),
+                Some(id.0),
+            );
+        }
         if !self.nodes.contains_key(&node) {
             self.lose_op(id, format!("N{node} is not in the cluster"));
             return id;
@@ -66,7 +69,7 @@ impl World {
             );
         }
         let process = record.process;
-        let what = record.op.to_string();
+        let what = self.journal.is_some().then(|| record.op.to_string());
         if matches!(record.op, Op::Seal(_))
             && matches!(outcome, OpResult::Sealed(_))
             && !self.sealed_once
@@ -84,17 +87,19 @@ impl World {
                 describe_result(&outcome)
             )
         });
-        let kind = match &outcome {
-            OpResult::Failed(_) => MarkKind::Failed,
-            OpResult::Sealed(_) => MarkKind::Sealed,
-            _ => MarkKind::Complete,
-        };
-        self.mark(
-            Lane::Node(node),
-            kind,
-            || format!("op {op}: {what}: {}", describe_result(&outcome)),
-            Some(op.0),
-        );
+        if let Some(what) = what {
+            let kind = match &outcome {
+                OpResult::Failed(_) => MarkKind::Failed,
+                OpResult::Sealed(_) => MarkKind::Sealed,
+                _ => MarkKind::Complete,
+            };
+            self.mark(
+                Lane::Node(node),
+                kind,
+                || format!("op {op}: {what}: {}", describe_result(&outcome)),
+                Some(op.0),
+            );
+        }
         let actions = self.ask_workload(|w, now| w.on_complete(now, op, process, &outcome));
         self.history.complete(now, op, outcome);
         self.act(actions);

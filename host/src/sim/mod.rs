@@ -152,7 +152,12 @@ impl World {
                 // MAX_BATCH events: a peer that floods it spreads over several calls, so the
                 // flood cannot make the victim overrun its fuel and take the blame.
                 let mut batch = vec![event];
-                let mut flights = vec![flight];
+                // The journal's entries of the batch: no allocation without a journal.
+                let keep = self.journal.is_some();
+                let mut flights = Vec::new();
+                if keep {
+                    flights.push(flight);
+                }
                 while batch.len() < MAX_BATCH
                     && let Some(peek) = self.queue.peek()
                 {
@@ -170,7 +175,9 @@ impl World {
                                 unreachable!("peeked a node event")
                             };
                             batch.push(event);
-                            flights.push(flight);
+                            if keep {
+                                flights.push(flight);
+                            }
                         }
                         _ => break,
                     }
