@@ -33,7 +33,7 @@ fn explore(sets: Vec<String>, seeds: (u64, u64), sweeps: Vec<Sweep>) -> explore:
         seeds,
         jobs: 2,
         sweeps,
-        runtime: None,
+        components: Default::default(),
         progress: false,
     })
     .unwrap()

@@ -292,7 +292,7 @@ fn the_random_workload_runs_under_a_nemesis_and_every_check_holds() {
         seeds: (1, 40),
         jobs: 2,
         sweeps: vec![],
-        runtime: None,
+        components: Default::default(),
         progress: false,
     })
     .unwrap();

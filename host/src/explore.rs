@@ -5,14 +5,13 @@
 //! results are sorted by (cell, seed) before anything is reported.
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
 
-use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
 use crate::scenario::{self, Scenario, ScenarioError, SweepKind};
 use crate::time::{MICROS, fmt_duration, parse_duration};
@@ -189,8 +188,8 @@ pub struct Plan<'a> {
     pub jobs: usize,
     /// Up to two swept knobs.
     pub sweeps: Vec<Sweep>,
-    /// The component every node runs (None: the built-in guest).
-    pub runtime: Option<Arc<Runtime>>,
+    /// Which component each node runs (empty: the built-in guest everywhere).
+    pub components: crate::Components,
     /// Draw a progress bar on stderr.
     pub progress: bool,
 }
@@ -254,10 +253,9 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                         break;
                     }
                     let (cell, seed) = (i / per_cell, first + (i % per_cell) as u64);
-                    let mut builder = Sandbox::from_scenario(&scenarios[cell]).seed(seed);
-                    if let Some(runtime) = &plan.runtime {
-                        builder = builder.component(runtime.clone());
-                    }
+                    let builder = plan
+                        .components
+                        .apply(Sandbox::from_scenario(&scenarios[cell]).seed(seed));
                     let outcome = builder
                         .build()
                         .map_err(|e| e.to_string())

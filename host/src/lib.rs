@@ -96,6 +96,7 @@ pub use op::{
 pub use report::RunReport;
 pub use runtime::Runtime;
 pub use sandbox::asynchronous::{AsyncSandbox, Pace};
+pub use sandbox::components::Components;
 pub use sandbox::inspect::{MetadataHandle, NodeView, Role};
 pub use sandbox::{Condition, Sandbox, SandboxBuilder};
 pub use scenario::Scenario;

@@ -6,7 +6,7 @@
 //! store, and judge the history with the checks. Everything is deterministic: the same
 //! seed and the same sequence of calls give the same trace hash.
 //!
-//! - [`builder`]: the settings;
+//! - [`builder`]: the settings; [`components`]: which component each node runs;
 //! - here: driving (`step`, `run_for`, `run_until`, `run_until_done`) and operations;
 //! - [`faults`]: faults and latencies as calls;
 //! - [`inspect`]: nodes, the metadata store, history and checks;
@@ -15,6 +15,7 @@
 
 pub mod asynchronous;
 pub mod builder;
+pub mod components;
 pub mod faults;
 pub mod inspect;
 pub mod run;

@@ -12,6 +12,7 @@ use logsandbox::scenario::{self, BUILTIN, ScenarioError};
 use logsandbox::timeline::Timeline;
 use logsandbox::{Error, Sandbox, explore};
 
+use crate::components::ComponentArgs;
 use crate::demo::Demo;
 use crate::mutants::{self, MutantsError};
 
@@ -87,9 +88,8 @@ pub enum Command {
         /// Print exactly one JSON object on stdout.
         #[arg(long)]
         json: bool,
-        /// Run this component instead of the built-in guest (any implementation of the world).
-        #[arg(long, value_name = "PATH.wasm")]
-        guest: Option<PathBuf>,
+        #[command(flatten)]
+        components: ComponentArgs,
         /// Print what happened, event by event (virtual time, node, event), before the summary;
         /// only the events that mention TEXT when given, e.g. `--timeline N5` or `--timeline Seal`.
         #[arg(long, value_name = "TEXT", num_args = 0..=1, default_missing_value = "")]
@@ -125,9 +125,8 @@ pub enum Command {
         /// Print exactly one JSON object on stdout.
         #[arg(long)]
         json: bool,
-        /// Run this component instead of the built-in guest.
-        #[arg(long, value_name = "PATH.wasm")]
-        guest: Option<PathBuf>,
+        #[command(flatten)]
+        components: ComponentArgs,
     },
     /// Run every built-in scenario against guests with one known bug each: each must be caught.
     Mutants {
@@ -148,6 +147,11 @@ pub enum Command {
     },
     /// List every scenario key, with its type, default and meaning.
     Keys,
+    /// The built-in guest as a file: to compose, compare, or run on some nodes only.
+    Guest {
+        #[command(subcommand)]
+        action: GuestAction,
+    },
     /// Run a `run --out` directory again: check the trace hash it recorded, show the timeline.
     Replay {
         /// The directory `run --out` wrote.
@@ -178,12 +182,21 @@ pub enum Command {
         /// Override a scenario key (repeatable).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
-        /// Run this component instead of the built-in guest.
-        #[arg(long, value_name = "PATH.wasm")]
-        guest: Option<PathBuf>,
+        #[command(flatten)]
+        components: ComponentArgs,
         /// Pace runs by the wall clock: virtual seconds per wall second (1: real time).
         #[arg(long, value_parser = speed)]
         speed: Option<f64>,
+    },
+}
+
+/// What `guest` does.
+#[derive(Debug, Subcommand)]
+pub enum GuestAction {
+    /// Write the built-in guest component (wasm) to FILE.
+    Export {
+        /// Where to write it.
+        file: PathBuf,
     },
 }
 
@@ -226,7 +239,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             sets,
             sweeps,
             json,
-            guest,
+            components,
         } => {
             let seeds = explore::parse_seeds(&seeds).map_err(CliError::Usage)?;
             if sweeps.len() > 2 {
@@ -246,7 +259,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 seeds,
                 jobs,
                 sweeps,
-                runtime: guest.as_deref().map(load_guest).transpose()?,
+                components: components.load()?,
                 progress: !json && std::io::stderr().is_terminal(),
             })?;
             if json {
@@ -293,13 +306,26 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             scenario,
             seed,
             sets,
-            guest,
+            components,
             speed,
-        } => crate::repl::run(scenario.as_deref(), sets, seed, guest, speed),
+        } => crate::repl::run(scenario.as_deref(), sets, seed, components, speed),
         Command::Replay { dir, filter, all } => {
             crate::replay::replay(&dir, filter.as_deref(), !all)
         }
         Command::Check { history, json } => crate::replay::check(&history, json),
+        Command::Guest {
+            action: GuestAction::Export { file },
+        } => {
+            let bytes = logsandbox::runtime::BUILTIN_GUEST;
+            std::fs::write(&file, bytes)
+                .map_err(|e| CliError::Usage(format!("{}: {e}", file.display())))?;
+            emit(&format!(
+                "wrote {}: the built-in guest, {} bytes (world logsandbox:node/log-node)\n",
+                file.display(),
+                bytes.len()
+            ));
+            Ok(EXIT_PASS)
+        }
         Command::Keys => {
             emit(&keys_table());
             Ok(EXIT_PASS)
@@ -318,7 +344,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             sets,
             out,
             json,
-            guest,
+            components,
             timeline,
             compact,
             explain,
@@ -334,9 +360,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             // Keeping the record, a failed run goes on a second for it (what came too
             // late); the verdict and the trace hash are taken at the failure.
             let mut builder = Sandbox::from_scenario(&parsed).keep_trace(record);
-            if let Some(path) = guest.as_deref() {
-                builder = builder.component(load_guest(path)?);
-            }
+            builder = components.load()?.apply(builder);
             if let Some(seed) = seed {
                 builder = builder.seed(seed);
             }
@@ -347,7 +371,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             let mut sandbox = builder.build().map_err(Error::from)?;
             if let Some(dir) = &out {
                 let seed = sandbox.seed();
-                crate::replay::keep_for_replay(dir, &scenario, &sets, seed, guest.as_deref())?;
+                crate::replay::keep_for_replay(dir, &scenario, &sets, seed, &components)?;
             }
             let report = sandbox.run().map_err(Error::from)?;
             if let Some(filter) = &timeline {
@@ -364,7 +388,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                     None => emit("explain: the run passed; nothing to explain\n"),
                 }
             }
-            let replay = replay_command(&scenario, report.seed, &sets, guest.as_ref());
+            let replay = replay_command(&scenario, report.seed, &sets, &components);
             if json {
                 emit(&format!("{}\n", report.to_json()));
             } else {
@@ -452,15 +476,13 @@ pub fn replay_command(
     scenario: &str,
     seed: u64,
     sets: &[String],
-    guest: Option<&PathBuf>,
+    components: &ComponentArgs,
 ) -> String {
     let mut cmd = format!("logsandbox run {scenario} --seed {seed}");
     for s in sets {
         cmd += &format!(" --set {s}");
     }
-    if let Some(g) = guest {
-        cmd += &format!(" --guest {}", g.display());
-    }
+    cmd += &components.to_args();
     cmd
 }
 

@@ -2,24 +2,21 @@
 //!
 //! `run --out DIR` keeps what a replay needs beside the report: `scenario.toml` (the
 //! scenario with its overrides and seed folded in) and, when the run had its own
-//! component, `guest.wasm`. A replay runs that again in memory (the directory's databases
+//! components, `guest.wasm`, `log-server.wasm`, `client.wasm`, `node-N.wasm`. A replay runs that again in memory (the directory's databases
 //! stay as they were), compares the trace hash with `report.json`'s and shows the
 //! timeline.
 
 use std::path::Path;
-use std::sync::Arc;
 
-use logsandbox::runtime::Runtime;
 use logsandbox::scenario;
 use logsandbox::timeline::Timeline;
 use logsandbox::{Error, Sandbox};
 
 use crate::cli::{CliError, EXIT_FAIL, EXIT_PASS, colour_wanted};
+use crate::components::ComponentArgs;
 
 /// The scenario a `--out` directory keeps.
 pub const SCENARIO_FILE: &str = "scenario.toml";
-/// The component a `--out` directory keeps, when the run had its own.
-pub const GUEST_FILE: &str = "guest.wasm";
 
 /// Writes what a replay of this run needs into `dir`.
 pub fn keep_for_replay(
@@ -27,7 +24,7 @@ pub fn keep_for_replay(
     spec: &str,
     sets: &[String],
     seed: u64,
-    guest: Option<&Path>,
+    components: &ComponentArgs,
 ) -> Result<(), CliError> {
     let (file, text) = scenario::source(spec)?;
     let mut table = scenario::folded(&file, &text, sets)?;
@@ -47,10 +44,10 @@ pub fn keep_for_replay(
             .map_err(|e| CliError::Usage(format!("--out {}: {e}", dir.join(name).display())))
     };
     write(SCENARIO_FILE, format!("{header}{text}").as_bytes())?;
-    if let Some(guest) = guest {
-        let bytes = std::fs::read(guest)
-            .map_err(|e| CliError::Usage(format!("--guest {}: {e}", guest.display())))?;
-        write(GUEST_FILE, &bytes)?;
+    for (name, path) in components.files()? {
+        let bytes = std::fs::read(&path)
+            .map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))?;
+        write(&name, &bytes)?;
     }
     Ok(())
 }
@@ -77,10 +74,7 @@ pub fn replay(dir: &Path, filter: Option<&str>, compact: bool) -> Result<i32, Cl
         .to_string();
     let scenario = scenario::load(&scenario_path.to_string_lossy(), &[])?;
     let mut builder = Sandbox::from_scenario(&scenario).keep_trace(true);
-    let guest = dir.join(GUEST_FILE);
-    if guest.is_file() {
-        builder = builder.component(Arc::new(Runtime::from_file(&guest)?));
-    }
+    builder = ComponentArgs::kept_in(dir)?.load()?.apply(builder);
     let mut sandbox = builder.build().map_err(Error::from)?;
     let run = sandbox.run().map_err(Error::from)?;
     let timeline = Timeline {

@@ -24,6 +24,7 @@ use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
 use crate::cli::{CliError, EXIT_PASS};
+use crate::components::ComponentArgs;
 use commands::{COMMANDS, Command};
 use session::Session;
 
@@ -32,11 +33,11 @@ pub fn run(
     spec: Option<&str>,
     sets: Vec<String>,
     seed: Option<u64>,
-    guest: Option<PathBuf>,
+    components: ComponentArgs,
     speed: Option<f64>,
 ) -> Result<i32, CliError> {
     let colour = crate::cli::colour_wanted();
-    let mut session = Session::new(spec, sets, seed, guest, speed, colour)?;
+    let mut session = Session::new(spec, sets, seed, components, speed, colour)?;
     let mut editor: Editor<Completion, DefaultHistory> =
         Editor::new().map_err(|e| CliError::Usage(format!("could not open the terminal: {e}")))?;
     editor.set_helper(Some(Completion));

@@ -10,7 +10,6 @@
 //! an instant something is due) the clock first moves on by a nanosecond.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use logsandbox::diagram::{Highlight, Window};
@@ -23,6 +22,7 @@ use logsandbox::{NodeStatus, Role, Sandbox, SimTime, Source};
 use super::commands::{Command, UNTIL_LIMIT_NS, help};
 use super::save;
 use crate::cli::CliError;
+use crate::components::ComponentArgs;
 
 /// The cluster `logsandbox repl` starts with when no scenario is named.
 pub const DEFAULT_BASE: &str = r#"name = "repl"
@@ -39,8 +39,8 @@ pub struct Base {
     pub text: String,
     pub sets: Vec<String>,
     pub scenario: Scenario,
-    /// The component the session runs instead of the built-in guest.
-    pub guest: Option<PathBuf>,
+    /// The components the session runs instead of the built-in guest.
+    pub components: ComponentArgs,
 }
 
 /// What an advance of the clock ended with.
@@ -76,7 +76,7 @@ impl Session {
         spec: Option<&str>,
         sets: Vec<String>,
         seed: Option<u64>,
-        guest: Option<PathBuf>,
+        components: ComponentArgs,
         speed: Option<f64>,
         colour: bool,
     ) -> Result<Session, CliError> {
@@ -89,9 +89,7 @@ impl Session {
         let mut builder = Sandbox::from_scenario(&parsed)
             .keep_trace(true)
             .wall_limit(Duration::MAX);
-        if let Some(path) = &guest {
-            builder = builder.component(crate::cli::load_guest(path)?);
-        }
+        builder = components.load()?.apply(builder);
         if let Some(seed) = seed {
             builder = builder.seed(seed);
         }
@@ -108,7 +106,7 @@ impl Session {
                 text,
                 sets,
                 scenario: parsed,
-                guest,
+                components,
             },
             steps: Vec::new(),
             touched: false,
@@ -692,12 +690,7 @@ impl Session {
     fn save(&self, file: &str) -> Result<String, String> {
         let text = save::script(&self.base, &self.steps, self.seed, self.sb.now())?;
         std::fs::write(file, text).map_err(|e| format!("{file}: {e}"))?;
-        let guest = self
-            .base
-            .guest
-            .as_ref()
-            .map(|g| format!(" --guest {}", g.display()))
-            .unwrap_or_default();
+        let guest = self.base.components.to_args();
         Ok(format!(
             "wrote {file}: {} steps, ending at {}; `logsandbox run {file}{guest}` replays it to trace {}\n",
             self.steps.len(),
