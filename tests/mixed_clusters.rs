@@ -138,3 +138,27 @@ fn a_bad_node_guest_is_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("/no/such.wasm"), "{}", stderr(&out));
 }
+
+#[test]
+fn a_component_built_against_another_version_of_the_wit_is_refused_by_name() {
+    let dir = scratch("old-wit");
+    let old = dir.join("old.wasm");
+    let wasm = wat::parse_str(
+        r#"(component
+            (import "logsandbox:node/storage@0.2.0" (instance))
+        )"#,
+    )
+    .expect("a component in the text format");
+    std::fs::write(&old, wasm).unwrap();
+    for flag in ["--guest", "--log-server"] {
+        let out = logsandbox(&["run", "append-seal-basic", flag, old.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("built against logsandbox:node@0.2.0")
+                && err.contains("this host speaks logsandbox:node@0.3.0"),
+            "{err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -93,9 +93,50 @@ pub enum LoadError {
         /// What is missing.
         reason: String,
     },
+    /// The component was built against another version of the WIT package.
+    #[error(
+        "{source_name}: built against {found}, but this host speaks {WIT_PACKAGE}@{WIT_VERSION}: rebuild it against this version's wit/node.wit"
+    )]
+    Version {
+        /// The component's name (its path, usually).
+        source_name: String,
+        /// The package and version it names, e.g. `logsandbox:node@0.2.0`.
+        found: String,
+    },
     /// The engine could not be set up.
     #[error("setting up the wasm engine: {0}")]
     Engine(String),
+}
+
+/// The WIT package the host implements.
+pub const WIT_PACKAGE: &str = "logsandbox:node";
+/// Its version: a component that imports or exports an interface of another version is
+/// refused at load with [`LoadError::Version`], before any link error.
+pub const WIT_VERSION: &str = "0.3.0";
+
+/// The first interface of the package, of another version, that `component` imports or
+/// exports: `logsandbox:node@0.2.0`.
+fn other_version(
+    engine: &wasmtime::Engine,
+    component: &wasmtime::component::Component,
+) -> Option<String> {
+    let ty = component.component_type();
+    let names: Vec<&str> = ty
+        .imports(engine)
+        .map(|(name, _)| name)
+        .chain(ty.exports(engine).map(|(name, _)| name))
+        .collect();
+    names.into_iter().find_map(|name| {
+        let rest = name.strip_prefix(WIT_PACKAGE)?.strip_prefix('/')?;
+        let version = rest.split_once('@').map_or("", |(_, v)| v);
+        (version != WIT_VERSION).then(|| {
+            if version.is_empty() {
+                format!("{WIT_PACKAGE} without a version")
+            } else {
+                format!("{WIT_PACKAGE}@{version}")
+            }
+        })
+    })
 }
 
 /// The largest component file `--guest` reads (the built-in guest is well under 1 MiB).
@@ -161,6 +202,12 @@ impl Runtime {
             source_name: name.to_string(),
             reason: format!("{e:#}"),
         })?;
+        if let Some(found) = other_version(&engine, &component) {
+            return Err(LoadError::Version {
+                source_name: name.to_string(),
+                found,
+            });
+        }
         let mut linker: Linker<NodeState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| LoadError::Engine(format!("{e:#}")))?;
@@ -361,5 +408,20 @@ impl NodeInstance {
     /// Drops the instance and hands back its storage.
     pub fn into_storage(self) -> NodeStorage {
         self.store.into_data().storage
+    }
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::{WIT_PACKAGE, WIT_VERSION};
+
+    #[test]
+    fn the_version_checked_at_load_is_the_packages() {
+        let wit = include_str!("../../../wit/node.wit");
+        let line = format!("package {WIT_PACKAGE}@{WIT_VERSION};");
+        assert!(
+            wit.lines().any(|l| l.trim() == line),
+            "wit/node.wit declares no {line}"
+        );
     }
 }
