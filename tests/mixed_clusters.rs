@@ -16,16 +16,6 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
 }
 
-fn mutant(dir: &std::path::Path, name: &str) -> std::path::PathBuf {
-    let (_, _, wasm) = logsandbox::runtime::MUTANTS
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .unwrap();
-    let path = dir.join(format!("{name}.wasm"));
-    std::fs::write(&path, wasm).unwrap();
-    path
-}
-
 #[test]
 fn the_exported_built_in_guest_runs_on_any_role_to_the_same_hash() {
     let dir = scratch("guest-export");
@@ -62,7 +52,7 @@ fn the_exported_built_in_guest_runs_on_any_role_to_the_same_hash() {
 #[test]
 fn a_log_server_mutant_beside_the_built_in_client_is_caught_in_run_explore_and_replay() {
     let dir = scratch("mixed-mutant");
-    let store_after_seal = mutant(&dir, "store-after-seal");
+    let store_after_seal = common::mutant_file(&dir, "store-after-seal");
     let path = store_after_seal.to_str().unwrap();
     // Only the log-servers run the mutant: the sequencer and client stay the built-in ones.
     let report = json(&["run", "remote-seal", "--log-server", path, "--json"]);

@@ -67,12 +67,7 @@ fn every_mutant_is_caught_and_the_unmodified_guest_passes_everywhere() {
 fn a_mutant_runs_through_the_command_line_like_any_component() {
     // The same component as a file, through `run --guest`: the reordered network catches it.
     let dir = common::scratch("mutant-guest");
-    let path = dir.join("publish_before_drain.wasm");
-    let (_, _, wasm) = logsandbox::runtime::MUTANTS
-        .iter()
-        .find(|(name, _, _)| *name == "publish-before-drain")
-        .unwrap();
-    std::fs::write(&path, wasm).unwrap();
+    let path = common::mutant_file(&dir, "publish-before-drain");
     let out = logsandbox(&[
         "run",
         "append-seal-reordered",

@@ -176,12 +176,7 @@ fn explain_names_the_five_events_of_the_seed_race_in_order() {
 #[test]
 fn explain_gives_a_chain_for_a_mutant_that_fails_a_check() {
     let dir = scratch("mutant-explain");
-    let path = dir.join("publish_before_drain.wasm");
-    let (_, _, wasm) = logsandbox::runtime::MUTANTS
-        .iter()
-        .find(|(name, _, _)| *name == "publish-before-drain")
-        .unwrap();
-    std::fs::write(&path, wasm).unwrap();
+    let path = common::mutant_file(&dir, "publish-before-drain");
     let out_dir = dir.join("out");
     let out = logsandbox(&[
         "run",

@@ -59,12 +59,7 @@ fn a_replay_reproduces_the_recorded_hash_with_the_overrides_and_seed_it_ran_with
 #[test]
 fn a_replay_of_a_run_with_its_own_component_uses_the_component_it_kept() {
     let dir = scratch("replay-guest");
-    let path = dir.join("mutant.wasm");
-    let (_, _, wasm) = logsandbox::runtime::MUTANTS
-        .iter()
-        .find(|(name, _, _)| *name == "publish-before-drain")
-        .unwrap();
-    std::fs::write(&path, wasm).unwrap();
+    let path = common::mutant_file(&dir, "publish-before-drain");
     let out_dir = dir.join("out");
     let out = logsandbox(&[
         "run",

@@ -200,12 +200,7 @@ impl RunReport {
         } else {
             out += "  checks\n";
             for c in &self.checks {
-                out += &format!(
-                    "    {} {:<32} {}\n",
-                    if c.pass { "ok  " } else { "FAIL" },
-                    one_line(&c.name),
-                    one_line(&c.detail)
-                );
+                out += &format!("    {}\n", check_line(c));
             }
         }
         out += &format!("  trace     {}\n", self.trace_hash);
@@ -298,6 +293,16 @@ impl RunReport {
             write("explain.txt", explanation.render());
         }
     }
+}
+
+/// One check as a line: `ok   name  detail` or `FAIL name  detail`, made safe to print.
+pub fn check_line(c: &CheckResult) -> String {
+    format!(
+        "{} {:<32} {}",
+        if c.pass { "ok  " } else { "FAIL" },
+        one_line(&c.name),
+        one_line(&c.detail)
+    )
 }
 
 /// Text a guest supplied (a log line, a trap message, a payload inside a detail), made safe

@@ -323,15 +323,7 @@ pub fn source(spec: &str) -> Result<(String, String), ScenarioError> {
 
 /// Parses scenario text; `file` names it in errors.
 pub fn parse(file: &str, text: &str, sets: &[String]) -> Result<Scenario, ScenarioError> {
-    let mut table: toml::Table =
-        text.parse()
-            .map_err(|e: toml::de::Error| ScenarioError::Syntax {
-                file: file.to_string(),
-                message: e.to_string(),
-            })?;
-    for arg in sets {
-        keys::apply_set(file, &mut table, arg)?;
-    }
+    let table = folded(file, text, sets)?;
     let mut reader = Reader {
         values: Values {
             file: file.to_string(),

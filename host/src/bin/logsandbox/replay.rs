@@ -143,12 +143,7 @@ pub fn check(file: &Path, json: bool) -> Result<i32, CliError> {
     } else {
         let mut out = format!("{name}: {} operations\n", history.len());
         for c in &checks {
-            out += &format!(
-                "  {} {:<32} {}\n",
-                if c.pass { "ok  " } else { "FAIL" },
-                c.name,
-                logsandbox::report::one_line(&c.detail)
-            );
+            out += &format!("  {}\n", logsandbox::report::check_line(c));
         }
         out += &format!(
             "{} of {} checks hold\n",

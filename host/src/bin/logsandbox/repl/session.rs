@@ -623,12 +623,7 @@ impl Session {
         let failing = checks.iter().filter(|c| !c.pass).count();
         let mut out = String::new();
         for c in &checks {
-            out += &format!(
-                "  {} {:<32} {}\n",
-                if c.pass { "ok  " } else { "FAIL" },
-                c.name,
-                logsandbox::report::one_line(&c.detail)
-            );
+            out += &format!("  {}\n", logsandbox::report::check_line(c));
         }
         out += &format!("{} of {} hold\n", checks.len() - failing, checks.len());
         out
