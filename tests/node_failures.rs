@@ -24,6 +24,18 @@ fn a_guest_that_traps_takes_down_only_its_node() {
     assert_eq!(n2.status, "crashed", "{:?}", report.nodes);
     let reason = n2.crash_reason.as_deref().unwrap_or_default();
     assert!(reason.contains("trapped"), "{reason}");
+    // Its last words: the panic message on stderr, kept with the crash and shown.
+    let printed = n2.printed.as_deref().unwrap_or_default();
+    assert!(
+        printed.contains("N2 traps on its 50th store"),
+        "{printed:?}"
+    );
+    assert!(reason.contains("it printed: "), "{reason}");
+    let text = report.render("(test)");
+    assert!(
+        text.contains("| ") && text.contains("N2 traps on its 50th store"),
+        "{text}"
+    );
     for other in report.nodes.iter().filter(|n| n.id != 2) {
         assert_eq!(other.status, "running", "{other:?}");
     }

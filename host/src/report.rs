@@ -34,6 +34,9 @@ pub struct NodeReport {
     pub status: String,
     /// Why it crashed, if it is down.
     pub crash_reason: Option<String>,
+    /// What the guest printed before its last unplanned crash (the last 4 KiB of its
+    /// stdout and stderr): a panic message, a Python traceback.
+    pub printed: Option<String>,
     /// How many times it crashed.
     pub crashes: u32,
     /// How many times it restarted.
@@ -188,6 +191,16 @@ impl RunReport {
                         .map(|r| format!(": {}", one_line(r)))
                         .unwrap_or_default()
                 );
+                // Each line behind a bar, escaped: guest text never reads as a report line.
+                if let Some(printed) = &n.printed {
+                    out += &format!(
+                        "            it printed (stdout and stderr, last {} KiB):\n",
+                        crate::runtime::output::KEEP >> 10
+                    );
+                    for line in printed.lines() {
+                        out += &format!("            | {}\n", one_line(line));
+                    }
+                }
             }
         }
         let held = self.checks.iter().filter(|c| c.pass).count();

@@ -65,6 +65,30 @@ impl GuestOutput {
     }
 }
 
+/// The one line that says why a guest died, from what it printed: the exception line of
+/// the last Python traceback (`RuntimeError: ...`), else the last line that is not a
+/// runtime's note (`note: run with RUST_BACKTRACE=1`), so a Rust panic gives its message.
+pub fn last_words(printed: &str) -> Option<&str> {
+    let lines: Vec<&str> = printed.lines().collect();
+    if let Some(start) = lines
+        .iter()
+        .rposition(|l| l.starts_with("Traceback (most recent call last)"))
+    {
+        // Frames are indented; the exception is the first line after them that is not.
+        let exception = lines[start + 1..]
+            .iter()
+            .find(|l| !l.starts_with(' ') && !l.trim().is_empty());
+        if let Some(line) = exception {
+            return Some(line.trim());
+        }
+    }
+    lines
+        .iter()
+        .rev()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty() && !l.starts_with("note: "))
+}
+
 impl IsTerminal for GuestOutput {
     fn is_terminal(&self) -> bool {
         false
@@ -138,5 +162,16 @@ mod tests {
         assert_eq!(last.len(), KEEP - 1);
         assert!(last.ends_with("panicked at guest/src/lib.rs"));
         assert_eq!(out.take_fresh().unwrap().len(), KEEP);
+    }
+
+    #[test]
+    fn the_last_words_are_the_exception_or_the_panic_message() {
+        let python = "Traceback (most recent call last):\n  File \"/0/a.py\", line 3, in handle\n\
+                      RuntimeError: store number 3\n\nthread '<unnamed>' panicked at runtime/src/lib.rs:1:2:\n\
+                      Python function threw an unexpected exception\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(last_words(python), Some("RuntimeError: store number 3"));
+        let rust = "thread '<unnamed>' panicked at guest/src/x.rs:1:2:\nN2 traps\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(last_words(rust), Some("N2 traps"));
+        assert_eq!(last_words("\n  \n"), None);
     }
 }

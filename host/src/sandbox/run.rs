@@ -149,6 +149,7 @@ impl Sandbox {
                     NodeStatus::Crashed { reason, .. } => Some(reason.clone()),
                     _ => None,
                 },
+                printed: n.last_words.clone(),
                 crashes: n.crashes,
                 restarts: n.restarts,
                 component: n.runtime.name().to_string(),

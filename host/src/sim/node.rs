@@ -108,6 +108,9 @@ pub(crate) struct SimNode {
     pub sent: u64,
     /// Crashes no fault asked for (a trap, an overrun, a refused effect): when and why.
     pub unplanned: Vec<(SimTime, String)>,
+    /// What the guest printed before its last unplanned crash (its last 4 KiB): a panic
+    /// message, a Python traceback.
+    pub last_words: Option<String>,
     pub cached_logs: Option<CachedLogs>,
     pub loglets: BTreeMap<u64, LogletReport>,
     /// Log-server requests delivered to this node and not answered yet: (sender, request
@@ -141,6 +144,7 @@ impl SimNode {
             wipes: 0,
             sent: 0,
             unplanned: Vec::new(),
+            last_words: None,
             cached_logs: None,
             loglets: BTreeMap::new(),
             open_requests: HashMap::default(),
@@ -263,10 +267,13 @@ impl World {
         let mut reason = reason;
         if let Some(instance) = node.instance.take() {
             // A guest's last words (a panic message, a traceback) go with its crash.
+            // The reason keeps the last line (a panic's message, an exception's); the report
+            // shows all that was kept.
             if let Some(printed) = instance.last_output().filter(|_| !planned) {
-                let lines: Vec<&str> = printed.lines().rev().take(5).collect();
-                let lines: Vec<&str> = lines.into_iter().rev().collect();
-                reason = format!("{reason}; it printed: {}", lines.join(" / "));
+                if let Some(last) = crate::runtime::output::last_words(&printed) {
+                    reason = format!("{reason}; it printed: {last}");
+                }
+                node.last_words = Some(printed);
             }
             node.storage = Some(instance.into_storage());
         }
