@@ -126,11 +126,11 @@ fn a_record_stored_once_before_the_seal_is_repaired_and_everyone_reports_the_sam
 
 #[test]
 fn a_sequencer_that_publishes_without_repair_is_caught_by_the_checks() {
-    let (_, _, wasm) = MUTANTS
+    let mutant = MUTANTS
         .iter()
-        .find(|(name, _, _)| *name == "publish-without-repair")
+        .find(|m| m.name == "publish-without-repair")
         .unwrap();
-    let mutant = Arc::new(Runtime::load("publish-without-repair", wasm).unwrap());
+    let mutant = Arc::new(Runtime::load("publish-without-repair", mutant.wasm).unwrap());
     let caught: Vec<(u64, Vec<String>)> = (1..=6)
         .map(|seed| (seed, story(seed, None, Some(mutant.clone())).failing))
         .filter(|(_, failing)| !failing.is_empty())

@@ -279,6 +279,8 @@ impl LogServer {
                 l.trim_point = l.trim_point.max(trim_point);
                 l.merge_global_tail(l.trim_point + 1);
                 reply(ctx, to, Reply::Trimmed(l.header(Status::Ok)));
+                // The global tail may have moved: a waiter for it is answered now.
+                notify_tail_waiters(ctx, l);
             }
         }
     }

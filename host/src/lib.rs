@@ -38,6 +38,7 @@
 //! - [`metadata_store`]: the versioned key-value store with preconditions;
 //! - [`workload`]: sans-IO drivers (Restate's append/seal body, random operations, scripts);
 //! - [`check`]: invariants over any history, one family per file;
+//! - [`conform`]: the conformance suite of a log-server component, rule by rule;
 //! - [`history`], `trace` (private; [`TraceRecord`]), [`report`]: what happened, its hash,
 //!   and the verdict;
 //! - [`scenario`]: scenario files, keys, faults, steps, built-ins;
@@ -53,6 +54,7 @@
 
 pub mod bindings;
 pub mod check;
+pub mod conform;
 pub mod diagram;
 pub mod error;
 pub mod explain;

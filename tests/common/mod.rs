@@ -79,10 +79,11 @@ pub fn failing_checks(report: &RunReport) -> Vec<&str> {
 
 /// The mutant `name` written into `dir` as a component file, as a user would hand it over.
 pub fn mutant_file(dir: &std::path::Path, name: &str) -> PathBuf {
-    let (_, _, wasm) = logsandbox::runtime::MUTANTS
+    let wasm = logsandbox::runtime::MUTANTS
         .iter()
-        .find(|(n, _, _)| *n == name)
-        .unwrap_or_else(|| panic!("no mutant named {name}"));
+        .find(|m| m.name == name)
+        .unwrap_or_else(|| panic!("no mutant named {name}"))
+        .wasm;
     let path = dir.join(format!("{name}.wasm"));
     std::fs::write(&path, wasm).expect("the scratch directory is writable");
     path

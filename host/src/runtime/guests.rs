@@ -19,80 +19,126 @@ pub mod test_guests {
     pub static HOSTILE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest_hostile.wasm"));
 }
 
-/// The mutant guests: each is the product guest with one known bug (guest/src/mutants.rs).
-/// (name, what the bug is, component bytes)
-pub static MUTANTS: &[(&str, &str, &[u8])] = &[
-    (
-        "publish-before-drain",
-        "the sequencer publishes its sealed tail before draining in-flight appends",
-        include_bytes!(concat!(
+/// Where in a node a mutant's bug lives, and so which role must run the mutant for a
+/// run to meet it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MutantPart {
+    /// The log-server protocol: met on the log-server nodes.
+    LogServer,
+    /// The sequencer: met on the client nodes.
+    Sequencer,
+    /// The metadata cache: every node has one, but the workloads meet the clients'.
+    MetadataCache,
+}
+
+impl MutantPart {
+    /// Whether a run meets the bug when the mutant runs on the log-servers, the clients.
+    pub fn met_on(self, log_servers: bool, clients: bool) -> bool {
+        match self {
+            MutantPart::LogServer => log_servers,
+            MutantPart::Sequencer | MutantPart::MetadataCache => clients,
+        }
+    }
+}
+
+/// A mutant guest: the product guest with one known bug (guest/src/mutants.rs).
+#[derive(Debug, Clone, Copy)]
+pub struct Mutant {
+    /// Its name, as `logsandbox mutants` prints it.
+    pub name: &'static str,
+    /// What the bug is.
+    pub bug: &'static str,
+    /// Where the bug lives.
+    pub part: MutantPart,
+    /// The component's bytes.
+    pub wasm: &'static [u8],
+}
+
+/// The mutant guests, each with one known bug.
+pub static MUTANTS: &[Mutant] = &[
+    Mutant {
+        name: "publish-before-drain",
+        bug: "the sequencer publishes its sealed tail before draining in-flight appends",
+        part: MutantPart::Sequencer,
+        wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/mutant_publish_before_drain.wasm"
         )),
-    ),
-    (
-        "publish-without-repair",
-        "the sequencer publishes its known global tail as the sealed tail without repairing what lies beyond it",
-        include_bytes!(concat!(
+    },
+    Mutant {
+        name: "publish-without-repair",
+        bug: "the sequencer publishes its known global tail as the sealed tail without repairing what lies beyond it",
+        part: MutantPart::Sequencer,
+        wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/mutant_publish_without_repair.wasm"
         )),
-    ),
-    (
-        "store-after-seal",
-        "a sealed log-server still accepts stores",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_store_after_seal.wasm")),
-    ),
-    (
-        "equal-version-accepted",
-        "the metadata cache takes an update of the same version",
-        include_bytes!(concat!(
+    },
+    Mutant {
+        name: "store-after-seal",
+        bug: "a sealed log-server still accepts stores",
+        part: MutantPart::LogServer,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_store_after_seal.wasm")),
+    },
+    Mutant {
+        name: "equal-version-accepted",
+        bug: "the metadata cache takes an update of the same version",
+        part: MutantPart::MetadataCache,
+        wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/mutant_equal_version_accepted.wasm"
         )),
-    ),
-    (
-        "commit-before-quorum",
-        "the sequencer acknowledges after the first copy, before a write quorum",
-        include_bytes!(concat!(
+    },
+    Mutant {
+        name: "commit-before-quorum",
+        bug: "the sequencer acknowledges after the first copy, before a write quorum",
+        part: MutantPart::Sequencer,
+        wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/mutant_commit_before_quorum.wasm"
         )),
-    ),
-    (
-        "forget-seal-on-recovery",
-        "a restarted log-server forgets its seal marker",
-        include_bytes!(concat!(
+    },
+    Mutant {
+        name: "forget-seal-on-recovery",
+        bug: "a restarted log-server forgets its seal marker",
+        part: MutantPart::LogServer,
+        wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/mutant_forget_seal_on_recovery.wasm"
         )),
-    ),
-    (
-        "trim-beyond-tail",
-        "a log-server accepts a trim at or beyond its tail",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_trim_beyond_tail.wasm")),
-    ),
-    (
-        "wait-resolves-early",
-        "waiting for a metadata version resolves on any cached version",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_resolves_early.wasm")),
-    ),
-    (
-        "no-immediate-fetch",
-        "a newer version in a peer's header waits for the next update tick",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_no_immediate_fetch.wasm")),
-    ),
-    (
-        "wait-fetches",
-        "waiting for a metadata version reads the metadata store",
-        include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_fetches.wasm")),
-    ),
-    (
-        "retryable-as-terminal",
-        "a retryable metadata-store error is treated as terminal: the request is given up",
-        include_bytes!(concat!(
+    },
+    Mutant {
+        name: "trim-beyond-tail",
+        bug: "a log-server accepts a trim at or beyond its tail",
+        part: MutantPart::LogServer,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_trim_beyond_tail.wasm")),
+    },
+    Mutant {
+        name: "wait-resolves-early",
+        bug: "waiting for a metadata version resolves on any cached version",
+        part: MutantPart::MetadataCache,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_resolves_early.wasm")),
+    },
+    Mutant {
+        name: "no-immediate-fetch",
+        bug: "a newer version in a peer's header waits for the next update tick",
+        part: MutantPart::MetadataCache,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_no_immediate_fetch.wasm")),
+    },
+    Mutant {
+        name: "wait-fetches",
+        bug: "waiting for a metadata version reads the metadata store",
+        part: MutantPart::MetadataCache,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_wait_fetches.wasm")),
+    },
+    Mutant {
+        name: "retryable-as-terminal",
+        bug: "a retryable metadata-store error is treated as terminal: the request is given up",
+        part: MutantPart::MetadataCache,
+        wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
             "/mutant_retryable_as_terminal.wasm"
         )),
-    ),
+    },
 ];

@@ -30,7 +30,7 @@ pub mod output;
 mod state;
 
 pub use effects::Effect;
-pub use guests::{BUILTIN_GUEST, MUTANTS, test_guests};
+pub use guests::{BUILTIN_GUEST, MUTANTS, Mutant, MutantPart, test_guests};
 pub use state::NodeState;
 
 /// How often the epoch ticker advances the engine's epoch.

@@ -136,6 +136,28 @@ pub enum Command {
         /// Guests exercised in parallel (default: the machine's cores).
         #[arg(long, allow_negative_numbers = true, value_parser = job_count)]
         jobs: Option<usize>,
+        /// Put each mutant on these nodes only (default: wherever the flags below name no
+        /// other component).
+        #[arg(long, value_enum)]
+        role: Option<mutants::Role>,
+        /// Print exactly one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        components: ComponentArgs,
+    },
+    /// Check a log-server component rule by rule: the host sends it protocol requests and
+    /// names each rule it breaks, with the request and the answer.
+    Conform {
+        /// The component (wasm); without one, the built-in guest.
+        component: Option<PathBuf>,
+        /// Only the rules whose name contains TEXT, e.g. `store.` or `recovery`.
+        #[arg(long, value_name = "TEXT")]
+        rule: Option<String>,
+        /// A setting handed to the node in every rule, as a scenario's `guest.KEY` gives it,
+        /// e.g. `--set example.raise_on_store=3` (repeatable).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
         /// Print exactly one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -188,6 +210,61 @@ pub enum Command {
         #[arg(long, value_parser = speed)]
         speed: Option<f64>,
     },
+}
+
+/// `conform`: every rule (or those named) against a component.
+fn conform(
+    component: Option<PathBuf>,
+    rule: Option<String>,
+    sets: &[String],
+    json: bool,
+) -> Result<i32, CliError> {
+    let settings = sets
+        .iter()
+        .map(|set| match set.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                let key = key.trim();
+                Ok((
+                    key.strip_prefix("guest.").unwrap_or(key).to_string(),
+                    value.trim().to_string(),
+                ))
+            }
+            _ => Err(CliError::Usage(format!(
+                "--set {set:?}: expected KEY=VALUE, e.g. example.raise_on_store=3"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let (name, runtime) = match &component {
+        Some(path) => (
+            path.display().to_string(),
+            Arc::new(Runtime::from_file(path)?),
+        ),
+        None => ("the built-in guest".to_string(), Runtime::builtin()?),
+    };
+    let outcomes = logsandbox::conform::run(runtime, rule.as_deref(), &settings);
+    if outcomes.is_empty() {
+        let names: Vec<&str> = logsandbox::conform::RULES.iter().map(|r| r.name).collect();
+        return Err(CliError::Usage(format!(
+            "--rule {}: no rule's name contains it (rules: {})",
+            rule.unwrap_or_default(),
+            names.join(", ")
+        )));
+    }
+    let passed = outcomes.iter().all(|o| o.broken.is_none());
+    if json {
+        let failed = outcomes.iter().filter(|o| o.broken.is_some()).count();
+        let value = serde_json::json!({
+            "component": name,
+            "passed": passed,
+            "rules": outcomes.len(),
+            "failed": failed,
+            "outcomes": outcomes,
+        });
+        emit(&format!("{value}\n"));
+    } else {
+        emit(&logsandbox::conform::render(&name, &outcomes));
+    }
+    Ok(if passed { EXIT_PASS } else { EXIT_FAIL })
 }
 
 /// What `guest` does.
@@ -273,11 +350,18 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                 EXIT_FAIL
             })
         }
-        Command::Mutants { seeds, jobs, json } => {
+        Command::Mutants {
+            seeds,
+            jobs,
+            role,
+            json,
+            components,
+        } => {
             let seeds = explore::parse_seeds(&seeds).map_err(CliError::Usage)?;
             let jobs =
                 jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let report = mutants::run(seeds, jobs)?;
+            let placement = mutants::placement(role, &components)?;
+            let report = mutants::run(seeds, jobs, &placement)?;
             if json {
                 emit(&format!("{}\n", report.to_json()));
             } else {
@@ -313,6 +397,12 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             crate::replay::replay(&dir, filter.as_deref(), !all)
         }
         Command::Check { history, json } => crate::replay::check(&history, json),
+        Command::Conform {
+            component,
+            rule,
+            sets,
+            json,
+        } => conform(component, rule, &sets, json),
         Command::Guest {
             action: GuestAction::Export { file },
         } => {

@@ -5,6 +5,12 @@
 //! over a few seeds against the unmodified guest, which must pass everywhere, and
 //! against each mutant, which must fail somewhere: the first failing (scenario, seed)
 //! and the checks it broke say what caught it.
+//!
+//! Mixed clusters: `--role log-server` puts each mutant on the log-servers only (the
+//! clients run the built-in guest, or `--client`), `--role client` on the clients only;
+//! without a role, the mutant runs wherever `--log-server`/`--client` name no other
+//! component. A mutant whose bug lives where it does not run is not expected to be caught.
+//! A mutant of the log-server is also put through `conform`, which names the rule it breaks.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,9 +18,9 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::json;
 
-use logsandbox::Sandbox;
-use logsandbox::runtime::{LoadError, MUTANTS, Runtime};
+use logsandbox::runtime::{LoadError, MUTANTS, MutantPart, Runtime};
 use logsandbox::scenario::{self, BUILTIN, Scenario, ScenarioError};
+use logsandbox::{Components, Sandbox};
 
 /// One failing run.
 #[derive(Debug, Clone, Serialize)]
@@ -29,12 +35,59 @@ pub struct Catch {
 pub struct MutantResult {
     pub name: String,
     pub bug: String,
+    pub part: MutantPart,
+    /// Whether it runs where its bug lives, so the runs must catch it.
+    pub expected: bool,
     pub caught: Option<Catch>,
     pub runs: usize,
+    /// For a log-server mutant, the conformance rules it breaks.
+    pub conform: Option<Vec<String>>,
+}
+
+/// Where the mutants run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The log-server nodes only.
+    LogServer,
+    /// The client nodes only.
+    Client,
+}
+
+/// Which components the cluster runs, the mutant aside.
+pub struct Placement {
+    /// The components the flags named (the unmodified cluster).
+    pub base: Components,
+    pub role: Option<Role>,
+    /// How the base and the mutant's place read, for the report.
+    pub describe: String,
+}
+
+impl Placement {
+    /// The cluster with `mutant` in its place.
+    fn with(&self, mutant: Arc<Runtime>) -> Components {
+        let mut components = self.base.clone();
+        match self.role {
+            None => components.default = Some(mutant),
+            Some(Role::LogServer) => components.log_server = Some(mutant),
+            Some(Role::Client) => components.client = Some(mutant),
+        }
+        components
+    }
+
+    /// Whether the mutant runs on the log-servers, the clients.
+    fn runs_on(&self) -> (bool, bool) {
+        match self.role {
+            None => (self.base.log_server.is_none(), self.base.client.is_none()),
+            Some(Role::LogServer) => (true, false),
+            Some(Role::Client) => (false, true),
+        }
+    }
 }
 
 pub struct MutantsReport {
     pub seeds: (u64, u64),
+    /// Which component runs where.
+    pub cluster: String,
     /// The unmodified guest: runs, and the runs that failed (there should be none).
     pub baseline_runs: usize,
     pub baseline_failures: Vec<Catch>,
@@ -49,28 +102,46 @@ pub enum MutantsError {
     Load(#[from] LoadError),
 }
 
-/// The guest under test: the unmodified one (`None`) or a mutant.
+/// The cluster under test: the unmodified one (`None`) or with a mutant.
 struct Subject {
     mutant: Option<usize>,
-    runtime: Arc<Runtime>,
+    components: Components,
 }
 
 /// Runs the matrix on `jobs` threads. Each mutant stops at its first catch.
-pub fn run(seeds: (u64, u64), jobs: usize) -> Result<MutantsReport, MutantsError> {
+pub fn run(
+    seeds: (u64, u64),
+    jobs: usize,
+    placement: &Placement,
+) -> Result<MutantsReport, MutantsError> {
     let scenarios: Vec<Scenario> = BUILTIN
         .iter()
         .map(|(name, _)| scenario::load(name, &[]))
         .collect::<Result<_, _>>()?;
     let mut subjects = vec![Subject {
         mutant: None,
-        runtime: Runtime::builtin()?,
+        components: placement.base.clone(),
     }];
-    for (i, (name, _, wasm)) in MUTANTS.iter().enumerate() {
+    let mut conform = Vec::new();
+    for (i, mutant) in MUTANTS.iter().enumerate() {
+        let runtime = Arc::new(Runtime::load(
+            &format!("mutant {}", mutant.name),
+            mutant.wasm,
+        )?);
+        // The conformance suite drives a log-server alone: it meets only that part's bugs.
+        conform.push((mutant.part == MutantPart::LogServer).then(|| {
+            logsandbox::conform::run(runtime.clone(), None, &[])
+                .into_iter()
+                .filter(|o| o.broken.is_some())
+                .map(|o| o.rule.to_string())
+                .collect::<Vec<_>>()
+        }));
         subjects.push(Subject {
             mutant: Some(i),
-            runtime: Arc::new(Runtime::load(&format!("mutant {name}"), wasm)?),
+            components: placement.with(runtime),
         });
     }
+    let (on_log_servers, on_clients) = placement.runs_on();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, usize, Vec<Catch>)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -94,6 +165,7 @@ pub fn run(seeds: (u64, u64), jobs: usize) -> Result<MutantsReport, MutantsError
     results.sort_by_key(|(i, _, _)| *i);
     let mut report = MutantsReport {
         seeds,
+        cluster: placement.describe.clone(),
         baseline_runs: 0,
         baseline_failures: Vec::new(),
         mutants: Vec::new(),
@@ -105,10 +177,13 @@ pub fn run(seeds: (u64, u64), jobs: usize) -> Result<MutantsReport, MutantsError
                 report.baseline_failures = failures;
             }
             Some(m) => report.mutants.push(MutantResult {
-                name: MUTANTS[m].0.to_string(),
-                bug: MUTANTS[m].1.to_string(),
+                name: MUTANTS[m].name.to_string(),
+                bug: MUTANTS[m].bug.to_string(),
+                part: MUTANTS[m].part,
+                expected: MUTANTS[m].part.met_on(on_log_servers, on_clients),
                 caught: failures.into_iter().next(),
                 runs,
+                conform: conform[m].clone(),
             }),
         }
     }
@@ -127,9 +202,10 @@ fn exercise(
     for seed in first..=last {
         for scenario in scenarios {
             runs += 1;
-            let outcome = Sandbox::from_scenario(scenario)
-                .seed(seed)
-                .component(subject.runtime.clone())
+            let builder = Sandbox::from_scenario(scenario).seed(seed);
+            let outcome = subject
+                .components
+                .apply(builder)
                 .build()
                 .map_err(|e| e.to_string())
                 .and_then(|mut sb| sb.run().map_err(|e| e.to_string()));
@@ -164,16 +240,21 @@ fn exercise(
 }
 
 impl MutantsReport {
-    /// Every mutant caught and the unmodified guest passing everywhere.
+    /// Every mutant that runs where its bug lives caught, every log-server mutant failing
+    /// a conformance rule, and the unmodified cluster passing everywhere.
     pub fn succeeded(&self) -> bool {
-        self.baseline_failures.is_empty() && self.mutants.iter().all(|m| m.caught.is_some())
+        self.baseline_failures.is_empty()
+            && self.mutants.iter().all(|m| {
+                (m.caught.is_some() || !m.expected)
+                    && m.conform.as_ref().is_none_or(|r| !r.is_empty())
+            })
     }
 
     /// The table for people.
     pub fn render(&self) -> String {
         let mut out = format!(
-            "mutants: every built-in scenario, seeds {}..{}\n\n  {:<26} {:<7} {:<29} {:<5} by\n",
-            self.seeds.0, self.seeds.1, "guest", "caught", "scenario", "seed"
+            "mutants: every built-in scenario, seeds {}..{}\n{}\n\n  {:<26} {:<7} {:<29} {:<5} by\n",
+            self.seeds.0, self.seeds.1, self.cluster, "guest", "caught", "scenario", "seed"
         );
         let baseline = if self.baseline_failures.is_empty() {
             format!("passes all {} runs", self.baseline_runs)
@@ -199,6 +280,14 @@ impl MutantsReport {
                         m.name, "yes", c.scenario, c.seed, c.by
                     )
                 }
+                None if !m.expected => {
+                    out += &format!(
+                        "  {:<26} {:<7} not expected: its bug lives in the {}, where it does not run\n",
+                        m.name,
+                        "-",
+                        part_name(m.part)
+                    )
+                }
                 None => {
                     out += &format!(
                         "  {:<26} {:<7} survived all {} runs\n",
@@ -207,12 +296,28 @@ impl MutantsReport {
                 }
             }
         }
+        let conformed: Vec<&MutantResult> = self
+            .mutants
+            .iter()
+            .filter(|m| m.conform.is_some())
+            .collect();
+        if !conformed.is_empty() {
+            out += "\n  conform (the log-server mutants, driven alone):\n";
+            for m in conformed {
+                let rules = m.conform.as_deref().unwrap_or_default();
+                if rules.is_empty() {
+                    out += &format!("  {:<26} passes every rule: NOT caught\n", m.name);
+                } else {
+                    out += &format!("  {:<26} fails {}\n", m.name, rules.join(", "));
+                }
+            }
+        }
         out += "\n";
         for m in &self.mutants {
             out += &format!("  {:<26} {}\n", m.name, m.bug);
         }
         out += if self.succeeded() {
-            "\nEvery mutant was caught and the unmodified guest passed everywhere.\n"
+            "\nEvery mutant was caught where its bug runs, and the unmodified cluster passed everywhere.\n"
         } else {
             "\nNOT every mutant was caught, or the unmodified guest failed: see above.\n"
         };
@@ -224,9 +329,69 @@ impl MutantsReport {
         json!({
             "seeds": format!("{}..{}", self.seeds.0, self.seeds.1),
             "baseline": {"runs": self.baseline_runs, "failures": self.baseline_failures},
+            "cluster": self.cluster,
             "mutants": self.mutants,
-            "all_caught": self.mutants.iter().all(|m| m.caught.is_some()),
+            "all_caught": self.mutants.iter().all(|m| m.caught.is_some() || !m.expected),
             "outcome": if self.succeeded() { "pass" } else { "fail" },
         })
     }
+}
+
+fn part_name(part: MutantPart) -> &'static str {
+    match part {
+        MutantPart::LogServer => "log-server",
+        MutantPart::Sequencer => "sequencer (the clients)",
+        MutantPart::MetadataCache => "metadata cache (the clients)",
+    }
+}
+
+/// The cluster the mutants run in, from `--role` and the component flags.
+pub fn placement(
+    role: Option<Role>,
+    args: &crate::components::ComponentArgs,
+) -> Result<Placement, crate::cli::CliError> {
+    let usage = |m: &str| Err(crate::cli::CliError::Usage(m.into()));
+    match role {
+        None if args.guest.is_some() => {
+            return usage(
+                "--guest names every node's component: give --role, or name the other role's with --log-server or --client",
+            );
+        }
+        Some(Role::LogServer) if args.log_server.is_some() => {
+            return usage(
+                "--role log-server puts the mutants on the log-servers: --log-server names no place left",
+            );
+        }
+        Some(Role::Client) if args.client.is_some() => {
+            return usage(
+                "--role client puts the mutants on the clients: --client names no place left",
+            );
+        }
+        _ => {}
+    }
+    let file = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    let other = file(&args.guest).unwrap_or_else(|| "the built-in guest".into());
+    let (log_servers, clients) = match role {
+        None => (
+            file(&args.log_server).unwrap_or_else(|| "the mutant".into()),
+            file(&args.client).unwrap_or_else(|| "the mutant".into()),
+        ),
+        Some(Role::LogServer) => (
+            "the mutant".into(),
+            file(&args.client).unwrap_or_else(|| other.clone()),
+        ),
+        Some(Role::Client) => (
+            file(&args.log_server).unwrap_or_else(|| other.clone()),
+            "the mutant".into(),
+        ),
+    };
+    let mut describe = format!("log-servers run {log_servers}; clients run {clients}");
+    for (node, path) in args.per_node()? {
+        describe += &format!("; N{node} runs {}", path.display());
+    }
+    Ok(Placement {
+        base: args.load()?,
+        role,
+        describe,
+    })
 }
