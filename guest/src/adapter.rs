@@ -1,8 +1,6 @@
-//! The only file that touches the WIT imports and exports: maps them onto the core.
+//! The only file that touches the WIT imports: maps them onto the core's [`Env`]. The
+//! exports are [`crate::export_node!`]'s.
 
-use std::cell::RefCell;
-
-use crate::bindings::exports::logsandbox::node::node::{Config, Event, Guest};
 use crate::bindings::logsandbox::node::client::{OpId, OpResult};
 use crate::bindings::logsandbox::node::host::{self as imports, Level};
 use crate::bindings::logsandbox::node::messages::Message;
@@ -12,10 +10,9 @@ use crate::bindings::logsandbox::node::metadata::{
 use crate::bindings::logsandbox::node::storage::{self, Entry, WriteOp};
 use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime};
 use crate::env::Env;
-use crate::node::Node;
 
 /// The imports, as an [`Env`].
-struct Imports;
+pub struct Imports;
 
 impl Env for Imports {
     fn send(&mut self, to: NodeId, msg: Message) {
@@ -62,28 +59,3 @@ impl Env for Imports {
         storage::scan(start, end, limit, reverse)
     }
 }
-
-thread_local! {
-    /// The node of this instance; one instance is one single-threaded node.
-    static NODE: RefCell<Option<Node>> = const { RefCell::new(None) };
-}
-
-struct Component;
-
-impl Guest for Component {
-    fn init(now: SimTime, config: Config) -> Result<(), String> {
-        let node = Node::init(now, config, &mut Imports)?;
-        NODE.with(|n| *n.borrow_mut() = Some(node));
-        Ok(())
-    }
-
-    fn handle(now: SimTime, events: Vec<Event>) {
-        NODE.with(|n| {
-            let mut n = n.borrow_mut();
-            let node = n.as_mut().expect("the host calls init before handle");
-            node.handle(now, events, &mut Imports);
-        });
-    }
-}
-
-crate::bindings::export!(Component with_types_in crate::bindings);

@@ -54,7 +54,53 @@ pub mod time;
 pub mod update_task;
 
 #[cfg(target_arch = "wasm32")]
-mod adapter;
+pub mod adapter;
+
+/// Exports a node as the component's `node` interface: the built-in sequencer, client
+/// and metadata cache, with `$log_server` (built by `Default`) as its log-server part.
+/// This crate exports `export_node!(log_server::LogServer)` with its `component` feature
+/// (on by default); a crate that brings its own log-server depends on this one with
+/// `default-features = false` and calls `logsandbox_guest::export_node!(MyLogServer)`.
+#[macro_export]
+macro_rules! export_node {
+    ($log_server:ty) => {
+        const _: () = {
+            use $crate::bindings::exports::logsandbox::node::node::{Config, Event, Guest};
+
+            struct Component;
+
+            ::std::thread_local! {
+                /// The node of this instance; one instance is one single-threaded node.
+                static NODE: ::std::cell::RefCell<Option<$crate::node::Node<$log_server>>> =
+                    const { ::std::cell::RefCell::new(None) };
+            }
+
+            impl Guest for Component {
+                fn init(now: u64, config: Config) -> Result<(), String> {
+                    let log_server = <$log_server as ::std::default::Default>::default();
+                    let mut imports = $crate::adapter::Imports;
+                    let node =
+                        $crate::node::Node::with_log_server(log_server, now, config, &mut imports)?;
+                    NODE.with(|n| *n.borrow_mut() = Some(node));
+                    Ok(())
+                }
+
+                fn handle(now: u64, events: Vec<Event>) {
+                    NODE.with(|n| {
+                        let mut n = n.borrow_mut();
+                        let node = n.as_mut().expect("the host calls init before handle");
+                        node.handle(now, events, &mut $crate::adapter::Imports);
+                    });
+                }
+            }
+
+    $crate::bindings::export!(Component with_types_in $crate::bindings);
+        };
+    };
+}
+
+#[cfg(all(target_arch = "wasm32", feature = "component"))]
+export_node!(crate::log_server::LogServer);
 
 #[cfg(test)]
 mod proptests;

@@ -8,10 +8,11 @@ use std::collections::BTreeSet;
 
 use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
 use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::log_server_protocol::Request;
 use crate::bindings::logsandbox::node::messages::{
     Body, Message, MetadataVersion, SequencerAnswer,
 };
-use crate::bindings::logsandbox::node::types::{NodeId, SimTime};
+use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime};
 use crate::client::Client;
 use crate::env::Env;
 use crate::log_server::LogServer;
@@ -98,26 +99,69 @@ impl Ctx<'_> {
     }
 }
 
-/// One node: whichever of log-server, client (sequencers) and metadata cache its roles ask for.
-pub struct Node {
+/// The log-server part of a node, as the node drives it. The built-in one is
+/// [`LogServer`]; an author who writes their own implements this trait and keeps the
+/// built-in sequencer, client and metadata cache (see [`crate::export_node!`]).
+///
+/// The node calls it only on a node whose roles hold `log-server`. It answers through
+/// `ctx` (`ctx.send(peer, Body::LogServerReply(..))`), and makes its storage writes with
+/// ids from `ctx.id(Part::LogServer)`, so that their `write-durable` events come back to
+/// [`LogServerPart::on_durable`]. The rules it must keep are in `wit/node.wit`.
+pub trait LogServerPart {
+    /// Rebuilds the part's state from storage when the node starts or restarts.
+    fn recover(&mut self, ctx: &mut Ctx) -> Result<(), String>;
+    /// A request of the log-server protocol from `from`, to be answered under `id`.
+    fn on_request(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, request: Request);
+    /// A write this part made (an id of [`Part::LogServer`]) is durable.
+    fn on_durable(&mut self, ctx: &mut Ctx, write: u64);
+}
+
+impl LogServerPart for LogServer {
+    fn recover(&mut self, ctx: &mut Ctx) -> Result<(), String> {
+        LogServer::recover(self, ctx)
+    }
+    fn on_request(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, request: Request) {
+        LogServer::on_request(self, ctx, from, id, request)
+    }
+    fn on_durable(&mut self, ctx: &mut Ctx, write: u64) {
+        LogServer::on_durable(self, ctx, write)
+    }
+}
+
+/// One node: whichever of log-server, client (sequencers) and metadata cache its roles
+/// ask for. The log-server part is `L`: the built-in [`LogServer`] unless replaced.
+pub struct Node<L: LogServerPart = LogServer> {
     shared: Shared,
-    parts: Parts,
+    parts: Parts<L>,
     /// The hostile test guest's misbehaviour (see `hostile.rs`).
     #[cfg(feature = "hostile")]
     hostile: Option<crate::hostile::Hostile>,
 }
 
 /// The parts of a node, apart from what they share.
-struct Parts {
-    log_server: LogServer,
+struct Parts<L> {
+    log_server: L,
     client: Client,
     metadata: MetadataCache,
 }
 
 impl Node {
-    /// Starts (or restarts) a node: recovers the log-server from storage, greets peers,
-    /// and provisions the initial metadata when asked to.
+    /// Starts (or restarts) a node with the built-in log-server: recovers it from
+    /// storage, greets peers, and provisions the initial metadata when asked to.
     pub fn init(now: SimTime, config: Config, env: &mut dyn Env) -> Result<Node, String> {
+        Node::with_log_server(LogServer::default(), now, config, env)
+    }
+}
+
+impl<L: LogServerPart> Node<L> {
+    /// Starts (or restarts) a node whose log-server part is `log_server`; the rest is
+    /// the built-in sequencer, client and metadata cache.
+    pub fn with_log_server(
+        log_server: L,
+        now: SimTime,
+        config: Config,
+        env: &mut dyn Env,
+    ) -> Result<Node<L>, String> {
         if !config.members.contains(&config.id) {
             return Err(format!(
                 "node {} is not among the members {:?}",
@@ -140,7 +184,7 @@ impl Node {
                 heard: BTreeSet::new(),
             },
             parts: Parts {
-                log_server: LogServer::default(),
+                log_server,
                 client: Client::default(),
                 metadata: MetadataCache::default(),
             },
@@ -229,7 +273,7 @@ impl Node {
     }
 }
 
-impl Parts {
+impl<L: LogServerPart> Parts<L> {
     fn on_message(&mut self, ctx: &mut Ctx, from: NodeId, body: Body) {
         match body {
             Body::Hello => ctx.send(from, Body::HelloAck),

@@ -15,9 +15,16 @@ use logsandbox::{Sandbox, scenario};
 
 fn basic_scenario(c: &mut Criterion) {
     let scenario = scenario::load("append-seal-basic", &[]).expect("the built-in scenario loads");
+    // `LOGSANDBOX_BENCH_GUEST=FILE` measures another component on every node (an older
+    // build of the guest, to compare a refactor side by side in one session).
+    let runtime = match std::env::var_os("LOGSANDBOX_BENCH_GUEST") {
+        Some(path) => Arc::new(Runtime::from_file(path.as_ref()).expect("the bench guest loads")),
+        None => Runtime::builtin().expect("the built-in guest loads"),
+    };
     let run = || {
         Sandbox::from_scenario(&scenario)
             .seed(7)
+            .component(runtime.clone())
             .build()
             .expect("the sandbox is built")
             .run()
