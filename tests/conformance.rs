@@ -139,6 +139,34 @@ fn a_guest_that_crashes_under_a_rule_fails_it_with_what_it_printed() {
     assert!(text.contains("N1 crashed: trapped"), "{text}");
     assert!(text.contains("hostile N1: about to give up"), "{text}");
     assert!(text.contains("hostile N1 gives up"), "{text}");
+
+    // A node that floods, loops or misaddresses fails the rule, named; conform goes on.
+    let cases = [
+        (
+            "timer-loop",
+            "rounds of messages, answers and timers due at one instant",
+        ),
+        ("flood", "more than 100000 effects"),
+        ("bad-peer", "a message to N999"),
+        ("bad-complete", "completed client operation"),
+    ];
+    for (kind, says) in cases {
+        let out = logsandbox(&[
+            "conform",
+            file.to_str().unwrap(),
+            "--rule",
+            "store.ok-once-durable",
+            "--set",
+            &format!("hostile.kind={kind}"),
+            "--set",
+            "hostile.node=1",
+            "--set",
+            "hostile.at_ms=0",
+        ]);
+        let text = stdout(&out);
+        assert_eq!(out.status.code(), Some(1), "{kind}: {text}{}", stderr(&out));
+        assert!(text.contains(says), "{kind}: {text}");
+    }
 }
 
 #[test]
@@ -155,6 +183,11 @@ fn conform_refuses_bad_input_with_exit_2() {
             "no rule's name contains it",
         ),
         (vec!["conform", "--set", "novalue"], "expected KEY=VALUE"),
+        (
+            vec!["conform", "--set", "run.fuel_per_call=5"],
+            "a scenario key",
+        ),
+        (vec!["conform", "--set", "guest.=1"], "the key is empty"),
     ];
     for (args, says) in cases {
         let out = logsandbox(&args);
@@ -215,4 +248,16 @@ fn mutants_on_the_log_servers_only_are_caught_beside_the_built_in_client() {
     // A contradiction is refused.
     let out = logsandbox(&["mutants", "--role", "log-server", "--log-server", "x.wasm"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("names no place left"),
+        "{}",
+        stderr(&out)
+    );
+    let out = logsandbox(&["mutants", "--log-server", "x.wasm", "--client", "y.wasm"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("would run nowhere"),
+        "{}",
+        stderr(&out)
+    );
 }

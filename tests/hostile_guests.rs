@@ -61,7 +61,12 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
     use Expect::*;
     let cases: &[(&str, u32, &[&str], Expect)] = &[
         ("trap", 2, &[], Crashed("a panic on purpose")),
-        ("print-panic", 2, &[], Crashed("about to give up")),
+        (
+            "print-panic",
+            2,
+            &[],
+            Crashed("it printed: hostile N2 gives up"),
+        ),
         (
             "spin",
             2,
@@ -115,6 +120,16 @@ fn a_hostile_node_goes_down_alone_and_is_named() {
                 let (id, reason) = &crashed[0];
                 assert_eq!(id, node, "{kind}: {text}");
                 assert!(reason.contains(why), "{kind}: {reason}");
+                if *kind == "print-panic" {
+                    // All it printed is kept with the crash, and shown behind bars.
+                    let n = report.nodes.iter().find(|n| n.id == *node).unwrap();
+                    let printed = n.printed.as_deref().unwrap_or_default();
+                    assert!(
+                        printed.contains("hostile N2: about to give up"),
+                        "{printed}"
+                    );
+                    assert!(text.contains("| hostile N2: about to give up"), "{text}");
+                }
                 let verdict = crash_verdict(&report);
                 assert!(
                     !verdict.pass && verdict.detail.contains(&format!("N{node}")),

@@ -25,7 +25,11 @@ fn component() -> &'static Path {
         let dir = example_dir();
         let wasm = dir.join("log_server.wasm");
         let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let sources = [dir.join("log_server.py"), dir.join("../../wit/node.wit")];
+        let sources = [
+            dir.join("log_server.py"),
+            dir.join("build.sh"),
+            dir.join("../../wit/node.wit"),
+        ];
         let stale = match modified(&wasm) {
             None => true,
             Some(built) => sources

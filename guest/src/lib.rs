@@ -64,42 +64,51 @@ pub mod adapter;
 #[macro_export]
 macro_rules! export_node {
     ($log_server:ty) => {
+        // Only a wasm component exports: natively (`cargo check`, tests) this is nothing.
+        #[cfg(target_arch = "wasm32")]
         const _: () = {
-            use $crate::bindings::exports::logsandbox::node::node::{Config, Event, Guest};
-
-            struct Component;
+            struct __LogsandboxNode;
 
             ::std::thread_local! {
                 /// The node of this instance; one instance is one single-threaded node.
-                static NODE: ::std::cell::RefCell<Option<$crate::node::Node<$log_server>>> =
-                    const { ::std::cell::RefCell::new(None) };
+                static __LOGSANDBOX_NODE: ::std::cell::RefCell<
+                    ::std::option::Option<$crate::node::Node<$log_server>>,
+                > = const { ::std::cell::RefCell::new(::std::option::Option::None) };
             }
 
-            impl Guest for Component {
-                fn init(now: u64, config: Config) -> Result<(), String> {
+            impl $crate::bindings::exports::logsandbox::node::node::Guest for __LogsandboxNode {
+                fn init(
+                    now: u64,
+                    config: $crate::bindings::exports::logsandbox::node::node::Config,
+                ) -> ::std::result::Result<(), ::std::string::String> {
                     let log_server = <$log_server as ::std::default::Default>::default();
                     let mut imports = $crate::adapter::Imports;
                     let node =
                         $crate::node::Node::with_log_server(log_server, now, config, &mut imports)?;
-                    NODE.with(|n| *n.borrow_mut() = Some(node));
-                    Ok(())
+                    __LOGSANDBOX_NODE.with(|n| *n.borrow_mut() = ::std::option::Option::Some(node));
+                    ::std::result::Result::Ok(())
                 }
 
-                fn handle(now: u64, events: Vec<Event>) {
-                    NODE.with(|n| {
+                fn handle(
+                    now: u64,
+                    events: ::std::vec::Vec<
+                        $crate::bindings::exports::logsandbox::node::node::Event,
+                    >,
+                ) {
+                    __LOGSANDBOX_NODE.with(|n| {
                         let mut n = n.borrow_mut();
                         let node = n.as_mut().expect("the host calls init before handle");
                         node.handle(now, events, &mut $crate::adapter::Imports);
                     });
                 }
-            }
+    }
 
-    $crate::bindings::export!(Component with_types_in $crate::bindings);
+            $crate::bindings::export!(__LogsandboxNode with_types_in $crate::bindings);
         };
     };
 }
 
-#[cfg(all(target_arch = "wasm32", feature = "component"))]
+#[cfg(feature = "component")]
 export_node!(crate::log_server::LogServer);
 
 #[cfg(test)]

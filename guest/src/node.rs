@@ -114,6 +114,9 @@ pub trait LogServerPart {
     fn on_request(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, request: Request);
     /// A write this part made (an id of [`Part::LogServer`]) is durable.
     fn on_durable(&mut self, ctx: &mut Ctx, write: u64);
+    /// A timer this part armed (`ctx.timer(Part::LogServer, ..)`) fired. The built-in
+    /// log-server arms none.
+    fn on_timer(&mut self, _ctx: &mut Ctx, _timer: u64) {}
 }
 
 impl LogServerPart for LogServer {
@@ -250,7 +253,7 @@ impl<L: LogServerPart> Node<L> {
                 Event::Timer(id) => match Part::of(id) {
                     Some(Part::Metadata) => parts.metadata.on_timer(&mut ctx, id),
                     Some(Part::Client) => parts.client.on_timer(&mut ctx, id),
-                    Some(Part::LogServer) => {}
+                    Some(Part::LogServer) => parts.log_server.on_timer(&mut ctx, id),
                     None => ctx.log(Level::Warn, &format!("timer {id} has no owner")),
                 },
                 Event::WriteDurable(id) => match Part::of(id) {

@@ -83,8 +83,10 @@ pub fn render(component: &str, outcomes: &[Outcome]) -> String {
             Some(broken) => {
                 out.push_str(&format!("FAIL {}: {}\n", outcome.rule, outcome.says));
                 out.push_str(&format!("     request:  {}\n", broken.request));
-                let mut answer = broken.answer.lines();
-                out.push_str(&format!("     answer:   {}\n", answer.next().unwrap_or("")));
+                // The answer may hold what the guest printed: each line escaped, indented.
+                let mut answer = broken.answer.lines().map(crate::report::one_line);
+                let first = answer.next().unwrap_or_default();
+                out.push_str(&format!("     answer:   {first}\n"));
                 for line in answer {
                     out.push_str(&format!("               {line}\n"));
                 }

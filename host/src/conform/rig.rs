@@ -36,6 +36,15 @@ const LOGS_KEY: &str = "bifrost_config";
 /// Rounds of answers the rig trades with the node within one instant before it calls
 /// the exchange endless.
 const MAX_ROUNDS: usize = 1_000;
+/// Events in one call, as the host gives them (`wit/node.wit`: at most 1024 per call).
+const EVENTS_PER_CALL: usize = 1024;
+/// What the rig keeps of a node's doing (timers armed, replies and answers not yet looked
+/// at): a node past this is broken, not a reason for the host to grow without bound.
+const MAX_KEPT: usize = 100_000;
+/// Calls into the node one rule may make: a built-in rule takes a few hundred. A node
+/// that keeps the rig busy past this (a write for every write made durable, a timer for
+/// every timer) fails the rule instead of holding `conform` for hours.
+const MAX_CALLS: u64 = 20_000;
 
 /// Why a rule failed: what was sent, what came back, and what the rule expected.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -96,6 +105,12 @@ pub struct Rig {
     pub hello_acks: Vec<u32>,
     /// What the node printed lately, for a crash.
     printed: String,
+    /// Calls made into the node, against [`MAX_CALLS`].
+    calls: u64,
+    /// Request ids whose one answer a rule took.
+    taken: std::collections::BTreeSet<u64>,
+    /// An answer to a request already answered, or never sent: the first one seen.
+    stray: Option<String>,
 }
 
 impl Rig {
@@ -129,6 +144,9 @@ impl Rig {
             last_versions: Vec::new(),
             hello_acks: Vec::new(),
             printed: String::new(),
+            calls: 0,
+            taken: std::collections::BTreeSet::new(),
+            stray: None,
         };
         rig.boot("start N1")?;
         Ok(rig)
@@ -195,6 +213,7 @@ impl Rig {
 
     /// The one reply to `sent`, sent back to `from`: none, or two, break the protocol.
     pub fn reply(&mut self, sent: &Sent, from: u32) -> Result<Reply, Broken> {
+        self.taken.insert(sent.id);
         match self.replies.remove(&sent.id).unwrap_or_default().as_slice() {
             [] => Err(Broken::new(
                 &sent.text,
@@ -257,7 +276,7 @@ impl Rig {
                 .make_durable(&writes)
                 .map_err(|e| Broken::new(doing, e.to_string(), "writes made durable in order"))?;
             let events = writes.into_iter().map(Event::WriteDurable).collect();
-            self.call(doing, events)?;
+            self.deliver(doing, events)?;
         }
         Err(Broken::new(
             doing,
@@ -269,7 +288,7 @@ impl Rig {
     /// Moves the clock on by `nanos`, firing the node's timers on the way.
     pub fn advance(&mut self, nanos: u64, doing: &str) -> Result<(), Broken> {
         let until = self.now.saturating_add(nanos);
-        let mut fired = 0usize;
+        // Bounded by the rule's call budget: every timer fired is a call.
         while let Some((&(at, order), &id)) = self.timers.first_key_value() {
             if at > until {
                 break;
@@ -278,10 +297,6 @@ impl Rig {
             self.now = self.now.max(at);
             self.call(doing, vec![Event::Timer(id)])?;
             self.sync(doing)?;
-            fired += 1;
-            if fired > 100_000 {
-                return Err(Broken::new(doing, "timers without end", "timers that stop"));
-            }
         }
         self.now = until;
         Ok(())
@@ -324,31 +339,51 @@ impl Rig {
 
     /// Delivers `events` at the current instant, then whatever the rig owes in answer.
     fn call(&mut self, doing: &str, events: Vec<Event>) -> Result<(), Broken> {
-        self.clock.store(self.now, Ordering::Relaxed);
-        let instance = self.instance.as_mut().ok_or_else(|| down(doing))?;
-        if let Err(e) = instance.handle(self.now, &events) {
-            return Err(self.crashed(doing, e.to_string()));
-        }
-        self.absorb(doing)?;
+        self.deliver(doing, events)?;
         self.settle(doing)
     }
 
-    /// Trades answers with the node at this instant until neither owes the other.
-    fn settle(&mut self, doing: &str) -> Result<(), Broken> {
-        for _ in 0..MAX_ROUNDS {
-            if self.owed.is_empty() {
-                return Ok(());
+    /// Hands `events` to the node, at most [`EVENTS_PER_CALL`] a call, as the host does.
+    fn deliver(&mut self, doing: &str, events: Vec<Event>) -> Result<(), Broken> {
+        self.clock.store(self.now, Ordering::Relaxed);
+        for chunk in events.chunks(EVENTS_PER_CALL) {
+            self.calls += 1;
+            if self.calls > MAX_CALLS {
+                return Err(Broken::new(
+                    doing,
+                    format!("more than {MAX_CALLS} calls in one rule: the node never settles"),
+                    "a node that settles (no write, timer or message for every one it gets)",
+                ));
             }
-            let events = std::mem::take(&mut self.owed);
             let instance = self.instance.as_mut().ok_or_else(|| down(doing))?;
-            if let Err(e) = instance.handle(self.now, &events) {
+            if let Err(e) = instance.handle(self.now, chunk) {
                 return Err(self.crashed(doing, e.to_string()));
             }
             self.absorb(doing)?;
         }
+        Ok(())
+    }
+
+    /// Trades answers with the node at this instant until neither owes the other, firing
+    /// the timers it set for now (a timer not in the future fires at once).
+    fn settle(&mut self, doing: &str) -> Result<(), Broken> {
+        for _ in 0..MAX_ROUNDS {
+            if !self.owed.is_empty() {
+                let events = std::mem::take(&mut self.owed);
+                self.deliver(doing, events)?;
+                continue;
+            }
+            match self.timers.first_key_value() {
+                Some((&(at, order), &id)) if at <= self.now => {
+                    self.timers.remove(&(at, order));
+                    self.deliver(doing, vec![Event::Timer(id)])?;
+                }
+                _ => return Ok(()),
+            }
+        }
         Err(Broken::new(
             doing,
-            "messages traded with the rig without end",
+            format!("{MAX_ROUNDS} rounds of messages, answers and timers due at one instant"),
             "an exchange that ends",
         ))
     }
@@ -369,6 +404,20 @@ impl Rig {
             self.printed.drain(..keep);
         }
         for effect in effects {
+            let kept = self.timers.len()
+                + self.replies.len()
+                + self.owed.len()
+                + self.metadata_answers.len()
+                + self.pending_writes.len();
+            if kept > MAX_KEPT {
+                return Err(Broken::new(
+                    doing,
+                    format!(
+                        "more than {MAX_KEPT} timers, writes, replies and requests outstanding"
+                    ),
+                    "a node that does not flood its peers, its timers or its disk",
+                ));
+            }
             match effect {
                 Effect::Send { to, msg } => {
                     if to == SERVER || !self.config.members.contains(&to) {
@@ -410,14 +459,32 @@ impl Rig {
                 Effect::Offered { .. } | Effect::Log { .. } => {}
             }
         }
-        Ok(())
+        match self.stray.take() {
+            Some(stray) => Err(Broken::new(doing, stray, "exactly one answer per request")),
+            None => Ok(()),
+        }
     }
 
     /// What a peer played by the rig does with a message from the node.
     fn receive(&mut self, peer: u32, body: Body) {
         match body {
             Body::LogServerReply((id, reply)) => {
-                self.replies.entry(id).or_default().push((peer, reply));
+                if self.taken.contains(&id) || id == 0 || id > self.next_request {
+                    let what = if self.taken.contains(&id) {
+                        "a second answer"
+                    } else {
+                        "an answer to a request never sent"
+                    };
+                    self.stray.get_or_insert_with(|| {
+                        format!("{what}, #{id}: {}", describe::reply(&reply))
+                    });
+                    return;
+                }
+                // A few answers to one id are proof enough of too many.
+                let answers = self.replies.entry(id).or_default();
+                if answers.len() < 4 {
+                    answers.push((peer, reply));
+                }
             }
             Body::Hello => self.reply_as(peer, Body::HelloAck),
             Body::HelloAck => self.hello_acks.push(peer),

@@ -54,7 +54,7 @@ pub static RULES: &[Rule] = &[
     ),
     rule(
         "header.global-tail-max",
-        "every request's known global tail is merged with max(): raised, never lowered",
+        "every request's known global tail is merged with max(), a malformed one's too: raised, never lowered",
         global_tail_max,
     ),
     rule(
@@ -457,6 +457,28 @@ fn global_tail_max(rig: &mut Rig) -> Result<(), Broken> {
             "gt still 7: a lower global tail never lowers it",
         ));
     }
+    // Even a request answered Malformed carries its global tail in.
+    let malformed = Request::GetRecords(GetRecords {
+        header: Rig::header(9),
+        from_offset: 4,
+        to_offset: 2,
+        byte_limit: None,
+    });
+    let (sent, reply) = rig.ask(PEER, malformed)?;
+    want(
+        &sent,
+        &reply,
+        matches!(&reply, Reply::Records(r) if r.header.status == Status::Malformed),
+        "Records Malformed: from > to",
+    )?;
+    let (sent, h, _) = loglet_info(rig, 1)?;
+    if h.known_global_tail != 9 {
+        return Err(Broken::new(
+            &sent.text,
+            format!("gt {}", h.known_global_tail),
+            "gt 9, from the malformed request before",
+        ));
+    }
     Ok(())
 }
 
@@ -525,6 +547,9 @@ fn store_sealed(rig: &mut Rig) -> Result<(), Broken> {
 
 fn store_disabled(rig: &mut Rig) -> Result<(), Broken> {
     let (sent, reply) = rig.ask(SEQUENCER, store(1, 1))?;
+    stored(&sent, &reply, Status::Disabled)?;
+    // Disabled comes before the bounds.
+    let (sent, reply) = rig.ask(SEQUENCER, store(9, 1))?;
     stored(&sent, &reply, Status::Disabled)?;
     sealed_durably(rig)?;
     let (sent, reply) = rig.ask(SEQUENCER, store(1, 1))?;
@@ -665,6 +690,10 @@ fn store_during_seal(rig: &mut Rig) -> Result<(), Broken> {
     let repair_sent = rig.send(SEQUENCER, repair(3, 1))?;
     let reply = rig.reply(&repair_sent, SEQUENCER)?;
     stored(&repair_sent, &reply, Status::Sealing)?;
+    // Duplicates come before the pending seal: records already durable are Ok at once.
+    let duplicate = rig.send(SEQUENCER, store(1, 2))?;
+    let reply = rig.reply(&duplicate, SEQUENCER)?;
+    stored(&duplicate, &reply, Status::Ok)?;
     rig.sync(&seal_sent.text)?;
     let reply = rig.reply(&seal_sent, SEQUENCER)?;
     want(
@@ -977,16 +1006,25 @@ fn wait_local(rig: &mut Rig) -> Result<(), Broken> {
 
 fn wait_global(rig: &mut Rig) -> Result<(), Broken> {
     let waiting = rig.send(PEER, wait(TailQuery::GlobalTail(5)))?;
+    let either = rig.send(PEER, wait(TailQuery::LocalOrGlobal(5)))?;
     loglet_info(rig, 4)?;
     unanswered(rig, &waiting, "no answer before the global tail reaches 5")?;
+    unanswered(
+        rig,
+        &either,
+        "no answer before the local or the global tail reaches 5",
+    )?;
     loglet_info(rig, 5)?;
-    let reply = rig.reply(&waiting, PEER)?;
-    want(
-        &waiting,
-        &reply,
-        matches!(reply, Reply::TailUpdated(h) if h.status == Status::Ok && h.known_global_tail >= 5),
-        "TailUpdated Ok with gt 5",
-    )
+    for sent in [waiting, either] {
+        let reply = rig.reply(&sent, PEER)?;
+        want(
+            &sent,
+            &reply,
+            matches!(reply, Reply::TailUpdated(h) if h.status == Status::Ok && h.known_global_tail >= 5),
+            "TailUpdated Ok with gt 5",
+        )?;
+    }
+    Ok(())
 }
 
 fn wait_sealed(rig: &mut Rig) -> Result<(), Broken> {

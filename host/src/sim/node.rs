@@ -269,11 +269,15 @@ impl World {
             // A guest's last words (a panic message, a traceback) go with its crash.
             // The reason keeps the last line (a panic's message, an exception's); the report
             // shows all that was kept.
-            if let Some(printed) = instance.last_output().filter(|_| !planned) {
-                if let Some(last) = crate::runtime::output::last_words(&printed) {
+            if !planned {
+                let printed = instance.last_output();
+                if let Some(last) = printed
+                    .as_deref()
+                    .and_then(crate::runtime::output::last_words)
+                {
                     reason = format!("{reason}; it printed: {last}");
                 }
-                node.last_words = Some(printed);
+                node.last_words = printed;
             }
             node.storage = Some(instance.into_storage());
         }

@@ -221,17 +221,22 @@ fn conform(
 ) -> Result<i32, CliError> {
     let settings = sets
         .iter()
-        .map(|set| match set.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                let key = key.trim();
-                Ok((
-                    key.strip_prefix("guest.").unwrap_or(key).to_string(),
-                    value.trim().to_string(),
-                ))
+        .map(|set| {
+            let bad = |why: &str| CliError::Usage(format!("--set {set:?}: {why}"));
+            let (key, value) = set
+                .split_once('=')
+                .ok_or_else(|| bad("expected KEY=VALUE, e.g. example.raise_on_store=3"))?;
+            let key = key.trim();
+            if logsandbox::scenario::KEYS.iter().any(|k| k.name == key) {
+                return Err(bad(
+                    "a scenario key: conform runs no scenario and keeps the default limits; it hands the node guest settings only",
+                ));
             }
-            _ => Err(CliError::Usage(format!(
-                "--set {set:?}: expected KEY=VALUE, e.g. example.raise_on_store=3"
-            ))),
+            let key = key.strip_prefix("guest.").unwrap_or(key);
+            if key.is_empty() {
+                return Err(bad("the key is empty"));
+            }
+            Ok((key.to_string(), value.trim().to_string()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let (name, runtime) = match &component {

@@ -362,6 +362,11 @@ pub fn placement(
                 "--role log-server puts the mutants on the log-servers: --log-server names no place left",
             );
         }
+        None if args.log_server.is_some() && args.client.is_some() => {
+            return usage(
+                "--log-server and --client name every role's component: the mutants would run nowhere; give --role",
+            );
+        }
         Some(Role::Client) if args.client.is_some() => {
             return usage(
                 "--role client puts the mutants on the clients: --client names no place left",
