@@ -61,6 +61,8 @@ pub mod adapter;
 /// This crate exports `export_node!(log_server::LogServer)` with its `component` feature
 /// (on by default); a crate that brings its own log-server depends on this one with
 /// `default-features = false` and calls `logsandbox_guest::export_node!(MyLogServer)`.
+// rustfmt does not format this body the same way twice: it is kept as written.
+#[rustfmt::skip]
 #[macro_export]
 macro_rules! export_node {
     ($log_server:ty) => {
@@ -101,7 +103,7 @@ macro_rules! export_node {
                         node.handle(now, events, &mut $crate::adapter::Imports);
                     });
                 }
-    }
+            }
 
             $crate::bindings::export!(__LogsandboxNode with_types_in $crate::bindings);
         };
