@@ -81,8 +81,38 @@ fn a_log_server_mutant_beside_the_built_in_client_is_caught_in_run_explore_and_r
         exploration["failures"].as_u64().unwrap() >= 1,
         "{exploration:#}"
     );
+    let guest = exploration["guest"].as_str().unwrap();
+    assert!(
+        guest.contains("N1: ")
+            && guest.contains("store-after-seal")
+            && guest.contains("N5: built-in guest"),
+        "{guest}"
+    );
     let clean = json(&["explore", "remote-seal", "--seeds", "1..3", "--json"]);
     assert_eq!(clean["failures"], 0, "{clean:#}");
+    assert_eq!(clean["guest"], "built-in guest", "{clean:#}");
+    // Its text names the mix, and each failing seed's replay command keeps it.
+    let out = logsandbox(&[
+        "explore",
+        "remote-seal",
+        "--seeds",
+        "1..3",
+        "--log-server",
+        path,
+    ]);
+    let text = common::stdout(&out);
+    assert!(text.contains("  guest   N1: "), "{text}");
+    let replay = text
+        .lines()
+        .find(|l| {
+            l.trim_start()
+                .starts_with("logsandbox run remote-seal --seed")
+        })
+        .unwrap_or_else(|| panic!("no replay command: {text}"));
+    assert!(
+        replay.ends_with(&format!("--log-server {path}")),
+        "{replay}"
+    );
     // One node only: N2 runs the mutant.
     let spec = format!("2={path}");
     let report = json(&["run", "remote-seal", "--node-guest", &spec, "--json"]);

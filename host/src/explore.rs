@@ -174,6 +174,12 @@ pub struct Exploration {
     pub cells: Vec<Cell>,
     /// Wall time, in seconds.
     pub wall_s: f64,
+    /// Which component each node ran, as a run's report names it (`built-in guest`, or
+    /// `N1: X.wasm, ..., N5: built-in guest`).
+    pub guest: String,
+    /// The component flags that replay a run (` --log-server X.wasm`...), empty for the
+    /// built-in guest.
+    pub component_flags: String,
 }
 
 /// What to explore.
@@ -242,6 +248,8 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
     let next = AtomicUsize::new(0);
     let failures = AtomicUsize::new(0);
     let results: Mutex<Vec<(usize, SeedResult)>> = Mutex::new(Vec::with_capacity(total));
+    // Every run has the same components: the first report to come back names them.
+    let guest: Mutex<Option<String>> = Mutex::new(None);
     let start = Instant::now();
     let jobs = plan.jobs.clamp(1, total.max(1));
     std::thread::scope(|scope| {
@@ -260,6 +268,12 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                         .build()
                         .map_err(|e| e.to_string())
                         .and_then(|mut sb| sb.run().map_err(|e| e.to_string()));
+                    if let Ok(report) = &outcome {
+                        guest
+                            .lock()
+                            .expect("no worker panics holding the lock")
+                            .get_or_insert_with(|| report.guest.clone());
+                    }
                     let result = match outcome {
                         Ok(report) => SeedResult {
                             seed,
@@ -310,6 +324,11 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
         sweeps: plan.sweeps,
         cells,
         wall_s: start.elapsed().as_secs_f64(),
+        guest: guest
+            .into_inner()
+            .expect("no worker panicked")
+            .unwrap_or_default(),
+        component_flags: plan.components.flags(),
     })
 }
 
@@ -359,6 +378,7 @@ impl Exploration {
             "runs_per_s": (self.runs_per_s() * 10.0).round() / 10.0,
             "jobs": self.jobs,
             "wall_s": (self.wall_s * 1000.0).round() / 1000.0,
+            "guest": self.guest,
         });
         if !self.sweeps.is_empty() {
             value["sweep"] =
@@ -390,6 +410,9 @@ impl Exploration {
             100.0 * self.failures() as f64 / self.runs().max(1) as f64,
             self.runs_per_s()
         );
+        if !self.component_flags.is_empty() {
+            out += &format!("  guest   {}\n", self.guest);
+        }
         match self.sweeps.len() {
             0 => {}
             1 => {
@@ -432,8 +455,8 @@ impl Exploration {
             for (cell, r) in failing.iter().take(10) {
                 let sets: String = cell.sets.iter().map(|s| format!(" --set {s}")).collect();
                 out += &format!(
-                    "    seed {}: {}\n      logsandbox run {} --seed {}{sets}\n",
-                    r.seed, r.why, self.scenario, r.seed
+                    "    seed {}: {}\n      logsandbox run {} --seed {}{sets}{}\n",
+                    r.seed, r.why, self.scenario, r.seed, self.component_flags
                 );
             }
         }

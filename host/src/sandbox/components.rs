@@ -31,6 +31,25 @@ impl Components {
         }
     }
 
+    /// The command-line flags that name these components (`--log-server PATH`...), each by
+    /// the name it was loaded under (its path): what a replay command needs.
+    pub fn flags(&self) -> String {
+        let mut out = String::new();
+        if let Some(runtime) = &self.default {
+            out += &format!(" --guest {}", runtime.name());
+        }
+        if let Some(runtime) = &self.log_server {
+            out += &format!(" --log-server {}", runtime.name());
+        }
+        if let Some(runtime) = &self.client {
+            out += &format!(" --client {}", runtime.name());
+        }
+        for (node, runtime) in &self.nodes {
+            out += &format!(" --node-guest {node}={}", runtime.name());
+        }
+        out
+    }
+
     /// The builder, told which component each node runs.
     pub fn apply(&self, mut builder: SandboxBuilder) -> SandboxBuilder {
         if let Some(runtime) = &self.default {
