@@ -107,6 +107,12 @@ macro_rules! export_node {
 
             $crate::bindings::export!(__LogsandboxNode with_types_in $crate::bindings);
         };
+        // Natively nothing is exported, but the part is still checked to be one.
+        #[cfg(not(target_arch = "wasm32"))]
+        const _: fn() = || {
+            fn is_a_part<T: $crate::node::LogServerPart + ::std::default::Default>() {}
+            is_a_part::<$log_server>();
+        };
     };
 }
 

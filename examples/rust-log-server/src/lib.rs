@@ -53,6 +53,10 @@ impl LogServerPart for AuditedLogServer {
     fn on_durable(&mut self, ctx: &mut Ctx, write: u64) {
         LogServerPart::on_durable(&mut self.inner, ctx, write);
     }
+
+    fn on_timer(&mut self, ctx: &mut Ctx, timer: u64) {
+        LogServerPart::on_timer(&mut self.inner, ctx, timer);
+    }
 }
 
 logsandbox_guest::export_node!(AuditedLogServer);

@@ -41,10 +41,14 @@ const EVENTS_PER_CALL: usize = 1024;
 /// What the rig keeps of a node's doing (timers armed, replies and answers not yet looked
 /// at): a node past this is broken, not a reason for the host to grow without bound.
 const MAX_KEPT: usize = 100_000;
-/// Calls into the node one rule may make: a built-in rule takes a few hundred. A node
-/// that keeps the rig busy past this (a write for every write made durable, a timer for
-/// every timer) fails the rule instead of holding `conform` for hours.
+/// Calls into the node one action of a rule may lead to (a request and what follows at
+/// its instant, a sync, a timer fired): the built-in guest needs a handful. A node that
+/// keeps the rig busy past this (a write for every write made durable, a message for
+/// every answer) fails the rule instead of holding `conform` for hours.
 const MAX_CALLS: u64 = 20_000;
+/// Timers one `advance` fires: a tick every millisecond over the longest wait a rule
+/// makes (15 s) is 15 000.
+const MAX_TIMERS_FIRED: u64 = 200_000;
 
 /// Why a rule failed: what was sent, what came back, and what the rule expected.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -102,10 +106,10 @@ pub struct Rig {
     /// The versions the node's last message carried.
     pub last_versions: Vec<MetadataVersion>,
     /// The peers the node sent a hello-ack to.
-    pub hello_acks: Vec<u32>,
+    pub hello_acks: std::collections::BTreeSet<u32>,
     /// What the node printed lately, for a crash.
     printed: String,
-    /// Calls made into the node, against [`MAX_CALLS`].
+    /// Calls made into the node in the current action, against [`MAX_CALLS`].
     calls: u64,
     /// Request ids whose one answer a rule took.
     taken: std::collections::BTreeSet<u64>,
@@ -142,7 +146,7 @@ impl Rig {
             next_request: 0,
             metadata_answers: Vec::new(),
             last_versions: Vec::new(),
-            hello_acks: Vec::new(),
+            hello_acks: std::collections::BTreeSet::new(),
             printed: String::new(),
             calls: 0,
             taken: std::collections::BTreeSet::new(),
@@ -179,6 +183,7 @@ impl Rig {
     pub fn send(&mut self, from: u32, request: Request) -> Result<Sent, Broken> {
         self.next_request += 1;
         let id = self.next_request;
+        self.calls = 0;
         let text = format!("N{from} -> N1 {}", describe::request(&request));
         let message = Message {
             versions: self.versions(),
@@ -190,6 +195,7 @@ impl Rig {
 
     /// Sends a message that is not a request (GetMetadata, hello...).
     pub fn send_body(&mut self, from: u32, body: Body, text: &str) -> Result<(), Broken> {
+        self.calls = 0;
         let message = Message {
             versions: self.versions(),
             body,
@@ -265,6 +271,7 @@ impl Rig {
     /// Makes every write made so far durable, in order, and lets the node react, until it
     /// makes no more.
     pub fn sync(&mut self, doing: &str) -> Result<(), Broken> {
+        self.calls = 0;
         for _ in 0..MAX_ROUNDS {
             if self.pending_writes.is_empty() {
                 return Ok(());
@@ -276,7 +283,8 @@ impl Rig {
                 .make_durable(&writes)
                 .map_err(|e| Broken::new(doing, e.to_string(), "writes made durable in order"))?;
             let events = writes.into_iter().map(Event::WriteDurable).collect();
-            self.deliver(doing, events)?;
+            // What a durable write sets off at this instant is settled before the next.
+            self.call(doing, events)?;
         }
         Err(Broken::new(
             doing,
@@ -288,13 +296,22 @@ impl Rig {
     /// Moves the clock on by `nanos`, firing the node's timers on the way.
     pub fn advance(&mut self, nanos: u64, doing: &str) -> Result<(), Broken> {
         let until = self.now.saturating_add(nanos);
-        // Bounded by the rule's call budget: every timer fired is a call.
+        let mut fired = 0u64;
         while let Some((&(at, order), &id)) = self.timers.first_key_value() {
             if at > until {
                 break;
             }
+            fired += 1;
+            if fired > MAX_TIMERS_FIRED {
+                return Err(Broken::new(
+                    doing,
+                    format!("more than {MAX_TIMERS_FIRED} timers fired"),
+                    "timers that leave time to pass",
+                ));
+            }
             self.timers.remove(&(at, order));
             self.now = self.now.max(at);
+            self.calls = 0;
             self.call(doing, vec![Event::Timer(id)])?;
             self.sync(doing)?;
         }
@@ -321,6 +338,7 @@ impl Rig {
     }
 
     fn boot(&mut self, doing: &str) -> Result<(), Broken> {
+        self.calls = 0;
         let storage = self.storage.take().ok_or_else(|| down(doing))?;
         self.clock.store(self.now, Ordering::Relaxed);
         let limits = Limits::default();
@@ -351,7 +369,7 @@ impl Rig {
             if self.calls > MAX_CALLS {
                 return Err(Broken::new(
                     doing,
-                    format!("more than {MAX_CALLS} calls in one rule: the node never settles"),
+                    format!("more than {MAX_CALLS} calls for one action: the node never settles"),
                     "a node that settles (no write, timer or message for every one it gets)",
                 ));
             }
@@ -487,7 +505,9 @@ impl Rig {
                 }
             }
             Body::Hello => self.reply_as(peer, Body::HelloAck),
-            Body::HelloAck => self.hello_acks.push(peer),
+            Body::HelloAck => {
+                self.hello_acks.insert(peer);
+            }
             Body::GetMetadata((id, MetadataKind::Logs, min)) => {
                 let value = (self.logs_version() >= min).then(|| self.logs.clone());
                 self.reply_as(peer, Body::MetadataUpdate((id, value)));

@@ -265,6 +265,10 @@ impl World {
             return;
         };
         let mut reason = reason;
+        if !planned {
+            // Set again below from this incarnation's output, if it has any.
+            node.last_words = None;
+        }
         if let Some(instance) = node.instance.take() {
             // A guest's last words (a panic message, a traceback) go with its crash.
             // The reason keeps the last line (a panic's message, an exception's); the report

@@ -317,7 +317,7 @@ impl MutantsReport {
             out += &format!("  {:<26} {}\n", m.name, m.bug);
         }
         out += if self.succeeded() {
-            "\nEvery mutant was caught where its bug runs, and the unmodified cluster passed everywhere.\n"
+            "\nEvery mutant was caught where its bug runs (and every log-server mutant by conform), and the unmodified cluster passed everywhere.\n"
         } else {
             "\nNOT every mutant was caught, or the unmodified guest failed: see above.\n"
         };
