@@ -123,6 +123,11 @@ impl fmt::Display for Op {
     }
 }
 
+/// `0_0`: a loglet id as Restate prints it, `log_segment`.
+pub fn fmt_loglet(id: u64) -> String {
+    format!("{}_{}", id >> 32, id & 0xffff_ffff)
+}
+
 /// `Open(12)`, `Sealed(4002)`.
 pub fn fmt_tail(t: &TailState) -> String {
     match t {

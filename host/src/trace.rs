@@ -275,6 +275,19 @@ pub fn reply_header(
     }
 }
 
+/// The reply's kind, as the WIT names its case: `Stored`, `TailUpdated`...
+pub fn reply_kind(reply: &Reply) -> &'static str {
+    match reply {
+        Reply::Stored(_) => "Stored",
+        Reply::Sealed(_) => "Sealed",
+        Reply::LogletInfo(_) => "LogletInfo",
+        Reply::Records(_) => "Records",
+        Reply::Trimmed(_) => "Trimmed",
+        Reply::TailUpdated(_) => "TailUpdated",
+        Reply::Digest(_) => "Digest",
+    }
+}
+
 /// One line for people.
 pub fn describe_event(event: &Event) -> String {
     match event {
@@ -329,15 +342,7 @@ pub fn describe_body(body: &Body) -> String {
         },
         Body::LogServerReply((id, reply)) => {
             let h = reply_header(reply);
-            let kind = match reply {
-                Reply::Stored(_) => "Stored",
-                Reply::Sealed(_) => "Sealed",
-                Reply::LogletInfo(_) => "LogletInfo",
-                Reply::Records(_) => "Records",
-                Reply::Trimmed(_) => "Trimmed",
-                Reply::TailUpdated(_) => "TailUpdated",
-                Reply::Digest(_) => "Digest",
-            };
+            let kind = reply_kind(reply);
             format!(
                 "{kind} #{id:x} {:?} local_tail={} gt={}{}",
                 h.status,
@@ -356,9 +361,8 @@ pub fn describe_body(body: &Body) -> String {
             None => format!("MetadataUpdate #{id:x}: nothing new enough"),
         },
         Body::GetSequencerState((id, loglet, check)) => format!(
-            "GetSequencerState #{id:x} loglet {}_{}{}",
-            loglet >> 32,
-            loglet & 0xffff_ffff,
+            "GetSequencerState #{id:x} loglet {}{}",
+            crate::op::fmt_loglet(*loglet),
             if *check { " (check seal)" } else { "" }
         ),
         Body::SequencerState((id, answer)) => match answer {
@@ -382,10 +386,9 @@ pub fn describe_value(v: &MetadataValue) -> String {
         .map(
             |c| match c.segments.last().and_then(|s| s.params.as_ref()) {
                 Some(p) => format!(
-                    "log {} -> {}_{} on {:?}",
+                    "log {} -> {} on {:?}",
                     c.log_id,
-                    p.loglet_id >> 32,
-                    p.loglet_id & 0xffff_ffff,
+                    crate::op::fmt_loglet(p.loglet_id),
                     p.nodeset
                 ),
                 None => format!("log {}", c.log_id),

@@ -5,92 +5,74 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 };
 use crate::bindings::{Reply, Request, Status};
 
-/// `Store 0_0 [1..3] sequencer N2 gt=1`, with its flags and deadline.
+/// `Store 0_0 [1..3] sequencer N2 gt=1`: the kind, the loglet, what the request asks, its
+/// known global tail, then a store's flags and deadline.
 pub fn request(request: &Request) -> String {
-    let loglet = |id: u64| format!("{}_{}", id >> 32, id & 0xffff_ffff);
-    match request {
+    let (kind, header, asks, after) = match request {
         Request::Store(s) => {
             let range = match (s.first_offset as u64 + s.payloads.len() as u64).checked_sub(1) {
                 Some(last) if !s.payloads.is_empty() => format!("[{}..{last}]", s.first_offset),
                 _ => format!("[{}, no records]", s.first_offset),
             };
-            let mut text = format!(
-                "Store {} {range} sequencer N{} gt={}",
-                loglet(s.header.loglet_id),
-                s.sequencer,
-                s.header.known_global_tail
-            );
+            let mut after = String::new();
             if s.flags.contains(StoreFlags::IGNORE_SEAL) {
-                text.push_str(" repair");
+                after.push_str(" repair");
             }
             if let Some(at) = s.timeout_at {
-                text.push_str(&format!(" timeout-at={}", crate::time::fmt_duration(at)));
+                after.push_str(&format!(" timeout-at={}", crate::time::fmt_duration(at)));
             }
-            text
+            let asks = format!(" {range} sequencer N{}", s.sequencer);
+            ("Store", &s.header, asks, after)
         }
-        Request::Seal(s) => format!(
-            "Seal {} sequencer N{} gt={}",
-            loglet(s.header.loglet_id),
-            s.sequencer,
-            s.header.known_global_tail
+        Request::Seal(s) => (
+            "Seal",
+            &s.header,
+            format!(" sequencer N{}", s.sequencer),
+            String::new(),
         ),
-        Request::GetLogletInfo(h) => {
-            format!(
-                "GetLogletInfo {} gt={}",
-                loglet(h.loglet_id),
-                h.known_global_tail
-            )
-        }
-        Request::GetRecords(g) => format!(
-            "GetRecords {} [{}, {}]{} gt={}",
-            loglet(g.header.loglet_id),
-            g.from_offset,
-            g.to_offset,
-            g.byte_limit
+        Request::GetLogletInfo(h) => ("GetLogletInfo", h, String::new(), String::new()),
+        Request::GetRecords(g) => {
+            let limit = g
+                .byte_limit
                 .map(|b| format!(" byte-limit={b}"))
-                .unwrap_or_default(),
-            g.header.known_global_tail
-        ),
-        Request::Trim(t) => format!(
-            "Trim {} to {} gt={}",
-            loglet(t.header.loglet_id),
-            t.trim_point,
-            t.header.known_global_tail
+                .unwrap_or_default();
+            let asks = format!(" [{}, {}]{limit}", g.from_offset, g.to_offset);
+            ("GetRecords", &g.header, asks, String::new())
+        }
+        Request::Trim(t) => (
+            "Trim",
+            &t.header,
+            format!(" to {}", t.trim_point),
+            String::new(),
         ),
         Request::WaitForTail(w) => {
-            let query = match w.query {
-                TailQuery::LocalTail(t) => format!("local tail >= {t}"),
-                TailQuery::GlobalTail(t) => format!("global tail >= {t}"),
-                TailQuery::LocalOrGlobal(t) => format!("local or global tail >= {t}"),
+            let asks = match w.query {
+                TailQuery::LocalTail(t) => format!(" local tail >= {t}"),
+                TailQuery::GlobalTail(t) => format!(" global tail >= {t}"),
+                TailQuery::LocalOrGlobal(t) => format!(" local or global tail >= {t}"),
             };
-            format!(
-                "WaitForTail {} {query} gt={}",
-                loglet(w.header.loglet_id),
-                w.header.known_global_tail
-            )
+            ("WaitForTail", &w.header, asks, String::new())
         }
-        Request::GetDigest(g) => format!(
-            "GetDigest {} [{}, {}] gt={}",
-            loglet(g.header.loglet_id),
-            g.from_offset,
-            g.to_offset,
-            g.header.known_global_tail
-        ),
-    }
+        Request::GetDigest(g) => {
+            let asks = format!(" [{}, {}]", g.from_offset, g.to_offset);
+            ("GetDigest", &g.header, asks, String::new())
+        }
+    };
+    format!(
+        "{kind} {}{asks} gt={}{after}",
+        crate::op::fmt_loglet(header.loglet_id),
+        header.known_global_tail
+    )
 }
 
-/// `Stored Ok (local tail 4, gt 4)`, with the records or digest entries it carries.
+/// `Stored Ok (local tail 4, gt 4)`, with the trim point, records or digest entries it
+/// carries.
 pub fn reply(reply: &Reply) -> String {
-    match reply {
-        Reply::Stored(h) => format!("Stored {}", header(h)),
-        Reply::Sealed(h) => format!("Sealed {}", header(h)),
-        Reply::Trimmed(h) => format!("Trimmed {}", header(h)),
-        Reply::TailUpdated(h) => format!("TailUpdated {}", header(h)),
-        Reply::LogletInfo(i) => format!(
-            "LogletInfo {} trim point {}",
-            header(&i.header),
-            i.trim_point
-        ),
+    let carries = match reply {
+        Reply::Stored(_) | Reply::Sealed(_) | Reply::Trimmed(_) | Reply::TailUpdated(_) => {
+            String::new()
+        }
+        Reply::LogletInfo(i) => format!(" trim point {}", i.trim_point),
         Reply::Records(r) => {
             let records: Vec<String> = r
                 .records
@@ -101,12 +83,7 @@ pub fn reply(reply: &Reply) -> String {
                     RecordBody::FilteredGap(to) => format!("{}:filtered-gap..{to}", rec.offset),
                 })
                 .collect();
-            format!(
-                "Records {} next {} [{}]",
-                header(&r.header),
-                r.next_offset,
-                records.join(", ")
-            )
+            format!(" next {} [{}]", r.next_offset, records.join(", "))
         }
         Reply::Digest(d) => {
             let entries: Vec<String> = d
@@ -122,9 +99,14 @@ pub fn reply(reply: &Reply) -> String {
                     format!("{}..{} {status}", e.from_offset, e.to_offset)
                 })
                 .collect();
-            format!("Digest {} [{}]", header(&d.header), entries.join(", "))
+            format!(" [{}]", entries.join(", "))
         }
-    }
+    };
+    format!(
+        "{} {}{carries}",
+        crate::trace::reply_kind(reply),
+        header(&crate::trace::reply_header(reply))
+    )
 }
 
 /// A status as the WIT names it, capitalised: `Ok`, `SequencerMismatch`.

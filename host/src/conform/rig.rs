@@ -16,12 +16,14 @@ use super::describe;
 use crate::bindings::logsandbox::node::log_server_protocol::RequestHeader;
 use crate::bindings::logsandbox::node::messages::MetadataVersion;
 use crate::bindings::{
-    Body, Chain, Config, Event, Logs, Message, MetadataKind, MetadataValue, ProviderKind,
-    ReplicatedParams, Reply, Request, Roles, Segment, StoreError, StoreResponse,
+    Body, Config, Event, Message, MetadataKind, MetadataValue, Reply, Request, Roles, StoreError,
+    StoreResponse,
 };
 use crate::runtime::effects::Effect;
 use crate::runtime::{Limits, NodeInstance, Runtime};
+use crate::sim::drive::LOGS_KEY;
 use crate::storage::NodeStorage;
+use crate::workload::Cluster;
 
 /// The node under test.
 pub const SERVER: u32 = 1;
@@ -29,10 +31,8 @@ pub const SERVER: u32 = 1;
 pub const SEQUENCER: u32 = 2;
 /// Another member, played by the rig: a reader, or a second sequencer.
 pub const PEER: u32 = 3;
-/// The loglet every rule uses: `0_0`, log 0's first segment.
+/// The loglet every rule uses: `0_0`, log 0's first segment (what [`Cluster::logs`] names).
 pub const LOGLET: u64 = 0;
-/// The metadata store key of the Logs.
-const LOGS_KEY: &str = "bifrost_config";
 /// Rounds of answers the rig trades with the node within one instant before it calls
 /// the exchange endless.
 const MAX_ROUNDS: usize = 1_000;
@@ -558,23 +558,15 @@ fn down(doing: &str) -> Broken {
     Broken::new(doing, "N1 is down", "N1 running")
 }
 
-/// Logs at `version`: log 0 on loglet `0_0`, sequenced by N2, replicated on N1..N3.
+/// Logs at `version`: log 0 on loglet `0_0`, sequenced by N2, replicated on N1..N3
+/// with two copies, as a run's cluster writes it.
 fn logs(version: u32) -> MetadataValue {
-    MetadataValue::Logs(Logs {
-        version,
-        chains: vec![Chain {
-            log_id: 0,
-            segments: vec![Segment {
-                base_lsn: 1,
-                index: 0,
-                provider: ProviderKind::Replicated,
-                params: Some(ReplicatedParams {
-                    loglet_id: LOGLET,
-                    sequencer: SEQUENCER,
-                    replication: 2,
-                    nodeset: vec![SERVER, SEQUENCER, PEER],
-                }),
-            }],
-        }],
-    })
+    let cluster = Cluster {
+        log_servers: vec![SERVER, SEQUENCER, PEER],
+        sequencer: SEQUENCER,
+        clients: vec![SEQUENCER],
+        replication: 2,
+        logs_version: version,
+    };
+    cluster.logs(version)
 }

@@ -32,7 +32,8 @@ impl Components {
     }
 
     /// The command-line flags that name these components (`--log-server PATH`...), each by
-    /// the name it was loaded under (its path): what a replay command needs.
+    /// the name it was loaded under: its path when read with [`Runtime::from_file`], which
+    /// is what a replay command needs.
     pub fn flags(&self) -> String {
         let mut out = String::new();
         if let Some(runtime) = &self.default {

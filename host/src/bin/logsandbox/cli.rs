@@ -455,7 +455,8 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             // Keeping the record, a failed run goes on a second for it (what came too
             // late); the verdict and the trace hash are taken at the failure.
             let mut builder = Sandbox::from_scenario(&parsed).keep_trace(record);
-            builder = components.load()?.apply(builder);
+            let loaded = components.load()?;
+            builder = loaded.apply(builder);
             if let Some(seed) = seed {
                 builder = builder.seed(seed);
             }
@@ -483,7 +484,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
                     None => emit("explain: the run passed; nothing to explain\n"),
                 }
             }
-            let replay = replay_command(&scenario, report.seed, &sets, &components);
+            let replay = replay_command(&scenario, report.seed, &sets, &loaded);
             if json {
                 emit(&format!("{}\n", report.to_json()));
             } else {
@@ -571,13 +572,13 @@ pub fn replay_command(
     scenario: &str,
     seed: u64,
     sets: &[String],
-    components: &ComponentArgs,
+    components: &logsandbox::Components,
 ) -> String {
     let mut cmd = format!("logsandbox run {scenario} --seed {seed}");
     for s in sets {
         cmd += &format!(" --set {s}");
     }
-    cmd += &components.to_args();
+    cmd += &components.flags();
     cmd
 }
 

@@ -75,24 +75,6 @@ impl ComponentArgs {
         })
     }
 
-    /// The flags again, for a replay command.
-    pub fn to_args(&self) -> String {
-        let mut out = String::new();
-        if let Some(p) = &self.guest {
-            out += &format!(" --guest {}", p.display());
-        }
-        if let Some(p) = &self.log_server {
-            out += &format!(" --log-server {}", p.display());
-        }
-        if let Some(p) = &self.client {
-            out += &format!(" --client {}", p.display());
-        }
-        for n in &self.nodes {
-            out += &format!(" --node-guest {n}");
-        }
-        out
-    }
-
     /// The files to keep beside a run's outputs, under the names `replay` looks for.
     pub fn files(&self) -> Result<Vec<(String, PathBuf)>, CliError> {
         let mut files = Vec::new();

@@ -118,7 +118,7 @@ pub fn script(
     let text = toml::to_string(&table).map_err(|e| e.to_string())?;
     // What is written must load.
     scenario::parse("the saved session", &text, &[]).map_err(|e| e.to_string())?;
-    let guest = base.components.to_args();
+    let guest = &base.component_flags;
     Ok(format!(
         "# Saved by `logsandbox repl`: replay with `logsandbox run THIS_FILE{guest}`.\n{text}"
     ))

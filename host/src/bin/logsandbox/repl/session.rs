@@ -39,8 +39,8 @@ pub struct Base {
     pub text: String,
     pub sets: Vec<String>,
     pub scenario: Scenario,
-    /// The components the session runs instead of the built-in guest.
-    pub components: ComponentArgs,
+    /// The flags that name the components the session runs (` --log-server X.wasm`...).
+    pub component_flags: String,
 }
 
 /// What an advance of the clock ended with.
@@ -89,7 +89,8 @@ impl Session {
         let mut builder = Sandbox::from_scenario(&parsed)
             .keep_trace(true)
             .wall_limit(Duration::MAX);
-        builder = components.load()?.apply(builder);
+        let loaded = components.load()?;
+        builder = loaded.apply(builder);
         if let Some(seed) = seed {
             builder = builder.seed(seed);
         }
@@ -106,7 +107,7 @@ impl Session {
                 text,
                 sets,
                 scenario: parsed,
-                components,
+                component_flags: loaded.flags(),
             },
             steps: Vec::new(),
             touched: false,
@@ -487,7 +488,7 @@ impl Session {
                 .map(|(id, l)| {
                     format!(
                         "{}: tail {}{}",
-                        loglet_name(*id),
+                        logsandbox::op::fmt_loglet(*id),
                         l.local_tail,
                         if l.sealed { " sealed" } else { "" }
                     )
@@ -553,7 +554,7 @@ impl Session {
         for (loglet, l) in view.loglets() {
             out += &format!(
                 "  loglet {}    local tail {}, known global tail {}, {}{}, as it replied at {}\n",
-                loglet_name(loglet),
+                logsandbox::op::fmt_loglet(loglet),
                 l.local_tail,
                 l.known_global_tail,
                 if l.sealed { "sealed" } else { "open" },
@@ -685,7 +686,7 @@ impl Session {
     fn save(&self, file: &str) -> Result<String, String> {
         let text = save::script(&self.base, &self.steps, self.seed, self.sb.now())?;
         std::fs::write(file, text).map_err(|e| format!("{file}: {e}"))?;
-        let guest = self.base.components.to_args();
+        let guest = &self.base.component_flags;
         Ok(format!(
             "wrote {file}: {} steps, ending at {}; `logsandbox run {file}{guest}` replays it to trace {}\n",
             self.steps.len(),
@@ -710,8 +711,4 @@ fn status_word(s: &NodeStatus) -> &'static str {
         NodeStatus::Crashed { .. } => "crashed",
         NodeStatus::NotInCluster => "not in the cluster",
     }
-}
-
-fn loglet_name(id: u64) -> String {
-    format!("{}_{}", id >> 32, id & 0xffff_ffff)
 }
