@@ -6,7 +6,7 @@
 //! v1336 and wait for exactly that version. These tests make the race happen, make it not
 //! happen, and show the fix holds under random latencies.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, run, stderr, stdout};
 use logsandbox::explore::{self, Plan, Sweep};

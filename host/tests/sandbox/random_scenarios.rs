@@ -2,7 +2,7 @@
 //! latencies, reordering, the random workload with its nemesis. Whatever the mix, the host
 //! carries the run out (no panic, no hang) and the unmodified guest breaks no check.
 
-mod common;
+use crate::common;
 
 use proptest::prelude::*;
 use proptest::test_runner::RngSeed;

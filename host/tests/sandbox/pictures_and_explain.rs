@@ -1,7 +1,7 @@
 //! `messages.svg` and `explain`, read back as a user reads them: the picture parsed as
 //! XML, the chain as text. The flaky configuration of Restate's test and a mutant's run.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, scratch, stderr, stdout};
 use roxmltree::{Document, Node};

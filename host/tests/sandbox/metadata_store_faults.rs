@@ -4,7 +4,7 @@
 //! retryable; the harness retries its put (500 ms apart, 20 tries) unless told not to,
 //! and sees the store's errors through its proxy, which Restate's #4523 got wrong.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -4,7 +4,7 @@
 //! check green (and the built-in guest's trace hash), and an exception it raises shows in
 //! the report as a Python traceback.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! fix with no Rust; a workload of one's own drives a sandbox; the random-operations
 //! workload runs under a nemesis; the checks judge any history, built by hand if need be.
 
-mod common;
+use crate::common;
 
 use common::{failing_checks, run};
 use logsandbox::workload::{Action, Setup};

@@ -2,7 +2,7 @@
 //! at a time, reading what it shows after each. And the promises around it: a saved
 //! session replays to the same trace hash, and pacing by the wall clock changes nothing.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Command, Stdio};

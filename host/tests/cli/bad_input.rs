@@ -1,6 +1,6 @@
 //! Bad input gets a clear message naming the culprit, and exit code 2, never a panic.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, scratch, stderr};
 

@@ -1,7 +1,7 @@
 //! Restate's `append_after_seal_concurrent` on a healthy cluster, end to end through the
 //! wasm guest: 20 appenders, a watcher, a seal, and the checks of the test body.
 
-mod common;
+use crate::common;
 
 use common::{failing_checks, logsandbox, run, run_with, scratch, stdout};
 use logsandbox::runtime::Runtime;

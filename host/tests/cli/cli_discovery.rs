@@ -2,7 +2,7 @@
 //! with its type, default and meaning, and `logsandbox scenarios show NAME` prints a
 //! built-in as a template that runs as it is and can be changed.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, scratch, stderr, stdout};
 use logsandbox::scenario::KEYS;

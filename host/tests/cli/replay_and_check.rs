@@ -1,7 +1,7 @@
 //! `logsandbox replay DIR` runs a `--out` directory again and checks its trace hash;
 //! `logsandbox check HISTORY` judges a history file.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, scratch, stderr, stdout};
 

@@ -3,7 +3,7 @@
 //! guest printed; bad input exits 2. And `mutants --role log-server`: mutants on the
 //! log-servers only, beside the built-in client.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, mutant_file, scratch, stderr, stdout};
 use logsandbox::conform::{self, RULES};

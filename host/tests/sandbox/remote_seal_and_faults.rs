@@ -1,7 +1,7 @@
 //! Seals from another node, crashes, lost disks and partitions: the log must keep every
 //! acknowledged append, and a sealed loglet must stay sealed.
 
-mod common;
+use crate::common;
 
 use common::{failing_checks, run};
 

@@ -2,7 +2,7 @@
 //! a guest, the run goes on and reports what happened, and a restarted node recovers its
 //! state from its database.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! `--node-guest N=PATH`, in run, explore, repl and replay; and `guest export`, the built-in
 //! guest as a file.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, scratch, stderr, stdout};
 

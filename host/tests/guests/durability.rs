@@ -2,7 +2,7 @@
 //! in a list on the client node: its answers are consistent, so the checks that read the
 //! history pass it, and only the log-servers' databases show that nothing was replicated.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

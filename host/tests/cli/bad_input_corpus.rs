@@ -3,7 +3,7 @@
 //! Most cases are generated from the key table: every key, given values of the wrong type,
 //! out of range, or malformed; the rest are broken files and arguments written by hand.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, scratch, stderr};
 use logsandbox::scenario::{KEYS, keys::Kind};

@@ -3,7 +3,7 @@
 //! checker must catch every one on some built-in scenario, while the unmodified guest
 //! passes everywhere.
 
-mod common;
+use crate::common;
 
 use common::{logsandbox, stderr, stdout};
 
