@@ -16,8 +16,8 @@ use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, LogletOffset, NodeId, RequestId, TailState,
 };
-use crate::metadata_cache::{LookupError, MetadataCache};
-use crate::node::{Ctx, Part};
+use crate::ctx::{Ctx, Part};
+use crate::metadata::cache::{LookupError, MetadataCache};
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
 

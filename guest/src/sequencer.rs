@@ -26,10 +26,10 @@ use crate::bindings::logsandbox::node::storage::WriteOp;
 use crate::bindings::logsandbox::node::types::{
     LogletId, LogletOffset, NodeId, RequestId, Status, TailState,
 };
+use crate::ctx::{Ctx, Part};
 use crate::keys;
-use crate::log_server::{OLDEST, fmt_loglet};
+use crate::loglet::{OLDEST, fmt_loglet};
 use crate::mutants;
-use crate::node::{Ctx, Part};
 use crate::tasks::{Out as TaskOut, TailSummary, Task};
 
 /// What a sequencer's request or timer was for, so the client can route it back.

@@ -1,6 +1,6 @@
 //! The metadata cache and Restate's update task, one test per rule (see
-//! `update_task.rs` and `metadata_cache.rs`). Time is driven here: armed timers fire in
-//! order, as the host would fire them.
+//! `metadata/update_task.rs` and `metadata/cache.rs`). Time is driven here: armed timers
+//! fire in order, as the host would fire them.
 
 use std::collections::BTreeSet;
 
