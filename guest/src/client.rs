@@ -70,9 +70,9 @@ pub struct Client {
     /// the tail (as Restate's read streams stop at the global tail): what lies beyond is
     /// not committed, or beyond a sealed tail, and not part of the log.
     reads_awaiting_tail: BTreeMap<OpId, (ReplicatedParams, LogletOffset, LogletOffset)>,
-    /// The cheating test guest's lists (see `cheat.rs`).
+    /// The cheating test guest's lists (see `test_guests/cheat.rs`).
     #[cfg(feature = "list-on-client")]
-    cheat: crate::cheat::ListLogs,
+    cheat: crate::test_guests::cheat::ListLogs,
     /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
     /// check the seal, as Restate's remote loglet does once it "maybe sealed".
     maybe_sealed: BTreeSet<LogletId>,

@@ -41,13 +41,9 @@ pub mod bindings {
     });
 }
 
-#[cfg(feature = "list-on-client")]
-pub mod cheat;
 pub mod client;
 pub mod ctx;
 pub mod env;
-#[cfg(feature = "hostile")]
-pub mod hostile;
 pub mod keys;
 pub mod log_server;
 pub mod loglet;
@@ -59,6 +55,7 @@ pub mod rng;
 pub mod sequencer;
 pub mod settings;
 pub mod tasks;
+pub mod test_guests;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

@@ -60,9 +60,9 @@ impl LogServerPart for LogServer {
 pub struct Node<L: LogServerPart = LogServer> {
     shared: Shared,
     parts: Parts<L>,
-    /// The hostile test guest's misbehaviour (see `hostile.rs`).
+    /// The hostile test guest's misbehaviour (see `test_guests/hostile.rs`).
     #[cfg(feature = "hostile")]
-    hostile: Option<crate::hostile::Hostile>,
+    hostile: Option<crate::test_guests::hostile::Hostile>,
 }
 
 /// The parts of a node, apart from what they share.
@@ -98,7 +98,7 @@ impl<L: LogServerPart> Node<L> {
         let mut settings = Settings::default();
         let problems = settings.apply(&config.settings);
         #[cfg(feature = "hostile")]
-        let hostile = crate::hostile::Hostile::from_config(&config);
+        let hostile = crate::test_guests::hostile::Hostile::from_config(&config);
         let mut node = Node {
             shared: Shared::new(
                 config.id,
