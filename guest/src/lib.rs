@@ -25,6 +25,9 @@
 //! - [`loglet`]: the loglet vocabulary the parts share (the first offset, how a loglet id
 //!   is printed); [`keys`]: the storage layout; [`repair`]: the repair plan of a sealed
 //!   tail.
+//! - [`mutants`]: the known bugs of the mutant guests, as flags production code reads;
+//!   [`test_guests`]: the hostile and cheating test guests, each behind its feature.
+//! - `tests/`: the unit tests, one file per area, and the property tests (native only).
 //!
 //! Rules every part keeps: no clock but the `now` it is given, no randomness but
 //! [`rng::Rng`] seeded by the host, no panics on peer input (a malformed request gets
@@ -124,7 +127,5 @@ macro_rules! export_node {
 #[cfg(feature = "component")]
 export_node!(crate::log_server::LogServer);
 
-#[cfg(test)]
-mod proptests;
 #[cfg(test)]
 mod tests;
