@@ -16,8 +16,8 @@ use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, LogletOffset, NodeId, RequestId, TailState,
 };
-use crate::metadata_cache::{LookupError, MetadataCache};
-use crate::node::{Ctx, Part};
+use crate::ctx::{Ctx, Part};
+use crate::metadata::cache::{LookupError, MetadataCache};
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
 
@@ -70,9 +70,9 @@ pub struct Client {
     /// the tail (as Restate's read streams stop at the global tail): what lies beyond is
     /// not committed, or beyond a sealed tail, and not part of the log.
     reads_awaiting_tail: BTreeMap<OpId, (ReplicatedParams, LogletOffset, LogletOffset)>,
-    /// The cheating test guest's lists (see `cheat.rs`).
+    /// The cheating test guest's lists (see `test_guests/cheat.rs`).
     #[cfg(feature = "list-on-client")]
-    cheat: crate::cheat::ListLogs,
+    cheat: crate::test_guests::cheat::ListLogs,
     /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
     /// check the seal, as Restate's remote loglet does once it "maybe sealed".
     maybe_sealed: BTreeSet<LogletId>,

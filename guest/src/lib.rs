@@ -7,16 +7,27 @@
 //!   request, timer, write, completion) and every read of the node's own storage goes
 //!   through the [`env::Env`] trait, so the same logic runs inside the wasm component
 //!   (through [`adapter`]) and natively in unit tests (through [`env::testing`]).
-//! - [`node`]: routes events to the parts below and owns request ids and timers.
+//! - [`node`]: the router on top: routes events to the parts below and builds the context
+//!   each part acts through.
+//! - [`ctx`]: that context, a floor below the parts: which part owns an id
+//!   ([`ctx::Part`]), what the parts share, and the calls they act with ([`ctx::Ctx`]);
+//!   re-exported by [`node`].
 //! - [`log_server`]: serves the seven requests of the log-server protocol for every loglet
 //!   the node stores, with its state kept in storage and recovered on start.
 //! - [`sequencer`]: the write path of a loglet whose sequencer is this node: offsets,
 //!   store waves, commit on a write quorum, seal with drain.
-//! - [`metadata_cache`]: the cached `Logs` and Restate's version rule; waits are passive.
-//! - [`update_task`]: Restate's metadata update task: peer fetches, store reads, refresh.
-//! - [`store_call`]: one metadata-store call: retried with backoff, timed out.
+//! - [`metadata`]: the metadata plane. [`metadata::cache`]: the cached `Logs` and
+//!   Restate's version rule; waits are passive. [`metadata::update_task`]: Restate's
+//!   metadata update task: peer fetches, store reads, refresh. [`metadata::store_call`]:
+//!   one metadata-store call: retried with backoff, timed out.
 //! - [`client`]: client operations (append, seal, find-tail, read, trim, wait for metadata).
 //! - [`tasks`]: find-tail, seal and trim run by a client that is not the sequencer.
+//! - [`loglet`]: the loglet vocabulary the parts share (the first offset, how a loglet id
+//!   is printed); [`keys`]: the storage layout; [`repair`]: the repair plan of a sealed
+//!   tail.
+//! - [`mutants`]: the known bugs of the mutant guests, as flags production code reads;
+//!   [`test_guests`]: the hostile and cheating test guests, each behind its feature.
+//! - `tests/`: the unit tests, one file per area, and the property tests (native only).
 //!
 //! Rules every part keeps: no clock but the `now` it is given, no randomness but
 //! [`rng::Rng`] seeded by the host, no panics on peer input (a malformed request gets
@@ -33,25 +44,22 @@ pub mod bindings {
     });
 }
 
-#[cfg(feature = "list-on-client")]
-pub mod cheat;
 pub mod client;
+pub mod ctx;
 pub mod env;
-#[cfg(feature = "hostile")]
-pub mod hostile;
 pub mod keys;
 pub mod log_server;
-pub mod metadata_cache;
+pub mod loglet;
+pub mod metadata;
 pub mod mutants;
 pub mod node;
 pub mod repair;
 pub mod rng;
 pub mod sequencer;
 pub mod settings;
-pub mod store_call;
 pub mod tasks;
+pub mod test_guests;
 pub mod time;
-pub mod update_task;
 
 #[cfg(target_arch = "wasm32")]
 pub mod adapter;
@@ -119,7 +127,5 @@ macro_rules! export_node {
 #[cfg(feature = "component")]
 export_node!(crate::log_server::LogServer);
 
-#[cfg(test)]
-mod proptests;
 #[cfg(test)]
 mod tests;

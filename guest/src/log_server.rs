@@ -10,7 +10,8 @@
 //!   then every parked store and tail waiter is answered.
 //!
 //! All durable state lives in the node's storage (layout in [`crate::keys`]) and is
-//! recovered by [`LogServer::recover`].
+//! recovered by [`LogServer::recover`]. The first offset and the printed form of a loglet
+//! id are [`crate::loglet`]'s, shared with the sequencer and the client's tasks.
 
 use std::collections::BTreeMap;
 
@@ -23,12 +24,11 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 use crate::bindings::logsandbox::node::messages::Body;
 use crate::bindings::logsandbox::node::storage::WriteOp;
 use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset, NodeId, RequestId, Status};
+use crate::ctx::{Ctx, Part};
 use crate::keys;
+use crate::loglet::{OLDEST, fmt_loglet};
 use crate::mutants;
-use crate::node::{Ctx, Part};
 
-/// The first valid offset; the tail of an empty loglet.
-pub const OLDEST: LogletOffset = 1;
 /// Records read per storage scan.
 const SCAN_CHUNK: u32 = 256;
 
@@ -656,9 +656,4 @@ fn notify_tail_waiters(ctx: &mut Ctx, loglet: &mut Loglet) {
 
 fn reply(ctx: &mut Ctx, to: ReplyTo, reply: Reply) {
     ctx.send(to.peer, Body::LogServerReply((to.id, reply)));
-}
-
-/// `log_segment`, as Restate prints loglet ids.
-pub fn fmt_loglet(id: LogletId) -> String {
-    format!("{}_{}", id >> 32, id & 0xffff_ffff)
 }

@@ -3,101 +3,25 @@
 //!
 //! Ids: every request id, timer id and write id the node makes carries its owner in the
 //! top byte ([`Part`]), so a reply, a timer or a durable write is routed without a table.
-
-use std::collections::BTreeSet;
+//!
+//! The router sits on top of the parts: the context they act through ([`Ctx`], [`Part`],
+//! [`Shared`]) lives a floor below, in [`crate::ctx`], and is re-exported here, where
+//! authors of a log-server part of their own have always found it.
 
 use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::Request;
-use crate::bindings::logsandbox::node::messages::{
-    Body, Message, MetadataVersion, SequencerAnswer,
-};
+use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime};
 use crate::client::Client;
 use crate::env::Env;
 use crate::log_server::LogServer;
-use crate::metadata_cache::MetadataCache;
+use crate::metadata::cache::MetadataCache;
 use crate::rng::Rng;
 use crate::sequencer::answer_state;
 use crate::settings::Settings;
 
-/// Which part of the node owns an id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Part {
-    LogServer = 1,
-    Client = 2,
-    Metadata = 3,
-}
-
-impl Part {
-    fn of(id: u64) -> Option<Part> {
-        match (id >> 56) as u8 {
-            1 => Some(Part::LogServer),
-            2 => Some(Part::Client),
-            3 => Some(Part::Metadata),
-            _ => None,
-        }
-    }
-}
-
-/// What every part of the node shares: identity, settings, randomness, id counter, and
-/// the metadata versions that go into every outgoing message header.
-pub struct Shared {
-    pub me: NodeId,
-    pub roles: Roles,
-    pub members: Vec<NodeId>,
-    pub settings: Settings,
-    pub rng: Rng,
-    next_id: u64,
-    pub versions: Vec<MetadataVersion>,
-    /// The peers heard from since this node started (any message).
-    pub heard: BTreeSet<NodeId>,
-}
-
-impl Shared {
-    /// The peer was heard from since this node started: a coarse failure detector. A
-    /// remote task asks the sequencer only if it was; one that stops answering is given
-    /// `store_timeout` before the task turns to the log-servers.
-    pub fn heard_from(&self, peer: NodeId) -> bool {
-        peer == self.me || self.heard.contains(&peer)
-    }
-}
-
-/// The context of one call: the instant, the world, and the shared state.
-pub struct Ctx<'a> {
-    pub now: SimTime,
-    pub env: &'a mut dyn Env,
-    pub shared: &'a mut Shared,
-}
-
-impl Ctx<'_> {
-    /// A fresh id owned by `part`.
-    pub fn id(&mut self, part: Part) -> u64 {
-        self.shared.next_id += 1;
-        ((part as u64) << 56) | self.shared.next_id
-    }
-
-    /// Sends `body` to `to`, with this node's metadata versions in the header.
-    pub fn send(&mut self, to: NodeId, body: Body) {
-        let msg = Message {
-            versions: self.shared.versions.clone(),
-            body,
-        };
-        self.env.send(to, msg);
-    }
-
-    /// Arms a timer owned by `part` that fires `delay` from now; returns its id.
-    pub fn timer(&mut self, part: Part, delay: u64) -> u64 {
-        let id = self.id(part);
-        self.env.set_timer(id, self.now + delay);
-        id
-    }
-
-    pub fn log(&mut self, level: Level, message: &str) {
-        self.env.log(level, message);
-    }
-}
+pub use crate::ctx::{Ctx, Part, Shared};
 
 /// The log-server part of a node, as the node drives it. The built-in one is
 /// [`LogServer`]; an author who writes their own implements this trait and keeps the
@@ -136,9 +60,9 @@ impl LogServerPart for LogServer {
 pub struct Node<L: LogServerPart = LogServer> {
     shared: Shared,
     parts: Parts<L>,
-    /// The hostile test guest's misbehaviour (see `hostile.rs`).
+    /// The hostile test guest's misbehaviour (see `test_guests/hostile.rs`).
     #[cfg(feature = "hostile")]
-    hostile: Option<crate::hostile::Hostile>,
+    hostile: Option<crate::test_guests::hostile::Hostile>,
 }
 
 /// The parts of a node, apart from what they share.
@@ -174,18 +98,15 @@ impl<L: LogServerPart> Node<L> {
         let mut settings = Settings::default();
         let problems = settings.apply(&config.settings);
         #[cfg(feature = "hostile")]
-        let hostile = crate::hostile::Hostile::from_config(&config);
+        let hostile = crate::test_guests::hostile::Hostile::from_config(&config);
         let mut node = Node {
-            shared: Shared {
-                me: config.id,
-                roles: config.roles,
-                members: config.members,
+            shared: Shared::new(
+                config.id,
+                config.roles,
+                config.members,
                 settings,
-                rng: Rng::new(config.seed),
-                next_id: 0,
-                versions: Vec::new(),
-                heard: BTreeSet::new(),
-            },
+                Rng::new(config.seed),
+            ),
             parts: Parts {
                 log_server,
                 client: Client::default(),

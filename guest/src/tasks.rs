@@ -31,7 +31,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
-use crate::log_server::OLDEST;
+use crate::loglet::OLDEST;
 use crate::repair::{self, DigestEntries};
 
 /// What a task asks the client to do for it.

@@ -1,10 +1,10 @@
 //! The metadata cache and Restate's update task, one test per rule (see
-//! `update_task.rs` and `metadata_cache.rs`). Time is driven here: armed timers fire in
-//! order, as the host would fire them.
+//! `metadata/update_task.rs` and `metadata/cache.rs`). Time is driven here: armed timers
+//! fire in order, as the host would fire them.
 
 use std::collections::BTreeSet;
 
-use super::{Harness, SEQ, completions, logs, sent, store_fetch, timers};
+use super::{Harness, SEQ, client_with_logs, completions, logs, sent, store_fetch, timers};
 use crate::bindings::exports::logsandbox::node::node::{Event, Roles};
 use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
 use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
@@ -467,4 +467,17 @@ fn a_node_with_logs_answers_get_metadata_at_or_above_the_version_asked() {
     assert!(ask(&mut c, 4));
     assert!(ask(&mut c, 1));
     assert!(!ask(&mut c, 5), "nothing to give at v5");
+}
+
+#[test]
+fn waiting_for_a_version_resolves_on_greater_or_equal() {
+    let mut h = client_with_logs(logs(7, true));
+    let fx = h.handle(vec![Event::ClientRequest((
+        2,
+        Op::WaitForMetadata((MetadataKind::Logs, 5)),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::MetadataReady(7))]
+    ));
 }

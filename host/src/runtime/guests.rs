@@ -15,7 +15,7 @@ pub mod test_guests {
     pub static LIST_ON_CLIENT: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/guest_list_on_client.wasm"));
     /// One node misbehaves as the settings `hostile.kind`, `hostile.node` and
-    /// `hostile.at_ms` say (see `guest/src/hostile.rs` for the kinds).
+    /// `hostile.at_ms` say (see `guest/src/test_guests/hostile.rs` for the kinds).
     pub static HOSTILE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/guest_hostile.wasm"));
 }
 

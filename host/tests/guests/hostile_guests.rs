@@ -1,8 +1,8 @@
-//! Guests that attack the host. Each kind (guest/src/hostile.rs) runs on one node of
-//! `append-seal-basic` and misbehaves from 5 ms of virtual time on. The host must take
-//! that node down alone and name it, with the limit and the key that raises it (or stop
-//! the run and name it, or shrug off a harmless oddity); it never panics, hangs or grows
-//! without bound, and every other node keeps running.
+//! Guests that attack the host. Each kind (guest/src/test_guests/hostile.rs) runs on one
+//! node of `append-seal-basic` and misbehaves from 5 ms of virtual time on. The host must
+//! take that node down alone and name it, with the limit and the key that raises it (or
+//! stop the run and name it, or shrug off a harmless oddity); it never panics, hangs or
+//! grows without bound, and every other node keeps running.
 
 use std::sync::Arc;
 

@@ -23,7 +23,7 @@
 //!   sleeps on a second backoff and starts over, until it gets a value. A try with no
 //!   answer within `store_request_timeout` (10 s) counts as a retryable failure.
 //!
-//! Waits are passive: nothing here runs because someone waits (see `metadata_cache.rs`).
+//! Waits are passive: nothing here runs because someone waits (see `cache.rs`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,10 +33,10 @@ use crate::bindings::logsandbox::node::metadata::{
     MetadataKind, MetadataValue, StoreError, StoreResponse,
 };
 use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime, Version};
-use crate::metadata_cache::INVALID;
+use crate::ctx::{Ctx, Part};
+use crate::metadata::INVALID;
+use crate::metadata::store_call::{Ask, Backoff, CallTimer, StoreCall};
 use crate::mutants;
-use crate::node::{Ctx, Part};
-use crate::store_call::{Ask, Backoff, CallTimer, StoreCall};
 
 /// The most peer fetches kept in flight.
 const MAX_PEER_FETCHES: usize = 64;

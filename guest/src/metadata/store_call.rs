@@ -6,8 +6,8 @@
 
 use crate::bindings::logsandbox::node::metadata::{MetadataValue, Precondition};
 use crate::bindings::logsandbox::node::types::RequestId;
-use crate::metadata_cache::LOGS_KEY;
-use crate::node::{Ctx, Part};
+use crate::ctx::{Ctx, Part};
+use crate::metadata::LOGS_KEY;
 use crate::settings::Settings;
 
 /// A delay that grows x1.5 up to a cap, from the settings' metadata backoff.

@@ -3,7 +3,7 @@
 //! - An update is accepted only when its version is **strictly greater** than the cached
 //!   one; content is never compared, so an equal version is silently dropped.
 //! - Waiting for a version resolves on `>=` and is **passive**: a wait fetches nothing; it
-//!   resolves when the update task ([`crate::update_task`]) or an own write brings the
+//!   resolves when the update task ([`super::update_task`]) or an own write brings the
 //!   version.
 //! - Updates come from three sources: the node's own metadata-store reads and its peers
 //!   (both driven by the update task), and the node's own writes (the provisioner's put).
@@ -22,15 +22,11 @@ use crate::bindings::logsandbox::node::metadata::{
 use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, NodeId, RequestId, SimTime, Version,
 };
+use crate::ctx::Ctx;
+use crate::metadata::store_call::{Ask, CallTimer, StoreCall};
+use crate::metadata::update_task::UpdateTask;
+use crate::metadata::{INVALID, MIN};
 use crate::mutants;
-use crate::node::Ctx;
-use crate::store_call::{Ask, CallTimer, StoreCall};
-use crate::update_task::UpdateTask;
-
-/// The metadata-store key of the Logs value.
-pub const LOGS_KEY: &str = "bifrost_config";
-pub const INVALID: Version = 0;
-pub const MIN: Version = 1;
 
 /// What happened to a value offered to the cache.
 #[derive(Debug, PartialEq, Eq)]

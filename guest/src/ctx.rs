@@ -1,0 +1,120 @@
+//! The context every part of the node acts through: which part owns an id ([`Part`]),
+//! what the parts share ([`Shared`]), and the context of one call ([`Ctx`]).
+//!
+//! It sits below the parts and the router: the log-server, the sequencer, the client and
+//! the metadata plane take it from here, and [`crate::node`] (which routes the host's
+//! events to them) builds it for each call. Keeping it out of the router is what lets the
+//! router import the parts without the parts importing the router.
+//!
+//! Ids: every request id, timer id and write id the node makes carries its owner in the
+//! top byte ([`Part`]), so a reply, a timer or a durable write is routed without a table.
+
+use std::collections::BTreeSet;
+
+use crate::bindings::exports::logsandbox::node::node::Roles;
+use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
+use crate::bindings::logsandbox::node::types::{NodeId, SimTime};
+use crate::env::Env;
+use crate::rng::Rng;
+use crate::settings::Settings;
+
+/// Which part of the node owns an id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Part {
+    LogServer = 1,
+    Client = 2,
+    Metadata = 3,
+}
+
+impl Part {
+    /// The owner of `id`, from its top byte; the router ([`crate::node`]) routes by it.
+    pub(crate) fn of(id: u64) -> Option<Part> {
+        match (id >> 56) as u8 {
+            1 => Some(Part::LogServer),
+            2 => Some(Part::Client),
+            3 => Some(Part::Metadata),
+            _ => None,
+        }
+    }
+}
+
+/// What every part of the node shares: identity, settings, randomness, id counter, and
+/// the metadata versions that go into every outgoing message header.
+pub struct Shared {
+    pub me: NodeId,
+    pub roles: Roles,
+    pub members: Vec<NodeId>,
+    pub settings: Settings,
+    pub rng: Rng,
+    next_id: u64,
+    pub versions: Vec<MetadataVersion>,
+    /// The peers heard from since this node started (any message).
+    pub heard: BTreeSet<NodeId>,
+}
+
+impl Shared {
+    /// The shared state of a node that starts: no id made yet, no version cached, no
+    /// peer heard from.
+    pub(crate) fn new(
+        me: NodeId,
+        roles: Roles,
+        members: Vec<NodeId>,
+        settings: Settings,
+        rng: Rng,
+    ) -> Shared {
+        Shared {
+            me,
+            roles,
+            members,
+            settings,
+            rng,
+            next_id: 0,
+            versions: Vec::new(),
+            heard: BTreeSet::new(),
+        }
+    }
+
+    /// The peer was heard from since this node started: a coarse failure detector. A
+    /// remote task asks the sequencer only if it was; one that stops answering is given
+    /// `store_timeout` before the task turns to the log-servers.
+    pub fn heard_from(&self, peer: NodeId) -> bool {
+        peer == self.me || self.heard.contains(&peer)
+    }
+}
+
+/// The context of one call: the instant, the world, and the shared state.
+pub struct Ctx<'a> {
+    pub now: SimTime,
+    pub env: &'a mut dyn Env,
+    pub shared: &'a mut Shared,
+}
+
+impl Ctx<'_> {
+    /// A fresh id owned by `part`.
+    pub fn id(&mut self, part: Part) -> u64 {
+        self.shared.next_id += 1;
+        ((part as u64) << 56) | self.shared.next_id
+    }
+
+    /// Sends `body` to `to`, with this node's metadata versions in the header.
+    pub fn send(&mut self, to: NodeId, body: Body) {
+        let msg = Message {
+            versions: self.shared.versions.clone(),
+            body,
+        };
+        self.env.send(to, msg);
+    }
+
+    /// Arms a timer owned by `part` that fires `delay` from now; returns its id.
+    pub fn timer(&mut self, part: Part, delay: u64) -> u64 {
+        let id = self.id(part);
+        self.env.set_timer(id, self.now + delay);
+        id
+    }
+
+    pub fn log(&mut self, level: Level, message: &str) {
+        self.env.log(level, message);
+    }
+}

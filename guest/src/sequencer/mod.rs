@@ -1,0 +1,322 @@
+//! The sequencer of a replicated loglet: the write path of every append.
+//!
+//! - Offsets are reserved per batch (one batch per append here), at most
+//!   `max_inflight_records` in flight; further appends queue.
+//! - Each batch is stored by an [`Appender`] in waves: Store goes to every writeable node
+//!   of the nodeset (shuffled, minus the appender's graylist). A store to a node is only
+//!   sent once that node's local tail, or the global tail, has reached the batch's first
+//!   offset: log-servers never buffer or reorder.
+//! - Ok from a write quorum commits the batch and advances the known global tail, which
+//!   every later request carries. Sealed/Sealing from an f-majority ends the append with
+//!   Sealed. Otherwise the appender backs off and sends another wave.
+//! - Seal sends Seal to the nodeset and is done once an f-majority is sealed; then the
+//!   sequencer **drains** (refuses new appends, waits for the in-flight ones) before it
+//!   publishes the sealed tail, so nothing is acknowledged beyond a published sealed tail.
+//!
+//! The folder has quinn-proto's `connection/` shape: this file holds the sequencer's
+//! state and its dispatch (start, replies, timers, the routes they come back on), and
+//! each concern is a sibling file reached with `pub(super)`: `appender.rs` (the appender
+//! waves), `seal.rs` (seal, drain, publish) and `remote.rs` (the tail learnt at start,
+//! the state asked by remote nodes and its seal check, a seal made elsewhere, and the
+//! repair of the sealed tail).
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::bindings::logsandbox::node::client::{OpId, OpResult};
+use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    Reply, ReplyHeader, Request, RequestHeader,
+};
+use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
+use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
+use crate::bindings::logsandbox::node::types::{
+    LogletId, LogletOffset, NodeId, RequestId, Status, TailState,
+};
+use crate::ctx::{Ctx, Part};
+use crate::keys;
+use crate::loglet::OLDEST;
+use crate::tasks::Task;
+
+mod appender;
+mod remote;
+mod seal;
+
+use appender::Appender;
+use remote::SealCheck;
+
+/// What a sequencer's request or timer was for, so the client can route it back.
+#[derive(Debug, Clone, Copy)]
+pub enum Route {
+    Store {
+        first: LogletOffset,
+    },
+    Seal,
+    Info,
+    WaveTimeout {
+        first: LogletOffset,
+        wave: u32,
+    },
+    NextWave {
+        first: LogletOffset,
+    },
+    SealRetry,
+    InfoRetry,
+    /// A seal check asked for by a remote GetSequencerState.
+    CheckInfo,
+    CheckRetry,
+    /// A request of the repair of the sealed tail.
+    Repair,
+    /// The repair's timer, by generation (a newer one makes older ones stale).
+    RepairTimer(u32),
+}
+
+/// A place to register the routes of requests and timers this sequencer starts.
+pub trait Routes {
+    fn route(&mut self, id: u64, loglet: LogletId, route: Route);
+}
+
+/// What the sequencer knows of one log-server, from its replies.
+#[derive(Debug, Clone, Copy)]
+struct NodeView {
+    local_tail: LogletOffset,
+    sealed: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Learning the loglet's tail from an f-majority before taking appends.
+    Starting {
+        infos: BTreeMap<NodeId, ReplyHeader>,
+    },
+    Open,
+    /// Sealed on an f-majority; waiting for in-flight appends before publishing.
+    Draining,
+    /// Drained; finding the sealed tail on the log-servers and repairing it to a write
+    /// quorum before publishing it (records an append stored on too few nodes before it
+    /// ended Sealed may lie beyond the known global tail).
+    Repairing {
+        task: Box<Task>,
+        timer: u32,
+    },
+    /// The sealed tail is decided and being written to this node's storage: a restarted
+    /// sequencer must not find (and publish) another one.
+    Publishing {
+        tail: LogletOffset,
+        write: u64,
+    },
+    /// The published sealed tail.
+    Sealed(LogletOffset),
+}
+
+/// Operations that arrived before the sequencer knew its tail.
+#[derive(Debug)]
+enum Deferred {
+    Append(OpId, Vec<u8>),
+    Seal(OpId),
+    FindTail(OpId),
+    /// A GetSequencerState: (asker, request id, check the seal first).
+    State(NodeId, RequestId, bool),
+}
+
+#[derive(Debug)]
+pub struct Sequencer {
+    loglet: LogletId,
+    params: ReplicatedParams,
+    state: State,
+    next_offset: LogletOffset,
+    known_global_tail: LogletOffset,
+    nodes: BTreeMap<NodeId, NodeView>,
+    appenders: BTreeMap<LogletOffset, Appender>,
+    inflight_records: u32,
+    backlog: VecDeque<(OpId, Vec<u8>)>,
+    deferred: Vec<Deferred>,
+    /// Seal in progress: nodes sealed so far and the highest local tail they reported.
+    seal_nodes: BTreeSet<NodeId>,
+    seal_ops: Vec<OpId>,
+    /// Find-tails that arrived while sealing: answered with the published sealed tail.
+    tail_waiters: Vec<OpId>,
+    sealing: bool,
+    check: Option<SealCheck>,
+    /// Smoothed store round trip and its deviation (ns), for the wave timeout.
+    srtt: Option<u64>,
+    rttvar: u64,
+}
+
+impl Sequencer {
+    /// Creates the sequencer and asks the nodeset for the loglet's tail.
+    pub fn start(ctx: &mut Ctx, routes: &mut dyn Routes, params: ReplicatedParams) -> Self {
+        let nodes = params
+            .nodeset
+            .iter()
+            .map(|&n| {
+                (
+                    n,
+                    NodeView {
+                        local_tail: OLDEST,
+                        sealed: false,
+                    },
+                )
+            })
+            .collect();
+        let mut seq = Sequencer {
+            loglet: params.loglet_id,
+            params,
+            state: State::Starting {
+                infos: BTreeMap::new(),
+            },
+            next_offset: OLDEST,
+            known_global_tail: OLDEST,
+            nodes,
+            appenders: BTreeMap::new(),
+            inflight_records: 0,
+            backlog: VecDeque::new(),
+            deferred: Vec::new(),
+            seal_nodes: BTreeSet::new(),
+            seal_ops: Vec::new(),
+            tail_waiters: Vec::new(),
+            sealing: false,
+            check: None,
+            srtt: None,
+            rttvar: 0,
+        };
+        // A seal this node published before a restart stands.
+        let published = ctx
+            .env
+            .get(&keys::meta(keys::PUBLISHED_SEAL, seq.loglet))
+            .and_then(|v| keys::decode_u32(&v));
+        match published {
+            Some(tail) => {
+                seq.next_offset = tail;
+                seq.known_global_tail = tail;
+                seq.state = State::Sealed(tail);
+            }
+            None => seq.ask_infos(ctx, routes),
+        }
+        seq
+    }
+
+    fn f_majority(&self) -> usize {
+        self.params.nodeset.len() + 1 - self.params.replication as usize
+    }
+
+    fn header(&self) -> RequestHeader {
+        RequestHeader {
+            loglet_id: self.loglet,
+            known_global_tail: self.known_global_tail,
+        }
+    }
+
+    fn request(
+        &self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        to: NodeId,
+        route: Route,
+        req: Request,
+    ) {
+        let id: RequestId = ctx.id(Part::Client);
+        routes.route(id, self.loglet, route);
+        ctx.send(to, Body::LogServerRequest((id, req)));
+    }
+
+    fn timer(&self, ctx: &mut Ctx, routes: &mut dyn Routes, delay: u64, route: Route) {
+        let id = ctx.timer(Part::Client, delay);
+        routes.route(id, self.loglet, route);
+    }
+
+    /// What the sequencer would answer a GetSequencerState now; None while it is still
+    /// learning its tail.
+    pub fn known_state(&self) -> Option<SequencerAnswer> {
+        match self.state {
+            State::Starting { .. } => None,
+            State::Open if !self.sealing => Some(SequencerAnswer::Tail(TailState::Open(
+                self.known_global_tail,
+            ))),
+            State::Open | State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
+                Some(SequencerAnswer::Sealing)
+            }
+            State::Sealed(t) => Some(SequencerAnswer::Tail(TailState::Sealed(t))),
+        }
+    }
+
+    /// The tail: open at the known global tail, or the published sealed tail. While a seal
+    /// is under way the answer waits for it: the loglet is sealed on an f-majority, and an
+    /// open tail would contradict the sealed one others may already report.
+    pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId) {
+        let tail = match self.state {
+            State::Starting { .. } => return self.deferred.push(Deferred::FindTail(op)),
+            State::Open => TailState::Open(self.known_global_tail),
+            State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
+                return self.tail_waiters.push(op);
+            }
+            State::Sealed(t) => TailState::Sealed(t),
+        };
+        ctx.env.complete(op, OpResult::Tail(tail));
+    }
+
+    pub fn on_reply(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        from: NodeId,
+        route: Route,
+        reply: Reply,
+    ) {
+        match (route, reply) {
+            (Route::Store { first }, Reply::Stored(header)) => {
+                self.on_stored(ctx, routes, from, first, header)
+            }
+            (Route::Seal, Reply::Sealed(header)) => self.on_sealed(ctx, routes, from, header),
+            (Route::Info, Reply::LogletInfo(info)) => self.on_info(ctx, routes, from, info.header),
+            (Route::CheckInfo, Reply::LogletInfo(info)) => {
+                self.on_check_info(ctx, routes, from, info.header)
+            }
+            (Route::Repair, reply) => {
+                if let State::Repairing { task, .. } = &mut self.state {
+                    let out = task.on_reply(from, reply);
+                    self.run_repair(ctx, routes, out);
+                }
+            }
+            (route, reply) => ctx.log(
+                Level::Warn,
+                &format!("unexpected reply from N{from} to {route:?}: {reply:?}"),
+            ),
+        }
+    }
+
+    fn observe(&mut self, from: NodeId, header: &ReplyHeader) {
+        if let Some(view) = self.nodes.get_mut(&from) {
+            view.local_tail = view.local_tail.max(header.local_tail);
+            view.sealed |=
+                header.sealed || matches!(header.status, Status::Sealed | Status::Sealing);
+        }
+    }
+
+    pub fn on_timer(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, route: Route) {
+        match route {
+            Route::WaveTimeout { first, wave } => self.on_wave_timeout(ctx, routes, first, wave),
+            Route::NextWave { first } => self.send_wave(ctx, routes, first),
+            Route::SealRetry => {
+                if self.sealing && self.seal_nodes.len() < self.params.nodeset.len() {
+                    self.send_seals(ctx, routes);
+                }
+            }
+            Route::InfoRetry => self.ask_infos(ctx, routes),
+            Route::CheckRetry => self.ask_check_infos(ctx, routes),
+            Route::RepairTimer(generation) => {
+                if let State::Repairing { task, timer } = &mut self.state
+                    && *timer == generation
+                {
+                    let out = task.on_timer();
+                    self.run_repair(ctx, routes, out);
+                }
+            }
+            Route::Store { .. } | Route::Seal | Route::Info | Route::CheckInfo | Route::Repair => {}
+        }
+    }
+}
+
+/// Answers a GetSequencerState.
+pub fn answer_state(ctx: &mut Ctx, to: NodeId, id: RequestId, answer: SequencerAnswer) {
+    ctx.send(to, Body::SequencerState((id, answer)));
+}

@@ -1,0 +1,313 @@
+//! Unit tests of the node logic, compiled natively: events in, effects out, through
+//! [`MemEnv`]. Each test names the rule it holds.
+//!
+//! One file per area, as quinn-proto's `tests/`: this file holds the harness and the
+//! helpers the areas share; [`log_server`], [`tasks`], [`sequencer`], [`metadata`] and
+//! [`node`] hold the tests, and [`proptests`] the property tests.
+
+use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
+use crate::bindings::logsandbox::node::client::{Op, OpResult};
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    Reply, ReplyHeader, Request, RequestHeader, Seal, Store, StoreFlags,
+};
+use crate::bindings::logsandbox::node::messages::{Body, Message, SequencerAnswer};
+use crate::bindings::logsandbox::node::metadata::{
+    Chain, Logs, MetadataKind, MetadataValue, ProviderKind, ReplicatedParams, Segment,
+    StoreResponse,
+};
+use crate::bindings::logsandbox::node::types::Status;
+use crate::env::testing::{Effect, MemEnv};
+use crate::node::Node;
+
+mod log_server;
+mod metadata;
+mod node;
+mod proptests;
+mod sequencer;
+mod tasks;
+
+const LOGLET: u64 = 0;
+const SEQ: u32 = 5;
+
+struct Harness {
+    node: Node,
+    env: MemEnv,
+    now: u64,
+    config: Config,
+    /// What `init` did.
+    started: Vec<Effect>,
+}
+
+impl Harness {
+    fn new(id: u32, roles: Roles) -> Self {
+        Harness::with_settings(id, roles, &[])
+    }
+
+    fn with_settings(id: u32, roles: Roles, settings: &[(&str, &str)]) -> Self {
+        let config = Config {
+            id,
+            roles,
+            members: vec![1, 2, 3, 5, 6],
+            seed: 1,
+            settings: settings
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        let mut env = MemEnv::default();
+        let node = Node::init(0, config.clone(), &mut env).expect("init succeeds");
+        let started = env.take();
+        Harness {
+            node,
+            env,
+            now: 0,
+            config,
+            started,
+        }
+    }
+
+    fn log_server() -> Self {
+        Harness::new(1, Roles::LOG_SERVER)
+    }
+
+    fn handle(&mut self, events: Vec<Event>) -> Vec<Effect> {
+        self.handle_at(self.now + 1_000, events)
+    }
+
+    /// Handles `events` at instant `at` (never earlier than the last call).
+    pub(crate) fn handle_at(&mut self, at: u64, events: Vec<Event>) -> Vec<Effect> {
+        self.now = at.max(self.now);
+        self.node.handle(self.now, events, &mut self.env);
+        self.env.take()
+    }
+
+    fn request(&mut self, from: u32, id: u64, request: Request) -> Vec<Effect> {
+        let msg = Message {
+            versions: vec![],
+            body: Body::LogServerRequest((id, request)),
+        };
+        self.handle(vec![Event::Message((from, msg))])
+    }
+
+    /// Makes every pending write durable, in order; returns the effects.
+    fn durable(&mut self) -> Vec<Effect> {
+        let ids: Vec<u64> = std::mem::take(&mut self.env.pending_writes);
+        self.handle(ids.into_iter().map(Event::WriteDurable).collect())
+    }
+
+    /// Restarts the node from the same storage (pending writes are kept: call `durable` first).
+    fn restart(&mut self) {
+        self.node =
+            Node::init(self.now, self.config.clone(), &mut self.env).expect("re-init succeeds");
+        self.env.take();
+    }
+}
+
+fn header(global: u32) -> RequestHeader {
+    RequestHeader {
+        loglet_id: LOGLET,
+        known_global_tail: global,
+    }
+}
+
+fn store(first: u32, n: usize, global: u32) -> Request {
+    Request::Store(Store {
+        header: header(global),
+        first_offset: first,
+        sequencer: SEQ,
+        flags: StoreFlags::empty(),
+        timeout_at: None,
+        payloads: (0..n)
+            .map(|i| format!("r{}", first as usize + i).into_bytes())
+            .collect(),
+    })
+}
+
+fn seal() -> Request {
+    Request::Seal(Seal {
+        header: header(0),
+        sequencer: SEQ,
+    })
+}
+
+/// The message bodies the node sent, with their destination.
+pub(crate) fn sent(effects: &[Effect]) -> impl Iterator<Item = (u32, &Body)> {
+    effects.iter().filter_map(|e| match e {
+        Effect::Send(to, msg) => Some((*to, &msg.body)),
+        _ => None,
+    })
+}
+
+/// The replies in the effects: (to, request id, reply).
+fn replies(effects: &[Effect]) -> Vec<(u32, u64, Reply)> {
+    sent(effects)
+        .filter_map(|(to, body)| match body {
+            Body::LogServerReply((id, r)) => Some((to, *id, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The log-server requests in the effects: (to, request id, request).
+fn sent_requests(effects: &[Effect]) -> Vec<(u32, u64, Request)> {
+    sent(effects)
+        .filter_map(|(to, body)| match body {
+            Body::LogServerRequest((id, r)) => Some((to, *id, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn stored_status(effects: &[Effect]) -> Vec<(u64, Status, u32)> {
+    replies(effects)
+        .into_iter()
+        .filter_map(|(_, id, r)| match r {
+            Reply::Stored(h) => Some((id, h.status, h.local_tail)),
+            _ => None,
+        })
+        .collect()
+}
+
+pub(crate) fn logs(version: u32, with_log0: bool) -> MetadataValue {
+    let chains = if with_log0 {
+        vec![Chain {
+            log_id: 0,
+            segments: vec![Segment {
+                base_lsn: 1,
+                index: 0,
+                provider: ProviderKind::Replicated,
+                params: Some(ReplicatedParams {
+                    loglet_id: LOGLET,
+                    sequencer: SEQ,
+                    replication: 2,
+                    nodeset: vec![1, 2, 3],
+                }),
+            }],
+        }]
+    } else {
+        vec![]
+    };
+    MetadataValue::Logs(Logs { version, chains })
+}
+
+pub(crate) fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Complete(op, r) => Some((*op, r.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The client asks the store; answers the store fetch with `value`.
+fn client_with_logs(value: MetadataValue) -> Harness {
+    node_with_logs(SEQ, value)
+}
+
+/// Client node `id` (N5 hosts the sequencer, N6 does not) with the Logs cached.
+fn node_with_logs(id: u32, value: MetadataValue) -> Harness {
+    let mut h = Harness::new(id, Roles::CLIENT);
+    let fx = h.handle(vec![Event::ClientRequest((
+        1,
+        Op::WaitForMetadata((MetadataKind::Logs, 1)),
+    ))]);
+    assert!(
+        fx.iter().all(|e| !matches!(e, Effect::MetadataGet(..))),
+        "one fetch at a time"
+    );
+    let id = store_fetch(&h.started).expect("a starting node fetches the Logs");
+    let fx = h.handle(vec![Event::MetadataResponse((
+        id,
+        StoreResponse::Value(Some(value)),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(1, OpResult::MetadataReady(_))]
+    ));
+    h
+}
+
+pub(crate) fn store_fetch(effects: &[Effect]) -> Option<u64> {
+    effects.iter().find_map(|e| match e {
+        Effect::MetadataGet(id, _) => Some(*id),
+        _ => None,
+    })
+}
+
+pub(crate) fn timers(effects: &[Effect]) -> Vec<(u64, u64)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Timer(id, at) => Some((*id, *at)),
+            _ => None,
+        })
+        .collect()
+}
+
+// Helpers of the client, task and sequencer tests.
+
+/// The node hears from the sequencer (its failure detector then counts it alive).
+fn hear_from_sequencer(h: &mut Harness) {
+    let msg = Message {
+        versions: vec![],
+        body: Body::HelloAck,
+    };
+    h.handle(vec![Event::Message((SEQ, msg))]);
+}
+
+/// A remote task asks the sequencer first: it answers `state` (None: it does not sequence
+/// the loglet, which sends the task to the log-servers).
+fn sequencer_answers(h: &mut Harness, effects: &[Effect], state: SequencerAnswer) -> Vec<Effect> {
+    let id = sent(effects)
+        .find_map(|(to, body)| match body {
+            Body::GetSequencerState((id, _, _)) if to == SEQ => Some(*id),
+            _ => None,
+        })
+        .expect("a remote task asks the sequencer first");
+    let msg = Message {
+        versions: vec![],
+        body: Body::SequencerState((id, state)),
+    };
+    h.handle(vec![Event::Message((SEQ, msg))])
+}
+
+fn answer(h: &mut Harness, from: u32, id: u64, reply: Reply) -> Vec<Effect> {
+    let msg = Message {
+        versions: vec![],
+        body: Body::LogServerReply((id, reply)),
+    };
+    h.handle(vec![Event::Message((from, msg))])
+}
+
+fn rh(local_tail: u32, global: u32, sealed: bool, status: Status) -> ReplyHeader {
+    ReplyHeader {
+        local_tail,
+        known_global_tail: global,
+        sealed,
+        status,
+    }
+}
+
+fn info(local: u32, global: u32, sealed: bool) -> Reply {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
+    Reply::LogletInfo(LogletInfo {
+        header: rh(local, global, sealed, Status::Ok),
+        trim_point: 0,
+    })
+}
+
+/// Answers the repair round a drained sequencer starts (GetLogletInfo in `fx`): each node
+/// `(id, local tail, global tail)`, sealed. Returns what the last answer did.
+fn answer_repair_infos(h: &mut Harness, fx: &[Effect], tails: &[(u32, u32, u32)]) -> Vec<Effect> {
+    let asks = sent_requests(fx);
+    let mut last = Vec::new();
+    for &(node, local, global) in tails {
+        let (_, id, _) = asks
+            .iter()
+            .find(|(to, _, r)| *to == node && matches!(r, Request::GetLogletInfo(_)))
+            .unwrap_or_else(|| panic!("the repair asks N{node}: {asks:?}"));
+        last = answer(h, node, *id, info(local, global, true));
+    }
+    last
+}

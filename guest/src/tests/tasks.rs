@@ -1,0 +1,279 @@
+//! Client tasks without the sequencer: find-tail with repair, trim; remote seals.
+
+use super::{
+    answer, answer_repair_infos, client_with_logs, completions, hear_from_sequencer, info, logs,
+    node_with_logs, rh, sent, sent_requests, sequencer_answers, store_fetch,
+};
+use crate::bindings::exports::logsandbox::node::node::Event;
+use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    RecordBody, RecordStatus, Reply, Request, StoreFlags,
+};
+use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
+use crate::bindings::logsandbox::node::metadata::StoreResponse;
+use crate::bindings::logsandbox::node::types::{Status, TailState};
+use crate::node::Node;
+
+#[test]
+fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{
+        Digest, DigestEntry, LogRecord, LogletInfo, Records,
+    };
+    let mut h = node_with_logs(6, logs(1, true));
+    // The sequencer was never heard from: the task goes to the log-servers at once.
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    assert!(!sent(&fx).any(|(_, b)| matches!(b, Body::GetSequencerState(_))));
+    let asks = sent_requests(&fx);
+    assert_eq!(asks.len(), 3, "GetLogletInfo to the nodeset");
+    // N1 and N2 answer (an f-majority): both sealed, local tails 5 and 4, global tail 3.
+    let info = |t| {
+        Reply::LogletInfo(LogletInfo {
+            header: rh(t, 3, true, Status::Ok),
+            trim_point: 0,
+        })
+    };
+    answer(&mut h, 1, asks[0].1, info(5));
+    let fx = answer(&mut h, 2, asks[1].1, info(4));
+    assert!(
+        sent_requests(&fx).is_empty(),
+        "a sealed answer: the task hears every node (or asks twice) before it decides"
+    );
+    // N3 answers too: sealed, local tail 3.
+    let fx = answer(&mut h, 3, asks[2].1, info(3));
+    let digests = sent_requests(&fx);
+    assert!(digests.iter().all(
+        |(_, _, r)| matches!(r, Request::GetDigest(g) if (g.from_offset, g.to_offset) == (3, 4))
+    ));
+    // N1 holds 3..=4, N2 only 3: offset 4 lacks a write quorum.
+    let digest = |to| {
+        Reply::Digest(Digest {
+            header: rh(0, 3, true, Status::Ok),
+            entries: vec![DigestEntry {
+                from_offset: 3,
+                to_offset: to,
+                status: RecordStatus::Exists,
+            }],
+        })
+    };
+    let by_node = |n: u32| digests.iter().find(|(to, _, _)| *to == n).unwrap().1;
+    answer(&mut h, 1, by_node(1), digest(4));
+    answer(
+        &mut h,
+        3,
+        by_node(3),
+        Reply::Digest(Digest {
+            header: rh(3, 3, true, Status::Ok),
+            entries: vec![],
+        }),
+    );
+    let fx = answer(&mut h, 2, by_node(2), digest(3));
+    let reads = sent_requests(&fx);
+    assert!(
+        matches!(&reads[..], [(1, _, Request::GetRecords(g))] if (g.from_offset, g.to_offset) == (4, 4))
+    );
+    let records = Reply::Records(Records {
+        header: rh(5, 3, true, Status::Ok),
+        next_offset: 5,
+        records: vec![LogRecord {
+            offset: 4,
+            body: RecordBody::Data(b"r4".to_vec()),
+        }],
+    });
+    let fx = answer(&mut h, 1, reads[0].1, records);
+    let repairs = sent_requests(&fx);
+    let (to, id, Request::Store(s)) = &repairs[0] else {
+        panic!("a repair store: {repairs:?}")
+    };
+    assert_eq!(
+        (*to, s.first_offset, s.flags, s.header.known_global_tail),
+        (2, 4, StoreFlags::IGNORE_SEAL, 3),
+        "N2 takes 4 at its local tail; the store claims only the true global tail"
+    );
+    assert!(completions(&fx).is_empty(), "answered only once repaired");
+    let fx = answer(&mut h, 2, *id, Reply::Stored(rh(5, 4, true, Status::Ok)));
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Tail(TailState::Sealed(5)))]
+    ));
+}
+
+#[test]
+fn remote_find_tail_helps_seal_when_only_some_are_sealed_and_is_open_when_none_is() {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
+    let info = |t, sealed| {
+        Reply::LogletInfo(LogletInfo {
+            header: rh(t, 2, sealed, Status::Ok),
+            trim_point: 0,
+        })
+    };
+    let mut h = node_with_logs(6, logs(1, true));
+    hear_from_sequencer(&mut h);
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    let asks = sent_requests(&sequencer_answers(&mut h, &fx, SequencerAnswer::Unknown));
+    answer(&mut h, 1, asks[0].1, info(4, false));
+    let fx = answer(&mut h, 2, asks[1].1, info(3, false));
+    // None sealed: open at the highest tail a write quorum (2 copies) has.
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Tail(TailState::Open(3)))]
+    ));
+
+    let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
+    let asks = sent_requests(&sequencer_answers(&mut h, &fx, SequencerAnswer::Unknown));
+    answer(&mut h, 1, asks[0].1, info(4, true));
+    answer(&mut h, 2, asks[1].1, info(3, false));
+    let fx = answer(&mut h, 3, asks[2].1, info(3, false));
+    let seals = sent_requests(&fx);
+    assert!(
+        seals.len() == 3 && seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))),
+        "{seals:?}"
+    );
+}
+
+#[test]
+fn a_trim_refused_by_any_log_server_fails_malformed() {
+    let mut h = node_with_logs(6, logs(1, true));
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Trim((0, 99))))]));
+    assert!(
+        asks.iter()
+            .all(|(_, _, r)| matches!(r, Request::Trim(t) if t.trim_point == 99))
+    );
+    answer(
+        &mut h,
+        1,
+        asks[0].1,
+        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
+    );
+    answer(
+        &mut h,
+        2,
+        asks[1].1,
+        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
+    );
+    let fx = answer(
+        &mut h,
+        3,
+        asks[2].1,
+        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
+    );
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Failed(ClientError::Malformed(_)))]
+    ));
+}
+
+#[test]
+fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
+    let mut h = client_with_logs(logs(1, true));
+    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((
+        2,
+        Op::Append((0, b"a".to_vec())),
+    ))]));
+    let info = Reply::LogletInfo(LogletInfo {
+        header: rh(1, 1, false, Status::Ok),
+        trim_point: 0,
+    });
+    answer(&mut h, 1, asks[0].1, info.clone());
+    let fx = answer(&mut h, 2, asks[1].1, info);
+    let stores = sent_requests(&fx);
+    // Sealed by someone else: N1 and N2 answer Sealed.
+    answer(
+        &mut h,
+        stores[0].0,
+        stores[0].1,
+        Reply::Stored(rh(1, 1, true, Status::Sealed)),
+    );
+    let fx = answer(
+        &mut h,
+        stores[1].0,
+        stores[1].1,
+        Reply::Stored(rh(1, 1, true, Status::Sealed)),
+    );
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Failed(ClientError::Sealed))]
+    ));
+    // Drained: it finds the sealed tail on the log-servers before publishing it.
+    answer_repair_infos(&mut h, &fx, &[(1, 1, 1), (2, 1, 1), (3, 1, 1)]);
+    // A find-tail meanwhile waits for the sealed tail, published once written down.
+    let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
+    assert!(completions(&fx).is_empty());
+    let fx = h.durable();
+    assert!(matches!(
+        completions(&fx)[..],
+        [(3, OpResult::Tail(TailState::Sealed(1)))]
+    ));
+    // A restarted sequencer keeps the seal it published, without asking anyone.
+    h.node = Node::init(h.now, h.config.clone(), &mut h.env).expect("re-init succeeds");
+    let fetch = store_fetch(&h.env.take()).expect("a starting node fetches the Logs");
+    h.handle(vec![Event::MetadataResponse((
+        fetch,
+        StoreResponse::Value(Some(logs(1, true))),
+    ))]);
+    let fx = h.handle(vec![Event::ClientRequest((5, Op::FindTail(0)))]);
+    assert!(sent_requests(&fx).is_empty());
+    assert!(
+        matches!(
+            completions(&fx)[..],
+            [(5, OpResult::Tail(TailState::Sealed(1)))]
+        ),
+        "{fx:?}"
+    );
+    let fx = h.handle(vec![Event::ClientRequest((
+        4,
+        Op::Append((0, b"b".to_vec())),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(4, OpResult::Failed(ClientError::Sealed))]
+    ));
+}
+
+#[test]
+fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{LogRecord, Records};
+    // The trim reached N1 and N2 (a write quorum) but not N3, which still holds 1..=4.
+    let mut h = node_with_logs(6, logs(1, true));
+    // A read learns the tail first (here from the log-servers: the sequencer was never
+    // heard from), and reads no further.
+    let infos = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 9))))]));
+    answer(&mut h, 1, infos[0].1, info(6, 6, false));
+    let asks = sent_requests(&answer(&mut h, 2, infos[1].1, info(6, 6, false)));
+    assert!(
+        asks.iter()
+            .all(|(_, _, r)| matches!(r, Request::GetRecords(g) if g.to_offset == 5)),
+        "read [1, 9) up to the tail 6: {asks:?}"
+    );
+    let data = |o: u32| LogRecord {
+        offset: o,
+        body: RecordBody::Data(format!("r{o}").into_bytes()),
+    };
+    let records = |records: Vec<LogRecord>| {
+        Reply::Records(Records {
+            header: rh(6, 6, false, Status::Ok),
+            next_offset: 6,
+            records,
+        })
+    };
+    let trimmed = records(vec![
+        LogRecord {
+            offset: 1,
+            body: RecordBody::TrimGap(3),
+        },
+        data(4),
+        data(5),
+    ]);
+    answer(&mut h, 1, asks[0].1, trimmed.clone());
+    answer(&mut h, 2, asks[1].1, trimmed);
+    let fx = answer(&mut h, 3, asks[2].1, records((1..=5).map(data).collect()));
+    let offsets: Vec<u32> = match &completions(&fx)[..] {
+        [(2, OpResult::Records(rs))] => rs.iter().map(|r| r.offset).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        offsets,
+        vec![4, 5],
+        "records at or below the trim point 3 are gone"
+    );
+}
