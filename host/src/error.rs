@@ -3,7 +3,8 @@
 //!
 //! - [`crate::scenario::ScenarioError`]: a scenario file or `--set` that cannot be used;
 //! - [`crate::runtime::LoadError`]: a component that does not load or implement the world;
-//! - [`BuildError`]: a sandbox that cannot be built;
+//! - [`BuildError`]: a sandbox that cannot be built (its cluster: [`ClusterError`]);
+//! - [`SimError`]: a simulation that cannot go on;
 //! - [`RunError`]: a sandbox that cannot go on, or a wait that cannot end.
 //!
 //! A run that *fails* (an invariant broken, `unknown log '0'`) is not an error: it is a
@@ -11,12 +12,12 @@
 
 use std::time::Duration;
 
+use crate::config::ClusterError;
 use crate::latency::LatencyError;
 use crate::net::rules::Path;
 use crate::op::{NodeId, OpId};
 use crate::runtime::LoadError;
 use crate::scenario::ScenarioError;
-use crate::sim::SimError;
 use crate::storage::StorageError;
 
 /// Why a sandbox could not be built.
@@ -40,7 +41,17 @@ pub enum BuildError {
     },
     /// A cluster that makes no sense (no log-server, a quorum larger than the nodeset...).
     #[error("{0}")]
-    Cluster(String),
+    Cluster(#[from] ClusterError),
+    /// The run's Logs cannot be written before the run starts (its precondition fails).
+    #[error(
+        "the Logs cannot be installed before the run starts (precondition {precondition}): {error}"
+    )]
+    InstallLogs {
+        /// The put's precondition, as a scenario writes it.
+        precondition: String,
+        /// What the store answered.
+        error: String,
+    },
     /// The output directory could not be made.
     #[error("output directory {path}: {reason}")]
     OutDir {
@@ -60,6 +71,19 @@ pub enum BuildError {
     /// The built-in guest did not load.
     #[error("{0}")]
     Load(#[from] LoadError),
+}
+
+/// Why the simulation could not go on (as opposed to a run that failed a check).
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// A node's database failed.
+    #[error("storage of N{node}: {source}")]
+    Storage {
+        /// The node.
+        node: NodeId,
+        /// What redb said.
+        source: StorageError,
+    },
 }
 
 /// Why a sandbox could not go on, or a wait could not end.

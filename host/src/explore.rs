@@ -261,9 +261,9 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                         break;
                     }
                     let (cell, seed) = (i / per_cell, first + (i % per_cell) as u64);
-                    let builder = plan
-                        .components
-                        .apply(Sandbox::from_scenario(&scenarios[cell]).seed(seed));
+                    let builder = Sandbox::from_scenario(&scenarios[cell])
+                        .seed(seed)
+                        .components(plan.components.clone());
                     let outcome = builder
                         .build()
                         .map_err(|e| e.to_string())

@@ -30,6 +30,8 @@
 //! ```
 //!
 //! Map of the crate, one noun per module:
+//! - [`config`]: the settings of a sandbox as one value made of parts (cluster,
+//!   latencies, metadata, limits, components), with every default;
 //! - [`sandbox`]: the handle (builder, driving, faults, inspection, async wrapper);
 //! - `sim` (private): the discrete-event loop and the world it runs;
 //! - [`net`]: envelopes, the fault seam's rules, links;
@@ -54,6 +56,7 @@
 
 pub mod bindings;
 pub mod check;
+pub mod config;
 pub mod conform;
 pub mod diagram;
 pub mod error;
@@ -83,7 +86,10 @@ pub use bindings::{
     Chain, Logs, MetadataValue, Precondition, ProviderKind, ReplicatedParams, Segment, StoreError,
 };
 pub use check::{Check, CheckResult};
-pub use error::{BuildError, Error, RunError};
+pub use config::{
+    Cluster, ClusterError, ClusterSpec, Components, Config, Latencies, MetadataSetup, RunLimits,
+};
+pub use error::{BuildError, Error, RunError, SimError};
 pub use fault::Fault;
 pub use history::{History, OpRecord, Process};
 pub use latency::Latency;
@@ -98,11 +104,10 @@ pub use op::{
 pub use report::RunReport;
 pub use runtime::Runtime;
 pub use sandbox::asynchronous::{AsyncSandbox, Pace};
-pub use sandbox::components::Components;
 pub use sandbox::inspect::{MetadataHandle, NodeView, Role};
 pub use sandbox::{Condition, Sandbox, SandboxBuilder};
 pub use scenario::Scenario;
-pub use sim::{CachedLogs, LogletReport, NodeStatus, SimError, Source};
+pub use sim::{CachedLogs, LogletReport, NodeStatus, Source};
 pub use time::{SimTime, ms, secs, us};
 pub use trace::{TraceRecord, describe_value};
 pub use workload::{Action, Workload};

@@ -105,6 +105,9 @@ impl std::fmt::Display for Outage {
     }
 }
 
+/// The key the Logs live under, as in Restate's metadata store.
+pub const LOGS_KEY: &str = "bifrost_config";
+
 /// How the path the harness writes through treats the store's errors: Restate's tests
 /// reach the metadata store through a node's metadata proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -128,6 +131,15 @@ impl Proxy {
             "retryable-as-terminal" => Some(Proxy::RetryableAsTerminal),
             "faithful" => Some(Proxy::Faithful),
             _ => None,
+        }
+    }
+
+    /// Its name in a scenario file: the text [`Proxy::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Proxy::Direct => "direct",
+            Proxy::RetryableAsTerminal => "retryable-as-terminal",
+            Proxy::Faithful => "faithful",
         }
     }
 

@@ -19,9 +19,9 @@ use crate::bindings::{
     Body, Config, Event, Message, MetadataKind, MetadataValue, Reply, Request, Roles, StoreError,
     StoreResponse,
 };
+use crate::metadata_store::LOGS_KEY;
 use crate::runtime::effects::Effect;
 use crate::runtime::{Limits, NodeInstance, Runtime};
-use crate::sim::drive::LOGS_KEY;
 use crate::storage::NodeStorage;
 use crate::workload::Cluster;
 

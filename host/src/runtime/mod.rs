@@ -36,8 +36,9 @@ pub use state::NodeState;
 /// How often the epoch ticker advances the engine's epoch.
 const EPOCH_TICK: Duration = Duration::from_millis(100);
 
-/// Limits applied to every node.
-#[derive(Debug, Clone, Copy)]
+/// Limits applied to every node. Part of the run's limits (`config::RunLimits::node`),
+/// where each names the scenario key that raises it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     /// Fuel per call: the deterministic CPU bound. Overrunning it crashes the node.
     pub fuel_per_call: u64,
@@ -51,6 +52,13 @@ pub struct Limits {
     pub max_bytes_per_call: u64,
     /// Bytes of keys and values a node's database may hold.
     pub max_storage_bytes: u64,
+}
+
+impl Limits {
+    /// Sets the memory cap in MiB (saturating).
+    pub fn set_memory_mb(&mut self, mb: u64) {
+        self.memory_bytes = usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    }
 }
 
 impl Default for Limits {

@@ -179,7 +179,7 @@ impl AsyncSandbox {
                 return Err(RunError::UnknownOp(op));
             }
             *shared.awaited.entry(op).or_default() += 1;
-            shared.sandbox.now() + shared.sandbox.meta.wait_limit
+            shared.sandbox.now() + shared.sandbox.meta.limits.wait_limit
         };
         let _registration = Registration {
             shared: self.shared.clone(),
@@ -200,7 +200,7 @@ impl AsyncSandbox {
                 }
                 if shared.sandbox.now() >= deadline {
                     return Err(RunError::Timeout {
-                        waited: shared.sandbox.meta.wait_limit,
+                        waited: shared.sandbox.meta.limits.wait_limit,
                         waiting_for: format!("operation {op}"),
                     });
                 }

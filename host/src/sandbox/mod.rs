@@ -6,7 +6,7 @@
 //! store, and judge the history with the checks. Everything is deterministic: the same
 //! seed and the same sequence of calls give the same trace hash.
 //!
-//! - [`builder`]: the settings; [`components`]: which component each node runs;
+//! - [`builder`]: the settings, one [`crate::config::Config`] and what only a run has;
 //! - here: driving (`step`, `run_for`, `run_until`, `run_until_done`) and operations;
 //! - [`faults`]: faults and latencies as calls;
 //! - [`inspect`]: nodes, the metadata store, history and checks;
@@ -15,13 +15,13 @@
 
 pub mod asynchronous;
 pub mod builder;
-pub mod components;
 pub mod faults;
 pub mod inspect;
 pub mod run;
 
 use std::time::{Duration, Instant};
 
+use crate::config::RunLimits;
 use crate::error::RunError;
 use crate::history::{OpRecord, Process};
 use crate::op::{NodeId, Op, OpId, OpResult};
@@ -41,18 +41,8 @@ pub(crate) struct Meta {
     pub name: String,
     pub summary: String,
     pub expect_error: Option<String>,
-    /// Virtual ns by which `run` expects the workload to finish.
-    pub time_limit: u64,
-    pub wait_limit: Duration,
-    pub max_events: u64,
-    /// Client operations the history may hold.
-    pub max_ops: usize,
-    /// Timers in a row, with nothing else, before the run stops.
-    pub max_idle_events: u64,
-    /// Events at one instant before the run stops as making no progress.
-    pub max_events_per_instant: u64,
-    /// Real time the sandbox may run.
-    pub wall_limit: Duration,
+    /// How long and how much the sandbox may go on.
+    pub limits: RunLimits,
     /// Virtual ns `run` goes on after a failure.
     pub linger: u64,
     /// For the report's wall time only; never reaches the trace.
@@ -170,7 +160,7 @@ impl Sandbox {
     /// clock that stopped while events pile up, or its real-time budget (which only ever
     /// stops a run, never changes one).
     pub(crate) fn guard(&self) -> Option<RunError> {
-        if self.world.events >= self.meta.max_events {
+        if self.world.events >= self.meta.limits.max_events {
             let (loudest, sent) = self
                 .world
                 .nodes
@@ -184,21 +174,25 @@ impl Sandbox {
                 sent,
             });
         }
-        if self.world.history.len() >= self.meta.max_ops {
+        if self.world.history.len() as u64 >= self.meta.limits.max_ops {
             return Some(RunError::OpLimit(self.world.history.len()));
         }
         if let Some(why) = self
             .world
             .instant_load
-            .stuck(self.meta.max_events_per_instant)
+            .stuck(self.meta.limits.max_events_per_instant)
         {
             return Some(RunError::NoProgress(why));
         }
-        if let Some(why) = self.world.timer_streak.idle(self.meta.max_idle_events) {
+        if let Some(why) = self
+            .world
+            .timer_streak
+            .idle(self.meta.limits.max_idle_events)
+        {
             return Some(RunError::NoProgress(why));
         }
-        if self.meta.created.elapsed() > self.meta.wall_limit {
-            return Some(RunError::WallLimit(self.meta.wall_limit));
+        if self.meta.created.elapsed() > self.meta.limits.wall_limit {
+            return Some(RunError::WallLimit(self.meta.limits.wall_limit));
         }
         None
     }
@@ -267,7 +261,7 @@ impl Sandbox {
 
     /// Steps until `done` holds, within the wait limit.
     fn wait(&mut self, mut done: impl FnMut(&Sandbox) -> bool, what: &str) -> Result<(), RunError> {
-        let deadline = self.now() + self.meta.wait_limit;
+        let deadline = self.now() + self.meta.limits.wait_limit;
         loop {
             if done(self) {
                 return Ok(());
@@ -282,7 +276,7 @@ impl Sandbox {
                 Some(next) if next > deadline => {
                     self.world.now = deadline;
                     return Err(RunError::Timeout {
-                        waited: self.meta.wait_limit,
+                        waited: self.meta.limits.wait_limit,
                         waiting_for: what.to_string(),
                     });
                 }

@@ -16,7 +16,7 @@ impl Sandbox {
     ///
     /// Without a workload the cluster runs until the time limit.
     pub fn run(&mut self) -> Result<RunReport, RunError> {
-        let time_limit = SimTime(self.meta.time_limit);
+        let time_limit = SimTime(crate::time::nanos(self.meta.limits.time_limit));
         loop {
             let (finished, failed) = match &self.world.driver {
                 Some(d) => (d.finished, d.error.is_some()),

@@ -1,12 +1,15 @@
-//! Every key a scenario understands, `--set` overrides, and typed access to the values.
-//! An unknown key, a value of the wrong type or out of range is an error that names the
-//! file and the key.
+//! Every key a scenario understands, in one table: its type, the values it takes, what it
+//! means, and the field it reads and writes. The table is the file format: the reader
+//! writes each key given into a `Scenario::default()`, and a key's default is read off
+//! that same value ([`Key::default_text`]), so the format, the defaults and
+//! `logsandbox keys` cannot drift apart. `--set` overrides land in the table first.
 
-use std::collections::BTreeMap;
+use std::time::Duration;
 
-use super::ScenarioError;
+use super::{Scenario, ScenarioError, WorkloadKind};
 use crate::latency::Latency;
-use crate::time::parse_duration;
+use crate::metadata_store::{PRECONDITION_FORMS, Proxy, describe_precondition, parse_precondition};
+use crate::time::{SimTime, fmt_duration, parse_duration};
 
 /// What a key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,35 +26,73 @@ pub enum Kind {
     Latency,
 }
 
-/// A key, its type, its default and what it means.
-#[derive(Debug, Clone, Copy)]
+/// A key: its type, the values it takes, what it means, and the field it stands for.
+#[derive(Clone, Copy)]
 pub struct Key {
     /// The dotted name.
     pub name: &'static str,
     /// Its type.
     pub kind: Kind,
-    /// Its default, as text.
-    pub default: &'static str,
     /// What it means.
     pub meaning: &'static str,
     /// The values it takes, when a number is bounded (`1..=64`, `1 or more`).
     pub range: &'static str,
+    /// The key's value in a scenario, as a scenario file writes it.
+    show: fn(&Scenario) -> String,
+    /// Writes a value given in a file (or with `--set`) to the key's field.
+    set: fn(&mut Scenario, &Value) -> Result<(), ScenarioError>,
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Key")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("range", &self.range)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Key {
+    /// Its default, as a scenario file writes it: read off `Scenario::default()`. A
+    /// default that follows another key is that key's name (`latency.peer_metadata`).
+    pub fn default_text(&self) -> String {
+        (self.show)(&Scenario::default())
+    }
+
+    /// Its value in `scenario`, as a scenario file writes it.
+    pub fn value_in(&self, scenario: &Scenario) -> String {
+        (self.show)(scenario)
+    }
+
+    pub(crate) fn write(
+        &self,
+        scenario: &mut Scenario,
+        value: &Value,
+    ) -> Result<(), ScenarioError> {
+        (self.set)(scenario, value)
+    }
+
     /// The same key, with the range of values it takes.
     const fn within(self, range: &'static str) -> Key {
         Key { range, ..self }
     }
 }
 
-const fn key(name: &'static str, kind: Kind, default: &'static str, meaning: &'static str) -> Key {
+const fn key(
+    name: &'static str,
+    kind: Kind,
+    meaning: &'static str,
+    show: fn(&Scenario) -> String,
+    set: fn(&mut Scenario, &Value) -> Result<(), ScenarioError>,
+) -> Key {
     Key {
         name,
         kind,
-        default,
         meaning,
         range: "",
+        show,
+        set,
     }
 }
 
@@ -59,359 +100,640 @@ use Kind as K;
 
 /// Every key a scenario understands (besides `guest.*`, `faults` and `steps`).
 pub const KEYS: &[Key] = &[
-    key("name", K::Text, "unnamed", "the scenario's name"),
-    key("description", K::Text, "", "what it shows"),
-    key("seed", K::Integer, "1", "default seed; --seed overrides")
-        .within("0..=9223372036854775807"),
+    key(
+        "name",
+        K::Text,
+        "the scenario's name",
+        |s| s.name.clone(),
+        |s, v| {
+            s.name = v.text()?;
+            Ok(())
+        },
+    ),
+    key(
+        "description",
+        K::Text,
+        "what it shows",
+        |s| s.description.clone(),
+        |s, v| {
+            s.description = v.text()?;
+            Ok(())
+        },
+    ),
+    key(
+        "seed",
+        K::Integer,
+        "default seed; --seed overrides",
+        |s| s.seed.to_string(),
+        |s, v| {
+            s.seed = v.int(0, i64::MAX as u64)?;
+            Ok(())
+        },
+    )
+    .within("0..=9223372036854775807"),
     key(
         "cluster.log_servers",
         K::Integer,
-        "3",
         "log-server nodes N1..Nn",
+        |s| s.config.cluster.log_servers.to_string(),
+        |s, v| {
+            s.config.cluster.log_servers = v.int(1, 64)? as u32;
+            Ok(())
+        },
     )
     .within("1..=64"),
     key(
         "cluster.sequencer",
         K::Integer,
-        "5",
         "the client node that hosts the sequencer",
+        |s| s.config.cluster.sequencer.unwrap_or(0).to_string(),
+        |s, v| {
+            s.config.cluster.sequencer = Some(v.int(1, u32::MAX as u64)? as u32);
+            Ok(())
+        },
     )
     .within("1..=4294967295"),
-    key("cluster.replication", K::Integer, "2", "write quorum size").within("1..=64"),
+    key(
+        "cluster.replication",
+        K::Integer,
+        "write quorum size",
+        |s| s.config.cluster.replication.to_string(),
+        |s, v| {
+            s.config.cluster.replication = v.int(1, 64)? as u8;
+            Ok(())
+        },
+    )
+    .within("1..=64"),
     key(
         "cluster.client_start",
         K::Duration,
-        "0",
         "when the client nodes start",
+        |s| time(s.config.cluster.client_start.0),
+        |s, v| {
+            s.config.cluster.client_start = SimTime(v.duration()?);
+            Ok(())
+        },
     ),
     key(
         "cluster.start_clients",
         K::Bool,
-        "true",
         "start the client nodes at client_start (false: a script starts them)",
+        |s| s.config.cluster.start_clients.to_string(),
+        |s, v| {
+            s.config.cluster.start_clients = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "cluster.remote_client",
         K::Integer,
-        "0",
         "a second client node, without the sequencer (0: none)",
+        |s| {
+            s.config
+                .cluster
+                .clients
+                .first()
+                .copied()
+                .unwrap_or(0)
+                .to_string()
+        },
+        |s, v| {
+            let node = v.int(0, u32::MAX as u64)? as u32;
+            s.config.cluster.clients = if node == 0 { vec![] } else { vec![node] };
+            Ok(())
+        },
     )
     .within("0..=4294967295"),
     key(
         "metadata.logs_version",
         K::Integer,
-        "1",
         "version the scenario writes its Logs with (precondition None)",
+        |s| s.config.metadata.logs_version.to_string(),
+        |s, v| {
+            s.config.metadata.logs_version = v.int(1, u32::MAX as u64)? as u32;
+            Ok(())
+        },
     )
     .within("1..=4294967295"),
     key(
         "metadata.wait_for_version",
         K::Bool,
-        "false",
         "the client waits for logs_version instead of >= 1",
+        |s| s.workload.wait_for_version.to_string(),
+        |s, v| {
+            s.workload.wait_for_version = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "metadata.provision",
         K::Bool,
-        "false",
         "N1 writes an empty Logs at v1 (DoesNotExist) when it starts",
+        |s| s.config.metadata.provision.to_string(),
+        |s, v| {
+            s.config.metadata.provision = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "metadata.install",
         K::Bool,
-        "true",
         "the scenario writes its Logs at write_at (false: a script does)",
+        |s| s.config.metadata.install.to_string(),
+        |s, v| {
+            s.config.metadata.install = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "metadata.write_at",
         K::Duration,
-        "0",
         "when the scenario writes its Logs (0: before anything starts)",
+        |s| time(s.config.metadata.write_at.0),
+        |s, v| {
+            s.config.metadata.write_at = SimTime(v.duration()?);
+            Ok(())
+        },
     ),
     key(
         "metadata.precondition",
         K::Text,
-        "none",
         "the precondition of the scenario's put of its Logs: none, does-not-exist or matches-version:N",
+        |s| describe_precondition(&s.config.metadata.precondition),
+        |s, v| {
+            s.config.metadata.precondition =
+                parse_precondition(&v.text()?).ok_or_else(|| v.bad(PRECONDITION_FORMS.into()))?;
+            Ok(())
+        },
     ),
     key(
         "metadata.proxy",
         K::Text,
-        "direct",
         "what the harness writes through: direct, retryable-as-terminal (Restate #4523) or faithful (its fix)",
+        |s| s.config.metadata.proxy.name().to_string(),
+        |s, v| {
+            let text = v.text()?;
+            s.config.metadata.proxy = Proxy::parse(&text).ok_or_else(|| {
+                v.bad(format!(
+                    "{text:?} is not direct, retryable-as-terminal or faithful"
+                ))
+            })?;
+            Ok(())
+        },
     ),
     key(
         "metadata.put_tries",
         K::Integer,
-        "20",
         "tries of the harness's put while it fails retryable (1: no retry)",
+        |s| s.config.metadata.puts.tries.to_string(),
+        |s, v| {
+            s.config.metadata.puts.tries = v.int(1, 1_000)? as u32;
+            Ok(())
+        },
     )
     .within("1..=1000"),
     key(
         "metadata.put_retry_interval",
         K::Duration,
-        "500ms",
         "pause between two tries of the harness's put",
+        |s| time(s.config.metadata.puts.interval),
+        |s, v| {
+            s.config.metadata.puts.interval = v.duration()?;
+            Ok(())
+        },
     ),
     key(
         "latency.network",
         K::Latency,
-        "1ms..3ms",
         "one-way delay of every node-to-node message",
+        |s| latency(s.config.latency.network),
+        |s, v| {
+            s.config.latency.network = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "latency.metadata_store",
         K::Latency,
-        "2ms",
         "one-way delay to and from the metadata store",
+        |s| latency(s.config.latency.metadata_store),
+        |s, v| {
+            s.config.latency.metadata_store = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "latency.peer_metadata",
         K::Latency,
-        "latency.network",
         "one-way delay of GetMetadata and its answer",
+        |s| {
+            s.config
+                .latency
+                .peer_metadata
+                .map_or_else(|| "latency.network".to_string(), latency)
+        },
+        |s, v| {
+            s.config.latency.peer_metadata = Some(v.latency()?);
+            Ok(())
+        },
     ),
     key(
         "latency.store_read",
         K::Latency,
-        "0",
         "time the metadata store takes to serve a read, once it arrived",
+        |s| latency(s.config.latency.store_read),
+        |s, v| {
+            s.config.latency.store_read = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "latency.store_write",
         K::Latency,
-        "0",
         "time the metadata store takes to serve a write, once it arrived",
+        |s| latency(s.config.latency.store_write),
+        |s, v| {
+            s.config.latency.store_write = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "latency.storage",
         K::Latency,
-        "100us",
         "time of one group commit of a node's writer",
+        |s| latency(s.config.latency.storage),
+        |s, v| {
+            s.config.latency.storage = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "latency.reorder",
         K::Bool,
-        "false",
         "messages on a link may overtake each other",
+        |s| s.config.latency.reorder.to_string(),
+        |s, v| {
+            s.config.latency.reorder = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "workload.kind",
         K::Text,
-        "append-after-seal",
         "append-after-seal, random, script (the default with [[steps]]) or none",
+        |s| s.workload.kind.name().to_string(),
+        |s, v| {
+            let text = v.text()?;
+            s.workload.kind = WorkloadKind::parse(&text).ok_or_else(|| {
+                v.bad(format!(
+                    "{text:?} is not append-after-seal, random, script or none"
+                ))
+            })?;
+            Ok(())
+        },
     ),
     key(
         "workload.appenders",
         K::Integer,
-        "20",
         "append/seal: concurrent appenders",
+        |s| s.workload.append.appenders.to_string(),
+        |s, v| {
+            s.workload.append.appenders = v.int(1, 10_000)? as u32;
+            Ok(())
+        },
     )
     .within("1..=10000"),
     key(
         "workload.warmup_appends",
         K::Integer,
-        "200",
         "append/seal: appends each makes before the seal",
+        |s| s.workload.append.warmup_appends.to_string(),
+        |s, v| {
+            s.workload.append.warmup_appends = v.int(1, 1_000_000)? as u32;
+            Ok(())
+        },
     )
     .within("1..=1000000"),
     key(
         "workload.watch_interval",
         K::Duration,
-        "1ms",
         "append/seal: pause between the watcher's find-tails",
+        |s| span(s.workload.append.watch_interval),
+        |s, v| {
+            s.workload.append.watch_interval = Duration::from_nanos(v.duration()?.max(1));
+            Ok(())
+        },
     )
     .within("1ns or more (0 reads 1ns)"),
     key(
         "workload.lookup_delay",
         K::Duration,
-        "0",
         "append/seal: pause between metadata ready and the first find-tail",
+        |s| span(s.workload.append.lookup_delay),
+        |s, v| {
+            s.workload.append.lookup_delay = Duration::from_nanos(v.duration()?);
+            Ok(())
+        },
     ),
     key(
         "workload.seal_delay",
         K::Duration,
-        "0",
         "append/seal: pause between the barrier and the seal",
+        |s| span(s.workload.append.seal_delay),
+        |s, v| {
+            s.workload.append.seal_delay = Duration::from_nanos(v.duration()?);
+            Ok(())
+        },
     ),
     key(
         "workload.after_seal_pause",
         K::Duration,
-        "0",
         "append/seal: pause between the seal and the append that must fail",
+        |s| span(s.workload.append.after_seal_pause),
+        |s, v| {
+            s.workload.append.after_seal_pause = Duration::from_nanos(v.duration()?);
+            Ok(())
+        },
     ),
     key(
         "workload.trim",
         K::Bool,
-        "false",
         "append/seal: then trims and a read after them",
+        |s| s.workload.append.trim.to_string(),
+        |s, v| {
+            s.workload.append.trim = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "workload.processes",
         K::Integer,
-        "6",
         "random: concurrent processes, spread over the client nodes",
+        |s| s.workload.random.processes.to_string(),
+        |s, v| {
+            s.workload.random.processes = v.int(1, 1_000)? as u32;
+            Ok(())
+        },
     )
     .within("1..=1000"),
     key(
         "workload.ops",
         K::Integer,
-        "300",
         "random: operations in all",
+        |s| s.workload.random.ops.to_string(),
+        |s, v| {
+            s.workload.random.ops = v.int(1, 10_000_000)?;
+            Ok(())
+        },
     )
     .within("1..=10000000"),
     key(
         "workload.think",
         K::Latency,
-        "0..2ms",
         "random: pause of a process between two operations",
+        |s| latency(s.workload.random.think),
+        |s, v| {
+            s.workload.random.think = v.latency()?;
+            Ok(())
+        },
     ),
-    key(
-        "workload.weights.append",
-        K::Integer,
-        "20",
-        "random: weight of appends",
-    )
-    .within("0..=1000000"),
-    key(
-        "workload.weights.read",
-        K::Integer,
-        "3",
-        "random: weight of reads",
-    )
-    .within("0..=1000000"),
-    key(
+    weight("workload.weights.append", "random: weight of appends", 0),
+    weight("workload.weights.read", "random: weight of reads", 1),
+    weight(
         "workload.weights.find_tail",
-        K::Integer,
-        "4",
         "random: weight of find-tails",
-    )
-    .within("0..=1000000"),
-    key(
-        "workload.weights.seal",
-        K::Integer,
-        "1",
-        "random: weight of seals",
-    )
-    .within("0..=1000000"),
-    key(
-        "workload.weights.trim",
-        K::Integer,
-        "1",
-        "random: weight of trims",
-    )
-    .within("0..=1000000"),
+        2,
+    ),
+    weight("workload.weights.seal", "random: weight of seals", 3),
+    weight("workload.weights.trim", "random: weight of trims", 4),
     key(
         "workload.crashes",
         K::Bool,
-        "false",
         "random: a nemesis crashes and restarts log-servers",
+        |s| s.workload.random.crashes.to_string(),
+        |s, v| {
+            s.workload.random.crashes = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "workload.partitions",
         K::Bool,
-        "false",
         "random: a nemesis cuts the sequencer from log-servers",
+        |s| s.workload.random.partitions.to_string(),
+        |s, v| {
+            s.workload.random.partitions = v.boolean()?;
+            Ok(())
+        },
     ),
     key(
         "workload.fault_interval",
         K::Latency,
-        "100ms..400ms",
         "random: time between two faults of the nemesis",
+        |s| latency(s.workload.random.fault_interval),
+        |s, v| {
+            s.workload.random.fault_interval = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "workload.fault_duration",
         K::Latency,
-        "20ms..200ms",
         "random: how long a fault lasts",
+        |s| latency(s.workload.random.fault_duration),
+        |s, v| {
+            s.workload.random.fault_duration = v.latency()?;
+            Ok(())
+        },
     ),
     key(
         "expect.error",
         K::Text,
-        "",
         "the run must fail with exactly this error (a reproduction)",
+        |s| s.expect_error.clone().unwrap_or_default(),
+        |s, v| {
+            s.expect_error = Some(v.text()?).filter(|e| !e.is_empty());
+            Ok(())
+        },
     ),
     key(
         "run.time_limit",
         K::Duration,
-        "60s",
         "virtual time by which the workload must finish",
+        |s| span(s.config.limits.time_limit),
+        |s, v| {
+            s.config.limits.time_limit = Duration::from_nanos(v.duration()?);
+            Ok(())
+        },
     ),
     key(
         "run.max_events",
         K::Integer,
-        "50000000",
         "the run fails after this many delivered events",
+        |s| s.config.limits.max_events.to_string(),
+        |s, v| {
+            s.config.limits.max_events = v.int(1, u64::MAX >> 1)?;
+            Ok(())
+        },
     )
     .within("1 or more"),
     key(
         "run.fuel_per_call",
         K::Integer,
-        "2000000000",
         "fuel per guest call: the deterministic CPU bound",
+        |s| s.config.limits.node.fuel_per_call.to_string(),
+        |s, v| {
+            s.config.limits.node.fuel_per_call = v.int(10_000, u64::MAX >> 1)?;
+            Ok(())
+        },
     )
     .within("10000 or more"),
     key(
         "run.memory_mb",
         K::Integer,
-        "256",
         "memory cap per node, every memory and table of its instance together",
+        |s| (s.config.limits.node.memory_bytes >> 20).to_string(),
+        |s, v| {
+            s.config.limits.node.set_memory_mb(v.int(4, 4096)?);
+            Ok(())
+        },
     )
     .within("4..=4096"),
     key(
         "run.max_effects_per_call",
         K::Integer,
-        "100000",
         "messages, timers, writes... one guest call may make; past it the node crashes",
+        |s| s.config.limits.node.max_effects_per_call.to_string(),
+        |s, v| {
+            s.config.limits.node.max_effects_per_call = v.int(10, u64::MAX >> 1)?;
+            Ok(())
+        },
     )
     .within("10 or more"),
     key(
         "run.max_call_mb",
         K::Integer,
-        "64",
         "MiB of payloads and values one guest call's effects may hold",
+        |s| (s.config.limits.node.max_bytes_per_call >> 20).to_string(),
+        |s, v| {
+            s.config.limits.node.max_bytes_per_call = v.int(1, 4096)?.saturating_mul(1 << 20);
+            Ok(())
+        },
     )
     .within("1..=4096"),
     key(
         "run.max_storage_mb",
         K::Integer,
-        "1024",
         "MiB of keys and values a node's database may hold; past it the node crashes",
+        |s| (s.config.limits.node.max_storage_bytes >> 20).to_string(),
+        |s, v| {
+            s.config.limits.node.max_storage_bytes = v.int(1, 1 << 20)?.saturating_mul(1 << 20);
+            Ok(())
+        },
     )
     .within("1..=1048576"),
     key(
         "run.max_events_per_instant",
         K::Integer,
-        "100000",
         "events at one virtual instant before the run stops as making no progress",
+        |s| s.config.limits.max_events_per_instant.to_string(),
+        |s, v| {
+            s.config.limits.max_events_per_instant = v.int(100, u64::MAX >> 1)?;
+            Ok(())
+        },
     )
     .within("100 or more"),
     key(
         "run.max_ops",
         K::Integer,
-        "500000",
         "client operations the history may hold before the run stops",
+        |s| s.config.limits.max_ops.to_string(),
+        |s, v| {
+            s.config.limits.max_ops = v.int(1, u64::MAX >> 1)?;
+            Ok(())
+        },
     )
     .within("1 or more"),
     key(
         "run.max_idle_events",
         K::Integer,
-        "1000000",
         "timers that may fire in a row with nothing else happening before the run stops",
+        |s| s.config.limits.max_idle_events.to_string(),
+        |s, v| {
+            s.config.limits.max_idle_events = v.int(100, u64::MAX >> 1)?;
+            Ok(())
+        },
     )
     .within("100 or more"),
     key(
         "run.wall_limit",
         K::Duration,
-        "600s",
         "real time a run may take before it stops (a budget, never part of the trace)",
+        |s| span(s.config.limits.wall_limit),
+        |s, v| {
+            s.config.limits.wall_limit = Duration::from_nanos(v.duration()?.max(1));
+            Ok(())
+        },
     )
     .within("1ns or more"),
 ];
 
+/// A weight of the random workload's operations: append, read, find-tail, seal, trim.
+const fn weight(name: &'static str, meaning: &'static str, i: usize) -> Key {
+    // A `const fn` cannot build a closure over `i`: one function per index.
+    const SHOW: [fn(&Scenario) -> String; 5] = [
+        |s| s.workload.random.weights[0].to_string(),
+        |s| s.workload.random.weights[1].to_string(),
+        |s| s.workload.random.weights[2].to_string(),
+        |s| s.workload.random.weights[3].to_string(),
+        |s| s.workload.random.weights[4].to_string(),
+    ];
+    type Set = fn(&mut Scenario, &Value) -> Result<(), ScenarioError>;
+    const SET: [Set; 5] = [
+        |s, v| set_weight(s, v, 0),
+        |s, v| set_weight(s, v, 1),
+        |s, v| set_weight(s, v, 2),
+        |s, v| set_weight(s, v, 3),
+        |s, v| set_weight(s, v, 4),
+    ];
+    key(name, K::Integer, meaning, SHOW[i], SET[i]).within("0..=1000000")
+}
+
+fn set_weight(s: &mut Scenario, v: &Value, i: usize) -> Result<(), ScenarioError> {
+    s.workload.random.weights[i] = v.int(0, 1_000_000)? as u32;
+    Ok(())
+}
+
+/// A duration as a scenario writes it (`0` bare).
+fn time(ns: u64) -> String {
+    if ns == 0 {
+        "0".to_string()
+    } else {
+        fmt_duration(ns)
+    }
+}
+
+fn span(d: Duration) -> String {
+    time(crate::time::nanos(d))
+}
+
+/// A latency as a scenario writes it.
+fn latency(l: Latency) -> String {
+    match l {
+        Latency::Constant(ns) => time(ns),
+        Latency::Uniform(lo, hi) => format!("{}..{}", time(lo), time(hi)),
+        Latency::Exponential { mean } => format!("exp:{}", time(mean)),
+    }
+}
+
+/// The key named `name`.
+pub fn find(name: &str) -> Option<&'static Key> {
+    KEYS.iter().find(|k| k.name == name)
+}
+
 /// Whether `name` is a key (or a `guest.*` setting).
 pub fn is_key(name: &str) -> bool {
-    KEYS.iter().any(|k| k.name == name) || name.starts_with("guest.") && name.len() > 6
+    find(name).is_some() || name.starts_with("guest.") && name.len() > 6
 }
 
 /// Applies one `--set key=value` to the parsed file.
@@ -466,102 +788,76 @@ pub fn apply_set(file: &str, table: &mut toml::Table, arg: &str) -> Result<(), S
     Ok(())
 }
 
-/// The flattened values of a scenario file, read with their types.
-pub(crate) struct Values {
-    pub file: String,
-    pub values: BTreeMap<String, toml::Value>,
+/// A key's value as a file writes it, read with the key's type. Errors name the file and
+/// the key.
+pub(crate) struct Value<'a> {
+    pub file: &'a str,
+    pub key: &'a Key,
+    pub raw: &'a toml::Value,
 }
 
-impl Values {
-    pub fn bad(&self, key: &str, reason: String) -> ScenarioError {
+impl Value<'_> {
+    pub fn bad(&self, reason: String) -> ScenarioError {
         ScenarioError::BadValue {
-            file: self.file.clone(),
-            key: key.to_string(),
+            file: self.file.to_string(),
+            key: self.key.name.to_string(),
             reason,
         }
     }
 
-    fn raw(&self, name: &str) -> Option<&toml::Value> {
-        debug_assert!(KEYS.iter().any(|k| k.name == name), "{name} is not in KEYS");
-        self.values.get(name)
+    fn wrong_type(&self) -> ScenarioError {
+        let expected = match self.key.kind {
+            K::Text => "a string",
+            K::Integer => "an integer",
+            K::Bool => "true or false",
+            K::Duration => "a duration such as \"5ms\"",
+            K::Latency => "a latency such as \"5ms\", \"1ms..3ms\" or \"exp:2ms\"",
+        };
+        self.bad(format!("expected {expected}, got {}", self.raw))
     }
 
-    fn kind_name(name: &str) -> &'static str {
-        match KEYS.iter().find(|k| k.name == name).map(|k| k.kind) {
-            Some(K::Text) => "a string",
-            Some(K::Integer) => "an integer",
-            Some(K::Bool) => "true or false",
-            Some(K::Duration) => "a duration such as \"5ms\"",
-            Some(K::Latency) => "a latency such as \"5ms\", \"1ms..3ms\" or \"exp:2ms\"",
-            None => "a value",
+    pub fn text(&self) -> Result<String, ScenarioError> {
+        match self.raw {
+            toml::Value::String(s) => Ok(s.clone()),
+            _ => Err(self.wrong_type()),
         }
     }
 
-    fn wrong_type(&self, name: &str, got: &toml::Value) -> ScenarioError {
-        self.bad(
-            name,
-            format!("expected {}, got {got}", Self::kind_name(name)),
-        )
-    }
-
-    pub fn text(&self, name: &str, default: &str) -> Result<String, ScenarioError> {
-        match self.raw(name) {
-            None => Ok(default.to_string()),
-            Some(toml::Value::String(s)) => Ok(s.clone()),
-            Some(other) => Err(self.wrong_type(name, other)),
+    pub fn int(&self, min: u64, max: u64) -> Result<u64, ScenarioError> {
+        match self.raw {
+            toml::Value::Integer(i) if *i >= min as i64 && (*i as u64) <= max => Ok(*i as u64),
+            toml::Value::Integer(i) => Err(self.bad(format!("{i} is out of range {min}..={max}"))),
+            _ => Err(self.wrong_type()),
         }
     }
 
-    pub fn int(&self, name: &str, default: u64, min: u64, max: u64) -> Result<u64, ScenarioError> {
-        match self.raw(name) {
-            None => Ok(default),
-            Some(toml::Value::Integer(i)) if *i >= min as i64 && (*i as u64) <= max => {
-                Ok(*i as u64)
-            }
-            Some(toml::Value::Integer(i)) => {
-                Err(self.bad(name, format!("{i} is out of range {min}..={max}")))
-            }
-            Some(other) => Err(self.wrong_type(name, other)),
+    pub fn boolean(&self) -> Result<bool, ScenarioError> {
+        match self.raw {
+            toml::Value::Boolean(b) => Ok(*b),
+            _ => Err(self.wrong_type()),
         }
     }
 
-    pub fn boolean(&self, name: &str, default: bool) -> Result<bool, ScenarioError> {
-        match self.raw(name) {
-            None => Ok(default),
-            Some(toml::Value::Boolean(b)) => Ok(*b),
-            Some(other) => Err(self.wrong_type(name, other)),
-        }
-    }
-
-    pub fn duration(&self, name: &str, default: u64) -> Result<u64, ScenarioError> {
-        match self.raw(name) {
-            None => Ok(default),
+    /// Nanoseconds.
+    pub fn duration(&self) -> Result<u64, ScenarioError> {
+        match self.raw {
             // A bare `0` needs no unit.
-            Some(toml::Value::Integer(0)) => Ok(0),
-            Some(toml::Value::String(s)) => parse_duration(s).ok_or_else(|| {
-                self.bad(
-                    name,
-                    format!("malformed duration {s:?}: expected a number with a unit (us, ms, s)"),
-                )
+            toml::Value::Integer(0) => Ok(0),
+            toml::Value::String(s) => parse_duration(s).ok_or_else(|| {
+                self.bad(format!(
+                    "malformed duration {s:?}: expected a number with a unit (us, ms, s)"
+                ))
             }),
-            Some(other) => Err(self.wrong_type(name, other)),
+            _ => Err(self.wrong_type()),
         }
     }
 
-    pub fn latency(&self, name: &str) -> Result<Option<Latency>, ScenarioError> {
-        match self.raw(name) {
-            None => Ok(None),
-            Some(toml::Value::Integer(0)) => Ok(Some(Latency::Constant(0))),
-            Some(toml::Value::String(s)) => Latency::parse(s)
-                .map(Some)
-                .map_err(|e| self.bad(name, e.to_string())),
-            Some(other) => Err(self.wrong_type(name, other)),
+    pub fn latency(&self) -> Result<Latency, ScenarioError> {
+        match self.raw {
+            toml::Value::Integer(0) => Ok(Latency::Constant(0)),
+            toml::Value::String(s) => Latency::parse(s).map_err(|e| self.bad(e.to_string())),
+            _ => Err(self.wrong_type()),
         }
-    }
-
-    /// A latency with its default.
-    pub fn latency_or(&self, name: &str, default: Latency) -> Result<Latency, ScenarioError> {
-        Ok(self.latency(name)?.unwrap_or(default))
     }
 }
 
@@ -576,13 +872,12 @@ pub enum SweepKind {
 
 /// Whether `key` can be swept, and how.
 pub fn sweep_kind(key: &str) -> Option<SweepKind> {
-    match KEYS.iter().find(|k| k.name == key)?.kind {
+    match find(key)?.kind {
         K::Latency | K::Duration => Some(SweepKind::Time),
         K::Integer => Some(SweepKind::Integer),
         K::Text | K::Bool => None,
     }
 }
-
 #[cfg(test)]
 mod range_tests {
     use super::KEYS;

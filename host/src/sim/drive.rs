@@ -16,9 +16,6 @@ use crate::op::{NodeId, Op, OpId, describe_result};
 use crate::time::SimTime;
 use crate::workload::{Action, Workload};
 
-/// The metadata-store key of the Logs value.
-pub const LOGS_KEY: &str = "bifrost_config";
-
 impl World {
     /// Invokes `op` on `node` for `process`: recorded now, delivered now.
     pub(crate) fn invoke(&mut self, process: Process, node: NodeId, op: Op) -> OpId {

@@ -14,7 +14,8 @@
 //!   harness's puts (retried, through its proxy);
 //! - [`transport`]: the metadata store's requests and answers, and held envelopes;
 //! - [`writer`]: a node's storage writer and its group commits;
-//! - [`drive`]: client operations, the workload, and faults.
+//! - [`drive`]: client operations, the workload, and faults;
+//! - [`world`]: the world a run is made of, built from the sandbox's config.
 
 pub(crate) mod drive;
 pub(crate) mod effects;
@@ -22,41 +23,19 @@ pub(crate) mod node;
 pub(crate) mod queue;
 pub(crate) mod store_service;
 pub(crate) mod transport;
+pub(crate) mod world;
 pub(crate) mod writer;
 
-use std::collections::{BTreeMap, VecDeque};
-use std::path::PathBuf;
-
 use crate::bindings::Event;
-use crate::history::History;
-use crate::journal::{FlightId, Journal, Lane, MarkKind};
-use crate::metadata_store::MetadataStore;
-use crate::net::Network;
-use crate::net::envelope::Endpoint;
+use crate::journal::{FlightId, Lane, MarkKind};
 use crate::op::NodeId;
-use crate::report::MetadataOffer;
-use crate::runtime::Limits;
-use crate::storage::StorageError;
 use crate::time::SimTime;
-use crate::trace::Trace;
-use crate::workload::{Cluster, Workload};
-use node::SimNode;
-use queue::{Pending, Queue, Scheduled};
+use crate::workload::Workload;
+use queue::{Pending, Scheduled};
 
+pub use crate::error::SimError;
 pub use node::{CachedLogs, LogletReport, NodeStatus, Source};
-
-/// Why the simulation could not go on (as opposed to a run that failed a check).
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    /// A node's database failed.
-    #[error("storage of N{node}: {source}")]
-    Storage {
-        /// The node.
-        node: NodeId,
-        /// What redb said.
-        source: StorageError,
-    },
-}
+pub(crate) use world::{Outputs, World};
 
 /// The workload attached to a world, and where it stands.
 pub(crate) struct Driver {
@@ -65,46 +44,6 @@ pub(crate) struct Driver {
     pub error: Option<String>,
     /// The workload finished (or was silenced after a failure).
     pub finished: bool,
-}
-
-/// Everything a run is made of.
-pub(crate) struct World {
-    pub seed: u64,
-    pub now: SimTime,
-    pub queue: Queue,
-    pub nodes: BTreeMap<NodeId, SimNode>,
-    pub cluster: Cluster,
-    /// Every node id, handed to each node as its members.
-    pub members: Vec<NodeId>,
-    pub net: Network,
-    /// Envelopes held on a link, in the order they were sent.
-    pub held: BTreeMap<(Endpoint, Endpoint), VecDeque<Pending>>,
-    pub store: MetadataStore,
-    pub store_service: store_service::StoreService,
-    pub history: History,
-    pub trace: Trace,
-    /// Who talked to whom: kept with the trace's text, for `messages.svg` and `explain`.
-    pub journal: Option<Journal>,
-    pub limits: Limits,
-    /// `guest.*` settings handed to every node.
-    pub settings: Vec<(String, String)>,
-    pub driver: Option<Driver>,
-    /// Faults that fire when the first seal completes, counted from it.
-    pub on_seal: Vec<crate::fault::Planned>,
-    pub sealed_once: bool,
-    pub out_dir: Option<PathBuf>,
-    pub metadata_offers: Vec<MetadataOffer>,
-    /// Events delivered: to nodes, and to the metadata store.
-    pub events: u64,
-    pub messages: u64,
-    pub writes: u64,
-    /// A failure met deep inside a step (wiping a disk), reported when the step ends.
-    pub failure: Option<SimError>,
-    /// Events delivered at the current virtual instant, per node: a run whose clock stops
-    /// while events pile up makes no progress.
-    pub instant_load: InstantLoad,
-    /// Timers that fired in a row with nothing else: a run that only ticks makes none either.
-    pub timer_streak: TimerStreak,
 }
 
 impl World {

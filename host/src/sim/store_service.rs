@@ -9,11 +9,11 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use super::World;
-use super::drive::LOGS_KEY;
 use super::queue::Pending;
 use crate::bindings::{MetadataValue, Precondition, StoreError, StoreResponse};
 use crate::journal::{FlightId, Lane, MarkKind, What};
 use crate::latency::Latency;
+use crate::metadata_store::LOGS_KEY;
 use crate::metadata_store::{
     HarnessPuts, MAX_PARKED, Outage, Proxy, StoreRequest, describe_error, version_of,
 };

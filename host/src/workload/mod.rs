@@ -18,15 +18,16 @@ pub mod script;
 
 use std::time::Duration;
 
-use crate::bindings::{
-    Chain, Logs, MetadataValue, Precondition, ProviderKind, ReplicatedParams, Segment,
-};
+use crate::bindings::{MetadataValue, Precondition};
 use crate::check::CheckResult;
 use crate::fault::Fault;
 use crate::history::{History, Process};
-use crate::op::{NodeId, Op, OpId, OpResult, Version};
+use crate::op::{NodeId, Op, OpId, OpResult};
 use crate::time::SimTime;
 
+/// The cluster a workload drives, and the log it writes to: the validated cluster of the
+/// sandbox's config.
+pub use crate::config::cluster::{Cluster, LOG};
 pub use append_after_seal::AppendAfterSeal;
 pub use random_ops::{RandomOps, RandomOpsConfig};
 pub use script::{Script, Step, StepAction, StepTiming};
@@ -59,48 +60,6 @@ pub enum Action {
     /// Every step is done: the run ends.
     Finish,
 }
-
-/// The cluster a workload drives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cluster {
-    /// The log-server nodes, N1..Nn.
-    pub log_servers: Vec<NodeId>,
-    /// The client node that hosts the sequencer of log 0's loglet.
-    pub sequencer: NodeId,
-    /// Every client node (the sequencer's first).
-    pub clients: Vec<NodeId>,
-    /// The write quorum size.
-    pub replication: u8,
-    /// The version of the Logs the run installs.
-    pub logs_version: Version,
-}
-
-impl Cluster {
-    /// The run's Logs at `version`: log 0 on the replicated loglet `0_0` over every
-    /// log-server, sequenced by [`Cluster::sequencer`], with [`Cluster::replication`] copies.
-    pub fn logs(&self, version: Version) -> MetadataValue {
-        MetadataValue::Logs(Logs {
-            version,
-            chains: vec![Chain {
-                log_id: LOG,
-                segments: vec![Segment {
-                    base_lsn: 1,
-                    index: 0,
-                    provider: ProviderKind::Replicated,
-                    params: Some(ReplicatedParams {
-                        loglet_id: (LOG as u64) << 32,
-                        sequencer: self.sequencer,
-                        replication: self.replication,
-                        nodeset: self.log_servers.clone(),
-                    }),
-                }],
-            }],
-        })
-    }
-}
-
-/// The log the built-in workloads write to.
-pub const LOG: u32 = 0;
 
 /// What a workload learns when the run starts.
 #[derive(Debug, Clone)]

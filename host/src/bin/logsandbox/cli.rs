@@ -456,7 +456,7 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             // late); the verdict and the trace hash are taken at the failure.
             let mut builder = Sandbox::from_scenario(&parsed).keep_trace(record);
             let loaded = components.load()?;
-            builder = loaded.apply(builder);
+            builder = builder.components(loaded.clone());
             if let Some(seed) = seed {
                 builder = builder.seed(seed);
             }
@@ -592,7 +592,13 @@ fn keys_table() -> String {
         Kind::Duration => "duration",
         Kind::Latency => "latency",
     };
-    let dash = |s: &'static str| if s.is_empty() { "-" } else { s };
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let mut out = format!(
         "{:<34} {:<9} {:<18} {:<22} meaning\n",
         "key", "type", "default", "range"
@@ -602,7 +608,7 @@ fn keys_table() -> String {
             "{:<34} {:<9} {:<18} {:<22} {}\n",
             key.name,
             kind(key.kind),
-            dash(key.default),
+            dash(&key.default_text()),
             dash(key.range),
             key.meaning
         );

@@ -54,7 +54,7 @@ impl Demo {
         Ok(Demo {
             flaky,
             fixed,
-            shown_until: flaky_scenario.cluster.client_start + SECONDS,
+            shown_until: flaky_scenario.config.cluster.client_start.0 + SECONDS,
         })
     }
 

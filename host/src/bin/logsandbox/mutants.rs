@@ -203,9 +203,8 @@ fn exercise(
         for scenario in scenarios {
             runs += 1;
             let builder = Sandbox::from_scenario(scenario).seed(seed);
-            let outcome = subject
-                .components
-                .apply(builder)
+            let outcome = builder
+                .components(subject.components.clone())
                 .build()
                 .map_err(|e| e.to_string())
                 .and_then(|mut sb| sb.run().map_err(|e| e.to_string()));

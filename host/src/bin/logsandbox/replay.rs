@@ -74,7 +74,7 @@ pub fn replay(dir: &Path, filter: Option<&str>, compact: bool) -> Result<i32, Cl
         .to_string();
     let scenario = scenario::load(&scenario_path.to_string_lossy(), &[])?;
     let mut builder = Sandbox::from_scenario(&scenario).keep_trace(true);
-    builder = ComponentArgs::kept_in(dir)?.load()?.apply(builder);
+    builder = builder.components(ComponentArgs::kept_in(dir)?.load()?);
     let mut sandbox = builder.build().map_err(Error::from)?;
     let run = sandbox.run().map_err(Error::from)?;
     let timeline = Timeline {

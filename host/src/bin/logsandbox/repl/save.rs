@@ -98,7 +98,7 @@ pub fn script(
     // The run must last until the stop step.
     let mut run = section(&mut table, "run")?;
     let needed = now.0.saturating_add(1_000_000_000);
-    if base.scenario.run.time_limit < needed {
+    if logsandbox::time::nanos(base.scenario.config.limits.time_limit) < needed {
         run.insert("time_limit".into(), toml::Value::String(duration(needed)));
     }
     if !run.is_empty() {

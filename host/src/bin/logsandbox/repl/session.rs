@@ -90,7 +90,7 @@ impl Session {
             .keep_trace(true)
             .wall_limit(Duration::MAX);
         let loaded = components.load()?;
-        builder = loaded.apply(builder);
+        builder = builder.components(loaded.clone());
         if let Some(seed) = seed {
             builder = builder.seed(seed);
         }
@@ -455,7 +455,9 @@ impl Session {
 
     fn role(&self, id: u32, role: Option<Role>) -> &'static str {
         match role {
-            Some(Role::Client) if id == self.base.scenario.cluster.sequencer => "client+sequencer",
+            Some(Role::Client) if Some(id) == self.base.scenario.config.cluster.sequencer => {
+                "client+sequencer"
+            }
             Some(Role::Client) => "client",
             Some(Role::LogServer) => "log-server",
             None => "-",
