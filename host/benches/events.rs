@@ -60,7 +60,7 @@ fn restart_a_log_server(c: &mut Criterion) {
     let config = Config {
         id: 1,
         roles: Roles::LOG_SERVER,
-        members: scenario.node_ids(),
+        members: scenario.config.cluster.node_ids(),
         seed: 1,
         settings: Vec::new(),
     };
