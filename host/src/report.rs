@@ -282,7 +282,11 @@ impl RunReport {
     pub fn write_files(&self, dir: &Path) {
         let write = |name: &str, text: String| {
             if let Err(e) = std::fs::write(dir.join(name), text) {
-                eprintln!("warning: could not write {}: {e}", dir.join(name).display());
+                tracing::warn!(
+                    file = %dir.join(name).display(),
+                    "could not write {}: {e}",
+                    dir.join(name).display()
+                );
             }
         };
         write(

@@ -56,6 +56,7 @@ fn load_in(dir: Option<PathBuf>, engine: &Engine, wasm: &[u8]) -> wasmtime::Resu
     };
     let path = dir.join(file_name(engine, wasm));
     if let Some(artifact) = read_verified(&path) {
+        tracing::debug!(cache = %path.display(), "compiled component read from the cache");
         // SAFETY: these bytes are exactly what `store` wrote from a component this engine
         // compiled (their SHA-256 matches the one written with them), under a name that
         // binds them to these wasm bytes and to this engine's version and configuration;
@@ -64,7 +65,13 @@ fn load_in(dir: Option<PathBuf>, engine: &Engine, wasm: &[u8]) -> wasmtime::Resu
             return Ok(component);
         }
     }
+    let started = std::time::Instant::now();
     let component = Component::new(engine, wasm)?;
+    tracing::debug!(
+        bytes = wasm.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "component compiled"
+    );
     if let Ok(bytes) = component.serialize() {
         let mut file = Sha256::digest(&bytes).to_vec();
         file.extend_from_slice(&bytes);
@@ -77,6 +84,11 @@ fn load_in(dir: Option<PathBuf>, engine: &Engine, wasm: &[u8]) -> wasmtime::Resu
 fn read_verified(path: &std::path::Path) -> Option<Vec<u8>> {
     let mut file = std::fs::read(path).ok()?;
     if file.len() < 32 || Sha256::digest(&file[32..]).as_slice() != &file[..32] {
+        tracing::warn!(
+            cache = %path.display(),
+            "the cached component {} fails its checksum: compiling it again",
+            path.display()
+        );
         return None;
     }
     Some(file.split_off(32))
@@ -87,7 +99,12 @@ fn store(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) {
     let written = std::fs::create_dir_all(dir)
         .and_then(|_| std::fs::write(&tmp, bytes))
         .and_then(|_| std::fs::rename(&tmp, path));
-    if written.is_err() {
+    if let Err(e) = written {
+        tracing::warn!(
+            cache = %path.display(),
+            "could not write the compiled-component cache {}: {e}; the component is compiled again next time",
+            path.display()
+        );
         let _ = std::fs::remove_file(&tmp);
         return;
     }

@@ -480,6 +480,7 @@ impl SandboxBuilder {
             self.workload,
             self.faults,
         )?;
+        tracing::debug!(name = %self.name, seed = self.seed, "{summary}");
         let linger = self
             .linger
             .unwrap_or(if keep { DEFAULT_LINGER } else { Duration::ZERO });

@@ -83,6 +83,14 @@ impl Sandbox {
         if let Some(dir) = &self.world.out_dir {
             report.write_files(dir);
         }
+        tracing::debug!(
+            scenario = %report.scenario,
+            seed = report.seed,
+            outcome = if report.passed() { "pass" } else { "fail" },
+            events = report.events,
+            trace_hash = %report.trace_hash,
+            "run finished"
+        );
         Ok(report)
     }
 
