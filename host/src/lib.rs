@@ -41,13 +41,20 @@
 //! - [`workload`]: sans-IO drivers (Restate's append/seal body, random operations, scripts);
 //! - [`check`]: invariants over any history, one family per file;
 //! - [`conform`]: the conformance suite of a log-server component, rule by rule;
-//! - [`history`], `trace` (private; [`TraceRecord`]), [`report`]: what happened, its hash,
-//!   and the verdict;
+//! - [`record`]: what a run records: its trace and hash (`record::trace`, crate-private;
+//!   [`TraceRecord`]), the journal of who talked to whom, the history of client operations
+//!   (and its file read back), the metadata values offered to the caches;
+//! - [`show`]: how a run is told: the report and its verdict, the timeline, the
+//!   `messages.svg` diagram, `explain`, and the text helpers they share;
 //! - [`scenario`]: scenario files, keys, faults, steps, built-ins;
 //! - [`explore`]: many seeds in parallel, and latency sweeps;
 //! - [`op`], [`fault`], [`latency`], [`time`], [`seeds`]: the vocabulary;
 //! - [`error`]: errors, per operation, and an umbrella;
 //! - [`bindings`]: the WIT contract, host side.
+//!
+//! The modules of the record and the show are also reachable at their paths from before
+//! they had folders (`logsandbox::report`, `history`, `history_file`, `journal`,
+//! `timeline`, `diagram`, `explain`), for a turn.
 //!
 //! Every run is deterministic: the same seed and the same calls give the same trace hash.
 //! A guest's failure (a trap, an overrun, an effect the host refuses) crashes that node
@@ -58,29 +65,27 @@ pub mod bindings;
 pub mod check;
 pub mod config;
 pub mod conform;
-pub mod diagram;
 pub mod error;
-pub mod explain;
 pub mod explore;
 pub mod fault;
-pub mod history;
-pub mod history_file;
-pub mod journal;
 pub mod latency;
 pub mod metadata_store;
 pub mod net;
 pub mod op;
-pub mod report;
+pub mod record;
 pub mod runtime;
 pub mod sandbox;
 pub mod scenario;
 pub mod seeds;
+pub mod show;
 pub(crate) mod sim;
 pub mod storage;
 pub mod time;
-pub mod timeline;
-pub(crate) mod trace;
 pub mod workload;
+
+// The paths from before the record and the show had folders, kept for a turn.
+pub use record::{history, history_file, journal};
+pub use show::{diagram, explain, report, timeline};
 
 pub use bindings::{
     Chain, Logs, MetadataValue, Precondition, ProviderKind, ReplicatedParams, Segment, StoreError,
@@ -91,7 +96,6 @@ pub use config::{
 };
 pub use error::{BuildError, Error, RunError, SimError};
 pub use fault::Fault;
-pub use history::{History, OpRecord, Process};
 pub use latency::Latency;
 pub use metadata_store::{HarnessPuts, Outage, Proxy};
 pub use net::LinkStats;
@@ -101,13 +105,14 @@ pub use op::{
     ClientError, LogId, MetadataKind, NodeId, OLDEST, Offset, Op, OpId, OpResult, ReadRecord,
     TailState, Version,
 };
-pub use report::RunReport;
+pub use record::history::{History, OpRecord, Process};
+pub use record::trace::{TraceRecord, describe_value};
 pub use runtime::Runtime;
 pub use sandbox::asynchronous::{AsyncSandbox, Pace};
 pub use sandbox::inspect::{MetadataHandle, NodeView, Role};
 pub use sandbox::{Condition, Sandbox, SandboxBuilder};
 pub use scenario::Scenario;
+pub use show::report::RunReport;
 pub use sim::{CachedLogs, LogletReport, NodeStatus, Source};
 pub use time::{SimTime, ms, secs, us};
-pub use trace::{TraceRecord, describe_value};
 pub use workload::{Action, Workload};

@@ -3,8 +3,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::history::{History, OpRecord};
 use crate::op::{ClientError, LogId, Offset, Op, OpResult, ReadRecord, TailState};
+use crate::record::history::{History, OpRecord};
 
 /// An acknowledged append.
 #[derive(Debug, Clone)]

@@ -31,7 +31,7 @@ pub mod trims;
 
 use serde::Serialize;
 
-use crate::history::History;
+use crate::record::history::History;
 pub use index::HistoryIndex;
 
 /// The verdict of one check.

@@ -6,8 +6,8 @@
 //!   different sealed tails disagree on which records the log holds.
 
 use super::{Check, CheckResult, HistoryIndex};
-use crate::history::OpRecord;
 use crate::op::{Offset, split_tail};
+use crate::record::history::OpRecord;
 use crate::time::fmt_duration;
 
 /// Every acknowledged offset lies below every sealed tail seen, and every sealed tail

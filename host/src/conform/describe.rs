@@ -104,8 +104,8 @@ pub fn reply(reply: &Reply) -> String {
     };
     format!(
         "{} {}{carries}",
-        crate::trace::reply_kind(reply),
-        header(&crate::trace::reply_header(reply))
+        crate::record::trace::reply_kind(reply),
+        header(&crate::record::trace::reply_header(reply))
     )
 }
 

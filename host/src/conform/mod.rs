@@ -84,7 +84,7 @@ pub fn render(component: &str, outcomes: &[Outcome]) -> String {
                 out.push_str(&format!("FAIL {}: {}\n", outcome.rule, outcome.says));
                 out.push_str(&format!("     request:  {}\n", broken.request));
                 // The answer may hold what the guest printed: each line escaped, indented.
-                let mut answer = broken.answer.lines().map(crate::report::one_line);
+                let mut answer = broken.answer.lines().map(crate::show::text::one_line);
                 let first = answer.next().unwrap_or_default();
                 out.push_str(&format!("     answer:   {first}\n"));
                 for line in answer {

@@ -443,7 +443,7 @@ impl Rig {
                             doing,
                             format!(
                                 "a message to N{to}: {}",
-                                crate::trace::describe_body(&msg.body)
+                                crate::record::trace::describe_body(&msg.body)
                             ),
                             "messages only to other members (N2, N3)",
                         ));

@@ -396,7 +396,7 @@ fn one_answer_per_request(rig: &mut Rig) -> Result<(), Broken> {
                 | (Request::GetDigest(_), Reply::Digest(_))
         );
         want(&sent, &reply, kind_ok, "the reply of the request's kind")?;
-        let status = crate::trace::reply_header(&reply).status;
+        let status = crate::record::trace::reply_header(&reply).status;
         want(&sent, &reply, status == Status::Ok, "status Ok")?;
     }
     Ok(())

@@ -6,13 +6,13 @@
 use super::Sandbox;
 use crate::error::RunError;
 use crate::fault::Fault;
-use crate::history::Process;
 use crate::latency::IntoLatency;
 use crate::metadata_store::Outage;
 use crate::net::LinkStats;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::{Path, Rule, RuleId};
 use crate::op::{NodeId, OpId};
+use crate::record::history::Process;
 use crate::sim::queue::{Origin, Pending};
 use crate::time::SimTime;
 use crate::workload::StepAction;

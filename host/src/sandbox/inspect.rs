@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use crate::check::durability::{self, StoredLog};
 use crate::check::{self, CheckResult};
-use crate::history::History;
 use crate::metadata_store::LOGS_KEY;
 use crate::metadata_store::{Outage, StoreRequest, version_of};
 use crate::op::{LogId, NodeId, OpId, Version};
+use crate::record::history::History;
 use crate::sim::node::SimNode;
 use crate::sim::queue::Pending;
 use crate::sim::{CachedLogs, LogletReport, NodeStatus};
@@ -292,8 +292,8 @@ impl Sandbox {
     }
 
     /// Who talked to whom so far, when the sandbox keeps its trace: the source of
-    /// `messages.svg` ([`crate::diagram`]) and of `explain` ([`crate::explain`]).
-    pub fn journal(&self) -> Option<&crate::journal::Journal> {
+    /// `messages.svg` ([`crate::show::diagram`]) and of `explain` ([`crate::show::explain`]).
+    pub fn journal(&self) -> Option<&crate::record::journal::Journal> {
         self.world.journal.as_ref()
     }
 

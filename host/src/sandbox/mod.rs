@@ -23,8 +23,8 @@ use std::time::{Duration, Instant};
 
 use crate::config::RunLimits;
 use crate::error::RunError;
-use crate::history::{OpRecord, Process};
 use crate::op::{NodeId, Op, OpId, OpResult};
+use crate::record::history::{OpRecord, Process};
 use crate::scenario::Scenario;
 use crate::sim::World;
 use crate::time::SimTime;

@@ -3,7 +3,7 @@
 use super::Sandbox;
 use crate::check::CheckResult;
 use crate::error::RunError;
-use crate::report::{NodeReport, Outcome, RunReport};
+use crate::show::report::{NodeReport, Outcome, RunReport};
 use crate::sim::NodeStatus;
 use crate::time::{SimTime, fmt_duration};
 

@@ -10,9 +10,9 @@ use super::node::NodeStatus;
 use super::queue::{Origin, Pending};
 use crate::bindings::{Event, OpResult};
 use crate::fault::{self, Fault};
-use crate::history::Process;
-use crate::journal::{Lane, MarkKind};
 use crate::op::{NodeId, Op, OpId, describe_result};
+use crate::record::history::Process;
+use crate::record::journal::{Lane, MarkKind};
 use crate::time::SimTime;
 use crate::workload::{Action, Workload};
 

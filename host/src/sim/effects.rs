@@ -6,15 +6,15 @@ use super::World;
 use super::node::{CachedLogs, Source};
 use super::queue::Pending;
 use crate::bindings::{Body, Event, Level, MetadataValue, UpdateSource};
-use crate::journal::{Lane, What};
 use crate::metadata_store::{StoreRequest, version_of};
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
 use crate::op::NodeId;
-use crate::report::MetadataOffer;
+use crate::record::journal::{Lane, What};
+use crate::record::offers::MetadataOffer;
+use crate::record::trace::{describe_event, describe_value};
 use crate::runtime::Effect;
 use crate::time::SimTime;
-use crate::trace::{describe_event, describe_value};
 use crate::workload::LOG;
 
 impl World {

@@ -27,8 +27,8 @@ pub(crate) mod world;
 pub(crate) mod writer;
 
 use crate::bindings::Event;
-use crate::journal::{FlightId, Lane, MarkKind};
 use crate::op::NodeId;
+use crate::record::journal::{FlightId, Lane, MarkKind};
 use crate::time::SimTime;
 use crate::workload::Workload;
 use queue::{Pending, Scheduled};
@@ -177,7 +177,7 @@ impl World {
                 self.trace.note(now.0, id, || {
                     format!(
                         "dropped (node down): {}",
-                        crate::trace::describe_event(event)
+                        crate::record::trace::describe_event(event)
                     )
                 });
                 if let Event::ClientRequest((op, _)) = event {

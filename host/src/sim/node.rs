@@ -9,13 +9,13 @@ use std::sync::atomic::AtomicU64;
 use super::World;
 use super::writer::Writer;
 use crate::bindings::{Body, Config, Event, MetadataValue, Reply, Request, Roles, Status};
-use crate::journal::{Lane, MarkKind};
 use crate::op::{LogId, NodeId, Offset, OpId, Version};
+use crate::record::journal::{Lane, MarkKind};
+use crate::record::trace::reply_header;
 use crate::runtime::{NodeInstance, Runtime};
 use crate::seeds;
 use crate::storage::{NodeStorage, StorageError};
 use crate::time::SimTime;
-use crate::trace::reply_header;
 
 /// Whether a node runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

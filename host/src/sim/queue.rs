@@ -6,9 +6,9 @@ use std::collections::BinaryHeap;
 
 use crate::bindings::{Event, MetadataValue, Precondition};
 use crate::fault::Fault;
-use crate::journal::FlightId;
 use crate::metadata_store::StoreRequest;
 use crate::op::NodeId;
+use crate::record::journal::FlightId;
 use crate::time::SimTime;
 
 /// What happens at an instant.

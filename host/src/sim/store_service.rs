@@ -11,16 +11,16 @@ use std::collections::{BTreeMap, VecDeque};
 use super::World;
 use super::queue::Pending;
 use crate::bindings::{MetadataValue, Precondition, StoreError, StoreResponse};
-use crate::journal::{FlightId, Lane, MarkKind, What};
 use crate::latency::Latency;
 use crate::metadata_store::LOGS_KEY;
 use crate::metadata_store::{
     HarnessPuts, MAX_PARKED, Outage, Proxy, StoreRequest, describe_error, version_of,
 };
 use crate::op::NodeId;
+use crate::record::journal::{FlightId, Lane, MarkKind, What};
+use crate::record::trace::describe_value;
 use crate::seeds::SimRng;
 use crate::time::{SimTime, fmt_duration};
-use crate::trace::describe_value;
 
 /// Who sent a request to the store: a node (and its incarnation), or the harness.
 pub(crate) type Requester = Option<(NodeId, u32)>;

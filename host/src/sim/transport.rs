@@ -4,11 +4,11 @@
 use super::World;
 use super::queue::Pending;
 use crate::bindings::{Event, StoreResponse};
-use crate::journal::{Lane, What};
 use crate::metadata_store::StoreRequest;
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
 use crate::op::NodeId;
+use crate::record::journal::{Lane, What};
 
 impl World {
     /// Sends a node's request to the metadata store, through the seam.

@@ -14,19 +14,19 @@ use crate::bindings::{Roles, StoreResponse};
 use crate::config::{Cluster, Config};
 use crate::error::BuildError;
 use crate::fault::Planned;
-use crate::history::History;
-use crate::journal::Journal;
 use crate::metadata_store::{LOGS_KEY, MetadataStore, StoreRequest};
 use crate::net::Network;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::Path;
 use crate::op::NodeId;
-use crate::report::MetadataOffer;
+use crate::record::history::History;
+use crate::record::journal::Journal;
+use crate::record::offers::MetadataOffer;
+use crate::record::trace::Trace;
 use crate::runtime::{Limits, Runtime};
 use crate::scenario::Trigger;
 use crate::storage::NodeStorage;
 use crate::time::SimTime;
-use crate::trace::Trace;
 use crate::workload::{Setup, Workload};
 
 /// What a run keeps beyond its hash.

@@ -21,11 +21,11 @@ use std::time::Duration;
 use super::{Action, LOG, Setup, Workload};
 use crate::check::CheckResult;
 use crate::check::reads::ReadAudit;
-use crate::history::{History, OpRecord, Process};
 use crate::op::{
     ClientError, MetadataKind, NodeId, OLDEST, Op, OpId, OpResult, TailState, Version,
     describe_error, describe_result, split_tail,
 };
+use crate::record::history::{History, OpRecord, Process};
 use crate::time::SimTime;
 
 const WATCHER_WAKE: u64 = 1;

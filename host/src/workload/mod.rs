@@ -21,8 +21,8 @@ use std::time::Duration;
 use crate::bindings::{MetadataValue, Precondition};
 use crate::check::CheckResult;
 use crate::fault::Fault;
-use crate::history::{History, Process};
 use crate::op::{NodeId, Op, OpId, OpResult};
+use crate::record::history::{History, Process};
 use crate::time::SimTime;
 
 /// The cluster a workload drives, and the log it writes to: the validated cluster of the

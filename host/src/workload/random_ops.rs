@@ -20,10 +20,10 @@ use rand::Rng;
 
 use super::{Action, Cluster, LOG, Setup, Workload};
 use crate::fault::Fault;
-use crate::history::Process;
 use crate::latency::Latency;
 use crate::net::envelope::Endpoint;
 use crate::op::{MetadataKind, NodeId, OLDEST, Op, OpId, OpResult, split_tail};
+use crate::record::history::Process;
 use crate::seeds::{self, SimRng};
 use crate::time::{MILLIS, SimTime};
 

@@ -16,8 +16,8 @@ use super::{Action, Setup, Workload};
 use crate::bindings::Precondition;
 use crate::check::CheckResult;
 use crate::fault::Planned;
-use crate::history::{History, Process};
 use crate::op::{NodeId, Op, OpId, OpResult, Version, describe_result};
+use crate::record::history::{History, Process};
 use crate::time::{SimTime, fmt_duration};
 
 /// When a step fires.

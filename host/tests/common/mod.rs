@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use logsandbox::report::RunReport;
 use logsandbox::runtime::Runtime;
+use logsandbox::show::report::RunReport;
 use logsandbox::{Sandbox, scenario};
 
 /// Runs a built-in scenario (or a path) with `--set` overrides and an optional seed.

@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
-use logsandbox::report::RunReport;
 use logsandbox::runtime::{Runtime, test_guests};
+use logsandbox::show::report::RunReport;
 use logsandbox::{Sandbox, scenario};
 
 /// How the host must answer one kind of attack.

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use logsandbox::error::BuildError;
 use logsandbox::runtime::{LoadError, Runtime};
 use logsandbox::scenario::{self, BUILTIN, ScenarioError};
-use logsandbox::timeline::Timeline;
+use logsandbox::show::timeline::Timeline;
 use logsandbox::{Error, Sandbox, explore};
 
 use crate::components::ComponentArgs;

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use logsandbox::report::{MetadataOffer, RunReport};
+use logsandbox::record::offers::MetadataOffer;
 use logsandbox::runtime::Runtime;
 use logsandbox::scenario::{self, Scenario};
+use logsandbox::show::report::RunReport;
 use logsandbox::time::{SECONDS, fmt_duration};
 use logsandbox::{Error, Sandbox};
 

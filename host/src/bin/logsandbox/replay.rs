@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use logsandbox::scenario;
-use logsandbox::timeline::Timeline;
+use logsandbox::show::timeline::Timeline;
 use logsandbox::{Error, Sandbox};
 
 use crate::cli::{CliError, EXIT_FAIL, EXIT_PASS, colour_wanted};
@@ -106,7 +106,7 @@ pub fn check(file: &Path, json: bool) -> Result<i32, CliError> {
     let name = file.display().to_string();
     let text =
         std::fs::read_to_string(file).map_err(|e| CliError::Usage(format!("{name}: {e}")))?;
-    let file = logsandbox::history_file::read_with_ids(&name, &text)
+    let file = logsandbox::record::history_file::read_with_ids(&name, &text)
         .map_err(|e| CliError::Usage(e.to_string()))?;
     let history = &file.history;
     // The checks name operations as `#N`: by the file's ids.
@@ -143,7 +143,7 @@ pub fn check(file: &Path, json: bool) -> Result<i32, CliError> {
     } else {
         let mut out = format!("{name}: {} operations\n", history.len());
         for c in &checks {
-            out += &format!("  {}\n", logsandbox::report::check_line(c));
+            out += &format!("  {}\n", logsandbox::show::report::check_line(c));
         }
         out += &format!(
             "{} of {} checks hold\n",

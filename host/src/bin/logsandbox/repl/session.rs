@@ -12,11 +12,11 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use logsandbox::diagram::{Highlight, Window};
 use logsandbox::op::{OpId, describe_result};
 use logsandbox::scenario::{self, Scenario, WorkloadKind};
+use logsandbox::show::diagram::{Highlight, Window};
+use logsandbox::show::timeline::Timeline;
 use logsandbox::time::fmt_duration;
-use logsandbox::timeline::Timeline;
 use logsandbox::{NodeStatus, Role, Sandbox, SimTime, Source};
 
 use super::commands::{Command, UNTIL_LIMIT_NS, help};
@@ -626,7 +626,7 @@ impl Session {
         let failing = checks.iter().filter(|c| !c.pass).count();
         let mut out = String::new();
         for c in &checks {
-            out += &format!("  {}\n", logsandbox::report::check_line(c));
+            out += &format!("  {}\n", logsandbox::show::report::check_line(c));
         }
         out += &format!("{} of {} hold\n", checks.len() - failing, checks.len());
         out
@@ -645,7 +645,7 @@ impl Session {
         let Some(journal) = self.sb.journal() else {
             return "no journal is kept\n".into();
         };
-        logsandbox::explain::explain(journal, None, &self.failing_checks()).render()
+        logsandbox::show::explain::explain(journal, None, &self.failing_checks()).render()
     }
 
     fn svg(&self, file: &str, window: Option<(u64, u64)>) -> Result<String, String> {
@@ -659,7 +659,7 @@ impl Session {
                 fmt_duration(b)
             ));
         }
-        let explanation = logsandbox::explain::explain(journal, None, &self.failing_checks());
+        let explanation = logsandbox::show::explain::explain(journal, None, &self.failing_checks());
         let window = match (window, &explanation.target) {
             (Some((a, b)), _) => Window::between(journal, a, b),
             (None, Some(t)) => Window::around(journal, journal.marks[t.mark as usize].entry),
@@ -676,7 +676,7 @@ impl Session {
             self.seed,
             fmt_duration(self.sb.now().0)
         );
-        let text = logsandbox::diagram::render(journal, window, &highlight, &title);
+        let text = logsandbox::show::diagram::render(journal, window, &highlight, &title);
         std::fs::write(file, text).map_err(|e| format!("{file}: {e}"))?;
         Ok(format!(
             "wrote {file}: {} entries of {}\n",

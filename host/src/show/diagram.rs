@@ -5,9 +5,9 @@
 //! send to its delivery, labelled by kind; a lost one ends in a cross, a held one is
 //! dotted. Starts, crashes, operations, seals and metadata values taken or dropped are
 //! marks on their lane; the failing operation and the causal chain that led to it
-//! ([`crate::explain`]) are drawn in red. Rows follow the journal's order (a Lamport
-//! order consistent with virtual time), so instants crowded with events stay readable;
-//! long runs are cut to a window (around the failure by default).
+//! ([`explain`](super::explain)) are drawn in red. Rows follow the journal's order (a
+//! Lamport order consistent with virtual time), so instants crowded with events stay
+//! readable; long runs are cut to a window (around the failure by default).
 //!
 //! Every arrow and mark carries `data-*` attributes (kind, lanes, virtual ns, op) so a
 //! program can read the picture back.
@@ -15,7 +15,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::journal::{Entry, Fate, FlightId, Journal, Lane, MarkKind};
+use crate::record::journal::{Entry, Fate, FlightId, Journal, Lane, MarkKind};
+use crate::show::text::short_ids;
 use crate::time::fmt_duration;
 
 /// The most rows one picture draws.
@@ -246,7 +247,7 @@ pub fn render(journal: &Journal, window: Window, highlight: &Highlight, title: &
             svg,
             r#"<text class="flight-label" x="{lx}" y="{}" text-anchor="middle">{}</text></g>"#,
             ly - 3,
-            escape(&short(&crate::timeline::short_ids(&f.label), 30))
+            escape(&short(&short_ids(&f.label), 30))
         );
     }
 

@@ -9,9 +9,18 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::check::CheckResult;
-use crate::history::History;
+use crate::record::history::History;
+use crate::record::journal::Journal;
+use crate::record::trace::TraceRecord;
+use crate::show::explain::{self, Explanation};
+use crate::show::timeline::Timeline;
 use crate::time::fmt_duration;
-use crate::trace::TraceRecord;
+
+// Both lived here before the record and the show had folders: `MetadataOffer` moved
+// down into the record (the simulator writes it), `one_line` into the leaf `text.rs`.
+// Re-exported so `logsandbox::report::{MetadataOffer, one_line}` still work for a turn.
+pub use crate::record::offers::MetadataOffer;
+pub use crate::show::text::one_line;
 
 /// Whether a run passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -43,25 +52,6 @@ pub struct NodeReport {
     pub restarts: u32,
     /// The component it ran.
     pub component: String,
-}
-
-/// A metadata value offered to a node's cache: taken, or dropped as not newer.
-#[derive(Debug, Clone, Serialize)]
-pub struct MetadataOffer {
-    /// The node whose cache it was offered to.
-    pub node: u32,
-    /// When (virtual ns).
-    pub at_ns: u64,
-    /// Its version.
-    pub version: u32,
-    /// `metadata store`, `peer N1` or `own write`.
-    pub source: String,
-    /// `empty`, or `log 0 -> 0_0 on [1, 2, 3]`.
-    pub value: String,
-    /// It has a chain for log 0.
-    pub has_log0: bool,
-    /// Taken by the cache (strictly newer), or dropped.
-    pub accepted: bool,
 }
 
 /// One run: its outcome and everything needed to understand and replay it.
@@ -106,7 +96,7 @@ pub struct RunReport {
     /// The trace's text, when kept.
     pub trace: Vec<TraceRecord>,
     /// Who talked to whom, when kept (`messages.svg`, `explain`).
-    pub journal: Option<crate::journal::Journal>,
+    pub journal: Option<Journal>,
     /// Every client operation.
     pub history: History,
 }
@@ -226,12 +216,12 @@ impl RunReport {
     /// The trace as text, one event a line: virtual time, node, what happened. Only the
     /// lines that contain `filter` (all when it is empty); a node's lines also match `N5`.
     pub fn timeline(&self, filter: &str) -> String {
-        crate::timeline::Timeline::plain(filter).render(&self.trace)
+        Timeline::plain(filter).render(&self.trace)
     }
 
     /// The causal chain that led to the failing operation, when the run failed and its
     /// journal was kept.
-    pub fn explain(&self) -> Option<crate::explain::Explanation> {
+    pub fn explain(&self) -> Option<Explanation> {
         if self.passed() {
             return None;
         }
@@ -242,17 +232,13 @@ impl RunReport {
             .filter(|c| !c.pass)
             .map(|c| c.detail.clone())
             .collect();
-        Some(crate::explain::explain(
-            journal,
-            self.error.as_deref(),
-            &failing,
-        ))
+        Some(explain::explain(journal, self.error.as_deref(), &failing))
     }
 
     /// `messages.svg`: the Lamport diagram of the run, around its failing operation (with
     /// the causal chain in red) or from its start; None without a journal.
     pub fn messages_svg(&self) -> Option<String> {
-        use crate::diagram::{Window, render};
+        use crate::show::diagram::{Window, render};
         let journal = self.journal.as_ref()?;
         let explanation = self.explain();
         let failing = explanation
@@ -320,36 +306,4 @@ pub fn check_line(c: &CheckResult) -> String {
         one_line(&c.name),
         one_line(&c.detail)
     )
-}
-
-/// Text a guest supplied (a log line, a trap message, a payload inside a detail), made safe
-/// to print as one line: control characters (a line break that would start a fake `PASS`
-/// line, a terminal escape) are shown escaped.
-pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return std::borrow::Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-#[cfg(test)]
-mod one_line_tests {
-    use super::one_line;
-
-    #[test]
-    fn guest_text_cannot_draw_a_line_of_its_own() {
-        assert_eq!(one_line("plain"), "plain");
-        assert_eq!(
-            one_line("x\n    ok   all_good\u{1b}[2J"),
-            "x\\n    ok   all_good\\u{1b}[2J"
-        );
-    }
 }

@@ -363,7 +363,7 @@ impl What<'_> {
     fn describe(&self) -> (String, String, Option<u64>, Option<u32>) {
         match self {
             What::Message(msg) => {
-                let text = crate::trace::describe_body(&msg.body);
+                let text = crate::record::trace::describe_body(&msg.body);
                 let kind = text
                     .split([' ', ':'])
                     .next()
@@ -396,7 +396,7 @@ impl What<'_> {
                     format!(
                         "put {key} = Logs v{} ({}) if {precondition:?}",
                         version_of(value),
-                        crate::trace::describe_value(value)
+                        crate::record::trace::describe_value(value)
                     ),
                     Some(*id),
                     Some(version_of(value)),
@@ -408,7 +408,7 @@ impl What<'_> {
                         format!(
                             "Logs v{} ({})",
                             version_of(v),
-                            crate::trace::describe_value(v)
+                            crate::record::trace::describe_value(v)
                         ),
                         Some(version_of(v)),
                     ),

@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::history::{History, Process};
 use crate::op::{ClientError, MetadataKind, TailState};
 use crate::op::{Op, OpId, OpResult, ReadRecord};
+use crate::record::history::{History, Process};
 use crate::time::SimTime;
 
 /// Why a history file could not be read: the entry and what is wrong with it.
@@ -144,7 +144,7 @@ pub fn read_with_ids(file: &str, text: &str) -> Result<HistoryFile, HistoryFileE
                             .is_some()
                     }
                     (_, value) => match error_of(value) {
-                        Ok(e) if crate::history::may_have_taken_effect(&op, &e) => history
+                        Ok(e) if crate::record::history::may_have_taken_effect(&op, &e) => history
                             .complete(SimTime(time), given, OpResult::Failed(e))
                             .is_some(),
                         _ => {

@@ -17,8 +17,9 @@
 use std::collections::BTreeSet;
 use std::fmt::Write;
 
-use crate::diagram::Highlight;
-use crate::journal::{Fate, Flight, FlightId, Journal, Lane, MarkKind};
+use crate::record::journal::{Fate, Flight, FlightId, Journal, Lane, MarkKind};
+use crate::show::diagram::Highlight;
+use crate::show::text::short_ids;
 use crate::time::fmt_duration;
 
 /// The part of the message whose header made the node ask a peer.
@@ -447,7 +448,7 @@ impl<'a> Chain<'a> {
                 Fate::Lost { at, entry, why } => (*at, *entry, format!(" (lost: {why})")),
                 Fate::InFlight => (f.sent, f.sent_at, " (never delivered)".into()),
             };
-            let label = crate::timeline::short_ids(&f.label);
+            let label = short_ids(&f.label);
             let what = match (f.logs_version, *role) {
                 (Some(v), Some(HEADER)) => format!("{label}: its header shows Logs v{v}{how}"),
                 _ => format!("{label}{how}"),
