@@ -19,7 +19,7 @@
 //! the run: [`durability`]'s `acknowledged_durable`, every acknowledged record on a write
 //! quorum of log-servers.
 //!
-//! A workload adds its own expectations on top (see [`crate::workload::Workload::expectations`]).
+//! A workload adds its own expectations on top (see [`Workload::expectations`](crate::Workload::expectations)).
 
 pub mod durability;
 pub mod index;

@@ -27,18 +27,7 @@ use crate::error::RunError;
 use crate::op::{NodeId, Op, OpId, OpResult};
 use crate::time::SimTime;
 
-/// How virtual time relates to the wall clock.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Pace {
-    /// As fast as the machine goes (the default).
-    Virtual,
-    /// Paced by tokio's clock: one virtual second takes `1 / speed` seconds, so a person
-    /// can watch. Pacing never changes the trace.
-    RealTime {
-        /// Virtual seconds per wall second (1.0: real time; 10.0: ten times faster).
-        speed: f64,
-    },
-}
+pub use super::pace::Pace;
 
 struct Shared {
     sandbox: Sandbox,
@@ -268,11 +257,8 @@ impl AsyncSandbox {
 
 /// Yields to tokio after time moved; in real-time mode, for as long as it moved.
 async fn pause(pace: Pace, moved: Duration) {
-    match pace {
-        Pace::Virtual => tokio::task::yield_now().await,
-        Pace::RealTime { speed } if speed > 0.0 && speed.is_finite() => {
-            tokio::time::sleep(moved.div_f64(speed)).await
-        }
-        Pace::RealTime { .. } => tokio::task::yield_now().await,
+    match pace.wall_time(moved) {
+        Some(wall) => tokio::time::sleep(wall).await,
+        None => tokio::task::yield_now().await,
     }
 }

@@ -11,12 +11,14 @@
 //! - [`faults`]: faults and latencies as calls;
 //! - [`inspect`]: nodes, the metadata store, history and checks;
 //! - [`run`]: driving a workload to its end, and the report;
-//! - [`asynchronous`]: the same handle for tokio users.
+//! - [`asynchronous`]: the same handle for tokio users;
+//! - [`pace`]: how virtual time relates to the wall clock, for a run a person watches.
 
 pub mod asynchronous;
 pub mod builder;
 pub mod faults;
 pub mod inspect;
+pub mod pace;
 pub mod run;
 
 use std::time::{Duration, Instant};

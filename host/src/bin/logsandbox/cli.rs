@@ -6,57 +6,15 @@ use std::sync::Arc;
 use std::io::{IsTerminal, Write};
 
 use clap::{Parser, Subcommand};
-use logsandbox::error::BuildError;
-use logsandbox::runtime::{LoadError, Runtime};
+use logsandbox::runtime::Runtime;
 use logsandbox::scenario::{self, BUILTIN, ScenarioError};
 use logsandbox::show::timeline::Timeline;
-use logsandbox::{Error, Sandbox, explore};
+use logsandbox::{Error, Pace, Sandbox, explore};
 
 use crate::components::ComponentArgs;
 use crate::demo::Demo;
-use crate::mutants::{self, MutantsError};
-
-/// Every check passed.
-pub const EXIT_PASS: i32 = 0;
-/// The run failed.
-pub const EXIT_FAIL: i32 = 1;
-/// Bad input: usage, a scenario or a component that cannot be used.
-pub const EXIT_BAD_INPUT: i32 = 2;
-
-/// Why a command could not be carried out; the one place errors map to exit codes.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    #[error("{0}")]
-    Lib(#[from] Error),
-    #[error("{0}")]
-    Mutants(#[from] MutantsError),
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl From<ScenarioError> for CliError {
-    fn from(e: ScenarioError) -> Self {
-        CliError::Lib(e.into())
-    }
-}
-
-impl From<LoadError> for CliError {
-    fn from(e: LoadError) -> Self {
-        CliError::Lib(e.into())
-    }
-}
-
-impl CliError {
-    fn exit_code(&self) -> i32 {
-        match self {
-            CliError::Usage(_) | CliError::Mutants(_) => EXIT_BAD_INPUT,
-            CliError::Lib(Error::Scenario(_) | Error::Load(_)) => EXIT_BAD_INPUT,
-            CliError::Lib(Error::Build(BuildError::Storage { .. })) => EXIT_FAIL,
-            CliError::Lib(Error::Build(_)) => EXIT_BAD_INPUT,
-            CliError::Lib(Error::Run(_)) => EXIT_FAIL,
-        }
-    }
-}
+use crate::exit::{CliError, EXIT_FAIL, EXIT_PASS, colour_wanted, emit};
+use crate::mutants;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -206,9 +164,10 @@ pub enum Command {
         sets: Vec<String>,
         #[command(flatten)]
         components: ComponentArgs,
-        /// Pace runs by the wall clock: virtual seconds per wall second (1: real time).
-        #[arg(long, value_parser = speed)]
-        speed: Option<f64>,
+        /// Pace runs by the wall clock: virtual seconds per wall second (1: real time), or
+        /// `virtual` (the default).
+        #[arg(long)]
+        speed: Option<Pace>,
     },
 }
 
@@ -397,7 +356,13 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
             sets,
             components,
             speed,
-        } => crate::repl::run(scenario.as_deref(), sets, seed, components, speed),
+        } => crate::repl::run(
+            scenario.as_deref(),
+            sets,
+            seed,
+            components,
+            speed.unwrap_or(Pace::Virtual),
+        ),
         Command::Replay { dir, filter, all } => {
             crate::replay::replay(&dir, filter.as_deref(), !all)
         }
@@ -499,17 +464,6 @@ fn execute(cli: Cli) -> Result<i32, CliError> {
     }
 }
 
-/// Writes `text` to stdout. A reader that went away (`logsandbox run ... | head`) ends the
-/// output quietly; the exit code still tells the run's outcome.
-pub fn emit(text: &str) {
-    let mut out = std::io::stdout().lock();
-    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        let _ = writeln!(std::io::stderr(), "error: writing the output: {e}");
-    }
-}
-
 /// `--out DIR` must be a directory this process can write, checked before the run so an
 /// unusable path is bad input (exit 2), not a failed run.
 fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
@@ -518,11 +472,6 @@ fn check_out_dir(dir: &std::path::Path) -> Result<(), CliError> {
         .and_then(|()| std::fs::write(&probe, b""))
         .and_then(|()| std::fs::remove_file(&probe))
         .map_err(|e| CliError::Usage(format!("--out {}: {e}", dir.display())))
-}
-
-/// Colour when stdout is a terminal and `NO_COLOR` is not set.
-pub fn colour_wanted() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// A whole number for `--seed`, with a message that says what is wanted.
@@ -541,18 +490,6 @@ fn whole_number(text: &str) -> Result<u64, String> {
         })
 }
 
-/// A pace: virtual seconds per wall second, more than 0.
-fn speed(text: &str) -> Result<f64, String> {
-    text.trim()
-        .trim_end_matches('x')
-        .parse::<f64>()
-        .ok()
-        .filter(|s| s.is_finite() && *s >= 1e-3 && *s <= 1e9)
-        .ok_or_else(|| {
-            format!("expected a speed from 0.001 to 1e9, such as 1, 10 or 0.5, got {text:?}")
-        })
-}
-
 /// A count of parallel jobs: 1 or more.
 fn job_count(text: &str) -> Result<usize, String> {
     text.trim()
@@ -560,11 +497,6 @@ fn job_count(text: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| *n >= 1)
         .ok_or_else(|| format!("expected a number of jobs from 1, got {text:?}"))
-}
-
-/// A component from a file.
-pub fn load_guest(path: &std::path::Path) -> Result<Arc<Runtime>, CliError> {
-    Ok(Arc::new(Runtime::from_file(path)?))
 }
 
 /// The exact command that replays a run.

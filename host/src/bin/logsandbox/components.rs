@@ -8,7 +8,7 @@ use std::sync::Arc;
 use logsandbox::Components;
 use logsandbox::runtime::Runtime;
 
-use crate::cli::CliError;
+use crate::exit::CliError;
 
 /// The flags; any role not given runs the built-in guest.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -59,7 +59,7 @@ impl ComponentArgs {
             if let Some(runtime) = loaded.get(path) {
                 return Ok(runtime.clone());
             }
-            let runtime = crate::cli::load_guest(path)?;
+            let runtime = load_guest(path)?;
             loaded.insert(path.to_path_buf(), runtime.clone());
             Ok(runtime)
         };
@@ -127,3 +127,8 @@ pub const GUEST_FILE: &str = "guest.wasm";
 pub const LOG_SERVER_FILE: &str = "log-server.wasm";
 /// For `--client`.
 pub const CLIENT_FILE: &str = "client.wasm";
+
+/// A component from a file.
+pub fn load_guest(path: &std::path::Path) -> Result<Arc<Runtime>, CliError> {
+    Ok(Arc::new(Runtime::from_file(path)?))
+}

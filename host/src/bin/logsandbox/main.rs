@@ -1,6 +1,7 @@
 //! The `logsandbox` command: a thin client of the library.
 //!
-//! - [`cli`]: arguments, commands, output and exit codes;
+//! - [`cli`]: arguments and commands;
+//! - [`exit`]: exit codes, the command's one error type, and where output goes;
 //! - [`components`]: which component each node runs (`--guest`, `--log-server`, `--client`, `--node-guest`);
 //! - [`demo`]: the seed race, as the flaky test had it and as fixed;
 //! - [`mutants`]: guests with one known bug each, and whether the checks catch them.
@@ -10,6 +11,7 @@
 mod cli;
 mod components;
 mod demo;
+mod exit;
 mod mutants;
 mod repl;
 mod replay;

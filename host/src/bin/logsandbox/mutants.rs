@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::json;
 
-use logsandbox::runtime::{LoadError, MUTANTS, MutantPart, Runtime};
-use logsandbox::scenario::{self, BUILTIN, Scenario, ScenarioError};
+use logsandbox::runtime::{MUTANTS, MutantPart, Runtime};
+use logsandbox::scenario::{self, BUILTIN, Scenario};
 use logsandbox::{Components, Sandbox};
 
 /// One failing run.
@@ -94,14 +94,6 @@ pub struct MutantsReport {
     pub mutants: Vec<MutantResult>,
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum MutantsError {
-    #[error("{0}")]
-    Scenario(#[from] ScenarioError),
-    #[error("{0}")]
-    Load(#[from] LoadError),
-}
-
 /// The cluster under test: the unmodified one (`None`) or with a mutant.
 struct Subject {
     mutant: Option<usize>,
@@ -113,7 +105,7 @@ pub fn run(
     seeds: (u64, u64),
     jobs: usize,
     placement: &Placement,
-) -> Result<MutantsReport, MutantsError> {
+) -> Result<MutantsReport, logsandbox::Error> {
     let scenarios: Vec<Scenario> = BUILTIN
         .iter()
         .map(|(name, _)| scenario::load(name, &[]))
@@ -348,8 +340,8 @@ fn part_name(part: MutantPart) -> &'static str {
 pub fn placement(
     role: Option<Role>,
     args: &crate::components::ComponentArgs,
-) -> Result<Placement, crate::cli::CliError> {
-    let usage = |m: &str| Err(crate::cli::CliError::Usage(m.into()));
+) -> Result<Placement, crate::exit::CliError> {
+    let usage = |m: &str| Err(crate::exit::CliError::Usage(m.into()));
     match role {
         None if args.guest.is_some() => {
             return usage(

@@ -12,8 +12,8 @@ use logsandbox::scenario;
 use logsandbox::show::timeline::Timeline;
 use logsandbox::{Error, Sandbox};
 
-use crate::cli::{CliError, EXIT_FAIL, EXIT_PASS, colour_wanted};
 use crate::components::ComponentArgs;
+use crate::exit::{CliError, EXIT_FAIL, EXIT_PASS, colour_wanted};
 
 /// The scenario a `--out` directory keeps.
 pub const SCENARIO_FILE: &str = "scenario.toml";
@@ -96,7 +96,7 @@ pub fn replay(dir: &Path, filter: Option<&str>, compact: bool) -> Result<i32, Cl
             run.trace_hash
         )
     };
-    crate::cli::emit(&out);
+    crate::exit::emit(&out);
     Ok(if same { EXIT_PASS } else { EXIT_FAIL })
 }
 
@@ -139,7 +139,7 @@ pub fn check(file: &Path, json: bool) -> Result<i32, CliError> {
             "checks": verdicts,
             "check_details": details,
         });
-        crate::cli::emit(&format!("{object}\n"));
+        crate::exit::emit(&format!("{object}\n"));
     } else {
         let mut out = format!("{name}: {} operations\n", history.len());
         for c in &checks {
@@ -150,7 +150,7 @@ pub fn check(file: &Path, json: bool) -> Result<i32, CliError> {
             checks.len() - failing,
             checks.len()
         );
-        crate::cli::emit(&out);
+        crate::exit::emit(&out);
     }
     Ok(if failing == 0 { EXIT_PASS } else { EXIT_FAIL })
 }

@@ -1,7 +1,7 @@
 //! The repl's commands: their help, and a line parsed into one.
 
-use logsandbox::SimTime;
 use logsandbox::time::parse_duration;
+use logsandbox::{Pace, SimTime};
 
 /// Every command: its name, its form, and what it does. `help` prints this; completion
 /// offers the names.
@@ -156,7 +156,7 @@ pub enum Command {
         window: Option<(u64, u64)>,
     },
     Save(String),
-    Speed(Option<f64>),
+    Speed(Pace),
     Hash,
     Quit,
     Nothing,
@@ -317,18 +317,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
             }
         }
         ("save", [file]) => Command::Save(file.to_string()),
-        ("speed", ["virtual"]) => Command::Speed(None),
-        ("speed", [x]) => {
-            let speed: f64 = x
-                .trim_end_matches('x')
-                .parse()
-                .ok()
-                .filter(|s: &f64| s.is_finite() && *s >= 1e-3 && *s <= 1e9)
-                .ok_or_else(|| {
-                    format!("{x:?} is not a speed from 0.001 to 1e9, such as 1, 10 or 0.5 (or `virtual`)")
-                })?;
-            Command::Speed(Some(speed))
-        }
+        ("speed", [x]) => Command::Speed(x.parse::<Pace>().map_err(|e| e.to_string())?),
         ("hash", []) => Command::Hash,
         ("quit" | "exit", []) => Command::Quit,
         _ if COMMANDS.iter().any(|(n, _, _)| *n == name) => return Err(usage()),

@@ -23,9 +23,10 @@ use rustyline::history::DefaultHistory;
 use rustyline::validate::Validator;
 use rustyline::{Context, Editor, Helper};
 
-use crate::cli::{CliError, EXIT_PASS};
 use crate::components::ComponentArgs;
+use crate::exit::{CliError, EXIT_PASS};
 use commands::{COMMANDS, Command};
+use logsandbox::Pace;
 use session::Session;
 
 /// Runs a session until `quit` or the end of input; the exit code.
@@ -34,10 +35,10 @@ pub fn run(
     sets: Vec<String>,
     seed: Option<u64>,
     components: ComponentArgs,
-    speed: Option<f64>,
+    pace: Pace,
 ) -> Result<i32, CliError> {
-    let colour = crate::cli::colour_wanted();
-    let mut session = Session::new(spec, sets, seed, components, speed, colour)?;
+    let colour = crate::exit::colour_wanted();
+    let mut session = Session::new(spec, sets, seed, components, pace, colour)?;
     let mut editor: Editor<Completion, DefaultHistory> =
         Editor::new().map_err(|e| CliError::Usage(format!("could not open the terminal: {e}")))?;
     editor.set_helper(Some(Completion));

@@ -17,12 +17,12 @@ use logsandbox::scenario::{self, Scenario, WorkloadKind};
 use logsandbox::show::diagram::{Highlight, Window};
 use logsandbox::show::timeline::Timeline;
 use logsandbox::time::fmt_duration;
-use logsandbox::{NodeStatus, Role, Sandbox, SimTime, Source};
+use logsandbox::{NodeStatus, Pace, Role, Sandbox, SimTime, Source};
 
 use super::commands::{Command, UNTIL_LIMIT_NS, help};
 use super::save;
-use crate::cli::CliError;
 use crate::components::ComponentArgs;
+use crate::exit::CliError;
 
 /// The cluster `logsandbox repl` starts with when no scenario is named.
 pub const DEFAULT_BASE: &str = r#"name = "repl"
@@ -62,7 +62,7 @@ pub struct Session {
     /// Some event at the current instant was delivered already.
     touched: bool,
     /// Virtual seconds per wall second; None: as fast as possible.
-    speed: Option<f64>,
+    pace: Pace,
     clock: tokio::runtime::Runtime,
     /// Trace lines already shown live.
     shown: usize,
@@ -77,7 +77,7 @@ impl Session {
         sets: Vec<String>,
         seed: Option<u64>,
         components: ComponentArgs,
-        speed: Option<f64>,
+        pace: Pace,
         colour: bool,
     ) -> Result<Session, CliError> {
         let (file, text) = match spec {
@@ -111,7 +111,7 @@ impl Session {
             },
             steps: Vec::new(),
             touched: false,
-            speed,
+            pace,
             clock,
             shown: 0,
             colour,
@@ -130,7 +130,7 @@ impl Session {
             "logsandbox repl: {} (seed {}), {}\n{}\nThe clock stands at 0; nothing has happened yet. `help` lists the commands; `run for 100ms` starts time.\n",
             s.name,
             self.seed,
-            match self.speed {
+            match self.pace.speed() {
                 None => "virtual time".to_string(),
                 Some(x) => format!("paced at {x}x real time"),
             },
@@ -204,9 +204,9 @@ impl Session {
                 self.settle()?;
                 self.save(&file)
             }
-            Command::Speed(speed) => {
-                self.speed = speed;
-                Ok(match speed {
+            Command::Speed(pace) => {
+                self.pace = pace;
+                Ok(match pace.speed() {
                     None => "virtual time: runs go as fast as the machine\n".into(),
                     Some(x) => format!(
                         "paced: one virtual second takes {} of wall time (the trace does not change)\n",
@@ -352,7 +352,7 @@ impl Session {
                     self.pace_to(v0, w0, next);
                     self.sb.step().map_err(|e| e.to_string())?;
                     self.touched = true;
-                    if self.speed.is_some() {
+                    if self.pace != Pace::Virtual {
                         self.show_live();
                     }
                 }
@@ -379,9 +379,12 @@ impl Session {
 
     /// Sleeps until the wall clock catches up with virtual instant `t`, when paced.
     fn pace_to(&self, v0: SimTime, w0: Instant, t: SimTime) {
-        let Some(speed) = self.speed else { return };
-        let ahead = Duration::try_from_secs_f64(t.0.saturating_sub(v0.0) as f64 / 1e9 / speed)
-            .unwrap_or(Duration::MAX);
+        let Some(ahead) = self
+            .pace
+            .wall_time(Duration::from_nanos(t.0.saturating_sub(v0.0)))
+        else {
+            return;
+        };
         let Some(due) = w0.checked_add(ahead) else {
             return;
         };
@@ -418,7 +421,11 @@ impl Session {
     /// With `summary`, a line on where the clock stands.
     fn since(&mut self, from: usize, summary: bool) -> String {
         let trace = self.sb.trace();
-        let from = from.max(if self.speed.is_some() { self.shown } else { 0 });
+        let from = from.max(if self.pace != Pace::Virtual {
+            self.shown
+        } else {
+            0
+        });
         let mut out = String::new();
         let lines = &trace[from.min(trace.len())..];
         const MAX: usize = 40;
