@@ -10,7 +10,7 @@
 
 use logsandbox::op::describe_result;
 use logsandbox::{
-    ClientError, MetadataKind, Op, OpResult, Path, Precondition, Sandbox, Source, TailState,
+    ClientError, MetadataKind, Op, OpResult, Precondition, Route, Sandbox, Source, TailState,
     Version, ms,
 };
 
@@ -21,8 +21,8 @@ fn run(version: Version, seed: u64) -> Result<(OpResult, Source), logsandbox::Er
         .client(5)
         .seed(seed)
         .provision_empty_logs()
-        .latency(Path::MetadataStore, "200ms")
-        .latency(Path::PeerMetadata, "1ms..3ms")
+        .latency(Route::MetadataStore, "200ms")
+        .latency(Route::PeerMetadata, "1ms..3ms")
         .build()?;
     sb.run_for(ms(2000))?;
     let logs = sb.logs_with_log_0(version);

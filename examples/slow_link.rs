@@ -7,15 +7,15 @@
 //!
 //! Run it with `cargo run --example slow_link`.
 
-use logsandbox::{MetadataKind, Op, OpResult, Path, Sandbox, ms};
+use logsandbox::{MetadataKind, Op, OpResult, Route, Sandbox, ms};
 
 fn main() -> Result<(), logsandbox::Error> {
     let mut sb = Sandbox::builder()
         .client(5)
         .seed(5)
         .install_logs(1)
-        .latency(Path::link(5, 3), "100ms")
-        .latency(Path::link(3, 5), "100ms")
+        .latency(Route::link(5, 3), "100ms")
+        .latency(Route::link(3, 5), "100ms")
         .build()?;
     sb.start(5)?;
     let ready = sb.invoke(5, Op::WaitForMetadata(MetadataKind::Logs, 1));

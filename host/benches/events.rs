@@ -9,7 +9,7 @@ use std::sync::atomic::AtomicU64;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logsandbox::bindings::{Config, Roles};
-use logsandbox::runtime::{Limits, Runtime};
+use logsandbox::runtime::{Component, Limits};
 use logsandbox::storage::NodeStorage;
 use logsandbox::{Sandbox, scenario};
 
@@ -18,8 +18,8 @@ fn basic_scenario(c: &mut Criterion) {
     // `LOGSANDBOX_BENCH_GUEST=FILE` measures another component on every node (an older
     // build of the guest, to compare a refactor side by side in one session).
     let runtime = match std::env::var_os("LOGSANDBOX_BENCH_GUEST") {
-        Some(path) => Arc::new(Runtime::from_file(path.as_ref()).expect("the bench guest loads")),
-        None => Runtime::builtin().expect("the built-in guest loads"),
+        Some(path) => Arc::new(Component::from_file(path.as_ref()).expect("the bench guest loads")),
+        None => Component::builtin().expect("the built-in guest loads"),
     };
     let run = || {
         Sandbox::from_scenario(&scenario)
@@ -48,7 +48,7 @@ fn restart_a_log_server(c: &mut Criterion) {
     // A real database: N1's file after a run of the basic scenario.
     let dir = std::env::temp_dir().join(format!("logsandbox-bench-{}", std::process::id()));
     let scenario = scenario::load("append-seal-basic", &[]).expect("the built-in scenario loads");
-    let runtime = Runtime::builtin().expect("the built-in guest loads");
+    let runtime = Component::builtin().expect("the built-in guest loads");
     let report = Sandbox::from_scenario(&scenario)
         .out_dir(&dir)
         .build()

@@ -13,7 +13,7 @@ use std::sync::atomic::AtomicU64;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use logsandbox::bindings as host;
 use logsandbox::runtime::Effect;
-use logsandbox::runtime::{Limits, Runtime};
+use logsandbox::runtime::{Component, Limits};
 use logsandbox::storage::NodeStorage;
 use logsandbox_guest::bindings::exports::logsandbox::node::node as g_node;
 use logsandbox_guest::bindings::logsandbox::node as g;
@@ -80,7 +80,7 @@ fn native(c: &mut Criterion, group: &str) {
 }
 
 fn wasm(c: &mut Criterion, group: &str) {
-    let runtime = Runtime::builtin().expect("the built-in guest loads");
+    let runtime = Component::builtin().expect("the built-in guest loads");
     let storage = NodeStorage::in_memory().expect("an in-memory database");
     let clock = Arc::new(AtomicU64::new(0));
     let mut node = match runtime.instantiate(1, storage, clock, Limits::default()) {

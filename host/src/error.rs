@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use crate::config::ClusterError;
 use crate::latency::LatencyError;
-use crate::net::rules::Path;
+use crate::net::rules::Route;
 use crate::op::{NodeId, OpId};
 use crate::runtime::LoadError;
 use crate::scenario::ScenarioError;
@@ -27,7 +27,7 @@ pub enum BuildError {
     #[error("latency of {path}: {error}")]
     Latency {
         /// The path it was for.
-        path: Path,
+        path: Route,
         /// What is wrong with it.
         error: LatencyError,
     },

@@ -7,7 +7,7 @@ use std::fmt;
 use crate::latency::Latency;
 use crate::metadata_store::Outage;
 use crate::net::envelope::Endpoint;
-use crate::net::rules::Path;
+use crate::net::rules::Route;
 use crate::op::NodeId;
 use crate::time::SimTime;
 
@@ -62,7 +62,7 @@ pub enum Fault {
     /// Set the latency of a path from now on.
     Latency {
         /// The path.
-        path: Path,
+        path: Route,
         /// Its new latency.
         latency: Latency,
     },
@@ -92,7 +92,7 @@ impl Fault {
             | Fault::Hold { from, to }
             | Fault::Release { from, to } => of(from).into_iter().chain(of(to)).collect(),
             Fault::Latency {
-                path: Path::Link(from, to),
+                path: Route::Link(from, to),
                 ..
             } => of(from).into_iter().chain(of(to)).collect(),
             Fault::HealAll

@@ -7,15 +7,15 @@
 //! drive, break and inspect, from a test, a program or a scenario file.
 //!
 //! ```no_run
-//! use logsandbox::{ClientError, MetadataKind, Op, OpResult, Path, Precondition, Sandbox, Source, ms};
+//! use logsandbox::{ClientError, MetadataKind, Op, OpResult, Precondition, Route, Sandbox, Source, ms};
 //!
 //! let mut sb = Sandbox::builder()
 //!     .log_servers(3)
 //!     .client(5)
 //!     .seed(7)
 //!     .provision_empty_logs() // N1 writes the empty v1
-//!     .latency(Path::MetadataStore, "200ms")
-//!     .latency(Path::PeerMetadata, "1ms..3ms")
+//!     .latency(Route::MetadataStore, "200ms")
+//!     .latency(Route::PeerMetadata, "1ms..3ms")
 //!     .build()?;
 //! sb.run_for(ms(2000))?;
 //! let logs = sb.logs_with_log_0(1);
@@ -100,19 +100,26 @@ pub use latency::Latency;
 pub use metadata_store::{HarnessPuts, Outage, Proxy};
 pub use net::LinkStats;
 pub use net::envelope::{Endpoint, Envelope};
-pub use net::rules::{Path, Rule, RuleId, Verdict};
+pub use net::rules::{Route, Rule, RuleId, Verdict};
 pub use op::{
     ClientError, LogId, MetadataKind, NodeId, OLDEST, Offset, Op, OpId, OpResult, ReadRecord,
     TailState, Version,
 };
 pub use record::history::{History, OpRecord, Process};
 pub use record::trace::{TraceRecord, describe_value};
-pub use runtime::Runtime;
-pub use sandbox::asynchronous::{AsyncSandbox, Pace};
+pub use runtime::Component;
+pub use sandbox::asynchronous::AsyncSandbox;
 pub use sandbox::inspect::{MetadataHandle, NodeView, Role};
+pub use sandbox::pace::{Pace, PaceError};
 pub use sandbox::{Condition, Sandbox, SandboxBuilder};
 pub use scenario::Scenario;
 pub use show::report::RunReport;
 pub use sim::{CachedLogs, LogletReport, NodeStatus, Source};
 pub use time::{SimTime, ms, secs, us};
 pub use workload::{Action, Workload};
+
+// The old names, for a turn: `Runtime` is `Component`, `Path` is `Route`.
+#[allow(deprecated)]
+pub use net::rules::Path;
+#[allow(deprecated)]
+pub use runtime::Runtime;

@@ -6,24 +6,24 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::op::NodeId;
-use crate::runtime::Runtime;
+use crate::runtime::Component;
 
 /// See the module documentation. Empty: the built-in guest everywhere.
 #[derive(Clone, Default)]
 pub struct Components {
     /// Every node not named otherwise.
-    pub default: Option<Arc<Runtime>>,
+    pub default: Option<Arc<Component>>,
     /// The log-servers.
-    pub log_server: Option<Arc<Runtime>>,
+    pub log_server: Option<Arc<Component>>,
     /// The client nodes.
-    pub client: Option<Arc<Runtime>>,
+    pub client: Option<Arc<Component>>,
     /// One node each; beats its role's and the default. Named twice, the later wins.
-    pub nodes: Vec<(NodeId, Arc<Runtime>)>,
+    pub nodes: Vec<(NodeId, Arc<Component>)>,
 }
 
 impl fmt::Debug for Components {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = |c: &Option<Arc<Runtime>>| c.as_ref().map(|r| r.name().to_string());
+        let name = |c: &Option<Arc<Component>>| c.as_ref().map(|r| r.name().to_string());
         f.debug_struct("Components")
             .field("default", &name(&self.default))
             .field("log_server", &name(&self.log_server))
@@ -42,7 +42,7 @@ impl fmt::Debug for Components {
 
 impl Components {
     /// The same component on every node.
-    pub fn everywhere(runtime: Arc<Runtime>) -> Components {
+    pub fn everywhere(runtime: Arc<Component>) -> Components {
         Components {
             default: Some(runtime),
             ..Components::default()
@@ -50,14 +50,14 @@ impl Components {
     }
 
     /// Names the component one node runs (beats the role's and the default).
-    pub fn set_node(&mut self, node: NodeId, runtime: Arc<Runtime>) {
+    pub fn set_node(&mut self, node: NodeId, runtime: Arc<Component>) {
         self.nodes.retain(|(n, _)| *n != node);
         self.nodes.push((node, runtime));
     }
 
     /// The component `node` runs, if one was named for it, its role (`client` or a
     /// log-server) or every node; `None`: the built-in guest.
-    pub fn for_node(&self, node: NodeId, client: bool) -> Option<&Arc<Runtime>> {
+    pub fn for_node(&self, node: NodeId, client: bool) -> Option<&Arc<Component>> {
         let role = if client {
             &self.client
         } else {
@@ -73,7 +73,7 @@ impl Components {
     }
 
     /// The command-line flags that name these components (`--log-server PATH`...), each by
-    /// the name it was loaded under: its path when read with [`Runtime::from_file`], which
+    /// the name it was loaded under: its path when read with [`Component::from_file`], which
     /// is what a replay command needs.
     pub fn flags(&self) -> String {
         let mut out = String::new();

@@ -90,7 +90,7 @@ pub struct Latencies {
     /// The metadata store's time to serve a write. Default 0 (`latency.store_write`).
     pub store_write: Latency,
     /// One direction of one link, which beats the paths above for what crosses it
-    /// (`Path::Link`). Default none.
+    /// (`Route::Link`). Default none.
     pub links: BTreeMap<(Endpoint, Endpoint), Latency>,
 }
 

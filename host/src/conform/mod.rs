@@ -9,9 +9,9 @@
 //!
 //! ```no_run
 //! use logsandbox::conform;
-//! use logsandbox::runtime::Runtime;
+//! use logsandbox::runtime::Component;
 //!
-//! let runtime = Runtime::builtin()?;
+//! let runtime = Component::builtin()?;
 //! let outcomes = conform::run(runtime, None, &[]);
 //! assert!(outcomes.iter().all(|o| o.broken.is_none()));
 //! # Ok::<(), logsandbox::runtime::LoadError>(())
@@ -26,7 +26,7 @@ use std::sync::Arc;
 pub use rig::{Broken, Rig, Sent};
 pub use rules::{RULES, Rule};
 
-use crate::runtime::Runtime;
+use crate::runtime::Component;
 
 /// One rule's verdict.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -43,7 +43,7 @@ pub struct Outcome {
 /// node gets `settings` in every rule (before the rule's own), as a scenario's `guest.*`
 /// keys would give them.
 pub fn run(
-    runtime: Arc<Runtime>,
+    runtime: Arc<Component>,
     only: Option<&str>,
     settings: &[(String, String)],
 ) -> Vec<Outcome> {

@@ -21,7 +21,7 @@ use crate::bindings::{
 };
 use crate::metadata_store::LOGS_KEY;
 use crate::runtime::effects::Effect;
-use crate::runtime::{Limits, NodeInstance, Runtime};
+use crate::runtime::{Component, Limits, NodeInstance};
 use crate::storage::NodeStorage;
 use crate::workload::Cluster;
 
@@ -82,7 +82,7 @@ pub struct Sent {
 
 /// One log-server under test, and the world around it.
 pub struct Rig {
-    runtime: Arc<Runtime>,
+    runtime: Arc<Component>,
     instance: Option<NodeInstance>,
     /// The database while the node is down.
     storage: Option<NodeStorage>,
@@ -120,7 +120,7 @@ pub struct Rig {
 impl Rig {
     /// Starts a fresh node with an empty database and `settings` (`key = value` text, as
     /// a scenario's `guest.*` keys give them).
-    pub fn start(runtime: Arc<Runtime>, settings: Vec<(String, String)>) -> Result<Rig, Broken> {
+    pub fn start(runtime: Arc<Component>, settings: Vec<(String, String)>) -> Result<Rig, Broken> {
         let storage = NodeStorage::in_memory()
             .map_err(|e| Broken::new("start N1", e.to_string(), "an in-memory database"))?;
         let config = Config {

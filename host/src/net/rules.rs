@@ -45,9 +45,9 @@ pub trait Rule: Send {
     }
 }
 
-/// A path whose latency can be set: every envelope on it waits that long.
+/// A route whose latency can be set: every envelope on it waits that long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Path {
+pub enum Route {
     /// Every message between nodes (`latency.network`).
     Network,
     /// One direction of one link: `Link(5.into(), 1.into())` is N5 -> N1; also
@@ -62,43 +62,47 @@ pub enum Path {
     Storage,
 }
 
-impl Path {
+/// The old name of [`Route`], which shadowed `std::path::Path` in a glob import.
+#[deprecated(note = "renamed `Route`")]
+pub type Path = Route;
+
+impl Route {
     /// The link `from -> to`.
-    pub fn link(from: impl Into<Endpoint>, to: impl Into<Endpoint>) -> Path {
-        Path::Link(from.into(), to.into())
+    pub fn link(from: impl Into<Endpoint>, to: impl Into<Endpoint>) -> Route {
+        Route::Link(from.into(), to.into())
     }
 
     /// Whether an envelope travels this path.
     pub fn carries(&self, envelope: &Envelope<'_>) -> bool {
         match self {
-            Path::Network => matches!(envelope, Envelope::Message { .. }),
-            Path::Link(from, to) => envelope.from() == *from && envelope.to() == *to,
-            Path::PeerMetadata => envelope.is_peer_metadata(),
-            Path::MetadataStore => matches!(
+            Route::Network => matches!(envelope, Envelope::Message { .. }),
+            Route::Link(from, to) => envelope.from() == *from && envelope.to() == *to,
+            Route::PeerMetadata => envelope.is_peer_metadata(),
+            Route::MetadataStore => matches!(
                 envelope,
                 Envelope::StoreRequest { .. } | Envelope::StoreResponse { .. }
             ),
-            Path::Storage => matches!(envelope, Envelope::Commit { .. }),
+            Route::Storage => matches!(envelope, Envelope::Commit { .. }),
         }
     }
 
     fn class(&self) -> Class {
         match self {
-            Path::Link(..) => Class::LinkLatency,
-            Path::PeerMetadata | Path::MetadataStore | Path::Storage => Class::PathLatency,
-            Path::Network => Class::NetworkLatency,
+            Route::Link(..) => Class::LinkLatency,
+            Route::PeerMetadata | Route::MetadataStore | Route::Storage => Class::PathLatency,
+            Route::Network => Class::NetworkLatency,
         }
     }
 }
 
-impl fmt::Display for Path {
+impl fmt::Display for Route {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Path::Network => f.write_str("network"),
-            Path::Link(a, b) => write!(f, "{a} -> {b}"),
-            Path::PeerMetadata => f.write_str("peer metadata"),
-            Path::MetadataStore => f.write_str("metadata store"),
-            Path::Storage => f.write_str("storage"),
+            Route::Network => f.write_str("network"),
+            Route::Link(a, b) => write!(f, "{a} -> {b}"),
+            Route::PeerMetadata => f.write_str("peer metadata"),
+            Route::MetadataStore => f.write_str("metadata store"),
+            Route::Storage => f.write_str("storage"),
         }
     }
 }
@@ -121,7 +125,7 @@ pub struct RuleId(pub u64);
 enum Tag {
     Cut(Endpoint, Endpoint),
     Hold(Endpoint, Endpoint),
-    Latency(Path),
+    Latency(Route),
     Custom,
 }
 
@@ -180,7 +184,7 @@ impl Rule for Hold {
 /// Envelopes on a path wait a latency drawn from a distribution.
 pub struct LatencyRule {
     /// The path.
-    pub path: Path,
+    pub path: Route,
     /// The distribution.
     pub latency: Latency,
 }
@@ -266,7 +270,7 @@ impl Rules {
     }
 
     /// Sets the latency of a path from now on, replacing the one it had.
-    pub fn set_latency(&mut self, path: Path, latency: Latency) -> RuleId {
+    pub fn set_latency(&mut self, path: Route, latency: Latency) -> RuleId {
         self.entries.retain(|e| e.tag != Tag::Latency(path));
         self.insert(
             path.class(),
@@ -277,7 +281,7 @@ impl Rules {
     }
 
     /// The latency a path has, if one was set.
-    pub fn latency(&self, path: Path) -> Option<RuleId> {
+    pub fn latency(&self, path: Route) -> Option<RuleId> {
         self.entries
             .iter()
             .find(|e| e.tag == Tag::Latency(path))
@@ -378,9 +382,9 @@ mod tests {
     fn the_most_specific_latency_wins_and_faults_come_first() {
         let mut rules = Rules::default();
         let mut rng = crate::seeds::rng(1, "t");
-        rules.set_latency(Path::Network, Latency::Constant(2 * MILLIS));
-        rules.set_latency(Path::link(5, 3), Latency::Constant(50 * MILLIS));
-        rules.set_latency(Path::PeerMetadata, Latency::Constant(MILLIS));
+        rules.set_latency(Route::Network, Latency::Constant(2 * MILLIS));
+        rules.set_latency(Route::link(5, 3), Latency::Constant(50 * MILLIS));
+        rules.set_latency(Route::PeerMetadata, Latency::Constant(MILLIS));
         let hello = msg(Body::Hello);
         let get = msg(Body::GetMetadata((
             1,
@@ -406,7 +410,7 @@ mod tests {
             Verdict::Delay(MILLIS)
         );
         // A new network latency replaces the old, and still yields to the link's.
-        rules.set_latency(Path::Network, Latency::Constant(7 * MILLIS));
+        rules.set_latency(Route::Network, Latency::Constant(7 * MILLIS));
         assert_eq!(
             rules.judge(&on(5, 1, &hello), now, &mut rng),
             Verdict::Delay(7 * MILLIS)

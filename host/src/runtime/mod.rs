@@ -2,10 +2,10 @@
 //! `Store` per node.
 //!
 //! Phases, as in wasmtime's component examples:
-//! 1. [`Runtime::load`]: configure the engine (component model, fuel, epochs), compile
+//! 1. [`Component::load`]: configure the engine (component model, fuel, epochs), compile
 //!    the component, link WASI and the node world, and type-check it once (`LogNodePre`).
 //!    A component that does not implement the world is rejected here, naming what is missing.
-//! 2. [`Runtime::instantiate`]: a fresh `Store` with the node's state (storage, a closed
+//! 2. [`Component::instantiate`]: a fresh `Store` with the node's state (storage, a closed
 //!    WASI context whose clocks read the virtual clock, a memory cap), then an instance.
 //! 3. [`NodeInstance::init`] / [`NodeInstance::handle`]: one call at a time. Every call
 //!    gets a fuel budget (the deterministic CPU bound) and a far-off epoch deadline (a
@@ -150,20 +150,25 @@ fn other_version(
 /// The largest component file `--guest` reads (the built-in guest is well under 1 MiB).
 pub const MAX_COMPONENT_BYTES: u64 = 64 << 20;
 
-/// An engine with one compiled, linked and type-checked component.
-pub struct Runtime {
+/// One compiled, linked and type-checked component, with the engine it was compiled
+/// for: what a node runs. Cheap to share (`Arc`) between nodes and sandboxes.
+pub struct Component {
     engine: Engine,
     pre: LogNodePre<NodeState>,
     name: String,
 }
 
-impl Runtime {
-    /// The runtime of the built-in guest, compiled once per process.
-    pub fn builtin() -> Result<Arc<Runtime>, LoadError> {
-        static BUILTIN: OnceLock<Result<Arc<Runtime>, String>> = OnceLock::new();
+/// The old name of [`Component`].
+#[deprecated(note = "renamed `Component`: one compiled component")]
+pub type Runtime = Component;
+
+impl Component {
+    /// The built-in guest, compiled once per process.
+    pub fn builtin() -> Result<Arc<Component>, LoadError> {
+        static BUILTIN: OnceLock<Result<Arc<Component>, String>> = OnceLock::new();
         BUILTIN
             .get_or_init(|| {
-                Runtime::load("built-in guest", BUILTIN_GUEST)
+                Component::load("built-in guest", BUILTIN_GUEST)
                     .map(Arc::new)
                     .map_err(|e| e.to_string())
             })
@@ -173,7 +178,7 @@ impl Runtime {
 
     /// Reads a component file and loads it. Only a regular file is read, and at most
     /// [`MAX_COMPONENT_BYTES`] of it: a device or a pipe (`/dev/zero`) would be read forever.
-    pub fn from_file(path: &std::path::Path) -> Result<Runtime, LoadError> {
+    pub fn from_file(path: &std::path::Path) -> Result<Component, LoadError> {
         use std::io::Read as _;
         let failed = |reason: String| LoadError::Read {
             path: path.display().to_string(),
@@ -200,11 +205,11 @@ impl Runtime {
         if bytes.len() as u64 > MAX_COMPONENT_BYTES {
             return Err(too_big());
         }
-        Runtime::load(&path.display().to_string(), &bytes)
+        Component::load(&path.display().to_string(), &bytes)
     }
 
     /// Compiles and links a component; `name` names it in errors (a path, usually).
-    pub fn load(name: &str, wasm: &[u8]) -> Result<Runtime, LoadError> {
+    pub fn load(name: &str, wasm: &[u8]) -> Result<Component, LoadError> {
         let engine = shared_engine()?;
         let component = compile_cache::load(&engine, wasm).map_err(|e| LoadError::Compile {
             source_name: name.to_string(),
@@ -228,7 +233,7 @@ impl Runtime {
         };
         let instance_pre = linker.instantiate_pre(&component).map_err(world_err)?;
         let pre = LogNodePre::new(instance_pre).map_err(world_err)?;
-        Ok(Runtime {
+        Ok(Component {
             engine,
             pre,
             name: name.to_string(),

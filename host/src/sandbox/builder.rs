@@ -16,9 +16,9 @@ use crate::error::BuildError;
 use crate::fault::{Fault, Planned};
 use crate::latency::IntoLatency;
 use crate::metadata_store::{HarnessPuts, Proxy};
-use crate::net::rules::Path;
+use crate::net::rules::Route;
 use crate::op::{NodeId, Version};
-use crate::runtime::Runtime;
+use crate::runtime::Component;
 use crate::scenario::{Scenario, Trigger};
 use crate::sim::{Outputs, World};
 use crate::time::SimTime;
@@ -31,12 +31,12 @@ const DEFAULT_LINGER: Duration = Duration::from_secs(1);
 /// Builds a [`Sandbox`]. Every setting has a default (see [`Config`] and each method).
 ///
 /// ```no_run
-/// use logsandbox::{Path, Sandbox};
+/// use logsandbox::{Route, Sandbox};
 /// let sandbox = Sandbox::builder()
 ///     .log_servers(3)
 ///     .client(5)
 ///     .seed(7)
-///     .latency(Path::MetadataStore, "200ms")
+///     .latency(Route::MetadataStore, "200ms")
 ///     .build()?;
 /// # Ok::<(), logsandbox::Error>(())
 /// ```
@@ -224,16 +224,16 @@ impl SandboxBuilder {
     /// The latency of a path: `"5ms"`, `"1ms..3ms"`, `"exp:2ms"`, a `Duration` or a
     /// [`crate::Latency`]. Defaults: network `1ms..3ms`, metadata store `2ms`, storage
     /// `100us`, peer metadata as the network. A malformed text fails [`Self::build`].
-    pub fn latency(mut self, path: Path, latency: impl IntoLatency) -> Self {
+    pub fn latency(mut self, path: Route, latency: impl IntoLatency) -> Self {
         match latency.into_latency() {
             Ok(latency) => {
                 let l = &mut self.config.latency;
                 match path {
-                    Path::Network => l.network = latency,
-                    Path::PeerMetadata => l.peer_metadata = Some(latency),
-                    Path::MetadataStore => l.metadata_store = latency,
-                    Path::Storage => l.storage = latency,
-                    Path::Link(from, to) => {
+                    Route::Network => l.network = latency,
+                    Route::PeerMetadata => l.peer_metadata = Some(latency),
+                    Route::MetadataStore => l.metadata_store = latency,
+                    Route::Storage => l.storage = latency,
+                    Route::Link(from, to) => {
                         l.links.insert((from, to), latency);
                     }
                 }
@@ -267,26 +267,26 @@ impl SandboxBuilder {
     // --- components ---
 
     /// The component every node runs unless told otherwise. Default: the built-in guest.
-    pub fn component(mut self, runtime: Arc<Runtime>) -> Self {
-        self.config.components.default = Some(runtime);
+    pub fn component(mut self, component: Arc<Component>) -> Self {
+        self.config.components.default = Some(component);
         self
     }
 
     /// The component the log-servers run.
-    pub fn log_server_component(mut self, runtime: Arc<Runtime>) -> Self {
-        self.config.components.log_server = Some(runtime);
+    pub fn log_server_component(mut self, component: Arc<Component>) -> Self {
+        self.config.components.log_server = Some(component);
         self
     }
 
     /// The component the client nodes run.
-    pub fn client_component(mut self, runtime: Arc<Runtime>) -> Self {
-        self.config.components.client = Some(runtime);
+    pub fn client_component(mut self, component: Arc<Component>) -> Self {
+        self.config.components.client = Some(component);
         self
     }
 
     /// The component one node runs (beats the role's and the default).
-    pub fn component_for(mut self, node: NodeId, runtime: Arc<Runtime>) -> Self {
-        self.config.components.set_node(node, runtime);
+    pub fn component_for(mut self, node: NodeId, component: Arc<Component>) -> Self {
+        self.config.components.set_node(node, component);
         self
     }
 

@@ -10,7 +10,7 @@ use crate::latency::IntoLatency;
 use crate::metadata_store::Outage;
 use crate::net::LinkStats;
 use crate::net::envelope::Endpoint;
-use crate::net::rules::{Path, Rule, RuleId};
+use crate::net::rules::{Route, Rule, RuleId};
 use crate::op::{NodeId, OpId};
 use crate::record::history::Process;
 use crate::sim::queue::{Origin, Pending};
@@ -145,7 +145,7 @@ impl Sandbox {
     /// `Duration` or a [`crate::Latency`]. A link's latency beats its path class's.
     pub fn set_latency(
         &mut self,
-        path: Path,
+        path: Route,
         latency: impl IntoLatency,
     ) -> Result<(), crate::latency::LatencyError> {
         let latency = latency.into_latency()?;

@@ -24,7 +24,7 @@ use crate::fault::{Fault, Planned};
 use crate::latency::Latency;
 use crate::metadata_store::Outage;
 use crate::net::envelope::Endpoint;
-use crate::net::rules::Path;
+use crate::net::rules::Route;
 use crate::op::NodeId;
 use crate::time::parse_duration;
 
@@ -143,7 +143,7 @@ impl Fields<'_> {
 
 /// A path for a latency: `network`, `peer_metadata`, `metadata_store`, `storage`, or a
 /// link `5->1`, `5->store`, `2->disk` (N2's commits).
-pub fn parse_path(text: &str) -> Option<Path> {
+pub fn parse_path(text: &str) -> Option<Route> {
     let node = |s: &str| {
         s.trim()
             .trim_start_matches('N')
@@ -152,10 +152,10 @@ pub fn parse_path(text: &str) -> Option<Path> {
             .filter(|n| *n > 0)
     };
     match text.trim() {
-        "network" => Some(Path::Network),
-        "peer_metadata" => Some(Path::PeerMetadata),
-        "metadata_store" => Some(Path::MetadataStore),
-        "storage" => Some(Path::Storage),
+        "network" => Some(Route::Network),
+        "peer_metadata" => Some(Route::PeerMetadata),
+        "metadata_store" => Some(Route::MetadataStore),
+        "storage" => Some(Route::Storage),
         link => {
             let (a, b) = link.split_once("->")?;
             let from = node(a)?;
@@ -164,7 +164,7 @@ pub fn parse_path(text: &str) -> Option<Path> {
                 "disk" => Endpoint::Disk(from),
                 other => Endpoint::Node(node(other)?),
             };
-            Some(Path::Link(Endpoint::Node(from), to))
+            Some(Route::Link(Endpoint::Node(from), to))
         }
     }
 }
@@ -310,15 +310,15 @@ mod tests {
 
     #[test]
     fn paths_name_classes_and_links() {
-        assert_eq!(parse_path("network"), Some(Path::Network));
-        assert_eq!(parse_path("5->1"), Some(Path::link(5, 1)));
+        assert_eq!(parse_path("network"), Some(Route::Network));
+        assert_eq!(parse_path("5->1"), Some(Route::link(5, 1)));
         assert_eq!(
             parse_path("N5 -> store"),
-            Some(Path::link(5, Endpoint::Store))
+            Some(Route::link(5, Endpoint::Store))
         );
         assert_eq!(
             parse_path("2->disk"),
-            Some(Path::link(2, Endpoint::Disk(2)))
+            Some(Route::link(2, Endpoint::Disk(2)))
         );
         assert_eq!(parse_path("5->"), None);
         assert_eq!(parse_path("fast"), None);

@@ -12,7 +12,7 @@ use crate::bindings::{Body, Config, Event, MetadataValue, Reply, Request, Roles,
 use crate::op::{LogId, NodeId, Offset, OpId, Version};
 use crate::record::journal::{Lane, MarkKind};
 use crate::record::trace::reply_header;
-use crate::runtime::{NodeInstance, Runtime};
+use crate::runtime::{Component, NodeInstance};
 use crate::seeds;
 use crate::storage::{NodeStorage, StorageError};
 use crate::time::SimTime;
@@ -92,7 +92,7 @@ pub struct LogletReport {
 pub(crate) struct SimNode {
     pub id: NodeId,
     pub roles: Roles,
-    pub runtime: Arc<Runtime>,
+    pub runtime: Arc<Component>,
     pub status: NodeStatus,
     pub instance: Option<NodeInstance>,
     /// The database while the node is down.
@@ -128,7 +128,7 @@ impl SimNode {
         }
     }
 
-    pub fn new(id: NodeId, roles: Roles, runtime: Arc<Runtime>, storage: NodeStorage) -> Self {
+    pub fn new(id: NodeId, roles: Roles, runtime: Arc<Component>, storage: NodeStorage) -> Self {
         SimNode {
             id,
             roles,

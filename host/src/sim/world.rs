@@ -17,13 +17,13 @@ use crate::fault::Planned;
 use crate::metadata_store::{LOGS_KEY, MetadataStore, StoreRequest};
 use crate::net::Network;
 use crate::net::envelope::Endpoint;
-use crate::net::rules::Path;
+use crate::net::rules::Route;
 use crate::op::NodeId;
 use crate::record::history::History;
 use crate::record::journal::Journal;
 use crate::record::offers::MetadataOffer;
 use crate::record::trace::Trace;
-use crate::runtime::{Limits, Runtime};
+use crate::runtime::{Component, Limits};
 use crate::scenario::Trigger;
 use crate::storage::NodeStorage;
 use crate::time::SimTime;
@@ -125,21 +125,21 @@ impl World {
             };
             let runtime = match config.components.for_node(id, is_client) {
                 Some(runtime) => runtime.clone(),
-                None => Runtime::builtin()?,
+                None => Component::builtin()?,
             };
             nodes.insert(id, SimNode::new(id, roles, runtime, storage));
         }
         let latency = &config.latency;
         let mut net = Network::new(seed, latency.reorder);
-        net.rules.set_latency(Path::Network, latency.network);
+        net.rules.set_latency(Route::Network, latency.network);
         if let Some(peer) = latency.peer_metadata {
-            net.rules.set_latency(Path::PeerMetadata, peer);
+            net.rules.set_latency(Route::PeerMetadata, peer);
         }
         net.rules
-            .set_latency(Path::MetadataStore, latency.metadata_store);
-        net.rules.set_latency(Path::Storage, latency.storage);
+            .set_latency(Route::MetadataStore, latency.metadata_store);
+        net.rules.set_latency(Route::Storage, latency.storage);
         for (&(from, to), &l) in &latency.links {
-            net.rules.set_latency(Path::Link(from, to), l);
+            net.rules.set_latency(Route::Link(from, to), l);
         }
         let mut on_seal = Vec::new();
         let mut at_start = Vec::new();

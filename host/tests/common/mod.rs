@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::Arc;
 
-use logsandbox::runtime::Runtime;
+use logsandbox::runtime::Component;
 use logsandbox::show::report::RunReport;
 use logsandbox::{Sandbox, scenario};
 
@@ -17,7 +17,7 @@ pub fn run(name: &str, seed: Option<u64>, sets: &[&str]) -> RunReport {
         name,
         seed,
         sets,
-        Runtime::builtin().expect("the built-in guest loads"),
+        Component::builtin().expect("the built-in guest loads"),
         None,
     )
 }
@@ -27,7 +27,7 @@ pub fn run_with(
     name: &str,
     seed: Option<u64>,
     sets: &[&str],
-    runtime: Arc<Runtime>,
+    runtime: Arc<Component>,
     out_dir: Option<PathBuf>,
 ) -> RunReport {
     let sets: Vec<String> = sets.iter().map(|s| s.to_string()).collect();

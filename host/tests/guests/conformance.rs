@@ -7,7 +7,7 @@ use crate::common;
 
 use common::{logsandbox, mutant_file, scratch, stderr, stdout};
 use logsandbox::conform::{self, RULES};
-use logsandbox::runtime::{MUTANTS, MutantPart, Runtime, test_guests};
+use logsandbox::runtime::{Component, MUTANTS, MutantPart, test_guests};
 use std::sync::Arc;
 
 #[test]
@@ -198,7 +198,7 @@ fn conform_refuses_bad_input_with_exit_2() {
 
 #[test]
 fn the_suite_is_a_library_too_and_runs_the_same_every_time() {
-    let runtime = Runtime::builtin().unwrap();
+    let runtime = Component::builtin().unwrap();
     let first = conform::run(runtime.clone(), Some("recovery"), &[]);
     assert_eq!(first.len(), 2);
     assert!(first.iter().all(|o| o.broken.is_none()), "{first:?}");
@@ -206,7 +206,7 @@ fn the_suite_is_a_library_too_and_runs_the_same_every_time() {
         .iter()
         .find(|m| m.name == "forget-seal-on-recovery")
         .unwrap();
-    let mutant = Arc::new(Runtime::load(mutant.name, mutant.wasm).unwrap());
+    let mutant = Arc::new(Component::load(mutant.name, mutant.wasm).unwrap());
     let once = conform::run(mutant.clone(), Some("recovery"), &[]);
     let again = conform::run(mutant, Some("recovery"), &[]);
     let broken: Vec<_> = once.iter().filter_map(|o| o.broken.clone()).collect();

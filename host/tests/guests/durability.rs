@@ -7,12 +7,12 @@ use crate::common;
 use std::sync::Arc;
 
 use logsandbox::OpResult;
-use logsandbox::runtime::{Runtime, test_guests};
+use logsandbox::runtime::{Component, test_guests};
 use logsandbox::scenario::builtin_names;
 
 #[test]
 fn a_guest_that_keeps_the_log_on_the_client_fails_durability_in_every_scenario_that_appends() {
-    let cheat = Arc::new(Runtime::load("list-on-client", test_guests::LIST_ON_CLIENT).unwrap());
+    let cheat = Arc::new(Component::load("list-on-client", test_guests::LIST_ON_CLIENT).unwrap());
     let mut appending = 0;
     for name in builtin_names() {
         let report = common::run_with(&name, None, &[], cheat.clone(), None);

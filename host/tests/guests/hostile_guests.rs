@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use logsandbox::runtime::{Runtime, test_guests};
+use logsandbox::runtime::{Component, test_guests};
 use logsandbox::show::report::RunReport;
 use logsandbox::{Sandbox, scenario};
 
@@ -23,10 +23,10 @@ enum Expect {
 }
 
 /// The hostile test guest, compiled once for every test of this file.
-fn hostile() -> Arc<Runtime> {
-    static HOSTILE: std::sync::OnceLock<Arc<Runtime>> = std::sync::OnceLock::new();
+fn hostile() -> Arc<Component> {
+    static HOSTILE: std::sync::OnceLock<Arc<Component>> = std::sync::OnceLock::new();
     HOSTILE
-        .get_or_init(|| Arc::new(Runtime::load("hostile", test_guests::HOSTILE).unwrap()))
+        .get_or_init(|| Arc::new(Component::load("hostile", test_guests::HOSTILE).unwrap()))
         .clone()
 }
 

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::{failing_checks, logsandbox, run, run_with, scratch, stdout};
-use logsandbox::runtime::Runtime;
+use logsandbox::runtime::Component;
 
 #[test]
 fn the_basic_scenario_passes_every_check_through_the_wasm_guest() {
@@ -54,7 +54,7 @@ fn file_databases_give_the_same_trace_as_in_memory_ones_and_write_a_history() {
         "append-seal-basic",
         Some(3),
         &sets,
-        Runtime::builtin().unwrap(),
+        Component::builtin().unwrap(),
         Some(dir.clone()),
     );
     assert!(on_disk.passed(), "{}", on_disk.render("(test)"));

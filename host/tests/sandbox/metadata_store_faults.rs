@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::run;
 use logsandbox::{
-    HarnessPuts, MetadataKind, Op, OpResult, Outage, Path, Precondition, Proxy, Sandbox, SimTime,
+    HarnessPuts, MetadataKind, Op, OpResult, Outage, Precondition, Proxy, Route, Sandbox, SimTime,
     Source, ms,
 };
 
@@ -20,7 +20,7 @@ fn cluster() -> logsandbox::SandboxBuilder {
         .log_servers(3)
         .client(5)
         .install_logs(1)
-        .latency(Path::MetadataStore, "2ms")
+        .latency(Route::MetadataStore, "2ms")
         .keep_trace(true)
 }
 
@@ -211,7 +211,7 @@ fn a_terminal_store_makes_the_nodes_start_their_read_over_after_a_pause() {
 #[test]
 fn reads_and_writes_take_their_own_service_time() {
     let mut sb = cluster()
-        .latency(Path::MetadataStore, "1ms")
+        .latency(Route::MetadataStore, "1ms")
         .store_service_time("40ms", "0")
         .build()
         .unwrap();

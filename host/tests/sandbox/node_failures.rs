@@ -7,12 +7,12 @@ use crate::common;
 use std::sync::Arc;
 
 use common::{failing_checks, run, run_with};
-use logsandbox::runtime::{Runtime, test_guests};
+use logsandbox::runtime::{Component, test_guests};
 
 #[test]
 fn a_guest_that_traps_takes_down_only_its_node() {
     // N2 panics inside the guest on its 50th Store; N1 and N3 still make a write quorum.
-    let runtime = Arc::new(Runtime::load("trap-on-store", test_guests::TRAP_ON_STORE).unwrap());
+    let runtime = Arc::new(Component::load("trap-on-store", test_guests::TRAP_ON_STORE).unwrap());
     let report = run_with(
         "append-seal-basic",
         None,

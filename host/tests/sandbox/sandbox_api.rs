@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use logsandbox::runtime::{Runtime, test_guests};
+use logsandbox::runtime::{Component, test_guests};
 use logsandbox::{
-    ClientError, Endpoint, Envelope, Fault, MetadataKind, NodeStatus, Op, OpResult, Path,
-    Precondition, Rule, RunError, Sandbox, SimTime, Source, TailState, Verdict, ms, secs,
+    ClientError, Endpoint, Envelope, Fault, MetadataKind, NodeStatus, Op, OpResult, Precondition,
+    Route, Rule, RunError, Sandbox, SimTime, Source, TailState, Verdict, ms, secs,
 };
 
 fn wait_ready(sb: &mut Sandbox, node: u32, version: u32) {
@@ -36,8 +36,8 @@ fn the_seed_race_reads_as_the_issue_wrote_it() {
             .client(5)
             .seed(7)
             .provision_empty_logs()
-            .latency(Path::MetadataStore, "200ms")
-            .latency(Path::PeerMetadata, "1ms..3ms")
+            .latency(Route::MetadataStore, "200ms")
+            .latency(Route::PeerMetadata, "1ms..3ms")
             .build()
             .unwrap();
         sb.run_for(ms(2000)).unwrap();
@@ -325,16 +325,16 @@ fn rules_of_ones_own_judge_every_envelope_and_latencies_change_mid_run() {
     assert!(sb.link_stats(5, 1).dropped >= 3);
     assert!(sb.remove_rule(rule));
     // A slow link from now on: appends commit on N2 and N3 without waiting for N1.
-    sb.set_latency(Path::link(5, 1), "300ms").unwrap();
+    sb.set_latency(Route::link(5, 1), "300ms").unwrap();
     let start = sb.now();
     append(&mut sb, "fast");
     assert!(sb.now().since(start) < ms(50));
-    assert!(sb.set_latency(Path::Network, "fast").is_err());
+    assert!(sb.set_latency(Route::Network, "fast").is_err());
 }
 
 #[test]
 fn a_component_per_node_runs_beside_the_built_in_guest() {
-    let trap = Arc::new(Runtime::load("trap-on-store", test_guests::TRAP_ON_STORE).unwrap());
+    let trap = Arc::new(Component::load("trap-on-store", test_guests::TRAP_ON_STORE).unwrap());
     let mut sb = Sandbox::builder()
         .client(5)
         .install_logs(1)
@@ -370,7 +370,7 @@ fn a_released_link_delivers_what_it_held_in_the_order_it_was_sent() {
         .seed(21)
         .install_logs(1)
         .reorder(true)
-        .latency(Path::Network, "exp:5ms")
+        .latency(Route::Network, "exp:5ms")
         .keep_trace(true)
         .build()
         .unwrap();
@@ -447,4 +447,29 @@ async fn the_async_sandbox_serves_tokio_tests_with_the_same_determinism() {
     assert_eq!(first, second);
     assert_eq!(results, again);
     assert!(results.iter().all(|r| matches!(r, OpResult::Appended(_))));
+}
+
+/// `Runtime` and `Path` were the names of `Component` and `Route`: a program written
+/// against them still builds and runs the same, with a deprecation warning.
+#[test]
+#[allow(deprecated)]
+fn the_old_names_still_build_the_same_run() {
+    use logsandbox::{Path, Route, Runtime};
+    let component: Arc<Runtime> = Runtime::builtin().unwrap();
+    let hash = |route_of: fn() -> Route| {
+        let mut sb = Sandbox::builder()
+            .client(5)
+            .install_logs(1)
+            .component(component.clone())
+            .latency(route_of(), "7ms")
+            .build()
+            .unwrap();
+        sb.start(5).unwrap();
+        wait_ready(&mut sb, 5, 1);
+        append(&mut sb, "x");
+        sb.trace_hash()
+    };
+    assert_eq!(hash(|| Path::MetadataStore), hash(|| Route::MetadataStore));
+    let (a, b) = (Path::link(5, 1), Route::link(5, 1));
+    assert_eq!(a, b);
 }

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use logsandbox::check::durability::StoredLog;
-use logsandbox::runtime::{MUTANTS, Runtime};
+use logsandbox::runtime::{Component, MUTANTS};
 use logsandbox::{MetadataKind, Op, OpResult, Sandbox, TailState, ms, scenario};
 
 /// What one story run showed.
@@ -30,7 +30,7 @@ struct Story {
 /// Runs `append-seal-reordered` at `seed`, optionally crashing log-server `crash` 1 ms
 /// after the seal (it stays down); then starts N6 cut off from the sequencer and has it
 /// find the tail.
-fn story(seed: u64, crash: Option<u32>, component: Option<Arc<Runtime>>) -> Story {
+fn story(seed: u64, crash: Option<u32>, component: Option<Arc<Component>>) -> Story {
     let text = scenario::BUILTIN
         .iter()
         .find(|(name, _)| *name == "append-seal-reordered")
@@ -130,7 +130,7 @@ fn a_sequencer_that_publishes_without_repair_is_caught_by_the_checks() {
         .iter()
         .find(|m| m.name == "publish-without-repair")
         .unwrap();
-    let mutant = Arc::new(Runtime::load("publish-without-repair", mutant.wasm).unwrap());
+    let mutant = Arc::new(Component::load("publish-without-repair", mutant.wasm).unwrap());
     let caught: Vec<(u64, Vec<String>)> = (1..=6)
         .map(|seed| (seed, story(seed, None, Some(mutant.clone())).failing))
         .filter(|(_, failing)| !failing.is_empty())

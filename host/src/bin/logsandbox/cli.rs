@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::io::{IsTerminal, Write};
 
 use clap::{Parser, Subcommand};
-use logsandbox::runtime::Runtime;
+use logsandbox::runtime::Component;
 use logsandbox::scenario::{self, BUILTIN, ScenarioError};
 use logsandbox::show::timeline::Timeline;
 use logsandbox::{Error, Pace, Sandbox, explore};
@@ -201,9 +201,9 @@ fn conform(
     let (name, runtime) = match &component {
         Some(path) => (
             path.display().to_string(),
-            Arc::new(Runtime::from_file(path)?),
+            Arc::new(Component::from_file(path)?),
         ),
-        None => ("the built-in guest".to_string(), Runtime::builtin()?),
+        None => ("the built-in guest".to_string(), Component::builtin()?),
     };
     let outcomes = logsandbox::conform::run(runtime, rule.as_deref(), &settings);
     if outcomes.is_empty() {
@@ -265,7 +265,7 @@ pub fn main_with(cli: Cli) -> i32 {
 fn execute(cli: Cli) -> Result<i32, CliError> {
     match cli.command {
         Command::Demo { seed } => {
-            let demo = Demo::run(Runtime::builtin()?, seed)?;
+            let demo = Demo::run(Component::builtin()?, seed)?;
             emit(&demo.render());
             Ok(if demo.succeeded() {
                 EXIT_PASS

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use logsandbox::Components;
-use logsandbox::runtime::Runtime;
+use logsandbox::runtime::Component;
 
 use crate::exit::CliError;
 
@@ -54,8 +54,8 @@ impl ComponentArgs {
 
     /// The components, each file compiled once however many roles name it.
     pub fn load(&self) -> Result<Components, CliError> {
-        let mut loaded: BTreeMap<PathBuf, Arc<Runtime>> = BTreeMap::new();
-        let mut load = |path: &Path| -> Result<Arc<Runtime>, CliError> {
+        let mut loaded: BTreeMap<PathBuf, Arc<Component>> = BTreeMap::new();
+        let mut load = |path: &Path| -> Result<Arc<Component>, CliError> {
             if let Some(runtime) = loaded.get(path) {
                 return Ok(runtime.clone());
             }
@@ -129,6 +129,6 @@ pub const LOG_SERVER_FILE: &str = "log-server.wasm";
 pub const CLIENT_FILE: &str = "client.wasm";
 
 /// A component from a file.
-pub fn load_guest(path: &std::path::Path) -> Result<Arc<Runtime>, CliError> {
-    Ok(Arc::new(Runtime::from_file(path)?))
+pub fn load_guest(path: &std::path::Path) -> Result<Arc<Component>, CliError> {
+    Ok(Arc::new(Component::from_file(path)?))
 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use logsandbox::record::offers::MetadataOffer;
-use logsandbox::runtime::Runtime;
+use logsandbox::runtime::Component;
 use logsandbox::scenario::{self, Scenario};
 use logsandbox::show::report::RunReport;
 use logsandbox::time::{SECONDS, fmt_duration};
@@ -31,7 +31,7 @@ pub struct Demo {
 }
 
 impl Demo {
-    pub fn run(runtime: Arc<Runtime>, seed: Option<u64>) -> Result<Demo, Error> {
+    pub fn run(runtime: Arc<Component>, seed: Option<u64>) -> Result<Demo, Error> {
         let sets = |extra: &[&str]| -> Vec<String> {
             SLOW_STORE
                 .iter()

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 use serde::Serialize;
 use serde_json::json;
 
-use logsandbox::runtime::{MUTANTS, MutantPart, Runtime};
+use logsandbox::runtime::{Component, MUTANTS, MutantPart};
 use logsandbox::scenario::{self, BUILTIN, Scenario};
 use logsandbox::{Components, Sandbox};
 
@@ -64,7 +64,7 @@ pub struct Placement {
 
 impl Placement {
     /// The cluster with `mutant` in its place.
-    fn with(&self, mutant: Arc<Runtime>) -> Components {
+    fn with(&self, mutant: Arc<Component>) -> Components {
         let mut components = self.base.clone();
         match self.role {
             None => components.default = Some(mutant),
@@ -116,7 +116,7 @@ pub fn run(
     }];
     let mut conform = Vec::new();
     for (i, mutant) in MUTANTS.iter().enumerate() {
-        let runtime = Arc::new(Runtime::load(
+        let runtime = Arc::new(Component::load(
             &format!("mutant {}", mutant.name),
             mutant.wasm,
         )?);
