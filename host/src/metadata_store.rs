@@ -174,11 +174,11 @@ impl Default for HarnessPuts {
 }
 
 /// The forms a precondition is written in.
-pub const PRECONDITION_FORMS: &str =
+pub(crate) const PRECONDITION_FORMS: &str =
     "expected \"none\", \"does-not-exist\" or \"matches-version:N\"";
 
 /// Parses `none`, `does-not-exist` or `matches-version:N`.
-pub fn parse_precondition(text: &str) -> Option<Precondition> {
+pub(crate) fn parse_precondition(text: &str) -> Option<Precondition> {
     match text.trim() {
         "none" => Some(Precondition::None),
         "does-not-exist" => Some(Precondition::DoesNotExist),
@@ -190,7 +190,7 @@ pub fn parse_precondition(text: &str) -> Option<Precondition> {
 }
 
 /// A precondition as a scenario writes it: `none`, `does-not-exist`, `matches-version:N`.
-pub fn describe_precondition(precondition: &Precondition) -> String {
+pub(crate) fn describe_precondition(precondition: &Precondition) -> String {
     match precondition {
         Precondition::None => "none".into(),
         Precondition::DoesNotExist => "does-not-exist".into(),
@@ -199,7 +199,7 @@ pub fn describe_precondition(precondition: &Precondition) -> String {
 }
 
 /// What a store error is, in a message.
-pub fn describe_error(error: &StoreError) -> String {
+pub(crate) fn describe_error(error: &StoreError) -> String {
     match error {
         StoreError::FailedPrecondition(v) => format!("failed precondition (stored version {v})"),
         StoreError::Unavailable(why) => format!("unavailable (retryable): {why}"),
@@ -208,7 +208,7 @@ pub fn describe_error(error: &StoreError) -> String {
 }
 
 /// The version a value carries.
-pub fn version_of(value: &MetadataValue) -> u32 {
+pub(crate) fn version_of(value: &MetadataValue) -> u32 {
     match value {
         MetadataValue::Logs(l) => l.version,
     }
@@ -216,7 +216,7 @@ pub fn version_of(value: &MetadataValue) -> u32 {
 
 /// The store's contents: one value per key.
 #[derive(Debug, Default)]
-pub struct MetadataStore {
+pub(crate) struct MetadataStore {
     values: BTreeMap<String, MetadataValue>,
     /// Roughly what the values and keys hold, against [`MAX_STORE_BYTES`].
     bytes: usize,

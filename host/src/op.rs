@@ -129,7 +129,7 @@ pub fn fmt_loglet(id: u64) -> String {
 }
 
 /// `Open(12)`, `Sealed(4002)`.
-pub fn fmt_tail(t: &TailState) -> String {
+pub(crate) fn fmt_tail(t: &TailState) -> String {
     match t {
         TailState::Open(o) => format!("Open({o})"),
         TailState::Sealed(o) => format!("Sealed({o})"),
@@ -137,7 +137,7 @@ pub fn fmt_tail(t: &TailState) -> String {
 }
 
 /// The offset of a tail and whether it is sealed.
-pub fn split_tail(t: TailState) -> (Offset, bool) {
+pub(crate) fn split_tail(t: TailState) -> (Offset, bool) {
     match t {
         TailState::Open(o) => (o, false),
         TailState::Sealed(o) => (o, true),
@@ -145,7 +145,7 @@ pub fn split_tail(t: TailState) -> (Offset, bool) {
 }
 
 /// A client error as the user sees it: `unknown log '0'`, `sealed`, ...
-pub fn describe_error(e: &ClientError) -> String {
+pub(crate) fn describe_error(e: &ClientError) -> String {
     match e {
         ClientError::Sealed => "sealed".into(),
         ClientError::UnknownLog(log) => format!("unknown log '{log}'"),

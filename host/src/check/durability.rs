@@ -5,7 +5,7 @@
 //! the log-servers' databases hold, through the host, so a guest that acknowledges appends
 //! it never replicated (or keeps them in memory, or on one node) fails here however
 //! consistent its answers are. Log-servers keep record `offset` of `loglet` under
-//! [`record_key`], the layout `wit/node.wit` asks of them. Copies lost with a wiped disk
+//! `record_key`, the layout `wit/node.wit` asks of them. Copies lost with a wiped disk
 //! are forgiven: each wiped node of the nodeset lowers the copies required by one.
 
 use std::collections::BTreeMap;
@@ -18,7 +18,7 @@ const RECORD: u8 = b'd';
 
 /// The key of record `offset` of `loglet` in a log-server's database: `d`, the loglet id
 /// (u64, big-endian), then the offset (u32, big-endian); the value is the payload.
-pub fn record_key(loglet: u64, offset: Offset) -> Vec<u8> {
+pub(crate) fn record_key(loglet: u64, offset: Offset) -> Vec<u8> {
     let mut key = Vec::with_capacity(13);
     key.push(RECORD);
     key.extend_from_slice(&loglet.to_be_bytes());
@@ -27,7 +27,7 @@ pub fn record_key(loglet: u64, offset: Offset) -> Vec<u8> {
 }
 
 /// The keys of every record of `loglet`: `start..end`.
-pub fn record_range(loglet: u64) -> (Vec<u8>, Vec<u8>) {
+pub(crate) fn record_range(loglet: u64) -> (Vec<u8>, Vec<u8>) {
     let start = record_key(loglet, 0);
     let end = match loglet.checked_add(1) {
         Some(next) => record_key(next, 0),

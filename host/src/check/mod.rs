@@ -22,7 +22,7 @@
 //! A workload adds its own expectations on top (see [`Workload::expectations`](crate::Workload::expectations)).
 
 pub mod durability;
-pub mod index;
+pub(crate) mod index;
 pub mod offsets;
 pub mod reads;
 pub mod seal;

@@ -2,7 +2,7 @@
 //!
 //! - [`envelope`]: what crosses (a message, a store request or response, a commit).
 //! - [`rules`]: the one fault seam, where every envelope is judged.
-//! - [`Network`] (here): the rules, the generators they draw from, and the order of
+//! - `Network` (here, crate-private): the rules, the generators they draw from, and the order of
 //!   messages on a link: FIFO per direction (as a TCP stream: a message never overtakes an
 //!   earlier one on the same link) or, with `reorder`, each message on its own (as RPCs
 //!   over several connections).
@@ -20,7 +20,7 @@ use rules::{Rules, Verdict};
 
 /// What becomes of an envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(crate) enum Decision {
     /// It arrives at this instant.
     Deliver(SimTime),
     /// It is lost.
@@ -41,7 +41,7 @@ pub struct LinkStats {
 }
 
 /// The rules, their generators, and the FIFO order of links.
-pub struct Network {
+pub(crate) struct Network {
     /// The fault seam.
     pub rules: Rules,
     reorder: bool,
@@ -132,10 +132,5 @@ impl Network {
     /// What went over the link `from -> to` so far.
     pub fn stats(&self, from: NodeId, to: NodeId) -> LinkStats {
         self.stats.get(&(from, to)).copied().unwrap_or_default()
-    }
-
-    /// Whether messages may overtake each other on a link.
-    pub fn reorders(&self) -> bool {
-        self.reorder
     }
 }

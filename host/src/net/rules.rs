@@ -213,7 +213,7 @@ struct Entry {
 
 /// The ordered rules of a sandbox.
 #[derive(Default)]
-pub struct Rules {
+pub(crate) struct Rules {
     entries: Vec<Entry>,
     next_id: u64,
     /// The earliest instant a cut expires, if one may; rules of your own may expire any
@@ -280,14 +280,6 @@ impl Rules {
         )
     }
 
-    /// The latency a path has, if one was set.
-    pub fn latency(&self, path: Route) -> Option<RuleId> {
-        self.entries
-            .iter()
-            .find(|e| e.tag == Tag::Latency(path))
-            .map(|e| e.id)
-    }
-
     /// Cuts `from -> to` (until `until`).
     pub fn cut(&mut self, from: Endpoint, to: Endpoint, until: Option<SimTime>) -> RuleId {
         let rule = Cut { from, to, until };
@@ -320,17 +312,6 @@ impl Rules {
         let before = self.entries.len();
         self.entries.retain(|e| e.tag != Tag::Hold(from, to));
         before != self.entries.len()
-    }
-
-    /// The links held now.
-    pub fn held_links(&self) -> Vec<(Endpoint, Endpoint)> {
-        self.entries
-            .iter()
-            .filter_map(|e| match e.tag {
-                Tag::Hold(a, b) => Some((a, b)),
-                _ => None,
-            })
-            .collect()
     }
 
     /// The verdict of the first rule that does not pass; `Delay(0)` when all pass.

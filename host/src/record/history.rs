@@ -276,13 +276,13 @@ impl History {
 /// or a seal or a trim cut short (`sealed`, `internal`) may have reached some
 /// log-servers; a refusal (`unknown log`, `unsupported`, `malformed`) did not, nor does a
 /// failed read.
-pub fn may_have_taken_effect(op: &Op, e: &ClientError) -> bool {
+pub(crate) fn may_have_taken_effect(op: &Op, e: &ClientError) -> bool {
     let writes = matches!(op, Op::Append(..) | Op::Seal(_) | Op::Trim(..));
     writes && matches!(e, ClientError::Sealed | ClientError::Internal(_))
 }
 
 /// A payload as JSON: its text when it is UTF-8, else `{"hex": "..."}`.
-pub fn payload_value(payload: &[u8]) -> serde_json::Value {
+pub(crate) fn payload_value(payload: &[u8]) -> serde_json::Value {
     match std::str::from_utf8(payload) {
         Ok(text) => json!(text),
         Err(_) => {
@@ -303,7 +303,7 @@ fn op_value(op: &Op) -> serde_json::Value {
 }
 
 /// A tail as JSON: `{"open": 12}` or `{"sealed": 4002}`.
-pub fn tail_value(t: &TailState) -> serde_json::Value {
+pub(crate) fn tail_value(t: &TailState) -> serde_json::Value {
     match t {
         TailState::Open(o) => json!({"open": o}),
         TailState::Sealed(o) => json!({"sealed": o}),

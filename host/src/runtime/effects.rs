@@ -77,7 +77,7 @@ pub enum Effect {
 
 /// Roughly how many bytes of host memory an effect holds: its payloads and values, plus a
 /// fixed cost. What the per-call byte cap (`run.max_call_mb`) counts.
-pub fn weight(effect: &Effect) -> usize {
+pub(crate) fn weight(effect: &Effect) -> usize {
     const FIXED: usize = 64;
     let bytes = match effect {
         Effect::Send { msg, .. } => message_bytes(msg),

@@ -26,7 +26,7 @@ mod clocks;
 mod compile_cache;
 pub mod effects;
 pub mod guests;
-pub mod output;
+pub(crate) mod output;
 mod state;
 
 pub use effects::Effect;
@@ -48,7 +48,7 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Effects (messages, timers, writes, completions, logs...) one call may make.
     pub max_effects_per_call: u64,
-    /// Bytes those effects may hold in all, in one call (see [`effects::weight`]; `run.max_call_mb`).
+    /// Bytes those effects may hold in all, in one call (see `effects::weight`; `run.max_call_mb`).
     pub max_bytes_per_call: u64,
     /// Bytes of keys and values a node's database may hold.
     pub max_storage_bytes: u64,

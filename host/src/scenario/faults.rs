@@ -143,7 +143,7 @@ impl Fields<'_> {
 
 /// A path for a latency: `network`, `peer_metadata`, `metadata_store`, `storage`, or a
 /// link `5->1`, `5->store`, `2->disk` (N2's commits).
-pub fn parse_path(text: &str) -> Option<Route> {
+pub(crate) fn parse_path(text: &str) -> Option<Route> {
     let node = |s: &str| {
         s.trim()
             .trim_start_matches('N')

@@ -732,12 +732,16 @@ pub fn find(name: &str) -> Option<&'static Key> {
 }
 
 /// Whether `name` is a key (or a `guest.*` setting).
-pub fn is_key(name: &str) -> bool {
+pub(crate) fn is_key(name: &str) -> bool {
     find(name).is_some() || name.starts_with("guest.") && name.len() > 6
 }
 
 /// Applies one `--set key=value` to the parsed file.
-pub fn apply_set(file: &str, table: &mut toml::Table, arg: &str) -> Result<(), ScenarioError> {
+pub(crate) fn apply_set(
+    file: &str,
+    table: &mut toml::Table,
+    arg: &str,
+) -> Result<(), ScenarioError> {
     let (key, raw) = arg.split_once('=').ok_or_else(|| ScenarioError::BadSet {
         arg: arg.to_string(),
         reason: "expected key=value".into(),
@@ -863,7 +867,7 @@ impl Value<'_> {
 
 /// What a swept key holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SweepKind {
+pub(crate) enum SweepKind {
     /// A latency or a duration: swept as constants.
     Time,
     /// An integer.
@@ -871,7 +875,7 @@ pub enum SweepKind {
 }
 
 /// Whether `key` can be swept, and how.
-pub fn sweep_kind(key: &str) -> Option<SweepKind> {
+pub(crate) fn sweep_kind(key: &str) -> Option<SweepKind> {
     match find(key)?.kind {
         K::Latency | K::Duration => Some(SweepKind::Time),
         K::Integer => Some(SweepKind::Integer),

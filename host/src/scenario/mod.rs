@@ -34,7 +34,8 @@ use crate::workload::{
 pub use builtin::{BUILTIN, builtin_names};
 pub use error::ScenarioError;
 pub use faults::{ScenarioFault, Trigger};
-pub use keys::{KEYS, Key, SweepKind, sweep_kind};
+pub use keys::{KEYS, Key};
+pub(crate) use keys::{SweepKind, sweep_kind};
 
 /// A scenario, checked and with every default filled in.
 #[derive(Debug, Clone)]

@@ -71,7 +71,7 @@ impl Timeline {
 }
 
 /// Lines that repeat without changing the story: timers, hellos, debug logs.
-pub fn is_chatter(what: &str) -> bool {
+pub(crate) fn is_chatter(what: &str) -> bool {
     what.starts_with("timer #")
         || what.starts_with("debug: ")
         || what.ends_with(": hello")

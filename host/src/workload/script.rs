@@ -93,7 +93,7 @@ pub struct Script {
 }
 
 /// Whether a result, as printed, matches an expectation (see the module documentation).
-pub fn expectation_matches(expect: &str, got: &str) -> bool {
+pub(crate) fn expectation_matches(expect: &str, got: &str) -> bool {
     let expect = expect.trim();
     got == expect
         || got.starts_with(expect)
