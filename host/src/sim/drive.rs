@@ -286,6 +286,9 @@ impl World {
             NodeStatus::NotInCluster => "not in the cluster",
         };
         let text = format!("{fault} ignored: N{node} is {state}");
+        // Also told to the embedding program: a planned fault that does nothing is often
+        // a scenario that does not say what its author meant.
+        tracing::info!(at = %crate::time::fmt_duration(self.now.0), "{text}");
         self.trace.note(self.now.0, node, || text);
     }
 }

@@ -78,3 +78,28 @@ fn the_cli_shows_warnings_by_default_and_more_when_rust_log_asks() {
     // Diagnostics never mix with the command's own output.
     assert!(!common::stdout(&out).contains("run finished"));
 }
+
+#[test]
+fn a_planned_fault_its_node_cannot_take_is_told_to_the_programs_subscriber() {
+    use logsandbox::{Fault, Sandbox, SimTime, ms};
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        // Client N5 starts only by hand, and nobody starts it: the crash finds it not started.
+        let mut sb = Sandbox::builder()
+            .client(5)
+            .install_logs(1)
+            .fault_at(SimTime::ZERO + ms(10), Fault::Crash(5))
+            .build()
+            .unwrap();
+        sb.run_for(ms(20)).unwrap();
+    });
+    let text = captured.text();
+    assert!(text.contains("INFO"), "{text}");
+    assert!(text.contains("ignored: N5 is not started"), "{text}");
+}
