@@ -59,6 +59,8 @@ struct Reader {
     f_majority: usize,
 }
 
+/// The client part of a node: the sequencers of the loglets it sequences, its readers, and
+/// the find-tail, seal and trim tasks it runs without the sequencer.
 #[derive(Default)]
 pub struct Client {
     sequencers: BTreeMap<LogletId, Sequencer>,
@@ -79,6 +81,7 @@ pub struct Client {
 }
 
 impl Client {
+    /// Fails `op` at once as unsupported, saying `why`: something this node cannot serve.
     pub fn refuse(&mut self, ctx: &mut Ctx, op: OpId, why: &str) {
         ctx.env.complete(
             op,
@@ -86,6 +89,8 @@ impl Client {
         );
     }
 
+    /// Starts a client operation: looks its log up in the cached Logs, then hands it to the
+    /// local sequencer, a task, a reader, or the metadata cache.
     pub fn on_request(
         &mut self,
         ctx: &mut Ctx,
@@ -281,6 +286,8 @@ impl Client {
         }
     }
 
+    /// A log-server's reply to the client part, routed to the sequencer, reader or task
+    /// that sent the request.
     pub fn on_reply(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, reply: Reply) {
         match self.routes.targets.remove(&id) {
             Some(Target::Sequencer(loglet, route)) => {
@@ -309,6 +316,8 @@ impl Client {
         }
     }
 
+    /// A timer of the client part fired, routed to the sequencer, reader or task that armed
+    /// it.
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
         match self.routes.targets.remove(&id) {
             Some(Target::Sequencer(loglet, route)) => {

@@ -23,8 +23,13 @@ use crate::settings::Settings;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Part {
+    /// The log-server: its storage writes, and the timers a log-server part of an
+    /// author's own may arm.
     LogServer = 1,
+    /// The client with its sequencers, readers and tasks: their requests and timers, and
+    /// the writes of a sequencer's published sealed tail.
     Client = 2,
+    /// The metadata plane: its store requests, peer fetches and timers.
     Metadata = 3,
 }
 
@@ -43,12 +48,18 @@ impl Part {
 /// What every part of the node shares: identity, settings, randomness, id counter, and
 /// the metadata versions that go into every outgoing message header.
 pub struct Shared {
+    /// This node's id.
     pub me: NodeId,
+    /// Which roles this node has: log-server, client, provisioner.
     pub roles: Roles,
+    /// Every node of the cluster, this one included.
     pub members: Vec<NodeId>,
+    /// The tunables: the defaults, overridden by the host's settings.
     pub settings: Settings,
+    /// The node's only source of randomness, seeded by the host.
     pub rng: Rng,
     next_id: u64,
+    /// The cached metadata versions, carried in the header of every message sent.
     pub versions: Vec<MetadataVersion>,
     /// The peers heard from since this node started (any message).
     pub heard: BTreeSet<NodeId>,
@@ -86,8 +97,11 @@ impl Shared {
 
 /// The context of one call: the instant, the world, and the shared state.
 pub struct Ctx<'a> {
+    /// The virtual instant of the call: the node's only clock.
     pub now: SimTime,
+    /// The host, through which every effect and storage read goes.
     pub env: &'a mut dyn Env,
+    /// What every part of the node shares.
     pub shared: &'a mut Shared,
 }
 
@@ -114,6 +128,7 @@ impl Ctx<'_> {
         id
     }
 
+    /// Writes a diagnostic line to the trace.
     pub fn log(&mut self, level: Level, message: &str) {
         self.env.log(level, message);
     }

@@ -16,8 +16,12 @@ use crate::bindings::logsandbox::node::types::{NodeId, RequestId, SimTime};
 /// Everything a node can ask of its host. Every call returns at once; results come back
 /// later as events, except the storage reads, which answer from the node's live view.
 pub trait Env {
+    /// Sends `msg` to the member `to`; it arrives there as a message event.
     fn send(&mut self, to: NodeId, msg: Message);
+    /// Reads `key` from the metadata store; the answer comes back under `id`.
     fn metadata_get(&mut self, id: RequestId, key: &str);
+    /// Writes `value` under `key` in the metadata store if `precondition` holds; the
+    /// answer comes back under `id`.
     fn metadata_put(
         &mut self,
         id: RequestId,
@@ -25,8 +29,12 @@ pub trait Env {
         value: MetadataValue,
         precondition: Precondition,
     );
+    /// Fires timer `id` at `at`. There is no cancel: the owner ignores a stale timer.
     fn set_timer(&mut self, id: u64, at: SimTime);
+    /// Completes the client operation `op` with `result`, exactly once.
     fn complete(&mut self, op: OpId, result: OpResult);
+    /// Tells the host a value was offered to the metadata cache and whether the cache
+    /// took it, for the trace.
     fn metadata_offered(
         &mut self,
         kind: MetadataKind,
@@ -35,9 +43,15 @@ pub trait Env {
         peer: Option<NodeId>,
         accepted: bool,
     );
+    /// A diagnostic line for the trace.
     fn log(&mut self, level: Level, message: &str);
+    /// Applies `ops` to storage as one batch; a write-durable event for `id` follows once
+    /// it is durable, and reads see it at once.
     fn write(&mut self, id: u64, ops: Vec<WriteOp>);
+    /// The newest value of `key`, durable or not.
     fn get(&mut self, key: &[u8]) -> Option<Vec<u8>>;
+    /// At most `limit` entries with `start <= key < end`, in key order (descending with
+    /// `reverse`), durable or not.
     fn scan(&mut self, start: &[u8], end: &[u8], limit: u32, reverse: bool) -> Vec<Entry>;
 }
 
@@ -49,10 +63,15 @@ pub mod testing {
     /// One recorded effect.
     #[derive(Debug, Clone)]
     pub enum Effect {
+        /// A message to a node.
         Send(NodeId, Message),
+        /// A metadata-store read: the request id and the key.
         MetadataGet(RequestId, String),
+        /// A metadata-store write: the request id, the key, the value and its precondition.
         MetadataPut(RequestId, String, MetadataValue, Precondition),
+        /// A timer armed: its id and the instant it fires.
         Timer(u64, SimTime),
+        /// A client operation completed, with its result.
         Complete(OpId, OpResult),
         /// A value offered to the cache; the last field says whether it was taken.
         Offered(
@@ -62,6 +81,7 @@ pub mod testing {
             Option<NodeId>,
             bool,
         ),
+        /// A storage write: its id and its operations.
         Write(u64, Vec<WriteOp>),
     }
 
@@ -69,9 +89,13 @@ pub mod testing {
     /// queued in `pending_writes` until the test declares them durable.
     #[derive(Default)]
     pub struct MemEnv {
+        /// The effects so far, in the order they were made, until [`MemEnv::take`].
         pub effects: Vec<Effect>,
+        /// The storage's live view: every write applied, durable or not.
         pub store: BTreeMap<Vec<u8>, Vec<u8>>,
+        /// Ids of the writes not yet declared durable, oldest first.
         pub pending_writes: Vec<u64>,
+        /// The diagnostic lines logged, without their level.
         pub logs: Vec<String>,
     }
 

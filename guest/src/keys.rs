@@ -11,11 +11,17 @@
 
 use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset};
 
+/// Kind of a data record's key; its layout is part of the host's contract.
 pub const DATA: u8 = b'd';
+/// Kind of the pinned sequencer's key.
 pub const SEQUENCER: u8 = b's';
+/// Kind of the trim point's key.
 pub const TRIM: u8 = b't';
+/// Kind of the last written global tail's key.
 pub const GLOBAL_TAIL: u8 = b'g';
+/// Kind of the seal marker's key.
 pub const SEAL: u8 = b'x';
+/// Kind of the key of the sealed tail a sequencer published, on the sequencer's node.
 pub const PUBLISHED_SEAL: u8 = b'p';
 
 /// The key of a per-loglet value of `kind`.
@@ -48,10 +54,12 @@ pub fn kind_end(kind: u8) -> Vec<u8> {
     vec![kind + 1]
 }
 
+/// Encodes a stored number (sequencer, trim point, tail) as its value: u32 big-endian.
 pub fn encode_u32(v: u32) -> Vec<u8> {
     v.to_be_bytes().to_vec()
 }
 
+/// Decodes a value written by [`encode_u32`]; None unless it is exactly four bytes.
 pub fn decode_u32(v: &[u8]) -> Option<u32> {
     Some(u32::from_be_bytes(v.try_into().ok()?))
 }

@@ -3,10 +3,10 @@
 //! machine.
 //!
 //! Map of the crate:
-//! - [`env`]: the seam between the logic and the world. Every effect (send, metadata
-//!   request, timer, write, completion) and every read of the node's own storage goes
-//!   through the [`env::Env`] trait, so the same logic runs inside the wasm component
-//!   (through [`adapter`]) and natively in unit tests (through [`env::testing`]).
+//! - [`env`](mod@env): the seam between the logic and the world. Every effect (send,
+//!   metadata request, timer, write, completion) and every read of the node's own storage
+//!   goes through the [`env::Env`] trait, so the same logic runs inside the wasm component
+//!   (through `adapter`) and natively in unit tests (through [`env::testing`]).
 //! - [`node`]: the router on top: routes events to the parts below and builds the context
 //!   each part acts through.
 //! - [`ctx`]: that context, a floor below the parts: which part owns an id
@@ -34,8 +34,11 @@
 //! `Malformed`), and ordered collections wherever order can reach an effect.
 
 #![forbid(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
 
 /// Types and import stubs generated from `wit/node.wit`.
+// The generated items carry the WIT's doc comments, and not every WIT item has one.
+#[allow(missing_docs)]
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",

@@ -2,7 +2,7 @@
 //!
 //! Rules it keeps (Restate's `LogletWorker`):
 //! - every request's `known_global_tail` is merged with max();
-//! - stores are checked in a fixed order (see [`LogServer::store`]) and the server never
+//! - stores are checked in a fixed order (see `LogServer::store`) and the server never
 //!   buffers or reorders: a store beyond `max(staging tail, global tail)` is OutOfBounds;
 //! - one FIFO writer: the host makes writes durable in the order they were made, so
 //!   stores queued before a seal count in the sealed tail;
@@ -217,6 +217,8 @@ impl LogServer {
         Ok(())
     }
 
+    /// Serves one request of the protocol from `from`: answered under `id` at once, or once
+    /// its write is durable, a seal lands or the awaited tail is reached.
     pub fn on_request(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, request: Request) {
         let to = ReplyTo { peer: from, id };
         match request {

@@ -6,10 +6,12 @@
 pub struct Rng(u64);
 
 impl Rng {
+    /// A generator for `seed`: the same seed gives the same sequence.
     pub fn new(seed: u64) -> Self {
         Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
     }
 
+    /// The next 64 pseudo-random bits, from which the other draws are made.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -44,6 +46,7 @@ impl Rng {
         base.saturating_add(self.between(MIN_JITTER, max - 1))
     }
 
+    /// Puts `items` in a random order (Fisher-Yates), e.g. the nodes of a store wave.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
             let j = (self.next_u64() % (i as u64 + 1)) as usize;

@@ -108,6 +108,7 @@ pub struct TailSummary {
 }
 
 impl TailSummary {
+    /// Sums up the answers; with none, both tails are [`OLDEST`].
     pub fn of(answers: &BTreeMap<NodeId, ReplyHeader>) -> TailSummary {
         TailSummary {
             sealed: answers
@@ -129,15 +130,23 @@ impl TailSummary {
     }
 }
 
+/// Which operation a task runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// Find the loglet's tail, repairing a sealed one to a write quorum first.
     FindTail,
+    /// Seal the loglet on an f-majority, then get the sealed tail: the one the sequencer
+    /// publishes, or the one found on the log-servers.
     Seal,
+    /// Trim the loglet on every node of its nodeset.
     Trim,
 }
 
+/// One find-tail, seal or trim: fed replies, sequencer answers and timers, it says what
+/// to do next as [`Out`]s.
 #[derive(Debug)]
 pub struct Task {
+    /// The client operation it serves (0 for a sequencer's own repair).
     pub op: OpId,
     kind: Kind,
     params: ReplicatedParams,
@@ -166,6 +175,9 @@ const MAX_REPAIR_GAP: u32 = 1 << 20;
 const MAX_ROUNDS: u32 = 8;
 
 impl Task {
+    /// Starts a task for `op`, returned with its first requests: a seal seals the nodeset;
+    /// the others ask the sequencer if it was heard from (`sequencer_alive`), else the
+    /// log-servers.
     pub fn new(
         op: OpId,
         kind: Kind,
@@ -368,6 +380,8 @@ impl Task {
         }
     }
 
+    /// A log-server's reply to one of the task's requests: the task moves on once enough
+    /// nodes have answered.
     pub fn on_reply(&mut self, from: NodeId, reply: Reply) -> Vec<Out> {
         let f_majority = self.f_majority();
         match (&mut self.phase, reply) {

@@ -31,13 +31,17 @@ use crate::mutants;
 /// What happened to a value offered to the cache.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Offer {
+    /// Strictly newer than the cached version: it is now the cached value.
     Accepted,
     /// Not strictly newer than the cached version: dropped.
     NotNewer {
+        /// The cached version, which the offer did not beat.
         cached: Version,
     },
 }
 
+/// The node's cached Logs, with the update task that refreshes it, the provisioner's put,
+/// and the client operations waiting for a version.
 #[derive(Default)]
 pub struct MetadataCache {
     logs: Option<Logs>,
@@ -157,6 +161,8 @@ impl MetadataCache {
         }
     }
 
+    /// A metadata-store answer: to the provisioner's put, or to an update-task read whose
+    /// value is offered to the cache.
     pub fn on_store_response(&mut self, ctx: &mut Ctx, id: RequestId, response: StoreResponse) {
         if self.provision.as_mut().is_some_and(|p| p.answers(id)) {
             return self.on_provisioned(ctx, response);
@@ -219,6 +225,8 @@ impl MetadataCache {
         }
     }
 
+    /// A timer of the metadata plane fired: the provisioner's put is retried or times out,
+    /// or the update task ticks, or its store read is retried or times out.
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
         if let Some(call) = &mut self.provision {
             match call.on_timer(ctx, id) {

@@ -19,6 +19,7 @@ pub struct Backoff {
 }
 
 impl Backoff {
+    /// A backoff from `metadata_fetch_backoff_initial` up to `metadata_fetch_backoff_max`.
     pub fn new(settings: &Settings) -> Self {
         let initial = settings.metadata_fetch_backoff_initial;
         Backoff {
@@ -35,6 +36,7 @@ impl Backoff {
         delay
     }
 
+    /// Back to the initial delay, for a read that starts over.
     pub fn reset(&mut self) {
         self.next = self.initial;
     }
@@ -43,13 +45,16 @@ impl Backoff {
 /// What a call asks the store for, on the Logs key.
 #[derive(Debug, Clone)]
 pub enum Ask {
+    /// Read the stored Logs.
     Get,
+    /// Write a Logs value, if the precondition holds.
     Put(MetadataValue, Precondition),
 }
 
 /// What one of the node's timers meant to a call.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CallTimer {
+    /// Not one of this call's current timers: another owner's, or a stale one.
     NotMine,
     /// The pause before the next try is over: the request went out again.
     Resent,
@@ -111,6 +116,8 @@ impl StoreCall {
         self.sleep = Some(ctx.timer(Part::Metadata, delay));
     }
 
+    /// What timer `id` means to this call: the pause is over (the request goes out again),
+    /// the deadline passed, or neither.
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) -> CallTimer {
         if self.sleep == Some(id) {
             self.sleep = None;

@@ -56,6 +56,9 @@ impl Appender {
 const MAX_WAVE_TIMEOUT: u64 = 60 * crate::time::SECONDS;
 
 impl Sequencer {
+    /// Takes an append of one record: deferred while the tail is unknown, queued past
+    /// `max_inflight_records`, failed `Sealed` once the sequencer drains, else stored by a
+    /// new appender.
     pub fn append(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId, payload: Vec<u8>) {
         match self.state {
             State::Starting { .. } => self.deferred.push(Deferred::Append(op, payload)),

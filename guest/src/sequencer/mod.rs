@@ -2,7 +2,7 @@
 //!
 //! - Offsets are reserved per batch (one batch per append here), at most
 //!   `max_inflight_records` in flight; further appends queue.
-//! - Each batch is stored by an [`Appender`] in waves: Store goes to every writeable node
+//! - Each batch is stored by an `Appender` in waves: Store goes to every writeable node
 //!   of the nodeset (shuffled, minus the appender's graylist). A store to a node is only
 //!   sent once that node's local tail, or the global tail, has reached the batch's first
 //!   offset: log-servers never buffer or reorder.
@@ -47,22 +47,34 @@ use remote::SealCheck;
 /// What a sequencer's request or timer was for, so the client can route it back.
 #[derive(Debug, Clone, Copy)]
 pub enum Route {
+    /// A Store of the appender of the batch at `first`.
     Store {
+        /// The batch's first offset, which keys its appender.
         first: LogletOffset,
     },
+    /// A Seal to a node of the nodeset.
     Seal,
+    /// A GetLogletInfo that learns the loglet's tail when the sequencer starts.
     Info,
+    /// The timer that gives up on the stores of a wave still unanswered.
     WaveTimeout {
+        /// The first offset of the appender's batch.
         first: LogletOffset,
+        /// The wave it belongs to: once a later wave is sent, it is stale.
         wave: u32,
     },
+    /// The backoff timer after which an appender sends its next wave.
     NextWave {
+        /// The first offset of the appender's batch.
         first: LogletOffset,
     },
+    /// The timer that sends Seal again to the nodes not yet sealed.
     SealRetry,
+    /// The timer that asks again the nodes that have not told their tail at start.
     InfoRetry,
     /// A seal check asked for by a remote GetSequencerState.
     CheckInfo,
+    /// The timer that asks again the nodes the seal check has not heard from.
     CheckRetry,
     /// A request of the repair of the sealed tail.
     Repair,
@@ -72,6 +84,8 @@ pub enum Route {
 
 /// A place to register the routes of requests and timers this sequencer starts.
 pub trait Routes {
+    /// Notes that the reply to request `id`, or timer `id`, goes back to the sequencer of
+    /// `loglet` as `route`.
     fn route(&mut self, id: u64, loglet: LogletId, route: Route);
 }
 
@@ -118,6 +132,7 @@ enum Deferred {
     State(NodeId, RequestId, bool),
 }
 
+/// The sequencer of one loglet this node sequences: its state, offsets, appenders and seal.
 #[derive(Debug)]
 pub struct Sequencer {
     loglet: LogletId,
@@ -254,6 +269,8 @@ impl Sequencer {
         ctx.env.complete(op, OpResult::Tail(tail));
     }
 
+    /// A log-server's reply to one of this sequencer's requests, handled by the route it was
+    /// sent on.
     pub fn on_reply(
         &mut self,
         ctx: &mut Ctx,
@@ -292,6 +309,7 @@ impl Sequencer {
         }
     }
 
+    /// One of this sequencer's timers fired, by its route; a stale one does nothing.
     pub fn on_timer(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, route: Route) {
         match route {
             Route::WaveTimeout { first, wave } => self.on_wave_timeout(ctx, routes, first, wave),

@@ -17,6 +17,8 @@ use crate::loglet::fmt_loglet;
 use crate::mutants;
 
 impl Sequencer {
+    /// Seals the loglet for `op`, answered with the sealed tail once it is published (at
+    /// once if it already is).
     pub fn seal(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId) {
         match self.state {
             State::Starting { .. } => return self.deferred.push(Deferred::Seal(op)),

@@ -43,6 +43,8 @@ pub const KINDS: &[&str] = &[
     "store-flood",
 ];
 
+/// The misbehaviour of the hostile node: its kind, the instant it starts, and the ids it
+/// makes.
 pub struct Hostile {
     kind: String,
     at: SimTime,
