@@ -2,7 +2,8 @@
 //! (`answer.*`); a hello answered (`peers.*`); a loglet never seen (`loglet.*`); the
 //! known global tail a header carries, merged with max() (`header.*`).
 
-use super::requests::{digest, info, loglet_info, records, seal, store, trim, wait, want};
+use super::answers::{from_after_to, global_tail_is, loglet_info, want};
+use super::requests::{digest, info, records, seal, store, trim, wait};
 use crate::bindings::logsandbox::node::log_server_protocol::{GetRecords, TailQuery};
 use crate::bindings::{Body, Reply, Request, Status};
 use crate::conform::describe;
@@ -85,22 +86,8 @@ pub(super) fn fresh_loglet(rig: &mut Rig) -> Result<(), Broken> {
 
 /// `header.global-tail-max`: see [`RULES`](super::RULES).
 pub(super) fn global_tail_max(rig: &mut Rig) -> Result<(), Broken> {
-    let (sent, h, _) = loglet_info(rig, 7)?;
-    if h.known_global_tail != 7 {
-        return Err(Broken::new(
-            &sent.text,
-            format!("gt {}", h.known_global_tail),
-            "gt 7",
-        ));
-    }
-    let (sent, h, _) = loglet_info(rig, 3)?;
-    if h.known_global_tail != 7 {
-        return Err(Broken::new(
-            &sent.text,
-            format!("gt {}", h.known_global_tail),
-            "gt still 7: a lower global tail never lowers it",
-        ));
-    }
+    global_tail_is(rig, 7, 7, "gt 7")?;
+    global_tail_is(rig, 3, 7, "gt still 7: a lower global tail never lowers it")?;
     // Even a request answered Malformed carries its global tail in.
     let malformed = Request::GetRecords(GetRecords {
         header: Rig::header(9),
@@ -108,20 +95,6 @@ pub(super) fn global_tail_max(rig: &mut Rig) -> Result<(), Broken> {
         to_offset: 2,
         byte_limit: None,
     });
-    let (sent, reply) = rig.ask(PEER, malformed)?;
-    want(
-        &sent,
-        &reply,
-        matches!(&reply, Reply::Records(r) if r.header.status == Status::Malformed),
-        "Records Malformed: from > to",
-    )?;
-    let (sent, h, _) = loglet_info(rig, 1)?;
-    if h.known_global_tail != 9 {
-        return Err(Broken::new(
-            &sent.text,
-            format!("gt {}", h.known_global_tail),
-            "gt 9, from the malformed request before",
-        ));
-    }
-    Ok(())
+    from_after_to(rig, malformed)?;
+    global_tail_is(rig, 1, 9, "gt 9, from the malformed request before")
 }

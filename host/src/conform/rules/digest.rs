@@ -1,6 +1,7 @@
 //! The `digest.*` rules: the shape of a digest.
 
-use super::requests::{digest, store_of, stored, stored_durably, trimmed_status, want};
+use super::answers::{ask_stored, ask_trimmed, from_after_to, stored_durably, want};
+use super::requests::{digest, store_of};
 use crate::bindings::logsandbox::node::log_server_protocol::{RecordStatus, StoreFlags};
 use crate::bindings::{Reply, Status};
 use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER};
@@ -9,9 +10,9 @@ use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER};
 pub(super) fn shape(rig: &mut Rig) -> Result<(), Broken> {
     stored_durably(rig, 1, 3)?;
     // With gt 5, records 5..6 follow a hole at 4.
-    let (sent, reply) = rig.ask(SEQUENCER, store_of(5, 2, 5, SEQUENCER, StoreFlags::empty()))?;
-    stored(&sent, &reply, Status::Ok)?;
-    trimmed_status(rig, 1, Status::Ok)?;
+    let after_hole = store_of(5, 2, 5, SEQUENCER, StoreFlags::empty());
+    ask_stored(rig, SEQUENCER, after_hole, Status::Ok)?;
+    ask_trimmed(rig, 1, Status::Ok)?;
     let (sent, reply) = rig.ask(PEER, digest(1, 8))?;
     let entries: Vec<(u32, u32, RecordStatus)> = match &reply {
         Reply::Digest(d) if d.header.status == Status::Ok => d
@@ -32,11 +33,5 @@ pub(super) fn shape(rig: &mut Rig) -> Result<(), Broken> {
         entries == expected,
         "Digest Ok [1..1 trimmed, 2..3 exists, 5..6 exists]",
     )?;
-    let (sent, reply) = rig.ask(PEER, digest(6, 2))?;
-    want(
-        &sent,
-        &reply,
-        matches!(&reply, Reply::Digest(d) if d.header.status == Status::Malformed),
-        "Digest Malformed: from > to",
-    )
+    from_after_to(rig, digest(6, 2))
 }

@@ -1,7 +1,7 @@
 //! The `metadata.*` rules: the node learns the Logs, answers GetMetadata for them, and
 //! learns and carries a newer version it sees in a header.
 
-use super::requests::loglet_info;
+use super::answers::loglet_info;
 use crate::bindings::{Body, MetadataKind};
 use crate::conform::rig::{Broken, PEER, Rig};
 
@@ -35,52 +35,66 @@ fn get_metadata(rig: &mut Rig, min: u32) -> Result<u32, Broken> {
     }
 }
 
+/// Asks for the Logs at `min` or newer, as [`get_metadata`] does, and holds the version
+/// answered to `version` (0: none), or names `request` (what led there), the version
+/// answered and `expected`.
+fn logs_answered(
+    rig: &mut Rig,
+    min: u32,
+    version: u32,
+    request: &str,
+    expected: &str,
+) -> Result<(), Broken> {
+    let held = get_metadata(rig, min)?;
+    if held == version {
+        return Ok(());
+    }
+    // Where a version is due, say what 0 means.
+    let answer = match version {
+        0 => format!("answered v{held}"),
+        _ => format!("answered v{held} (0: none)"),
+    };
+    Err(Broken::new(request, answer, expected))
+}
+
+/// Lets 15 s pass (`doing` says what for): the node reads the Logs within it.
+fn let_15_s_pass(rig: &mut Rig, doing: &str) -> Result<(), Broken> {
+    rig.advance(15_000_000_000, doing)
+}
+
 /// `metadata.serves-peers`: see [`RULES`](super::RULES).
 pub(super) fn serves_peers(rig: &mut Rig) -> Result<(), Broken> {
-    rig.advance(
-        15_000_000_000,
-        "let 15 s pass, for the node to read the Logs",
+    let_15_s_pass(rig, "let 15 s pass, for the node to read the Logs")?;
+    logs_answered(
+        rig,
+        2,
+        2,
+        "N3 -> N1 GetMetadata Logs >= v2, 15 s after start",
+        "Logs v2, which the store has held since the start",
     )?;
-    let held = get_metadata(rig, 2)?;
-    if held != 2 {
-        return Err(Broken::new(
-            "N3 -> N1 GetMetadata Logs >= v2, 15 s after start",
-            format!("answered v{held} (0: none)"),
-            "Logs v2, which the store has held since the start",
-        ));
-    }
-    let newer = get_metadata(rig, 3)?;
-    if newer != 0 {
-        return Err(Broken::new(
-            "N3 -> N1 GetMetadata Logs >= v3",
-            format!("answered v{newer}"),
-            "none: N1 holds no v3",
-        ));
-    }
-    Ok(())
+    logs_answered(
+        rig,
+        3,
+        0,
+        "N3 -> N1 GetMetadata Logs >= v3",
+        "none: N1 holds no v3",
+    )
 }
 
 /// `metadata.learns-newer-version`: see [`RULES`](super::RULES).
 pub(super) fn learns_newer(rig: &mut Rig) -> Result<(), Broken> {
-    rig.advance(
-        15_000_000_000,
-        "let 15 s pass, for the node to read the Logs",
-    )?;
+    let_15_s_pass(rig, "let 15 s pass, for the node to read the Logs")?;
     rig.publish_logs(3);
     // A request whose header carries Logs v3.
     loglet_info(rig, 1)?;
-    rig.advance(
-        15_000_000_000,
-        "let 15 s pass after N1 saw Logs v3 in a header",
+    let_15_s_pass(rig, "let 15 s pass after N1 saw Logs v3 in a header")?;
+    logs_answered(
+        rig,
+        3,
+        3,
+        "N3 -> N1 GetLogletInfo carrying Logs v3; 15 s; GetMetadata Logs >= v3",
+        "Logs v3: a newer version seen in a header is fetched",
     )?;
-    let held = get_metadata(rig, 3)?;
-    if held != 3 {
-        return Err(Broken::new(
-            "N3 -> N1 GetLogletInfo carrying Logs v3; 15 s; GetMetadata Logs >= v3",
-            format!("answered v{held} (0: none)"),
-            "Logs v3: a newer version seen in a header is fetched",
-        ));
-    }
     let (sent, _, _) = loglet_info(rig, 1)?;
     let carried = rig
         .last_versions

@@ -16,9 +16,10 @@
 //! | [`recovery`] | `recovery.*` | what a crash keeps, and what it loses |
 //! | [`metadata`] | `metadata.*` | the node learns the Logs, serves them, carries their version |
 //!
-//! The requests the rules send, and the checks they share on the answers, are in
-//! [`requests`], which uses no family.
+//! The requests the rules send are built in [`requests`]; the checks the families share
+//! on the answers are in [`answers`]. Neither uses a family.
 
+mod answers;
 mod basics;
 mod digest;
 mod metadata;

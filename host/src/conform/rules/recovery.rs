@@ -1,10 +1,11 @@
 //! The `recovery.*` rules: what a crash and restart keep (records, seal, trim point,
 //! pinned sequencer) and what they lose (writes not yet durable).
 
-use super::requests::{
-    loglet_info, payload, record_offsets, records, sealed_durably, store, store_of, stored,
-    stored_durably, trimmed_status, want,
+use super::answers::{
+    ask_records, ask_stored, ask_trimmed, local_tail_is, loglet_info, read_of, sealed_durably,
+    stored_durably,
 };
+use super::requests::{records, store, store_of};
 use crate::bindings::Status;
 use crate::bindings::logsandbox::node::log_server_protocol::StoreFlags;
 use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER};
@@ -12,7 +13,7 @@ use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER};
 /// `recovery.durable-state`: see [`RULES`](super::RULES).
 pub(super) fn durable_state(rig: &mut Rig) -> Result<(), Broken> {
     stored_durably(rig, 1, 3)?;
-    trimmed_status(rig, 1, Status::Ok)?;
+    ask_trimmed(rig, 1, Status::Ok)?;
     sealed_durably(rig)?;
     rig.crash();
     rig.restart()?;
@@ -28,20 +29,17 @@ pub(super) fn durable_state(rig: &mut Rig) -> Result<(), Broken> {
             "local tail 4, gt >= 2, sealed, trim point 1, as before the crash",
         ));
     }
-    let (sent, reply) = rig.ask(SEQUENCER, store(4, 1))?;
-    stored(&sent, &reply, Status::Sealed)?;
-    let (sent, reply) = rig.ask(PEER, records(1, 3, None))?;
-    let expected = vec![(1, None), (2, Some(payload(2))), (3, Some(payload(3)))];
-    want(
-        &sent,
-        &reply,
-        record_offsets(&reply) == expected,
+    ask_stored(rig, SEQUENCER, store(4, 1), Status::Sealed)?;
+    ask_records(
+        rig,
+        records(1, 3, None),
+        |_| true,
+        &read_of(Some(1), &[2, 3]),
         "a trim gap at 1, then records 2, 3",
     )?;
     // The pinned sequencer survives too (a repair store naming another is refused).
     let other = store_of(4, 1, 1, PEER, StoreFlags::IGNORE_SEAL);
-    let (sent, reply) = rig.ask(PEER, other)?;
-    stored(&sent, &reply, Status::SequencerMismatch).map(drop)
+    ask_stored(rig, PEER, other, Status::SequencerMismatch).map(drop)
 }
 
 /// `recovery.lost-writes`: see [`RULES`](super::RULES).
@@ -50,20 +48,13 @@ pub(super) fn lost_writes(rig: &mut Rig) -> Result<(), Broken> {
     rig.send(SEQUENCER, store(3, 2))?;
     rig.crash();
     rig.restart()?;
-    let (sent, h, _) = loglet_info(rig, 1)?;
-    if h.local_tail != 3 {
-        return Err(Broken::new(
-            &sent.text,
-            format!("local tail {}", h.local_tail),
-            "local tail 3: records 3..4 were not durable when N1 crashed",
-        ));
-    }
-    let (sent, reply) = rig.ask(PEER, records(1, 10, None))?;
-    let expected = vec![(1, Some(payload(1))), (2, Some(payload(2)))];
-    want(
-        &sent,
-        &reply,
-        record_offsets(&reply) == expected,
+    let expected = "local tail 3: records 3..4 were not durable when N1 crashed";
+    local_tail_is(rig, 3, expected)?;
+    ask_records(
+        rig,
+        records(1, 10, None),
+        |_| true,
+        &read_of(None, &[1, 2]),
         "records 1, 2 only",
     )?;
     let h = stored_durably(rig, 3, 2)?;

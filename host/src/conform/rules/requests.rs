@@ -1,12 +1,12 @@
-//! What the rules send, and what they hold the answers to: the request builders, and the
-//! checks on answers that several families share. It uses no family.
+//! What the rules send: the requests, each built as the loglet's sequencer or a peer
+//! would send it on loglet `0_0`, and the payload every record carries. It uses no
+//! family, and nothing else of the rules.
 
+use crate::bindings::Request;
 use crate::bindings::logsandbox::node::log_server_protocol::{
-    GetDigest, GetRecords, RecordBody, Seal, Store, StoreFlags, TailQuery, Trim, WaitForTail,
+    GetDigest, GetRecords, Seal, Store, StoreFlags, TailQuery, Trim, WaitForTail,
 };
-use crate::bindings::{Reply, ReplyHeader, Request, Status};
-use crate::conform::describe;
-use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER, Sent};
+use crate::conform::rig::{Rig, SEQUENCER};
 
 /// The payload of record `offset`: `r<offset>`.
 pub(super) fn payload(offset: u32) -> Vec<u8> {
@@ -98,103 +98,4 @@ pub(super) fn digest(from: u32, to: u32) -> Request {
         from_offset: from,
         to_offset: to,
     })
-}
-
-/// Holds `reply` to `ok`, or names the request, the answer and `expected`.
-pub(super) fn want(sent: &Sent, reply: &Reply, ok: bool, expected: &str) -> Result<(), Broken> {
-    if ok {
-        Ok(())
-    } else {
-        Err(Broken::new(&sent.text, describe::reply(reply), expected))
-    }
-}
-
-/// A `Stored` with `status`; its header.
-pub(super) fn stored(sent: &Sent, reply: &Reply, status: Status) -> Result<ReplyHeader, Broken> {
-    match reply {
-        Reply::Stored(h) if h.status == status => Ok(*h),
-        _ => Err(Broken::new(
-            &sent.text,
-            describe::reply(reply),
-            &format!("Stored {}", describe::status(status)),
-        )),
-    }
-}
-
-/// Stores `count` records from `first` and makes them durable.
-pub(super) fn stored_durably(rig: &mut Rig, first: u32, count: u32) -> Result<ReplyHeader, Broken> {
-    let (sent, reply) = rig.ask(SEQUENCER, store(first, count))?;
-    stored(&sent, &reply, Status::Ok)
-}
-
-/// Seals the loglet and makes the marker durable.
-pub(super) fn sealed_durably(rig: &mut Rig) -> Result<(), Broken> {
-    let (sent, reply) = rig.ask(SEQUENCER, seal())?;
-    want(
-        &sent,
-        &reply,
-        matches!(reply, Reply::Sealed(h) if h.status == Status::Ok && h.sealed),
-        "Sealed Ok, sealed",
-    )
-}
-
-/// The loglet's info: its header and trim point.
-pub(super) fn loglet_info(rig: &mut Rig, gt: u32) -> Result<(Sent, ReplyHeader, u32), Broken> {
-    let (sent, reply) = rig.ask(PEER, info(gt))?;
-    match reply {
-        Reply::LogletInfo(i) => Ok((sent, i.header, i.trim_point)),
-        other => Err(Broken::new(
-            &sent.text,
-            describe::reply(&other),
-            "LogletInfo",
-        )),
-    }
-}
-
-/// Nothing answered `sent` yet (it waits for a write, a seal or a tail).
-pub(super) fn unanswered(rig: &Rig, sent: &Sent, why: &str) -> Result<(), Broken> {
-    match rig.answered(sent) {
-        None => Ok(()),
-        Some(reply) => Err(Broken::new(&sent.text, describe::reply(reply), why)),
-    }
-}
-
-/// The data offsets and gaps of a Records reply, as `(offset, Some(payload))` or
-/// `(offset, None)` for a gap ending at the payload's place.
-pub(super) fn record_offsets(reply: &Reply) -> Vec<(u32, Option<Vec<u8>>)> {
-    match reply {
-        Reply::Records(r) => r
-            .records
-            .iter()
-            .map(|rec| match &rec.body {
-                RecordBody::Data(d) => (rec.offset, Some(d.clone())),
-                RecordBody::TrimGap(to) | RecordBody::FilteredGap(to) => (*to, None),
-            })
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-/// Trims to `point`, as the peer, and holds the answer to `Trimmed <status>`.
-pub(super) fn trimmed_status(rig: &mut Rig, point: u32, status: Status) -> Result<(), Broken> {
-    let (sent, reply) = rig.ask(PEER, trim(point))?;
-    want(
-        &sent,
-        &reply,
-        matches!(reply, Reply::Trimmed(h) if h.status == status),
-        &format!("Trimmed {}", describe::status(status)),
-    )
-}
-
-/// The loglet's trim point is `point` (`why` says why it must be); its header.
-pub(super) fn trim_point_is(rig: &mut Rig, point: u32, why: &str) -> Result<ReplyHeader, Broken> {
-    let (sent, h, trim_point) = loglet_info(rig, 1)?;
-    if trim_point != point {
-        return Err(Broken::new(
-            &sent.text,
-            format!("trim point {trim_point}"),
-            &format!("trim point {point}: {why}"),
-        ));
-    }
-    Ok(h)
 }

@@ -1,9 +1,10 @@
 //! The `seal.*` rules: a seal is answered once its marker is durable, and wakes every
 //! tail waiter.
 
-use super::requests::{seal, sealed_durably, unanswered, wait, want};
+use super::answers::{answer_sealed, sealed_durably, tail_updated, unanswered};
+use super::requests::{seal, wait};
+use crate::bindings::Status;
 use crate::bindings::logsandbox::node::log_server_protocol::TailQuery;
-use crate::bindings::{Reply, Status};
 use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER};
 
 /// `seal.once-durable`: see [`RULES`](super::RULES).
@@ -14,22 +15,11 @@ pub(super) fn once_durable(rig: &mut Rig) -> Result<(), Broken> {
     unanswered(rig, &second, "no answer before the seal marker is durable")?;
     rig.sync(&first.text)?;
     for (sent, from) in [(first, SEQUENCER), (second, PEER)] {
-        let reply = rig.reply(&sent, from)?;
-        want(
-            &sent,
-            &reply,
-            matches!(reply, Reply::Sealed(h) if h.status == Status::Ok && h.sealed),
-            "Sealed Ok, sealed",
-        )?;
+        answer_sealed(rig, &sent, from, |_| true, "Sealed Ok, sealed")?;
     }
     let again = rig.send(SEQUENCER, seal())?;
-    let reply = rig.reply(&again, SEQUENCER)?;
-    want(
-        &again,
-        &reply,
-        matches!(reply, Reply::Sealed(h) if h.status == Status::Ok && h.sealed),
-        "Sealed Ok at once: a seal is idempotent",
-    )
+    let expected = "Sealed Ok at once: a seal is idempotent";
+    answer_sealed(rig, &again, SEQUENCER, |_| true, expected)
 }
 
 /// `seal.wakes-waiters`: see [`RULES`](super::RULES).
@@ -39,18 +29,13 @@ pub(super) fn wakes_waiters(rig: &mut Rig) -> Result<(), Broken> {
     unanswered(rig, &local, "no answer before the tail is reached")?;
     unanswered(rig, &global, "no answer before the tail is reached")?;
     sealed_durably(rig)?;
-    let reply = rig.reply(&local, PEER)?;
-    want(
+    tail_updated(
+        rig,
         &local,
-        &reply,
-        matches!(reply, Reply::TailUpdated(h) if h.status == Status::Ok && h.sealed),
+        Status::Ok,
+        |h| h.sealed,
         "TailUpdated Ok, sealed",
     )?;
-    let reply = rig.reply(&global, PEER)?;
-    want(
-        &global,
-        &reply,
-        matches!(reply, Reply::TailUpdated(h) if h.status == Status::Sealed && h.sealed),
-        "TailUpdated Sealed: the global tail will never be reached",
-    )
+    let expected = "TailUpdated Sealed: the global tail will never be reached";
+    tail_updated(rig, &global, Status::Sealed, |h| h.sealed, expected)
 }
