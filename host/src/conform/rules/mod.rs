@@ -6,18 +6,18 @@
 //!
 //! | file | families | what the rules hold the server to |
 //! |---|---|---|
-//! | [`basics`] | `answer.*`, `peers.*`, `loglet.*`, `header.*` | one reply per request, of its kind; a hello-ack; a fresh loglet; the global tail merged with max() |
-//! | [`store`] | `store.*` | when a store is answered, in which order its checks run, duplicates, stores around a seal, the `d` key layout |
-//! | [`seal`] | `seal.*` | a seal answered once durable, and the tail waiters it wakes |
-//! | [`records`] | `get-records.*` | which records a read returns: the range, durable ones only, a trim gap |
-//! | [`trim`] | `trim.*` | a trim's bounds, its clipping, and what it changes at once or once durable |
-//! | [`wait`] | `wait-for-tail.*` | when a tail waiter is answered: local, global, sealed |
-//! | [`digest`] | `digest.*` | the shape of a digest |
-//! | [`recovery`] | `recovery.*` | what a crash keeps, and what it loses |
-//! | [`metadata`] | `metadata.*` | the node learns the Logs, serves them, carries their version |
+//! | `basics.rs` | `answer.*`, `peers.*`, `loglet.*`, `header.*` | one reply per request, of its kind; a hello-ack; a fresh loglet; the global tail merged with max() |
+//! | `store.rs` | `store.*` | when a store is answered, in which order its checks run, duplicates, stores around a seal, the `d` key layout |
+//! | `seal.rs` | `seal.*` | a seal answered once durable, and the tail waiters it wakes |
+//! | `records.rs` | `get-records.*` | which records a read returns: the range, durable ones only, a trim gap |
+//! | `trim.rs` | `trim.*` | a trim's bounds, its clipping, and what it changes at once or once durable |
+//! | `wait.rs` | `wait-for-tail.*` | when a tail waiter is answered: local, global, sealed |
+//! | `digest.rs` | `digest.*` | the shape of a digest |
+//! | `recovery.rs` | `recovery.*` | what a crash keeps, and what it loses |
+//! | `metadata.rs` | `metadata.*` | the node learns the Logs, serves them, carries their version |
 //!
-//! The requests the rules send are built in [`requests`]; the checks the families share
-//! on the answers are in [`answers`]. Neither uses a family.
+//! The requests the rules send are built in `requests.rs`; the checks the families share
+//! on the answers are in `answers.rs`. Neither uses a family.
 
 mod answers;
 mod basics;
