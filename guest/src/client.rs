@@ -17,6 +17,7 @@ use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, LogletOffset, NodeId, RequestId, TailState,
 };
 use crate::ctx::{Ctx, Part};
+use crate::loglet::OLDEST;
 use crate::metadata::cache::{LookupError, MetadataCache};
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
@@ -127,7 +128,10 @@ impl Client {
                 .or_insert_with(|| Sequencer::start(ctx, routes, params.clone()));
         }
         if let Op::Read((_, from, to)) = request {
-            if from >= to || from == 0 {
+            // Offset 0 is no record's (INVALID): a read from it reads from the oldest, as
+            // Restate's read stream resets it.
+            let from = from.max(OLDEST);
+            if from >= to {
                 return ctx.env.complete(op, OpResult::Records(Vec::new()));
             }
             self.reads_awaiting_tail
@@ -348,7 +352,8 @@ impl Client {
         from: LogletOffset,
         to: LogletOffset,
     ) {
-        if from >= to || from == 0 {
+        let from = from.max(OLDEST);
+        if from >= to {
             return ctx.env.complete(op, OpResult::Records(Vec::new()));
         }
         let reader = Reader {

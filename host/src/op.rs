@@ -38,7 +38,8 @@ pub enum Op {
     Seal(LogId),
     /// The log's tail; completes `Tail(Open(o) | Sealed(o))`.
     FindTail(LogId),
-    /// Read the committed records `[from, to)`; completes `Records(..)`.
+    /// Read the committed records `[from, to)`; completes `Records(..)`. A `from` of 0 (no
+    /// record's offset) reads from the oldest, as Restate's read stream does.
     Read(LogId, Offset, Offset),
     /// Trim up to and including an offset on every log-server of the loglet; completes
     /// `Trimmed(point)`, the trim point in force.

@@ -473,3 +473,25 @@ fn the_old_names_still_build_the_same_run() {
     let (a, b) = (Path::link(5, 1), Route::link(5, 1));
     assert_eq!(a, b);
 }
+
+/// Offset 0 is no record's: a read from it reads from the oldest, as Restate's read stream
+/// resets an INVALID start to OLDEST (it read nothing, and `reads_see_acknowledged` failed).
+#[test]
+fn a_read_from_offset_0_reads_from_the_oldest_record() {
+    let mut sb = Sandbox::builder()
+        .client(5)
+        .install_logs(1)
+        .build()
+        .unwrap();
+    sb.start(5).unwrap();
+    wait_ready(&mut sb, 5, 1);
+    let (a, b) = (append(&mut sb, "a"), append(&mut sb, "b"));
+    let read = sb.invoke(5, Op::Read(0, 0, 3));
+    let OpResult::Records(records) = sb.run_until_done(read).unwrap() else {
+        panic!("the read failed");
+    };
+    let offsets: Vec<u32> = records.iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, vec![a, b]);
+    let failed: Vec<_> = sb.check().into_iter().filter(|c| !c.pass).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+}

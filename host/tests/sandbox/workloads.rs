@@ -123,6 +123,46 @@ expect = "2 records"
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A script's read from offset 0 reads from the oldest record, as the library's does.
+#[test]
+fn a_script_read_from_offset_0_reads_every_record() {
+    let dir = common::scratch("script-read-0");
+    let file = dir.join("read0.toml");
+    std::fs::write(
+        &file,
+        r#"
+name = "read-from-0"
+[[steps]]
+invoke = "wait-for-metadata"
+node = 5
+version = 1
+
+[[steps]]
+invoke = "append"
+node = 5
+payload = "a"
+expect = "appended at 1"
+
+[[steps]]
+invoke = "append"
+node = 5
+payload = "b"
+expect = "appended at 2"
+
+[[steps]]
+invoke = "read"
+node = 5
+from = 0
+to = 3
+expect = "2 records"
+"#,
+    )
+    .unwrap();
+    let report = run(file.to_str().unwrap(), Some(1), &[]);
+    assert!(report.passed(), "{}", report.render("(test)"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 /// A workload of one's own: one process appends `n` records, then reads them back.
 struct AppendThenRead {
     n: u32,
