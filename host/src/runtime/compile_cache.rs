@@ -85,7 +85,6 @@ fn read_verified(path: &std::path::Path) -> Option<Vec<u8>> {
     let mut file = std::fs::read(path).ok()?;
     if file.len() < 32 || Sha256::digest(&file[32..]).as_slice() != &file[..32] {
         tracing::warn!(
-            cache = %path.display(),
             "the cached component {} fails its checksum: compiling it again",
             path.display()
         );
@@ -101,7 +100,6 @@ fn store(dir: &std::path::Path, path: &std::path::Path, bytes: &[u8]) {
         .and_then(|_| std::fs::rename(&tmp, path));
     if let Err(e) = written {
         tracing::warn!(
-            cache = %path.display(),
             "could not write the compiled-component cache {}: {e}; the component is compiled again next time",
             path.display()
         );

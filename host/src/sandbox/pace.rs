@@ -28,7 +28,7 @@ impl Pace {
     /// Paced at `speed` virtual seconds per wall second, from [`Self::MIN_SPEED`] to
     /// [`Self::MAX_SPEED`].
     pub fn real_time(speed: f64) -> Result<Pace, PaceError> {
-        if speed.is_finite() && (Self::MIN_SPEED..=Self::MAX_SPEED).contains(&speed) {
+        if Self::in_range(speed) {
             Ok(Pace::RealTime { speed })
         } else {
             Err(PaceError(speed.to_string()))
@@ -40,16 +40,16 @@ impl Pace {
     pub fn wall_time(&self, elapsed: Duration) -> Option<Duration> {
         match *self {
             Pace::Virtual => None,
-            Pace::RealTime { speed }
-                if speed.is_finite() && (Self::MIN_SPEED..=Self::MAX_SPEED).contains(&speed) =>
-            {
-                Some(
-                    Duration::try_from_secs_f64(elapsed.as_secs_f64() / speed)
-                        .unwrap_or(Duration::MAX),
-                )
-            }
+            Pace::RealTime { speed } if Self::in_range(speed) => Some(
+                Duration::try_from_secs_f64(elapsed.as_secs_f64() / speed).unwrap_or(Duration::MAX),
+            ),
             Pace::RealTime { .. } => None,
         }
+    }
+
+    /// A speed [`Self::real_time`] takes (NaN and the infinities are in no range).
+    fn in_range(speed: f64) -> bool {
+        (Self::MIN_SPEED..=Self::MAX_SPEED).contains(&speed)
     }
 
     /// The speed, when paced.

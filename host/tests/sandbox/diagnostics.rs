@@ -28,22 +28,27 @@ impl Captured {
     }
 }
 
-#[test]
-fn a_file_the_library_cannot_write_is_a_warning_in_the_programs_subscriber() {
-    let report = common::run("append-seal-basic", Some(1), &[]);
+/// What a program's own subscriber, at `level`, is told while `f` runs.
+fn told_while(level: tracing::Level, f: impl FnOnce()) -> String {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
+        .with_max_level(level)
         .with_ansi(false)
         .finish();
+    tracing::subscriber::with_default(subscriber, f);
+    captured.text()
+}
+
+#[test]
+fn a_file_the_library_cannot_write_is_a_warning_in_the_programs_subscriber() {
+    let report = common::run("append-seal-basic", Some(1), &[]);
     let missing = std::env::temp_dir().join(format!(
         "logsandbox-no-such-dir-{}/deeper",
         std::process::id()
     ));
-    tracing::subscriber::with_default(subscriber, || report.write_files(&missing));
-    let text = captured.text();
+    let text = told_while(tracing::Level::DEBUG, || report.write_files(&missing));
     assert!(text.contains("WARN"), "{text}");
     assert!(
         text.contains(&format!(
@@ -82,14 +87,7 @@ fn the_cli_shows_warnings_by_default_and_more_when_rust_log_asks() {
 #[test]
 fn a_planned_fault_its_node_cannot_take_is_told_to_the_programs_subscriber() {
     use logsandbox::{Fault, Sandbox, SimTime, ms};
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let text = told_while(tracing::Level::INFO, || {
         // Client N5 starts only by hand, and nobody starts it: the crash finds it not started.
         let mut sb = Sandbox::builder()
             .client(5)
@@ -99,7 +97,6 @@ fn a_planned_fault_its_node_cannot_take_is_told_to_the_programs_subscriber() {
             .unwrap();
         sb.run_for(ms(20)).unwrap();
     });
-    let text = captured.text();
     assert!(text.contains("INFO"), "{text}");
     assert!(text.contains("ignored: N5 is not started"), "{text}");
 }

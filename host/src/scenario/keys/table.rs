@@ -636,4 +636,3 @@ fn latency(l: Latency) -> String {
         Latency::Exponential { mean } => format!("exp:{}", time(mean)),
     }
 }
-
