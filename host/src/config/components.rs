@@ -42,17 +42,17 @@ impl fmt::Debug for Components {
 
 impl Components {
     /// The same component on every node.
-    pub fn everywhere(runtime: Arc<Component>) -> Components {
+    pub fn everywhere(component: Arc<Component>) -> Components {
         Components {
-            default: Some(runtime),
+            default: Some(component),
             ..Components::default()
         }
     }
 
     /// Names the component one node runs (beats the role's and the default).
-    pub fn set_node(&mut self, node: NodeId, runtime: Arc<Component>) {
+    pub fn set_node(&mut self, node: NodeId, component: Arc<Component>) {
         self.nodes.retain(|(n, _)| *n != node);
-        self.nodes.push((node, runtime));
+        self.nodes.push((node, component));
     }
 
     /// The component `node` runs, if one was named for it, its role (`client` or a
@@ -77,17 +77,17 @@ impl Components {
     /// is what a replay command needs.
     pub fn flags(&self) -> String {
         let mut out = String::new();
-        if let Some(runtime) = &self.default {
-            out += &format!(" --guest {}", runtime.name());
+        if let Some(component) = &self.default {
+            out += &format!(" --guest {}", component.name());
         }
-        if let Some(runtime) = &self.log_server {
-            out += &format!(" --log-server {}", runtime.name());
+        if let Some(component) = &self.log_server {
+            out += &format!(" --log-server {}", component.name());
         }
-        if let Some(runtime) = &self.client {
-            out += &format!(" --client {}", runtime.name());
+        if let Some(component) = &self.client {
+            out += &format!(" --client {}", component.name());
         }
-        for (node, runtime) in &self.nodes {
-            out += &format!(" --node-guest {node}={}", runtime.name());
+        for (node, component) in &self.nodes {
+            out += &format!(" --node-guest {node}={}", component.name());
         }
         out
     }

@@ -1,7 +1,6 @@
 //! The `logsandbox` command: parses arguments, runs, prints, and returns the exit code.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use std::io::{IsTerminal, Write};
 
@@ -201,7 +200,7 @@ fn conform(
     let (name, runtime) = match &component {
         Some(path) => (
             path.display().to_string(),
-            Arc::new(Component::from_file(path)?),
+            crate::components::load_guest(path)?,
         ),
         None => ("the built-in guest".to_string(), Component::builtin()?),
     };

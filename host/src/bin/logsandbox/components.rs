@@ -56,12 +56,12 @@ impl ComponentArgs {
     pub fn load(&self) -> Result<Components, CliError> {
         let mut loaded: BTreeMap<PathBuf, Arc<Component>> = BTreeMap::new();
         let mut load = |path: &Path| -> Result<Arc<Component>, CliError> {
-            if let Some(runtime) = loaded.get(path) {
-                return Ok(runtime.clone());
+            if let Some(component) = loaded.get(path) {
+                return Ok(component.clone());
             }
-            let runtime = load_guest(path)?;
-            loaded.insert(path.to_path_buf(), runtime.clone());
-            Ok(runtime)
+            let component = load_guest(path)?;
+            loaded.insert(path.to_path_buf(), component.clone());
+            Ok(component)
         };
         Ok(Components {
             default: self.guest.as_deref().map(&mut load).transpose()?,
