@@ -42,10 +42,10 @@ async fn scenario(seed: u64) -> Result<(String, usize), logsandbox::Error> {
         }
     };
     let (a, b, ()) = tokio::try_join!(appender("a"), appender("b"), nemesis)?;
-    let mut all: Vec<u32> = a.iter().chain(&b).copied().collect();
+    let mut all: Vec<u64> = a.iter().chain(&b).copied().collect();
     all.sort();
     all.dedup();
-    assert_eq!(all.len(), 40, "every append got its own offset");
+    assert_eq!(all.len(), 40, "every append got its own LSN");
     let checks = sb.with(|sb| sb.check());
     assert!(checks.iter().all(|c| c.pass), "{checks:#?}");
     Ok((sb.with(|sb| sb.trace_hash()), all.len()))

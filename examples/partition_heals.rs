@@ -7,7 +7,7 @@
 //!
 //! Run it with `cargo run --example partition_heals`.
 
-use logsandbox::{Fault, MetadataKind, Op, OpResult, Sandbox, SimTime, TailState, ms};
+use logsandbox::{ChainTail, Fault, LogTail, MetadataKind, Op, OpResult, Sandbox, SimTime, ms};
 
 fn main() -> Result<(), logsandbox::Error> {
     let mut sb = Sandbox::builder()
@@ -61,7 +61,11 @@ fn main() -> Result<(), logsandbox::Error> {
         }
     }
     let find = sb.invoke(5, Op::FindTail(0));
-    let OpResult::Tail(TailState::Open(tail)) = sb.run_until_done(find)? else {
+    let OpResult::Tail(ChainTail {
+        tail: LogTail::Open(tail),
+        ..
+    }) = sb.run_until_done(find)?
+    else {
         panic!("the log stays open");
     };
     let read = sb.invoke(5, Op::Read(0, 1, tail));
@@ -69,7 +73,7 @@ fn main() -> Result<(), logsandbox::Error> {
         panic!("the read returns records");
     };
     for (offset, payload) in &acked {
-        let found = records.iter().find(|r| r.offset == *offset);
+        let found = records.iter().find(|r| r.lsn == *offset);
         assert_eq!(
             found.map(|r| r.payload.as_slice()),
             Some(payload.as_bytes()),

@@ -10,7 +10,7 @@
 
 use logsandbox::op::describe_result;
 use logsandbox::{
-    ClientError, MetadataKind, Op, OpResult, Precondition, Route, Sandbox, Source, TailState,
+    ChainTail, ClientError, MetadataKind, Op, OpResult, Precondition, Route, Sandbox, Source,
     Version, ms,
 };
 
@@ -44,7 +44,7 @@ fn main() -> Result<(), logsandbox::Error> {
         assert_eq!(flaky, OpResult::Failed(ClientError::UnknownLog(0)));
         assert!(matches!(flaky_source, Source::Peer(_)));
         let (fixed, fixed_source) = run(1336, seed)?;
-        assert_eq!(fixed, OpResult::Tail(TailState::Open(1)));
+        assert_eq!(fixed, OpResult::Tail(ChainTail::open(1)));
         assert_eq!(fixed_source, Source::Store);
         println!(
             "seed {seed}: at v1, N5's Logs came from {flaky_source:?} and find-tail {}; at v1336, from {fixed_source:?}: {}",

@@ -2,7 +2,7 @@
 //! exports are [`crate::export_node!`]'s.
 
 use crate::bindings::logsandbox::node::client::{OpId, OpResult};
-use crate::bindings::logsandbox::node::host::{self as imports, Level};
+use crate::bindings::logsandbox::node::host::{self as imports, Level, RacePoint};
 use crate::bindings::logsandbox::node::messages::Message;
 use crate::bindings::logsandbox::node::metadata::{
     MetadataKind, MetadataValue, Precondition, UpdateSource,
@@ -48,6 +48,9 @@ impl Env for Imports {
     }
     fn log(&mut self, level: Level, message: &str) {
         imports::log(level, message);
+    }
+    fn reached(&mut self, point: RacePoint, detail: &str) {
+        imports::reached(point, detail);
     }
     fn write(&mut self, id: u64, ops: Vec<WriteOp>) {
         storage::write(id, &ops);

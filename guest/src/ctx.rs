@@ -12,10 +12,12 @@
 use std::collections::BTreeSet;
 
 use crate::bindings::exports::logsandbox::node::node::Roles;
+use crate::bindings::logsandbox::node::client::OpId;
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
 use crate::bindings::logsandbox::node::types::{NodeId, SimTime};
 use crate::env::Env;
+use crate::loglet::LogletOutcome;
 use crate::rng::Rng;
 use crate::settings::Settings;
 
@@ -63,6 +65,9 @@ pub struct Shared {
     pub versions: Vec<MetadataVersion>,
     /// The peers heard from since this node started (any message).
     pub heard: BTreeSet<NodeId>,
+    /// Loglet-level operations ended during the current event, for the log level to answer
+    /// or go on with (see [`Ctx::finish`]).
+    pub finished: Vec<(OpId, LogletOutcome)>,
 }
 
 impl Shared {
@@ -84,6 +89,7 @@ impl Shared {
             next_id: 0,
             versions: Vec::new(),
             heard: BTreeSet::new(),
+            finished: Vec::new(),
         }
     }
 
@@ -126,6 +132,13 @@ impl Ctx<'_> {
         let id = self.id(part);
         self.env.set_timer(id, self.now + delay);
         id
+    }
+
+    /// Ends the loglet-level part of client operation `op`: the log level takes it from
+    /// there, once the part that ended it returns (the router hands it over after every
+    /// event).
+    pub fn finish(&mut self, op: OpId, outcome: LogletOutcome) {
+        self.shared.finished.push((op, outcome));
     }
 
     /// Writes a diagnostic line to the trace.

@@ -5,7 +5,7 @@
 //! never calls an import directly, so it can be tested natively.
 
 use crate::bindings::logsandbox::node::client::{OpId, OpResult};
-use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::messages::Message;
 use crate::bindings::logsandbox::node::metadata::{
     MetadataKind, MetadataValue, Precondition, UpdateSource,
@@ -45,6 +45,8 @@ pub trait Env {
     );
     /// A diagnostic line for the trace.
     fn log(&mut self, level: Level, message: &str);
+    /// The node reached a point a race can turn on (a fault may trigger there).
+    fn reached(&mut self, point: RacePoint, detail: &str);
     /// Applies `ops` to storage as one batch; a write-durable event for `id` follows once
     /// it is durable, and reads see it at once.
     fn write(&mut self, id: u64, ops: Vec<WriteOp>);
@@ -83,6 +85,8 @@ pub mod testing {
         ),
         /// A storage write: its id and its operations.
         Write(u64, Vec<WriteOp>),
+        /// A race point reached, with its detail.
+        Reached(RacePoint, String),
     }
 
     /// Storage is a `BTreeMap`; writes apply at once (the live view) and their ids are
@@ -146,6 +150,10 @@ pub mod testing {
         }
         fn log(&mut self, _level: Level, message: &str) {
             self.logs.push(message.to_string());
+        }
+        fn reached(&mut self, point: RacePoint, detail: &str) {
+            self.effects
+                .push(Effect::Reached(point, detail.to_string()));
         }
         fn write(&mut self, id: u64, ops: Vec<WriteOp>) {
             for op in &ops {

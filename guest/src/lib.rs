@@ -47,6 +47,7 @@ pub mod bindings {
     });
 }
 
+pub mod chain;
 pub mod client;
 pub mod ctx;
 pub mod env;

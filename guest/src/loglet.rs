@@ -3,7 +3,8 @@
 //! all speak it, so it lives in a room of its own below them rather than in the
 //! log-server, where it used to tie the sequencer and the tasks to it.
 
-use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset};
+use crate::bindings::logsandbox::node::client::ClientError;
+use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset, TailState};
 
 /// The first valid offset; the tail of an empty loglet.
 pub const OLDEST: LogletOffset = 1;
@@ -11,4 +12,24 @@ pub const OLDEST: LogletOffset = 1;
 /// `log_segment`, as Restate prints loglet ids.
 pub fn fmt_loglet(id: LogletId) -> String {
     format!("{}_{}", id >> 32, id & 0xffff_ffff)
+}
+
+/// How a loglet-level operation ends, in the loglet's own offsets. The sequencer, the
+/// client's tasks and its readers end an operation with one ([`crate::ctx::Ctx::finish`]);
+/// the log level ([`crate::client`]) turns it into the answer in LSNs, or goes on with it
+/// (the next segment of a read, the extension after a seal).
+#[derive(Debug, Clone)]
+pub enum LogletOutcome {
+    /// Appended at this offset.
+    Appended(LogletOffset),
+    /// Sealed, with the sealed tail.
+    Sealed(TailState),
+    /// The loglet's tail.
+    Tail(TailState),
+    /// The records read, by offset.
+    Records(Vec<(LogletOffset, Vec<u8>)>),
+    /// The trim point now in force.
+    Trimmed(LogletOffset),
+    /// Failed.
+    Failed(ClientError),
 }

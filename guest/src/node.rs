@@ -193,6 +193,13 @@ impl<L: LogServerPart> Node<L> {
                     }
                 }
             }
+            // What the loglets ended during the event, the log level answers or carries on.
+            let mut ctx = Ctx {
+                now,
+                env: &mut *env,
+                shared: &mut self.shared,
+            };
+            parts.client.settle(&mut ctx, &mut parts.metadata);
         }
     }
 }

@@ -23,7 +23,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::bindings::logsandbox::node::client::{ClientError, OpId, OpResult};
+use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::log_server_protocol::{
     GetDigest, GetRecords, RecordBody, Records, Reply, ReplyHeader, Request, RequestHeader, Seal,
     Store, StoreFlags, Trim,
@@ -31,7 +31,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
-use crate::loglet::OLDEST;
+use crate::loglet::{LogletOutcome, OLDEST};
 use crate::repair::{self, DigestEntries};
 
 /// What a task asks the client to do for it.
@@ -50,7 +50,7 @@ pub enum Out {
     /// Arm the task's timer for a patient wait (`store_timeout`): the sequencer may be draining.
     PatientTimer,
     /// Complete the operation.
-    Done(OpResult),
+    Done(LogletOutcome),
 }
 
 #[derive(Debug)]
@@ -249,7 +249,9 @@ impl Task {
         };
         match (self.kind, tail) {
             (Kind::FindTail, tail) => self.done(tail),
-            (Kind::Seal, tail @ TailState::Sealed(_)) => vec![Out::Done(OpResult::Sealed(tail))],
+            (Kind::Seal, tail @ TailState::Sealed(_)) => {
+                vec![Out::Done(LogletOutcome::Sealed(tail))]
+            }
             // Open after its own seal check: it cannot have seen the f-majority we sealed.
             (Kind::Seal, TailState::Open(_)) => self.ask_infos(),
             (Kind::Trim, TailState::Open(g) | TailState::Sealed(g)) => {
@@ -258,7 +260,9 @@ impl Task {
                         "trim to {} refused: at or beyond the tail {g}",
                         self.trim_point
                     );
-                    return vec![Out::Done(OpResult::Failed(ClientError::Malformed(why)))];
+                    return vec![Out::Done(LogletOutcome::Failed(ClientError::Malformed(
+                        why,
+                    )))];
                 }
                 self.global = g;
                 self.start_trimming()
@@ -467,14 +471,14 @@ impl Task {
                         "a sealed log-server reports local tail {max_local}, {} past the global tail {global}: not repairable",
                         max_local - global
                     );
-                    return vec![Out::Done(OpResult::Failed(ClientError::Internal(why)))];
+                    return vec![Out::Done(LogletOutcome::Failed(ClientError::Internal(why)))];
                 }
                 if self.rounds > MAX_ROUNDS {
                     // Never report a sealed tail with records below it short of a quorum.
                     let why = format!(
                         "could not repair [{global}, {max_local}) to a write quorum in {MAX_ROUNDS} rounds"
                     );
-                    return vec![Out::Done(OpResult::Failed(ClientError::Internal(why)))];
+                    return vec![Out::Done(LogletOutcome::Failed(ClientError::Internal(why)))];
                 }
                 let (from, to) = (global, max_local - 1);
                 self.phase = Phase::Digests {
@@ -645,15 +649,15 @@ impl Task {
 
     fn sealed_tail(&mut self, tail: LogletOffset) -> Vec<Out> {
         match self.kind {
-            Kind::Seal => vec![Out::Done(OpResult::Sealed(TailState::Sealed(tail)))],
+            Kind::Seal => vec![Out::Done(LogletOutcome::Sealed(TailState::Sealed(tail)))],
             _ => self.done(TailState::Sealed(tail)),
         }
     }
 
     fn done(&mut self, tail: TailState) -> Vec<Out> {
         match self.kind {
-            Kind::Seal => vec![Out::Done(OpResult::Sealed(tail))],
-            _ => vec![Out::Done(OpResult::Tail(tail))],
+            Kind::Seal => vec![Out::Done(LogletOutcome::Sealed(tail))],
+            _ => vec![Out::Done(LogletOutcome::Tail(tail))],
         }
     }
 
@@ -662,13 +666,13 @@ impl Task {
             return Vec::new();
         };
         let result = if answers.values().any(|s| *s == Status::Malformed) {
-            OpResult::Failed(ClientError::Malformed(format!(
+            LogletOutcome::Failed(ClientError::Malformed(format!(
                 "trim to {point} refused by the log-servers (at or beyond the tail)"
             )))
         } else if answers.values().all(|s| *s == Status::Ok) {
-            OpResult::Trimmed(*point)
+            LogletOutcome::Trimmed(*point)
         } else {
-            OpResult::Failed(ClientError::Internal(format!(
+            LogletOutcome::Failed(ClientError::Internal(format!(
                 "trim to {point}: answers {answers:?}"
             )))
         };

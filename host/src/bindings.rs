@@ -13,8 +13,12 @@ wasmtime::component::bindgen!({
 });
 
 pub use self::exports::logsandbox::node::node::{Config, Event, Roles};
-pub use self::logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
+pub use self::logsandbox::node::client::{
+    Append, ChainTail, ClientError, Extended, LogTail, Op, OpResult, ReadRecord, RecoveryStrategy,
+    SealAndExtend,
+};
 pub use self::logsandbox::node::host::Level;
+pub use self::logsandbox::node::host::RacePoint;
 pub use self::logsandbox::node::log_server_protocol::{Reply, ReplyHeader, Request};
 pub use self::logsandbox::node::messages::{Body, Message, SequencerAnswer};
 pub use self::logsandbox::node::metadata::{

@@ -102,8 +102,9 @@ pub use net::LinkStats;
 pub use net::envelope::{Endpoint, Envelope};
 pub use net::rules::{Route, Rule, RuleId, Verdict};
 pub use op::{
-    ClientError, LogId, MetadataKind, NodeId, OLDEST, Offset, Op, OpId, OpResult, ReadRecord,
-    TailState, Version,
+    ChainTail, ClientError, Extended, LogId, LogTail, Lsn, MetadataKind, NodeId, OLDEST,
+    OLDEST_LSN, Offset, Op, OpId, OpResult, RacePoint, ReadRecord, RecoveryStrategy, SealAndExtend,
+    SegmentIndex, TailState, Version,
 };
 pub use record::history::{History, OpRecord, Process};
 pub use record::trace::{TraceRecord, describe_value};

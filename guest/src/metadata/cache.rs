@@ -23,6 +23,7 @@ use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, NodeId, RequestId, SimTime, Version,
 };
 use crate::ctx::Ctx;
+use crate::metadata::chain_writer::{ChainWriter, Extend, Written};
 use crate::metadata::store_call::{Ask, CallTimer, StoreCall};
 use crate::metadata::update_task::UpdateTask;
 use crate::metadata::{INVALID, MIN};
@@ -53,6 +54,8 @@ pub struct MetadataCache {
     provision: Option<StoreCall>,
     /// Client operations waiting for a version (`>=`).
     waiters: Vec<(OpId, Version)>,
+    /// This node's chain changes, one put at a time.
+    writer: ChainWriter,
 }
 
 /// The Logs the provisioner writes: empty, at version 1.
@@ -77,19 +80,9 @@ impl MetadataCache {
         }]
     }
 
-    /// The replicated-loglet parameters of `log`'s last segment.
-    pub fn lookup(&self, log: LogId) -> Result<ReplicatedParams, LookupError> {
-        let chain: Option<&Chain> = self
-            .logs
-            .as_ref()
-            .and_then(|l| l.chains.iter().find(|c| c.log_id == log));
-        let segment = chain
-            .and_then(|c| c.segments.last())
-            .ok_or(LookupError::UnknownLog(log))?;
-        segment
-            .params
-            .clone()
-            .ok_or(LookupError::NotReplicated(log))
+    /// The cached chain of `log`, if the cached Logs has it.
+    pub fn chain(&self, log: LogId) -> Option<&Chain> {
+        self.logs.as_ref()?.chains.iter().find(|c| c.log_id == log)
     }
 
     /// The parameters of a loglet, from whichever chain segment names it.
@@ -167,6 +160,10 @@ impl MetadataCache {
         if self.provision.as_mut().is_some_and(|p| p.answers(id)) {
             return self.on_provisioned(ctx, response);
         }
+        if self.writer.answers(id) {
+            let written = self.writer.on_response(ctx, response);
+            return self.after_write(ctx, written);
+        }
         if let Some(value) = self.task.on_store_response(ctx, id, response) {
             self.offer(ctx, value, UpdateSource::StoreFetch, None);
         }
@@ -228,6 +225,9 @@ impl MetadataCache {
     /// A timer of the metadata plane fired: the provisioner's put is retried or times out,
     /// or the update task ticks, or its store read is retried or times out.
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
+        if self.writer.on_timer(ctx, id, self.logs.as_ref()) {
+            return;
+        }
         if let Some(call) = &mut self.provision {
             match call.on_timer(ctx, id) {
                 CallTimer::NotMine => {}
@@ -240,6 +240,31 @@ impl MetadataCache {
         }
         let cached = self.version();
         self.task.on_timer(ctx, id, cached, self.last_update);
+    }
+
+    /// Hands a chain extension to the chain writer, which completes its operation.
+    pub fn extend(&mut self, ctx: &mut Ctx, command: Extend) {
+        self.writer.enqueue(ctx, command);
+    }
+
+    /// What the writer's put left to do: take the value written, or learn the newer
+    /// version the store holds.
+    fn after_write(&mut self, ctx: &mut Ctx, written: Written) {
+        match written {
+            Written::Nothing => {}
+            Written::Offer(value) => {
+                self.offer(ctx, value, UpdateSource::OwnWrite, None);
+            }
+            Written::Behind(version) => {
+                // As Restate's writer: the next version is declared observed, and fetched.
+                let cached = self.version();
+                if cached >= version {
+                    self.writer.on_cached(ctx, cached);
+                } else if self.task.observe(ctx.now, cached, version, None) {
+                    self.tick_now(ctx);
+                }
+            }
+        }
     }
 
     /// A peer asks for our value: answer with it if valid and `>= min_version`.
@@ -322,17 +347,9 @@ impl MetadataCache {
         for (op, _) in ready {
             ctx.env.complete(op, OpResult::MetadataReady(version));
         }
+        self.writer.on_cached(ctx, version);
         Offer::Accepted
     }
-}
-
-/// Why a log cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LookupError {
-    /// The cached Logs has no such log: Restate's `unknown log '0'`.
-    UnknownLog(LogId),
-    /// The log's last segment is not a replicated loglet.
-    NotReplicated(LogId),
 }
 
 fn describe(source: UpdateSource, peer: Option<NodeId>) -> String {

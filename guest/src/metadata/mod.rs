@@ -10,6 +10,7 @@
 use crate::bindings::logsandbox::node::types::Version;
 
 pub mod cache;
+pub mod chain_writer;
 pub mod store_call;
 pub mod update_task;
 

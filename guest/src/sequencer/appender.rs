@@ -10,13 +10,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Deferred, Route, Routes, Sequencer, State};
-use crate::bindings::logsandbox::node::client::{ClientError, OpId, OpResult};
+use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     ReplyHeader, Request, RequestHeader, Store, StoreFlags,
 };
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status};
 use crate::ctx::Ctx;
+use crate::loglet::LogletOutcome;
 use crate::mutants;
 
 /// Where the store of the current wave stands on one node.
@@ -65,7 +66,7 @@ impl Sequencer {
             State::Draining
             | State::Repairing { .. }
             | State::Publishing { .. }
-            | State::Sealed(_) => ctx.env.complete(op, OpResult::Failed(ClientError::Sealed)),
+            | State::Sealed(_) => ctx.finish(op, LogletOutcome::Failed(ClientError::Sealed)),
             State::Open => {
                 if self.inflight_records >= ctx.shared.settings.max_inflight_records {
                     self.backlog.push_back((op, payload));
@@ -291,15 +292,14 @@ impl Sequencer {
             self.known_global_tail = self.known_global_tail.max(last + 1);
             self.inflight_records -= appender.payloads.len() as u32;
             for (i, op) in appender.ops.into_iter().enumerate() {
-                ctx.env
-                    .complete(op, OpResult::Appended(appender.first + i as u32));
+                ctx.finish(op, LogletOutcome::Appended(appender.first + i as u32));
             }
             self.after_appender(ctx, routes, true);
         } else if appender.sealed.len() >= f_majority {
             let appender = self.appenders.remove(&first).expect("checked above");
             self.inflight_records -= appender.payloads.len() as u32;
             for op in appender.ops {
-                ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
+                ctx.finish(op, LogletOutcome::Failed(ClientError::Sealed));
             }
             self.after_appender(ctx, routes, false);
         } else if !appender.backing_off

@@ -22,7 +22,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use crate::bindings::logsandbox::node::client::{OpId, OpResult};
+use crate::bindings::logsandbox::node::client::OpId;
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     Reply, ReplyHeader, Request, RequestHeader,
@@ -34,7 +34,7 @@ use crate::bindings::logsandbox::node::types::{
 };
 use crate::ctx::{Ctx, Part};
 use crate::keys;
-use crate::loglet::OLDEST;
+use crate::loglet::{LogletOutcome, OLDEST};
 use crate::tasks::Task;
 
 mod appender;
@@ -266,7 +266,7 @@ impl Sequencer {
             }
             State::Sealed(t) => TailState::Sealed(t),
         };
-        ctx.env.complete(op, OpResult::Tail(tail));
+        ctx.finish(op, LogletOutcome::Tail(tail));
     }
 
     /// A log-server's reply to one of this sequencer's requests, handled by the route it was

@@ -8,13 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Deferred, Route, Routes, Sequencer, State, answer_state};
-use crate::bindings::logsandbox::node::client::OpResult;
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{ReplyHeader, Request};
 use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::types::{NodeId, RequestId, TailState};
 use crate::ctx::Ctx;
-use crate::loglet::fmt_loglet;
+use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::tasks::{Out as TaskOut, TailSummary, Task};
 
 /// A seal check for remote askers: GetLogletInfo to the nodeset, to learn whether the
@@ -238,7 +237,7 @@ impl Sequencer {
                 }
                 // The repair never asks the sequencer: that is us.
                 TaskOut::AskSequencer { .. } => {}
-                TaskOut::Done(OpResult::Tail(TailState::Sealed(tail))) => {
+                TaskOut::Done(LogletOutcome::Tail(TailState::Sealed(tail))) => {
                     return self.publish(ctx, tail.max(self.known_global_tail));
                 }
                 TaskOut::Done(other) => {

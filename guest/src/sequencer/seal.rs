@@ -6,14 +6,14 @@
 //! A sibling of the sequencer's state in `mod.rs`, reached with `pub(super)`.
 
 use super::{Deferred, Route, Routes, Sequencer, State};
-use crate::bindings::logsandbox::node::client::{ClientError, OpId, OpResult};
+use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{ReplyHeader, Request, Seal};
 use crate::bindings::logsandbox::node::storage::WriteOp;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
 use crate::ctx::{Ctx, Part};
 use crate::keys;
-use crate::loglet::fmt_loglet;
+use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::mutants;
 
 impl Sequencer {
@@ -23,7 +23,7 @@ impl Sequencer {
         match self.state {
             State::Starting { .. } => return self.deferred.push(Deferred::Seal(op)),
             State::Sealed(t) => {
-                return ctx.env.complete(op, OpResult::Sealed(TailState::Sealed(t)));
+                return ctx.finish(op, LogletOutcome::Sealed(TailState::Sealed(t)));
             }
             State::Open | State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
                 self.seal_ops.push(op)
@@ -97,7 +97,7 @@ impl Sequencer {
     pub(super) fn start_drain(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
         self.state = State::Draining;
         for (op, _) in std::mem::take(&mut self.backlog) {
-            ctx.env.complete(op, OpResult::Failed(ClientError::Sealed));
+            ctx.finish(op, LogletOutcome::Failed(ClientError::Sealed));
         }
         if mutants::PUBLISH_BEFORE_DRAIN {
             let tail = self.known_global_tail;
@@ -159,12 +159,10 @@ impl Sequencer {
             ),
         );
         for op in std::mem::take(&mut self.seal_ops) {
-            ctx.env
-                .complete(op, OpResult::Sealed(TailState::Sealed(tail)));
+            ctx.finish(op, LogletOutcome::Sealed(TailState::Sealed(tail)));
         }
         for op in std::mem::take(&mut self.tail_waiters) {
-            ctx.env
-                .complete(op, OpResult::Tail(TailState::Sealed(tail)));
+            ctx.finish(op, LogletOutcome::Tail(TailState::Sealed(tail)));
         }
     }
 }

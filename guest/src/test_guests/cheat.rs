@@ -6,8 +6,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult, ReadRecord};
-use crate::bindings::logsandbox::node::types::{LogId, TailState};
+use crate::bindings::logsandbox::node::client::{
+    Append, ChainTail, ClientError, LogTail, Op, OpResult, ReadRecord,
+};
+use crate::bindings::logsandbox::node::types::LogId;
 
 /// Every log, as a list of payloads and a seal flag.
 #[derive(Default)]
@@ -19,28 +21,34 @@ impl ListLogs {
     /// Answers a log operation from the lists.
     pub fn answer(&mut self, log: LogId, op: Op) -> OpResult {
         let (records, sealed) = self.logs.entry(log).or_default();
-        let tail = records.len() as u32 + 1;
-        let state = if *sealed {
-            TailState::Sealed(tail)
-        } else {
-            TailState::Open(tail)
+        let tail = records.len() as u64 + 1;
+        let state = ChainTail {
+            segment_index: 0,
+            tail: if *sealed {
+                LogTail::Sealed(tail)
+            } else {
+                LogTail::Open(tail)
+            },
         };
         match op {
             Op::Append(_) if *sealed => OpResult::Failed(ClientError::Sealed),
-            Op::Append((_, payload)) => {
+            Op::Append(Append { payload, .. }) => {
                 records.push(payload);
                 OpResult::Appended(tail)
             }
             Op::FindTail(_) => OpResult::Tail(state),
             Op::Seal(_) => {
                 *sealed = true;
-                OpResult::Sealed(TailState::Sealed(tail))
+                OpResult::Sealed(ChainTail {
+                    segment_index: 0,
+                    tail: LogTail::Sealed(tail),
+                })
             }
             Op::Read((_, from, to)) => OpResult::Records(
                 (from.max(1)..to.min(tail))
-                    .map(|offset| ReadRecord {
-                        offset,
-                        payload: records[offset as usize - 1].clone(),
+                    .map(|lsn| ReadRecord {
+                        lsn,
+                        payload: records[lsn as usize - 1].clone(),
                     })
                     .collect(),
             ),
@@ -49,6 +57,9 @@ impl ListLogs {
             )),
             // Trimming nothing is a trim that changes nothing a read can see.
             Op::Trim(_) => OpResult::Failed(ClientError::Unsupported("trim".into())),
+            Op::SealAndExtend(_) => {
+                OpResult::Failed(ClientError::Unsupported("seal-and-extend".into()))
+            }
             Op::WaitForMetadata(_) => OpResult::Failed(ClientError::Unsupported(
                 "metadata waits go to the cache".into(),
             )),

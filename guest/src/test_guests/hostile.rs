@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use crate::bindings::exports::logsandbox::node::node::{Config, Event};
-use crate::bindings::logsandbox::node::client::{Op, OpResult, ReadRecord};
+use crate::bindings::logsandbox::node::client::{ChainTail, LogTail, Op, OpResult, ReadRecord};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     Request, RequestHeader, Store, StoreFlags,
@@ -14,8 +14,8 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 use crate::bindings::logsandbox::node::messages::{Body, Message};
 use crate::bindings::logsandbox::node::metadata::{Logs, MetadataValue, Precondition};
 use crate::bindings::logsandbox::node::storage::WriteOp;
+use crate::bindings::logsandbox::node::types::NodeId;
 use crate::bindings::logsandbox::node::types::SimTime;
-use crate::bindings::logsandbox::node::types::{NodeId, TailState};
 use crate::env::Env;
 use crate::time::MILLIS;
 
@@ -190,24 +190,30 @@ impl Hostile {
             }
             // A client that lies, with offsets at the edges of the offset space.
             "tail-max" | "tail-zero" | "records-edge" => {
-                let edge = if self.kind == "tail-zero" {
+                let edge: u64 = if self.kind == "tail-zero" {
                     0
                 } else {
-                    u32::MAX
+                    u64::MAX
                 };
                 let mut took = false;
                 for event in events {
                     if let Event::ClientRequest((op, request)) = event {
                         let lie = match request {
                             Op::Append(_) => OpResult::Appended(edge),
-                            Op::FindTail(_) => OpResult::Tail(TailState::Open(edge)),
-                            Op::Seal(_) => OpResult::Sealed(TailState::Sealed(edge)),
+                            Op::FindTail(_) => OpResult::Tail(ChainTail {
+                                segment_index: u32::MAX,
+                                tail: LogTail::Open(edge),
+                            }),
+                            Op::Seal(_) | Op::SealAndExtend(_) => OpResult::Sealed(ChainTail {
+                                segment_index: u32::MAX,
+                                tail: LogTail::Sealed(edge),
+                            }),
                             Op::Trim(_) => OpResult::Trimmed(edge),
                             Op::Read(_) => OpResult::Records(
-                                [u32::MAX, 0, u32::MAX, 1]
+                                [u64::MAX, 0, u64::MAX, 1]
                                     .into_iter()
-                                    .map(|offset| ReadRecord {
-                                        offset,
+                                    .map(|lsn| ReadRecord {
+                                        lsn,
                                         payload: vec![0xff, 0],
                                     })
                                     .collect(),

@@ -6,7 +6,7 @@
 //! [`node`] hold the tests, and [`proptests`] the property tests.
 
 use crate::bindings::exports::logsandbox::node::node::{Config, Event, Roles};
-use crate::bindings::logsandbox::node::client::{Op, OpResult};
+use crate::bindings::logsandbox::node::client::{Append, Op, OpResult};
 use crate::bindings::logsandbox::node::log_server_protocol::{
     Reply, ReplyHeader, Request, RequestHeader, Seal, Store, StoreFlags,
 };
@@ -19,14 +19,27 @@ use crate::bindings::logsandbox::node::types::Status;
 use crate::env::testing::{Effect, MemEnv};
 use crate::node::Node;
 
+mod chain;
+mod client;
 mod log_server;
 mod metadata;
 mod node;
 mod proptests;
+mod seal_and_extend;
 mod sequencer;
 mod tasks;
 
 const LOGLET: u64 = 0;
+
+/// A loglet-level append (no recovery strategy) of `payload` to `log`.
+pub(super) fn append_to(log: u32, payload: Vec<u8>) -> Append {
+    Append {
+        log,
+        payload,
+        strategy: None,
+    }
+}
+
 const SEQ: u32 = 5;
 
 struct Harness {

@@ -132,11 +132,11 @@ fn logs(version: u32) -> MetadataValue {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        4 => payloads().prop_map(|mut p| Op::Append((0, p.pop().unwrap_or_default()))),
+        4 => payloads().prop_map(|mut p| Op::Append(super::append_to(0, p.pop().unwrap_or_default()))),
         1 => Just(Op::Seal(0)),
         2 => Just(Op::FindTail(0)),
-        1 => (offset(), offset()).prop_map(|(a, b)| Op::Read((0, a, b))),
-        1 => offset().prop_map(|p| Op::Trim((0, p))),
+        1 => (offset(), offset()).prop_map(|(a, b)| Op::Read((0, a.into(), b.into()))),
+        1 => offset().prop_map(|p| Op::Trim((0, p.into()))),
         1 => (0u32..4).prop_map(|v| Op::WaitForMetadata((MetadataKind::Logs, v))),
         1 => any::<u32>().prop_map(Op::FindTail),
     ]

@@ -3,12 +3,12 @@
 //! repair of the sealed tail before it is published, and the graylist of its waves.
 
 use super::{
-    Harness, LOGLET, SEQ, answer, answer_repair_infos, client_with_logs, completions,
+    Harness, LOGLET, SEQ, answer, answer_repair_infos, append_to, client_with_logs, completions,
     hear_from_sequencer, info, logs, node_with_logs, rh, sent, sent_requests, sequencer_answers,
     timers,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
-use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
+use crate::bindings::logsandbox::node::client::{ChainTail, ClientError, LogTail, Op, OpResult};
 use crate::bindings::logsandbox::node::log_server_protocol::{
     RecordBody, RecordStatus, Reply, Request, StoreFlags,
 };
@@ -55,7 +55,7 @@ fn the_sequencer_commits_on_a_write_quorum_and_advances_the_global_tail() {
     // First use starts the sequencer: it learns the tail from the nodeset.
     let fx = h.handle(vec![Event::ClientRequest((
         2,
-        Op::Append((0, b"a".to_vec())),
+        Op::Append(append_to(0, b"a".to_vec())),
     ))]);
     let infos = sent_requests(&fx);
     assert!(
@@ -95,7 +95,13 @@ fn the_sequencer_commits_on_a_write_quorum_and_advances_the_global_tail() {
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
     assert!(matches!(
         completions(&fx)[..],
-        [(3, OpResult::Tail(TailState::Open(2)))]
+        [(
+            3,
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Open(2),
+                ..
+            })
+        )]
     ));
 }
 
@@ -113,7 +119,13 @@ fn a_remote_find_tail_takes_the_sequencers_tail_without_asking_the_log_servers()
     let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Open(7)));
     assert!(matches!(
         completions(&fx)[..],
-        [(2, OpResult::Tail(TailState::Open(7)))]
+        [(
+            2,
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Open(7),
+                ..
+            })
+        )]
     ));
 }
 
@@ -167,7 +179,13 @@ fn a_remote_seal_has_the_sequencer_check_it_and_reports_the_published_tail() {
     let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Sealed(3)));
     assert!(matches!(
         completions(&fx)[..],
-        [(2, OpResult::Sealed(TailState::Sealed(3)))]
+        [(
+            2,
+            OpResult::Sealed(ChainTail {
+                tail: LogTail::Sealed(3),
+                ..
+            })
+        )]
     ));
     // Having sealed, its later find-tails ask for a seal check too.
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
@@ -228,7 +246,7 @@ fn the_sequencer_repairs_an_uncommitted_copy_past_its_tail_before_publishing_the
     use crate::bindings::logsandbox::node::log_server_protocol::{
         Digest, DigestEntry, LogRecord, Records,
     };
-    let (mut h, stores, _) = started_sequencer(Op::Append((0, b"a".to_vec())));
+    let (mut h, stores, _) = started_sequencer(Op::Append(append_to(0, b"a".to_vec())));
     assert_eq!(stores.len(), 3);
     let store_to = |n: u32| stores.iter().find(|(to, _, _)| *to == n).unwrap().1;
     // Only N1 stores offset 1: one copy, not a write quorum.
@@ -318,7 +336,13 @@ fn the_sequencer_repairs_an_uncommitted_copy_past_its_tail_before_publishing_the
     assert!(
         matches!(
             completions(&fx)[..],
-            [(3, OpResult::Sealed(TailState::Sealed(2)))]
+            [(
+                3,
+                OpResult::Sealed(ChainTail {
+                    tail: LogTail::Sealed(2),
+                    ..
+                })
+            )]
         ),
         "the sealed tail is 2, with offset 1 on a write quorum: {:?}",
         completions(&fx)
@@ -332,12 +356,12 @@ fn the_sequencer_repairs_an_uncommitted_copy_past_its_tail_before_publishing_the
 /// forever.
 #[test]
 fn an_append_asks_a_graylisted_node_again_when_the_others_are_sealed() {
-    let (mut h, stores, mut due) = started_sequencer(Op::Append((0, b"a".to_vec())));
+    let (mut h, stores, mut due) = started_sequencer(Op::Append(append_to(0, b"a".to_vec())));
     let store_to = |n: u32| stores.iter().find(|(to, _, _)| *to == n).unwrap().1;
     // A second append: its stores wait for a node's tail (or the global tail) to reach 2.
     let fx = h.handle(vec![Event::ClientRequest((
         3,
-        Op::Append((0, b"b".to_vec())),
+        Op::Append(append_to(0, b"b".to_vec())),
     ))]);
     due.extend(timers(&fx).iter().map(|(id, _)| *id));
     let fx = answer(

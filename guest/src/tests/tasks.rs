@@ -1,17 +1,17 @@
 //! Client tasks without the sequencer: find-tail with repair, trim; remote seals.
 
 use super::{
-    answer, answer_repair_infos, client_with_logs, completions, hear_from_sequencer, info, logs,
-    node_with_logs, rh, sent, sent_requests, sequencer_answers, store_fetch,
+    answer, answer_repair_infos, append_to, client_with_logs, completions, hear_from_sequencer,
+    info, logs, node_with_logs, rh, sent, sent_requests, sequencer_answers, store_fetch,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
-use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
+use crate::bindings::logsandbox::node::client::{ChainTail, ClientError, LogTail, Op, OpResult};
 use crate::bindings::logsandbox::node::log_server_protocol::{
     RecordBody, RecordStatus, Reply, Request, StoreFlags,
 };
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::StoreResponse;
-use crate::bindings::logsandbox::node::types::{Status, TailState};
+use crate::bindings::logsandbox::node::types::Status;
 use crate::node::Node;
 
 #[test]
@@ -93,7 +93,13 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
     let fx = answer(&mut h, 2, *id, Reply::Stored(rh(5, 4, true, Status::Ok)));
     assert!(matches!(
         completions(&fx)[..],
-        [(2, OpResult::Tail(TailState::Sealed(5)))]
+        [(
+            2,
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Sealed(5),
+                ..
+            })
+        )]
     ));
 }
 
@@ -115,7 +121,13 @@ fn remote_find_tail_helps_seal_when_only_some_are_sealed_and_is_open_when_none_i
     // None sealed: open at the highest tail a write quorum (2 copies) has.
     assert!(matches!(
         completions(&fx)[..],
-        [(2, OpResult::Tail(TailState::Open(3)))]
+        [(
+            2,
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Open(3),
+                ..
+            })
+        )]
     ));
 
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
@@ -168,7 +180,7 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
     let mut h = client_with_logs(logs(1, true));
     let asks = sent_requests(&h.handle(vec![Event::ClientRequest((
         2,
-        Op::Append((0, b"a".to_vec())),
+        Op::Append(append_to(0, b"a".to_vec())),
     ))]));
     let info = Reply::LogletInfo(LogletInfo {
         header: rh(1, 1, false, Status::Ok),
@@ -202,7 +214,13 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
     let fx = h.durable();
     assert!(matches!(
         completions(&fx)[..],
-        [(3, OpResult::Tail(TailState::Sealed(1)))]
+        [(
+            3,
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Sealed(1),
+                ..
+            })
+        )]
     ));
     // A restarted sequencer keeps the seal it published, without asking anyone.
     h.node = Node::init(h.now, h.config.clone(), &mut h.env).expect("re-init succeeds");
@@ -216,13 +234,19 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
     assert!(
         matches!(
             completions(&fx)[..],
-            [(5, OpResult::Tail(TailState::Sealed(1)))]
+            [(
+                5,
+                OpResult::Tail(ChainTail {
+                    tail: LogTail::Sealed(1),
+                    ..
+                })
+            )]
         ),
         "{fx:?}"
     );
     let fx = h.handle(vec![Event::ClientRequest((
         4,
-        Op::Append((0, b"b".to_vec())),
+        Op::Append(append_to(0, b"b".to_vec())),
     ))]);
     assert!(matches!(
         completions(&fx)[..],
@@ -267,8 +291,8 @@ fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
     answer(&mut h, 1, asks[0].1, trimmed.clone());
     answer(&mut h, 2, asks[1].1, trimmed);
     let fx = answer(&mut h, 3, asks[2].1, records((1..=5).map(data).collect()));
-    let offsets: Vec<u32> = match &completions(&fx)[..] {
-        [(2, OpResult::Records(rs))] => rs.iter().map(|r| r.offset).collect(),
+    let offsets: Vec<u64> = match &completions(&fx)[..] {
+        [(2, OpResult::Records(rs))] => rs.iter().map(|r| r.lsn).collect(),
         other => panic!("{other:?}"),
     };
     assert_eq!(

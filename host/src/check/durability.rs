@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::{CheckResult, HistoryIndex, first_ten};
-use crate::op::{LogId, NodeId, Offset};
+use crate::op::{LogId, Lsn, NodeId, Offset, SegmentIndex, fmt_loglet};
 
 /// The kind byte of a record key.
 const RECORD: u8 = b'd';
@@ -46,10 +46,16 @@ pub fn offset_of(key: &[u8]) -> Option<Offset> {
     }
 }
 
-/// What the log-servers' databases hold of one log's loglet at the end of a run.
+/// What the log-servers' databases hold of one segment's loglet at the end of a run.
 #[derive(Debug, Clone, Default)]
-pub struct StoredLog {
-    /// The loglet (the last segment of the log's chain in the metadata store).
+pub struct StoredSegment {
+    /// The segment's index in its chain.
+    pub index: SegmentIndex,
+    /// Its base LSN: the LSN of the loglet's offset 1.
+    pub base: Lsn,
+    /// Where it ends (exclusive): the next segment's base; none for the tail segment.
+    pub end: Option<Lsn>,
+    /// The loglet.
     pub loglet: u64,
     /// Its nodeset.
     pub nodeset: Vec<NodeId>,
@@ -63,7 +69,47 @@ pub struct StoredLog {
     pub unreadable: Vec<(NodeId, String)>,
 }
 
-/// Judges the acknowledged appends of `history` against `stored`, per log.
+impl StoredSegment {
+    /// Whether `lsn` falls in this segment.
+    pub fn holds(&self, lsn: Lsn) -> bool {
+        lsn >= self.base && self.end.is_none_or(|end| lsn < end)
+    }
+
+    /// The loglet offset of `lsn` in this segment, if it maps to one.
+    pub fn offset_of(&self, lsn: Lsn) -> Option<Offset> {
+        Offset::try_from(lsn.checked_sub(self.base)?.checked_add(1)?).ok()
+    }
+
+    /// The copies held of `lsn`.
+    pub fn copies_of(&self, lsn: Lsn) -> &[(NodeId, Vec<u8>)] {
+        self.offset_of(lsn)
+            .and_then(|o| self.copies.get(&o))
+            .map_or(&[], |c| c.as_slice())
+    }
+}
+
+/// What the log-servers' databases hold of one log at the end of a run: each segment of
+/// its chain in the metadata store that has a loglet, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct StoredLog {
+    /// The segments.
+    pub segments: Vec<StoredSegment>,
+}
+
+impl StoredLog {
+    /// The segment that holds `lsn`.
+    pub fn segment_of(&self, lsn: Lsn) -> Option<&StoredSegment> {
+        self.segments.iter().rev().find(|s| s.holds(lsn))
+    }
+
+    /// The copies held of `lsn`, in whichever segment holds it.
+    pub fn copies_of(&self, lsn: Lsn) -> &[(NodeId, Vec<u8>)] {
+        self.segment_of(lsn).map_or(&[], |s| s.copies_of(lsn))
+    }
+}
+
+/// Judges the acknowledged appends of `history` against `stored`, per log: each
+/// acknowledged LSN is mapped through the final chain to its segment's loglet and offset.
 pub fn acknowledged_durable(
     history: &HistoryIndex,
     stored: &BTreeMap<LogId, StoredLog>,
@@ -75,17 +121,27 @@ pub fn acknowledged_durable(
         if facts.acks.is_empty() {
             continue;
         }
-        let Some(stored) = stored.get(log) else {
+        let Some(stored) = stored.get(log).filter(|s| !s.segments.is_empty()) else {
             problems.push(format!(
                 "log {log}: {} appends acknowledged, but the metadata store names no loglet for it",
                 facts.acks.len()
             ));
             continue;
         };
-        for (node, why) in &stored.unreadable {
-            problems.push(format!(
-                "log {log}: N{node}'s database could not be read: {why}"
-            ));
+        for segment in &stored.segments {
+            for (node, why) in &segment.unreadable {
+                problems.push(format!(
+                    "log {log}: N{node}'s database could not be read: {why}"
+                ));
+            }
+            if !segment.wiped.is_empty() {
+                forgiven.push(format!(
+                    "log {log}: loglet {}: {} copies required, {} disks lost",
+                    fmt_loglet(segment.loglet),
+                    segment.replication.saturating_sub(segment.wiped.len()),
+                    segment.wiped.len()
+                ));
+            }
         }
         // Trimmed records are gone by design: any trim that may have taken effect counts.
         let trimmed = facts
@@ -94,32 +150,43 @@ pub fn acknowledged_durable(
             .map(|t| t.acknowledged.unwrap_or(t.point).max(t.point))
             .max()
             .unwrap_or(0);
-        let required = stored.replication.saturating_sub(stored.wiped.len());
-        if !stored.wiped.is_empty() {
-            forgiven.push(format!(
-                "log {log}: {} copies required, {} disks lost",
-                required,
-                stored.wiped.len()
-            ));
-        }
-        let mut short = Vec::new();
-        for ack in facts.acks.iter().filter(|a| a.offset > trimmed) {
+        // Per loglet, the acknowledged LSNs short of copies, and the fewest copies seen.
+        let mut short: BTreeMap<u64, (Vec<Lsn>, usize, usize)> = BTreeMap::new();
+        let mut outside = Vec::new();
+        for ack in facts.acks.iter().filter(|a| a.lsn > trimmed) {
             judged += 1;
-            let holders = stored.copies.get(&ack.offset).map_or(0, |copies| {
-                copies.iter().filter(|(_, p)| p == ack.payload).count()
-            });
+            let Some(segment) = stored.segment_of(ack.lsn) else {
+                outside.push(ack.lsn);
+                continue;
+            };
+            let required = segment.replication.saturating_sub(segment.wiped.len());
+            let holders = segment
+                .copies_of(ack.lsn)
+                .iter()
+                .filter(|(_, p)| p == ack.payload)
+                .count();
             if holders < required {
-                short.push((ack.offset, holders));
+                let entry =
+                    short
+                        .entry(segment.loglet)
+                        .or_insert((Vec::new(), usize::MAX, required));
+                entry.0.push(ack.lsn);
+                entry.1 = entry.1.min(holders);
             }
         }
-        if !short.is_empty() {
-            let offsets: Vec<Offset> = short.iter().map(|(o, _)| *o).collect();
-            let fewest = short.iter().map(|(_, h)| *h).min().unwrap_or(0);
+        if !outside.is_empty() {
             problems.push(format!(
-                "log {log}: {} acknowledged records are durable on fewer than {required} log-servers of loglet {} (as few as {fewest}): offsets {:?}",
-                short.len(),
-                stored.loglet,
-                first_ten(&offsets),
+                "log {log}: {} acknowledged LSNs lie in no segment of the chain (trimmed from it without a trim?): {:?}",
+                outside.len(),
+                first_ten(&outside)
+            ));
+        }
+        for (loglet, (lsns, fewest, required)) in short {
+            problems.push(format!(
+                "log {log}: {} acknowledged records are durable on fewer than {required} log-servers of loglet {} (as few as {fewest}): LSNs {:?}",
+                lsns.len(),
+                fmt_loglet(loglet),
+                first_ten(&lsns),
             ));
         }
     }

@@ -3,14 +3,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::op::{ClientError, LogId, Offset, Op, OpResult, ReadRecord, TailState};
+use crate::op::{ChainTail, ClientError, LogId, Lsn, Op, OpResult, ReadRecord, SegmentIndex};
 use crate::record::history::{History, OpRecord};
 
 /// An acknowledged append.
 #[derive(Debug, Clone)]
 pub struct Ack<'a> {
-    /// The offset it was acknowledged at.
-    pub offset: Offset,
+    /// The LSN it was acknowledged at.
+    pub lsn: Lsn,
     /// What it wrote.
     pub payload: &'a [u8],
     /// The operation.
@@ -21,7 +21,7 @@ pub struct Ack<'a> {
 #[derive(Debug, Clone)]
 pub struct TailSeen<'a> {
     /// The tail.
-    pub tail: TailState,
+    pub tail: ChainTail,
     /// The operation.
     pub op: &'a OpRecord,
 }
@@ -30,9 +30,9 @@ pub struct TailSeen<'a> {
 #[derive(Debug, Clone)]
 pub struct ReadSeen<'a> {
     /// The first offset asked for.
-    pub from: Offset,
+    pub from: Lsn,
     /// The offset after the last one asked for.
-    pub to: Offset,
+    pub to: Lsn,
     /// What came back.
     pub records: &'a [ReadRecord],
     /// The operation.
@@ -44,9 +44,9 @@ pub struct ReadSeen<'a> {
 #[derive(Debug, Clone)]
 pub struct TrimSeen<'a> {
     /// The trim point asked for.
-    pub point: Offset,
+    pub point: Lsn,
     /// The trim point in force, when acknowledged.
-    pub acknowledged: Option<Offset>,
+    pub acknowledged: Option<Lsn>,
     /// The operation.
     pub op: &'a OpRecord,
 }
@@ -64,12 +64,24 @@ pub struct LogFacts<'a> {
     pub reads: Vec<ReadSeen<'a>>,
     /// Trims that were not refused.
     pub trims: Vec<TrimSeen<'a>>,
+    /// Segments added to the chain by acknowledged seal-and-extends: (index, base LSN).
+    pub extensions: Vec<(SegmentIndex, Lsn)>,
 }
 
 impl LogFacts<'_> {
+    /// Where the chain goes on after segment `index`, as far as the history knows: the
+    /// lowest base of a later segment an acknowledged seal-and-extend added.
+    pub fn next_base_after(&self, index: SegmentIndex) -> Option<Lsn> {
+        self.extensions
+            .iter()
+            .filter(|(i, _)| *i > index)
+            .map(|(_, base)| *base)
+            .min()
+    }
+
     /// The highest trim point that may be in force for `op`: every trim invoked before
     /// `op` ended, and not refused, counts.
-    pub fn trim_before(&self, op: &OpRecord) -> Offset {
+    pub fn trim_before(&self, op: &OpRecord) -> Lsn {
         self.trims
             .iter()
             .filter(|t| t.op.invoked_before_end_of(op))
@@ -79,11 +91,11 @@ impl LogFacts<'_> {
     }
 
     /// The highest tail offset seen by an operation that completed before `op` was invoked.
-    pub fn tail_seen_before(&self, op: &OpRecord) -> Option<(Offset, &OpRecord)> {
+    pub fn tail_seen_before(&self, op: &OpRecord) -> Option<(Lsn, &OpRecord)> {
         self.tails
             .iter()
             .filter(|t| t.op.precedes(op))
-            .map(|t| (crate::op::split_tail(t.tail).0, t.op))
+            .map(|t| (crate::op::split_tail(&t.tail).0, t.op))
             .max_by_key(|(o, op)| (*o, std::cmp::Reverse(op.id)))
     }
 }
@@ -108,9 +120,9 @@ impl<'a> HistoryIndex<'a> {
             match (&op.op, op.result()) {
                 (Op::Append(_, payload), result) => {
                     facts.sent.insert(payload);
-                    if let Some(OpResult::Appended(offset)) = result {
+                    if let Some(OpResult::Appended(lsn)) = result {
                         facts.acks.push(Ack {
-                            offset: *offset,
+                            lsn: *lsn,
                             payload,
                             op,
                         });
@@ -137,6 +149,9 @@ impl<'a> HistoryIndex<'a> {
                             op,
                         });
                     }
+                }
+                (Op::SealAndExtend(_), Some(OpResult::Extended(e))) => {
+                    facts.extensions.push((e.segment_index, e.base_lsn));
                 }
                 _ => {}
             }

@@ -15,8 +15,8 @@ impl Check for UniqueOffsets {
             let mut seen = BTreeSet::new();
             for ack in &facts.acks {
                 acked += 1;
-                if !seen.insert(ack.offset) {
-                    dups.push(format!("log {log} offset {}", ack.offset));
+                if !seen.insert(ack.lsn) {
+                    dups.push(format!("log {log} offset {}", ack.lsn));
                 }
             }
         }

@@ -15,7 +15,7 @@ use std::fmt;
 
 use super::index::ReadSeen;
 use super::{Check, CheckResult, HistoryIndex, first_ten};
-use crate::op::{Offset, ReadRecord, split_tail};
+use crate::op::{Lsn, ReadRecord, split_tail};
 
 /// The read family.
 pub struct Reads;
@@ -39,9 +39,9 @@ fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
             let trimmed = facts.trim_before(read.op);
             let acks = facts.acks.iter().map(|a| {
                 let owed = a.op.precedes(read.op)
-                    && (read.from..read.to).contains(&a.offset)
-                    && a.offset > trimmed;
-                (a.offset, a.payload, owed)
+                    && (read.from..read.to).contains(&a.lsn)
+                    && a.lsn > trimmed;
+                (a.lsn, a.payload, owed)
             });
             let audit = ReadAudit::new(read.records, acks, &facts.sent);
             if !audit.is_clean() {
@@ -71,11 +71,11 @@ fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
 /// What one read got wrong against what was written.
 pub(crate) struct ReadAudit {
     /// Acknowledged offsets the read owed and did not return.
-    missing: Vec<Offset>,
+    missing: Vec<Lsn>,
     /// Offsets read with another payload than one acknowledged there.
-    wrong: BTreeSet<Offset>,
+    wrong: BTreeSet<Lsn>,
     /// Offsets read with a payload no append sent, or one already read.
-    stray: Vec<Offset>,
+    stray: Vec<Lsn>,
 }
 
 impl ReadAudit {
@@ -83,12 +83,12 @@ impl ReadAudit {
     /// (owed: the read had to return it), and the payloads every append `sent`.
     pub(crate) fn new<'a>(
         records: &[ReadRecord],
-        acks: impl IntoIterator<Item = (Offset, &'a [u8], bool)>,
+        acks: impl IntoIterator<Item = (Lsn, &'a [u8], bool)>,
         sent: &BTreeSet<&[u8]>,
     ) -> Self {
-        let got: BTreeMap<Offset, &[u8]> = records
+        let got: BTreeMap<Lsn, &[u8]> = records
             .iter()
-            .map(|r| (r.offset, r.payload.as_slice()))
+            .map(|r| (r.lsn, r.payload.as_slice()))
             .collect();
         let mut audit = ReadAudit {
             missing: Vec::new(),
@@ -108,7 +108,7 @@ impl ReadAudit {
         audit.stray = records
             .iter()
             .filter(|r| !sent.contains(r.payload.as_slice()) || !seen.insert(&r.payload))
-            .map(|r| r.offset)
+            .map(|r| r.lsn)
             .collect();
         audit
     }
@@ -121,7 +121,7 @@ impl ReadAudit {
 
 impl fmt::Display for ReadAudit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let wrong: Vec<Offset> = self.wrong.iter().copied().collect();
+        let wrong: Vec<Lsn> = self.wrong.iter().copied().collect();
         write!(
             f,
             "missing acknowledged offsets {:?}; wrong payload at {:?}; stray or repeated records at {:?}",
@@ -142,14 +142,14 @@ fn no_holes(history: &HistoryIndex) -> CheckResult {
             };
             judged += 1;
             let trimmed = facts.trim_before(read.op);
-            let got: BTreeSet<Offset> = read.records.iter().map(|r| r.offset).collect();
+            let got: BTreeSet<Lsn> = read.records.iter().map(|r| r.lsn).collect();
             let from = read.from.max(trimmed.saturating_add(1));
             let to = read.to.min(tail);
             // Counted, not listed: a tail comes from the guest, and may be u32::MAX.
             let present = got.range(from..to.max(from)).count() as u64;
-            let missing = u64::from(to.saturating_sub(from)) - present;
+            let missing = to.saturating_sub(from) - present;
             if missing > 0 {
-                let holes: Vec<Offset> = (from..to).filter(|o| !got.contains(o)).take(10).collect();
+                let holes: Vec<Lsn> = (from..to).filter(|o| !got.contains(o)).take(10).collect();
                 problems.push(format!(
                     "log {log}: {} ({}) at {} found no record at offsets {:?} ({missing} in all), below the tail {tail} that {} ({}) saw",
                     read.op.id,
@@ -180,7 +180,7 @@ fn contiguous(history: &HistoryIndex) -> CheckResult {
         let sealed = facts
             .tails
             .iter()
-            .map(|t| split_tail(t.tail))
+            .map(|t| split_tail(&t.tail))
             .filter(|(_, sealed)| *sealed)
             .map(|(offset, _)| offset)
             .min();
@@ -207,8 +207,8 @@ fn contiguous(history: &HistoryIndex) -> CheckResult {
 }
 
 /// What is wrong with the offsets one read returned, if anything.
-fn gap_in(read: &ReadSeen, trimmed: Offset, sealed: Option<Offset>) -> Option<String> {
-    let mut offsets: Vec<Offset> = read.records.iter().map(|r| r.offset).collect();
+fn gap_in(read: &ReadSeen, trimmed: Lsn, sealed: Option<Lsn>) -> Option<String> {
+    let mut offsets: Vec<Lsn> = read.records.iter().map(|r| r.lsn).collect();
     offsets.sort_unstable();
     let (&first, &last) = (offsets.first()?, offsets.last()?);
     if first < read.from || last >= read.to {

@@ -1,11 +1,19 @@
-//! `tails_monotonic`: tails never decrease and sealed stays sealed, in real-time order.
+//! `tails_monotonic`: tails never decrease and a sealed segment stays sealed, in
+//! real-time order. Tails compare by segment, then LSN: a later segment's open tail
+//! follows its predecessor's sealed one.
 //!
 //! Two observations are ordered only when one completed before the other was invoked;
 //! concurrent ones may be linearized either way, so they are not compared.
 
 use super::{Check, CheckResult, HistoryIndex};
-use crate::op::{fmt_tail, split_tail};
+use crate::op::{fmt_chain_tail, split_tail};
 use crate::time::fmt_duration;
+
+/// Where a tail stands: its segment, its LSN, and sealed after open.
+fn position(tail: &crate::op::ChainTail) -> (u32, u64, bool) {
+    let (lsn, sealed) = split_tail(tail);
+    (tail.segment_index, lsn, sealed)
+}
 
 /// Tails seen later are not lower, and not open after a sealed one.
 pub struct MonotonicTails;
@@ -24,25 +32,26 @@ impl Check for MonotonicTails {
             for later in by_invocation {
                 while done < facts.tails.len() && facts.tails[done].op.precedes(later.op) {
                     let t = &facts.tails[done];
-                    if highest.is_none_or(|h| split_tail(t.tail) > split_tail(h.tail)) {
+                    if highest.is_none_or(|h| position(&t.tail) > position(&h.tail)) {
                         highest = Some(t);
                     }
                     done += 1;
                 }
                 let Some(earlier) = highest else { continue };
-                let (po, ps) = split_tail(earlier.tail);
-                let (o, s) = split_tail(later.tail);
-                if o < po || (ps && !s) {
+                let (_, ps) = split_tail(&earlier.tail);
+                let (_, s) = split_tail(&later.tail);
+                let same_segment = earlier.tail.segment_index == later.tail.segment_index;
+                if position(&later.tail) < position(&earlier.tail) || (same_segment && ps && !s) {
                     return vec![CheckResult::new(
                         "tails_monotonic",
                         false,
                         format!(
                             "log {log}: {} saw {} at {} after {} saw {} at {}",
                             later.op.process,
-                            fmt_tail(&later.tail),
+                            fmt_chain_tail(&later.tail),
                             fmt_duration(later.op.completed_at().map_or(0, |t| t.0)),
                             earlier.op.process,
-                            fmt_tail(&earlier.tail),
+                            fmt_chain_tail(&earlier.tail),
                             fmt_duration(earlier.op.completed_at().map_or(0, |t| t.0)),
                         ),
                     )];

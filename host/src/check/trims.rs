@@ -5,7 +5,7 @@
 //!   or below the trim point in force.
 
 use super::{Check, CheckResult, HistoryIndex, first_ten};
-use crate::op::{Offset, split_tail};
+use crate::op::{Lsn, split_tail};
 
 /// The trim family.
 pub struct Trims;
@@ -25,7 +25,7 @@ fn within_the_tail(history: &HistoryIndex) -> CheckResult {
             .tails
             .iter()
             .filter_map(|t| {
-                let (o, s) = split_tail(t.tail);
+                let (o, s) = split_tail(&t.tail);
                 s.then_some(o)
             })
             .min();
@@ -68,10 +68,10 @@ fn reads_after_trim(history: &HistoryIndex) -> CheckResult {
                 .max();
             let Some(point) = point else { continue };
             judged += 1;
-            let below: Vec<Offset> = read
+            let below: Vec<Lsn> = read
                 .records
                 .iter()
-                .map(|r| r.offset)
+                .map(|r| r.lsn)
                 .filter(|o| *o <= point)
                 .collect();
             if !below.is_empty() {

@@ -99,21 +99,34 @@ pub enum ClusterError {
         /// The cluster's nodes, as text.
         members: String,
     },
+    /// A segment of the chain a scenario installs that breaks a chain rule.
+    #[error("{reason}")]
+    Segment {
+        /// Its place in `[[metadata.segments]]`.
+        index: usize,
+        /// The field to change.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl ClusterError {
     /// The scenario key to change.
-    pub fn key(&self) -> &'static str {
+    pub fn key(&self) -> String {
         match self {
-            ClusterError::LogServers(_) => "cluster.log_servers",
-            ClusterError::Replication { .. } => "cluster.replication",
+            ClusterError::LogServers(_) => "cluster.log_servers".into(),
+            ClusterError::Replication { .. } => "cluster.replication".into(),
             ClusterError::ClientIsLogServer {
                 sequencer: true, ..
-            } => "cluster.sequencer",
+            } => "cluster.sequencer".into(),
             ClusterError::ClientIsLogServer { .. } | ClusterError::DuplicateClient(_) => {
-                "cluster.remote_client"
+                "cluster.remote_client".into()
             }
-            ClusterError::NotAMember { .. } => "cluster",
+            ClusterError::NotAMember { .. } => "cluster".into(),
+            ClusterError::Segment { index, field, .. } => {
+                format!("metadata.segments[{index}].{field}")
+            }
         }
     }
 }
@@ -184,6 +197,7 @@ impl ClusterSpec {
             clients,
             replication: self.replication,
             logs_version,
+            chain: None,
         };
         if let Some(node) = self.start_at.keys().find(|n| !cluster.is_member(**n)) {
             return Err(cluster.not_a_member(*node));
@@ -224,6 +238,9 @@ pub struct Cluster {
     pub replication: u8,
     /// The version of the Logs the run installs.
     pub logs_version: Version,
+    /// Log 0's chain when the scenario gives one (`[[metadata.segments]]`); none: one
+    /// segment from LSN 1 over every log-server.
+    pub chain: Option<Chain>,
 }
 
 impl Cluster {
@@ -250,8 +267,15 @@ impl Cluster {
     }
 
     /// The run's Logs at `version`: log 0 on the replicated loglet `0_0` over every
-    /// log-server, sequenced by [`Cluster::sequencer`], with [`Cluster::replication`] copies.
+    /// log-server, sequenced by [`Cluster::sequencer`], with [`Cluster::replication`] copies;
+    /// or the chain the scenario gave ([`Cluster::chain`]).
     pub fn logs(&self, version: Version) -> MetadataValue {
+        if let Some(chain) = &self.chain {
+            return MetadataValue::Logs(Logs {
+                version,
+                chains: vec![chain.clone()],
+            });
+        }
         MetadataValue::Logs(Logs {
             version,
             chains: vec![Chain {

@@ -9,8 +9,11 @@
 //! from this value by a constructor of its own, so nobody forwards fields.
 //!
 //! - [`cluster`]: the nodes ([`ClusterSpec`]), checked once into a [`Cluster`];
+//! - [`chain`]: the chain a scenario installs ([`SegmentSpec`]), checked by the chain's
+//!   rules;
 //! - [`components`]: which component each node runs ([`Components`]).
 
+pub mod chain;
 pub mod cluster;
 pub mod components;
 
@@ -25,6 +28,7 @@ use crate::op::Version;
 use crate::runtime::Limits;
 use crate::time::{MILLIS, SimTime, fmt_duration};
 
+pub use chain::{SegmentKind, SegmentSpec};
 pub use cluster::{Cluster, ClusterError, ClusterSpec};
 pub use components::Components;
 
@@ -47,6 +51,16 @@ pub struct Config {
 }
 
 impl Config {
+    /// The cluster, checked: its nodes, and the chain it installs if the metadata setup
+    /// gives one. Every error names the key to change.
+    pub fn checked_cluster(&self) -> Result<Cluster, ClusterError> {
+        let mut cluster = self.cluster.validate(self.metadata.logs_version)?;
+        if !self.metadata.segments.is_empty() {
+            cluster.chain = Some(chain::build(&self.metadata.segments, &cluster)?);
+        }
+        Ok(cluster)
+    }
+
     /// One line per knob, for people.
     pub fn summary(&self) -> String {
         let c = &self.cluster;
@@ -117,7 +131,7 @@ impl Latencies {
 }
 
 /// The Logs metadata of a run and how the harness writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MetadataSetup {
     /// The version the harness writes the run's Logs with; workloads wait for it. Default
     /// 1 (`metadata.logs_version`).
@@ -141,6 +155,9 @@ pub struct MetadataSetup {
     /// How the harness retries a put that failed retryable. Default 20 tries, 500 ms
     /// apart (`metadata.put_tries`, `metadata.put_retry_interval`).
     pub puts: HarnessPuts,
+    /// Log 0's chain, segment by segment (`[[metadata.segments]]`). Default none: one
+    /// segment from LSN 1 over every log-server.
+    pub segments: Vec<SegmentSpec>,
 }
 
 impl Default for MetadataSetup {
@@ -153,6 +170,7 @@ impl Default for MetadataSetup {
             provision: false,
             proxy: Proxy::Direct,
             puts: HarnessPuts::default(),
+            segments: Vec::new(),
         }
     }
 }

@@ -474,7 +474,7 @@ impl Rig {
                         "no client operation: a log-server holds none",
                     ));
                 }
-                Effect::Offered { .. } | Effect::Log { .. } => {}
+                Effect::Offered { .. } | Effect::Log { .. } | Effect::Reached { .. } => {}
             }
         }
         match self.stray.take() {
@@ -567,6 +567,7 @@ fn logs(version: u32) -> MetadataValue {
         clients: vec![SEQUENCER],
         replication: 2,
         logs_version: version,
+        chain: None,
     };
     cluster.logs(version)
 }

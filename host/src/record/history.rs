@@ -14,7 +14,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::op::{ClientError, NodeId, Offset, Op, OpId, OpResult, TailState, describe_error};
+use crate::op::{ChainTail, ClientError, LogTail, Lsn, NodeId, Op, OpId, OpResult, describe_error};
 use crate::time::SimTime;
 
 /// Who invoked an operation: one of a workload's concurrent actors, or the user of the
@@ -79,7 +79,7 @@ impl OpRecord {
     }
 
     /// The offset of an acknowledged append.
-    pub fn ok_offset(&self) -> Option<Offset> {
+    pub fn ok_offset(&self) -> Option<Lsn> {
         match self.completed {
             Some((_, OpResult::Appended(o))) => Some(o),
             _ => None,
@@ -108,7 +108,7 @@ impl OpRecord {
     }
 
     /// The tail a find-tail or seal reported.
-    pub fn tail(&self) -> Option<TailState> {
+    pub fn tail(&self) -> Option<ChainTail> {
         match self.result() {
             Some(OpResult::Tail(t) | OpResult::Sealed(t)) => Some(*t),
             _ => None,
@@ -277,7 +277,10 @@ impl History {
 /// log-servers; a refusal (`unknown log`, `unsupported`, `malformed`) did not, nor does a
 /// failed read.
 pub(crate) fn may_have_taken_effect(op: &Op, e: &ClientError) -> bool {
-    let writes = matches!(op, Op::Append(..) | Op::Seal(_) | Op::Trim(..));
+    let writes = matches!(
+        op,
+        Op::Append(..) | Op::Seal(_) | Op::Trim(..) | Op::SealAndExtend(_)
+    );
     writes && matches!(e, ClientError::Sealed | ClientError::Internal(_))
 }
 
@@ -298,16 +301,37 @@ fn op_value(op: &Op) -> serde_json::Value {
         Op::Seal(log) | Op::FindTail(log) => json!({"log": log}),
         Op::Read(log, from, to) => json!({"log": log, "from": from, "to": to}),
         Op::Trim(log, point) => json!({"log": log, "trim_point": point}),
+        Op::SealAndExtend(s) => {
+            let mut value = json!({"log": s.log});
+            let fields = [
+                ("min_version", s.min_version.map(|v| json!(v))),
+                ("segment", s.segment_index.map(|i| json!(i))),
+                ("sequencer", s.sequencer.map(|n| json!(n))),
+                ("nodeset", s.nodeset.as_ref().map(|n| json!(n))),
+                ("replication", s.replication.map(|r| json!(r))),
+            ];
+            for (name, field) in fields {
+                if let Some(field) = field {
+                    value[name] = field;
+                }
+            }
+            value
+        }
         Op::WaitForMetadata(_, version) => json!({"kind": "logs", "version": version}),
     }
 }
 
 /// A tail as JSON: `{"open": 12}` or `{"sealed": 4002}`.
-pub(crate) fn tail_value(t: &TailState) -> serde_json::Value {
-    match t {
-        TailState::Open(o) => json!({"open": o}),
-        TailState::Sealed(o) => json!({"sealed": o}),
+/// `{"open": N}` or `{"sealed": N}`, with `"segment": I` when not of the first segment.
+pub(crate) fn tail_value(t: &ChainTail) -> serde_json::Value {
+    let mut value = match t.tail {
+        LogTail::Open(lsn) => json!({"open": lsn}),
+        LogTail::Sealed(lsn) => json!({"sealed": lsn}),
+    };
+    if t.segment_index != 0 {
+        value["segment"] = json!(t.segment_index);
     }
+    value
 }
 
 fn result_value(r: &OpResult) -> serde_json::Value {
@@ -316,11 +340,14 @@ fn result_value(r: &OpResult) -> serde_json::Value {
         OpResult::Sealed(t) | OpResult::Tail(t) => tail_value(t),
         OpResult::Records(rs) => json!(
             rs.iter()
-                .map(|r| json!({"offset": r.offset, "payload": payload_value(&r.payload)}))
+                .map(|r| json!({"lsn": r.lsn, "payload": payload_value(&r.payload)}))
                 .collect::<Vec<_>>()
         ),
         OpResult::MetadataReady(v) => json!({"version": v}),
         OpResult::Trimmed(point) => json!({"trim_point": point}),
+        OpResult::Extended(e) => {
+            json!({"segment": e.segment_index, "base_lsn": e.base_lsn, "version": e.version})
+        }
         OpResult::Failed(e) => json!(describe_error(e)),
     }
 }
@@ -335,12 +362,26 @@ mod tests {
         let a = h.invoke(SimTime(1), Process::User, 5, Op::FindTail(0));
         let b = h.invoke(SimTime(2), Process::Worker(1), 5, Op::Seal(0));
         assert!(
-            h.complete(SimTime(3), a, OpResult::Tail(TailState::Open(1)))
-                .is_some()
+            h.complete(
+                SimTime(3),
+                a,
+                OpResult::Tail(ChainTail {
+                    segment_index: 0,
+                    tail: LogTail::Open(1)
+                })
+            )
+            .is_some()
         );
         assert!(
-            h.complete(SimTime(4), a, OpResult::Tail(TailState::Open(2)))
-                .is_none()
+            h.complete(
+                SimTime(4),
+                a,
+                OpResult::Tail(ChainTail {
+                    segment_index: 0,
+                    tail: LogTail::Open(2)
+                })
+            )
+            .is_none()
         );
         assert!(h.lose(SimTime(5), b, "N5 crashed".into()));
         assert!(h.complete(SimTime(6), b, OpResult::Appended(1)).is_none());
@@ -365,11 +406,11 @@ mod tests {
         );
         let records = vec![
             crate::op::ReadRecord {
-                offset: 1,
+                lsn: 1,
                 payload: b"a".to_vec(),
             },
             crate::op::ReadRecord {
-                offset: 2,
+                lsn: 2,
                 payload: vec![0xff],
             },
         ];
@@ -380,7 +421,7 @@ mod tests {
         assert_eq!(end(unknown).kind, "fail");
         assert_eq!(
             end(read).value,
-            json!([{"offset": 1, "payload": "a"}, {"offset": 2, "payload": {"hex": "ff"}}])
+            json!([{"lsn": 1, "payload": "a"}, {"lsn": 2, "payload": {"hex": "ff"}}])
         );
     }
 }

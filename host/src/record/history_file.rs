@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use crate::op::{ClientError, MetadataKind, TailState};
+use crate::op::{ChainTail, ClientError, Extended, LogTail, MetadataKind, SealAndExtend};
 use crate::op::{Op, OpId, OpResult, ReadRecord};
 use crate::record::history::{History, Process};
 use crate::time::SimTime;
@@ -200,6 +200,25 @@ fn u32_of(value: &Value, name: &str) -> Result<u32, String> {
         .ok_or_else(|| format!("`value.{name}` is not a whole number below 2^32"))
 }
 
+fn u64_of(value: &Value, name: &str) -> Result<u64, String> {
+    value
+        .get(name)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| format!("`value.{name}` is not a whole number below 2^64"))
+}
+
+/// An optional field: absent or null is none; otherwise it must read.
+fn optional<T>(
+    value: &Value,
+    name: &str,
+    read: impl Fn(&Value, &str) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match value.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => read(value, name).map(Some),
+    }
+}
+
 fn payload_of(value: &Value) -> Result<Vec<u8>, String> {
     match value {
         Value::String(text) => Ok(text.as_bytes().to_vec()),
@@ -234,29 +253,52 @@ fn op_of(f: &str, value: &Value) -> Result<Op, String> {
         ),
         "seal" => Op::Seal(log()?),
         "find-tail" => Op::FindTail(log()?),
-        "read" => Op::Read(log()?, u32_of(value, "from")?, u32_of(value, "to")?),
-        "trim" => Op::Trim(log()?, u32_of(value, "trim_point")?),
+        "read" => Op::Read(log()?, u64_of(value, "from")?, u64_of(value, "to")?),
+        "trim" => Op::Trim(log()?, u64_of(value, "trim_point")?),
+        "seal-and-extend" => Op::SealAndExtend(SealAndExtend {
+            log: log()?,
+            min_version: optional(value, "min_version", u32_of)?,
+            segment_index: optional(value, "segment", u32_of)?,
+            sequencer: optional(value, "sequencer", u32_of)?,
+            nodeset: optional(value, "nodeset", |v, name| {
+                v.get(name)
+                    .and_then(Value::as_array)
+                    .and_then(|nodes| {
+                        nodes
+                            .iter()
+                            .map(|n| n.as_u64().and_then(|n| u32::try_from(n).ok()))
+                            .collect::<Option<Vec<u32>>>()
+                    })
+                    .ok_or_else(|| format!("`value.{name}` is not a list of node ids"))
+            })?,
+            replication: optional(value, "replication", |v, name| {
+                u32_of(v, name).and_then(|n| {
+                    u8::try_from(n).map_err(|_| format!("`value.{name}` is above 255"))
+                })
+            })?,
+        }),
         "wait-for-metadata" => Op::WaitForMetadata(MetadataKind::Logs, u32_of(value, "version")?),
         other => {
             return Err(format!(
-                "`f` {other:?} is not append, seal, find-tail, read, trim or wait-for-metadata"
+                "`f` {other:?} is not append, seal, find-tail, read, trim, seal-and-extend or wait-for-metadata"
             ));
         }
     })
 }
 
-fn tail_of(value: &Value) -> Result<TailState, String> {
-    let offset = |name| {
-        value
-            .get(name)
-            .and_then(Value::as_u64)
-            .and_then(|n| u32::try_from(n).ok())
+/// A log's tail: `{"open": N}` or `{"sealed": N}`, with `"segment": I` when it is not of
+/// the first segment.
+fn tail_of(value: &Value) -> Result<ChainTail, String> {
+    let lsn = |name| value.get(name).and_then(Value::as_u64);
+    let tail = match (lsn("open"), lsn("sealed")) {
+        (Some(o), None) => LogTail::Open(o),
+        (None, Some(o)) => LogTail::Sealed(o),
+        _ => return Err("a tail is {\"open\": N} or {\"sealed\": N}".into()),
     };
-    match (offset("open"), offset("sealed")) {
-        (Some(o), None) => Ok(TailState::Open(o)),
-        (None, Some(o)) => Ok(TailState::Sealed(o)),
-        _ => Err("a tail is {\"open\": N} or {\"sealed\": N}".into()),
-    }
+    Ok(ChainTail {
+        segment_index: optional(value, "segment", u32_of)?.unwrap_or(0),
+        tail,
+    })
 }
 
 fn result_of(op: &Op, value: &Value) -> Result<OpResult, String> {
@@ -264,8 +306,7 @@ fn result_of(op: &Op, value: &Value) -> Result<OpResult, String> {
         Op::Append(..) => OpResult::Appended(
             value
                 .as_u64()
-                .and_then(|n| u32::try_from(n).ok())
-                .ok_or("an append's result is the offset it was acknowledged at")?,
+                .ok_or("an append's result is the LSN it was acknowledged at")?,
         ),
         Op::Seal(_) => OpResult::Sealed(tail_of(value)?),
         Op::FindTail(_) => OpResult::Tail(tail_of(value)?),
@@ -276,15 +317,25 @@ fn result_of(op: &Op, value: &Value) -> Result<OpResult, String> {
             let records = records
                 .iter()
                 .map(|r| {
+                    // `offset` is what histories of logsandbox 0.3 called it.
+                    let lsn = match r.get("lsn") {
+                        Some(_) => u64_of(r, "lsn")?,
+                        None => u64_of(r, "offset")?,
+                    };
                     Ok(ReadRecord {
-                        offset: u32_of(r, "offset")?,
+                        lsn,
                         payload: payload_of(r.get("payload").unwrap_or(&Value::Null))?,
                     })
                 })
                 .collect::<Result<Vec<_>, String>>()?;
             OpResult::Records(records)
         }
-        Op::Trim(..) => OpResult::Trimmed(u32_of(value, "trim_point")?),
+        Op::Trim(..) => OpResult::Trimmed(u64_of(value, "trim_point")?),
+        Op::SealAndExtend(_) => OpResult::Extended(Extended {
+            segment_index: u32_of(value, "segment")?,
+            base_lsn: u64_of(value, "base_lsn")?,
+            version: u32_of(value, "version")?,
+        }),
         Op::WaitForMetadata(..) => OpResult::MetadataReady(u32_of(value, "version")?),
     })
 }
@@ -304,12 +355,29 @@ fn error_of(value: &Value) -> Result<ClientError, String> {
     {
         return Ok(ClientError::UnknownLog(log));
     }
+    if let Some(index) = text
+        .strip_prefix("segment mismatch: the chain's tail is segment ")
+        .and_then(|index| index.parse().ok())
+    {
+        return Ok(ClientError::SegmentMismatch(index));
+    }
+    if let Some(lsn) = text
+        .strip_prefix("LSN ")
+        .and_then(|rest| rest.strip_suffix(" is out of its segment's range"))
+        .and_then(|lsn| lsn.parse().ok())
+    {
+        return Ok(ClientError::LsnOutOfRange(lsn));
+    }
     for (prefix, make) in [
         (
             "unsupported: ",
             ClientError::Unsupported as fn(String) -> ClientError,
         ),
         ("malformed: ", ClientError::Malformed),
+        (
+            "reconfiguration needed: ",
+            ClientError::ReconfigurationNeeded,
+        ),
         ("internal: ", ClientError::Internal),
     ] {
         if let Some(why) = text.strip_prefix(prefix) {
@@ -317,7 +385,7 @@ fn error_of(value: &Value) -> Result<ClientError, String> {
         }
     }
     Err(format!(
-        "{text:?} is not a client error (sealed, unknown log 'N', unsupported: ..., malformed: ..., internal: ...)"
+        "{text:?} is not a client error (sealed, unknown log 'N', unsupported: ..., malformed: ..., segment mismatch: ..., reconfiguration needed: ..., LSN N is out of its segment's range, internal: ...)"
     ))
 }
 
@@ -334,7 +402,14 @@ mod tests {
         let c = h.invoke(SimTime(2), Process::Main, 5, Op::append(0, vec![0xff]));
         let d = h.invoke(SimTime(3), Process::Step(2), 5, Op::Read(0, 1, 1));
         h.complete(SimTime(4), a, OpResult::Appended(1));
-        h.complete(SimTime(5), b, OpResult::Tail(TailState::Sealed(2)));
+        h.complete(
+            SimTime(5),
+            b,
+            OpResult::Tail(ChainTail {
+                segment_index: 0,
+                tail: LogTail::Sealed(2),
+            }),
+        );
         h.complete(SimTime(6), c, OpResult::Failed(ClientError::Sealed));
         h.lose(SimTime(7), d, "N5 crashed".into());
         let text = serde_json::to_string(&h.jepsen()).unwrap();

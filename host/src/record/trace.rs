@@ -148,19 +148,36 @@ impl Fingerprint<'_> {
                 self.u8(5);
                 self.u64(*op);
                 match request {
-                    Op::Append((log, payload)) => {
-                        self.u32(*log);
-                        self.bytes(payload);
+                    Op::Append(append) => {
+                        self.u32(append.log);
+                        self.bytes(&append.payload);
+                        // Only when set, so that loglet-level appends hash as they did.
+                        if let Some(strategy) = append.strategy {
+                            self.u8(20 + strategy as u8);
+                        }
                     }
                     Op::Seal(log) | Op::FindTail(log) => self.u32(*log),
                     Op::Read((log, from, to)) => {
                         self.u32(*log);
-                        self.u32(*from);
-                        self.u32(*to);
+                        self.u64(*from);
+                        self.u64(*to);
                     }
                     Op::Trim((log, point)) => {
                         self.u32(*log);
-                        self.u32(*point);
+                        self.u64(*point);
+                    }
+                    Op::SealAndExtend(s) => {
+                        self.u8(30);
+                        self.u32(s.log);
+                        self.u32(s.min_version.unwrap_or(0));
+                        self.u32(s.segment_index.map_or(u32::MAX, |i| i));
+                        self.u32(s.sequencer.unwrap_or(0));
+                        let nodeset = s.nodeset.as_deref().unwrap_or(&[]);
+                        self.u32(nodeset.len() as u32);
+                        for node in nodeset {
+                            self.u32(*node);
+                        }
+                        self.u8(s.replication.unwrap_or(0));
                     }
                     Op::WaitForMetadata((_, v)) => self.u32(*v),
                 }
@@ -383,19 +400,40 @@ pub fn describe_value(v: &MetadataValue) -> String {
     }
     logs.chains
         .iter()
-        .map(
-            |c| match c.segments.last().and_then(|s| s.params.as_ref()) {
-                Some(p) => format!(
-                    "log {} -> {} on {:?}",
-                    c.log_id,
-                    crate::op::fmt_loglet(p.loglet_id),
-                    p.nodeset
-                ),
-                None => format!("log {}", c.log_id),
-            },
-        )
+        .map(describe_chain)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `log 0 -> 0_0 on [1, 2, 3]` for a chain of one segment; every segment with its LSN range
+/// for more, `log 0 -> [1..11: 0_0 on [1, 2, 3], 11..: 0_1 on [1, 2, 3]]`, the seal marker
+/// as `11..: sealed`.
+fn describe_chain(chain: &crate::bindings::Chain) -> String {
+    let loglet = |s: &crate::bindings::Segment| match &s.params {
+        Some(p) => format!("{} on {:?}", crate::op::fmt_loglet(p.loglet_id), p.nodeset),
+        None if s.provider == crate::bindings::ProviderKind::Sealed => "sealed".to_string(),
+        None => "no loglet".to_string(),
+    };
+    match &chain.segments[..] {
+        [] => format!("log {}", chain.log_id),
+        [only]
+            if only.params.is_none() && only.provider != crate::bindings::ProviderKind::Sealed =>
+        {
+            format!("log {}", chain.log_id)
+        }
+        [only] if only.base_lsn == 1 => format!("log {} -> {}", chain.log_id, loglet(only)),
+        segments => {
+            let parts: Vec<String> = segments
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    let end = segments.get(i + 1).map(|n| n.base_lsn.to_string());
+                    format!("{}..{}: {}", s.base_lsn, end.unwrap_or_default(), loglet(s))
+                })
+                .collect();
+            format!("log {} -> [{}]", chain.log_id, parts.join(", "))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! re-enters the host's state while it runs.
 
 use crate::bindings::{
-    Level, Message, MetadataKind, MetadataValue, OpResult, Precondition, UpdateSource,
+    Level, Message, MetadataKind, MetadataValue, OpResult, Precondition, RacePoint, UpdateSource,
 };
 
 /// One thing a node asked for.
@@ -68,6 +68,13 @@ pub enum Effect {
         /// The text.
         message: String,
     },
+    /// The node reached a point of a reconfiguration a race can turn on.
+    Reached {
+        /// Which point.
+        point: RacePoint,
+        /// Where, in the guest's words.
+        detail: String,
+    },
     /// A storage write (already applied to the live view) that must become durable.
     Write {
         /// The write's id, handed back once durable.
@@ -87,6 +94,7 @@ pub(crate) fn weight(effect: &Effect) -> usize {
         Effect::Complete { outcome, .. } => result_bytes(outcome),
         Effect::Offered { value, .. } => value_bytes(value),
         Effect::Log { message, .. } => message.len(),
+        Effect::Reached { detail, .. } => detail.len(),
     };
     FIXED.saturating_add(bytes)
 }

@@ -120,7 +120,7 @@ pub enum LoadError {
 pub const WIT_PACKAGE: &str = "logsandbox:node";
 /// Its version: a component that imports or exports an interface of another version is
 /// refused at load with [`LoadError::Version`], before any link error.
-pub const WIT_VERSION: &str = "0.3.0";
+pub const WIT_VERSION: &str = "0.4.0";
 
 /// The first interface of the package, of another version, that `component` imports or
 /// exports: `logsandbox:node@0.2.0`.

@@ -186,6 +186,10 @@ impl wit::host::Host for NodeState {
     fn log(&mut self, level: bindings::Level, message: String) -> wasmtime::Result<()> {
         self.push(Effect::Log { level, message })
     }
+
+    fn reached(&mut self, point: bindings::RacePoint, detail: String) -> wasmtime::Result<()> {
+        self.push(Effect::Reached { point, detail })
+    }
 }
 
 impl wit::storage::Host for NodeState {

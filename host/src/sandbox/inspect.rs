@@ -5,7 +5,7 @@ use super::Sandbox;
 use crate::bindings::{MetadataValue, Precondition, Roles, StoreError, StoreResponse};
 use std::collections::BTreeMap;
 
-use crate::check::durability::{self, StoredLog};
+use crate::check::durability::{self, StoredLog, StoredSegment};
 use crate::check::{self, CheckResult};
 use crate::metadata_store::LOGS_KEY;
 use crate::metadata_store::{Outage, StoreRequest, version_of};
@@ -85,6 +85,11 @@ impl<'a> NodeView<'a> {
     /// crash until it caches one again.
     pub fn cached_logs(&self) -> Option<&'a CachedLogs> {
         self.node?.cached_logs.as_ref()
+    }
+
+    /// The chain of `log` in the Logs it caches: every segment, oldest first.
+    pub fn chain(&self, log: LogId) -> Option<&'a crate::bindings::Chain> {
+        self.cached_logs()?.chain(log)
     }
 
     /// The state of a loglet as this log-server last reported it in a reply.
@@ -224,48 +229,72 @@ impl Sandbox {
         results
     }
 
-    /// What the log-servers' databases durably hold of each log's loglet (the last segment
-    /// of its chain in the metadata store), read by the host, not asked of the guest.
+    /// What the log-servers' databases durably hold of each log, segment by segment of its
+    /// chain in the metadata store, read by the host, not asked of the guest.
     pub fn stored_logs(&self) -> BTreeMap<LogId, StoredLog> {
         let mut out = BTreeMap::new();
         let Some(MetadataValue::Logs(logs)) = self.world.store.get(LOGS_KEY) else {
             return out;
         };
         for chain in &logs.chains {
-            let Some(params) = chain.segments.last().and_then(|s| s.params.as_ref()) else {
-                continue;
-            };
-            let (start, end) = durability::record_range(params.loglet_id);
-            let mut stored = StoredLog {
-                loglet: params.loglet_id,
-                nodeset: params.nodeset.clone(),
-                replication: params.replication as usize,
-                ..StoredLog::default()
-            };
-            for &id in &params.nodeset {
-                let Some(node) = self.world.nodes.get(&id) else {
+            let mut log = StoredLog::default();
+            for (i, segment) in chain.segments.iter().enumerate() {
+                let Some(params) = segment.params.as_ref() else {
                     continue;
                 };
-                if node.wipes > 0 {
-                    stored.wiped.push(id);
-                }
-                let Some(storage) = node.storage() else {
-                    continue;
-                };
-                match storage.durable_range(&start, &end) {
-                    Ok(entries) => {
-                        for (key, payload) in entries {
-                            if let Some(offset) = durability::offset_of(&key) {
-                                stored.copies.entry(offset).or_default().push((id, payload));
-                            }
-                        }
-                    }
-                    Err(e) => stored.unreadable.push((id, e.to_string())),
-                }
+                let stored = self.stored_segment(
+                    segment,
+                    chain.segments.get(i + 1).map(|next| next.base_lsn),
+                    params,
+                );
+                log.segments.push(stored);
             }
-            out.insert(chain.log_id, stored);
+            if !log.segments.is_empty() {
+                out.insert(chain.log_id, log);
+            }
         }
         out
+    }
+
+    /// What the nodeset's databases durably hold of one segment's loglet.
+    fn stored_segment(
+        &self,
+        segment: &crate::bindings::Segment,
+        end: Option<u64>,
+        params: &crate::bindings::ReplicatedParams,
+    ) -> StoredSegment {
+        let (start, stop) = durability::record_range(params.loglet_id);
+        let mut stored = StoredSegment {
+            index: segment.index,
+            base: segment.base_lsn,
+            end,
+            loglet: params.loglet_id,
+            nodeset: params.nodeset.clone(),
+            replication: params.replication as usize,
+            ..StoredSegment::default()
+        };
+        for &id in &params.nodeset {
+            let Some(node) = self.world.nodes.get(&id) else {
+                continue;
+            };
+            if node.wipes > 0 {
+                stored.wiped.push(id);
+            }
+            let Some(storage) = node.storage() else {
+                continue;
+            };
+            match storage.durable_range(&start, &stop) {
+                Ok(entries) => {
+                    for (key, payload) in entries {
+                        if let Some(offset) = durability::offset_of(&key) {
+                            stored.copies.entry(offset).or_default().push((id, payload));
+                        }
+                    }
+                }
+                Err(e) => stored.unreadable.push((id, e.to_string())),
+            }
+        }
+        stored
     }
 
     /// Every node stayed up, or crashed only as asked (by a fault).

@@ -11,6 +11,8 @@
 //!     { at = "1.2s", action = "release", from = 5, to = 2 },
 //!     { at = "1s", action = "latency", path = "5->3", value = "50ms" },
 //!     { on = "seal", at = "1ms", action = "crash", node = 1 },            # counted from the seal
+//!     { on = "loglet-sealed", on_node = 6, at = "0ms", action = "crash", node = 6 },
+//!                                          # counted from a race point a node reached
 //!     { at = "1s", until = "1.5s", action = "store-unavailable" },        # fail retryable
 //!     { at = "1s", until = "1.5s", action = "store-hang" },               # wait, then served
 //!     { at = "1s", until = "1.3s", action = "store-election" },           # a pause
@@ -25,7 +27,7 @@ use crate::latency::Latency;
 use crate::metadata_store::Outage;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::Route;
-use crate::op::NodeId;
+use crate::op::{NodeId, RACE_POINTS, RacePoint};
 use crate::time::parse_duration;
 
 /// What a planned fault's times count from.
@@ -35,6 +37,9 @@ pub enum Trigger {
     Start,
     /// The moment the first seal completes.
     Seal,
+    /// The first time a node (this one, if named) reports a race point (`host.reached`):
+    /// `loglet-sealed`, `chain-put`...
+    Reached(RacePoint, Option<NodeId>),
 }
 
 /// A fault of the scenario's `faults` array.
@@ -111,6 +116,26 @@ impl Fields<'_> {
         match self.table.remove(field) {
             Some(toml::Value::Integer(n)) if n > 0 && n <= u32::MAX as i64 => Ok(n as u32),
             _ => Err(self.bad(field, "expected a node id such as 2")),
+        }
+    }
+
+    /// An optional list of node ids, such as `[1, 2, 3]`.
+    pub fn nodes(&mut self, field: &str) -> Result<Option<Vec<NodeId>>, ScenarioError> {
+        let Some(value) = self.table.remove(field) else {
+            return Ok(None);
+        };
+        let nodes = value.as_array().and_then(|items| {
+            items
+                .iter()
+                .map(|n| match n {
+                    toml::Value::Integer(n) if *n > 0 && *n <= u32::MAX as i64 => Some(*n as u32),
+                    _ => None,
+                })
+                .collect::<Option<Vec<NodeId>>>()
+        });
+        match nodes {
+            Some(nodes) if !nodes.is_empty() => Ok(Some(nodes)),
+            _ => Err(self.bad(field, "expected a list of node ids such as [1, 2, 3]")),
         }
     }
 
@@ -282,12 +307,37 @@ pub(super) fn parse_faults(
         let at = fields
             .duration("at")?
             .ok_or_else(|| fields.bad("at", "missing: when the fault happens, e.g. \"20ms\""))?;
+        let on_node = if fields.has("on_node") {
+            Some(fields.node("on_node")?)
+        } else {
+            None
+        };
         let trigger = match fields.text("on") {
             Ok(None) => Trigger::Start,
             Ok(Some(s)) if s == "start" => Trigger::Start,
             Ok(Some(s)) if s == "seal" => Trigger::Seal,
-            _ => return Err(fields.bad("on", "expected \"start\" or \"seal\"")),
+            Ok(Some(s)) if RACE_POINTS.iter().any(|(_, name)| *name == s) => {
+                let point = RACE_POINTS
+                    .iter()
+                    .find(|(_, name)| *name == s)
+                    .map(|(p, _)| *p)
+                    .expect("found above");
+                Trigger::Reached(point, on_node)
+            }
+            _ => {
+                let points: Vec<&str> = RACE_POINTS.iter().map(|(_, n)| *n).collect();
+                return Err(fields.bad(
+                    "on",
+                    format!(
+                        "expected \"start\", \"seal\" or a race point: {}",
+                        points.join(", ")
+                    ),
+                ));
+            }
         };
+        if on_node.is_some() && !matches!(trigger, Trigger::Reached(..)) {
+            return Err(fields.bad("on_node", "only a race point (`on`) is reached by a node"));
+        }
         let action = fields
             .text("action")?
             .ok_or_else(|| fields.bad("action", "missing: what happens, e.g. \"crash\""))?;

@@ -21,6 +21,7 @@ pub mod error;
 pub mod faults;
 pub mod keys;
 mod read;
+mod segments;
 pub mod steps;
 
 use std::path::Path;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::keys::{self, Value};
-use super::{Scenario, ScenarioError, ScenarioFault, WorkloadKind, faults, steps};
+use super::{Scenario, ScenarioError, ScenarioFault, WorkloadKind, faults, segments, steps};
 use crate::workload::{Step, StepAction};
 
 /// Sorts a file's tables into plain keys, guest settings, faults and steps.
@@ -15,6 +15,7 @@ pub(super) struct Reader {
     guest: Vec<(String, String)>,
     faults: Vec<ScenarioFault>,
     steps: Vec<Step>,
+    segments: Vec<crate::config::SegmentSpec>,
 }
 
 impl Reader {
@@ -25,6 +26,7 @@ impl Reader {
             guest: Vec::new(),
             faults: Vec::new(),
             steps: Vec::new(),
+            segments: Vec::new(),
         }
     }
 
@@ -50,6 +52,9 @@ impl Reader {
                 }
                 ("steps", toml::Value::Array(items)) => {
                     self.steps = steps::parse_steps(&self.file, items)?
+                }
+                ("metadata.segments", toml::Value::Array(items)) => {
+                    self.segments = segments::parse_segments(&self.file, items)?
                 }
                 (_, toml::Value::Table(t))
                     if keys::KEYS
@@ -116,6 +121,7 @@ impl Reader {
         s.config.settings = std::mem::take(&mut self.guest);
         s.faults = std::mem::take(&mut self.faults);
         s.steps = std::mem::take(&mut self.steps);
+        s.config.metadata.segments = std::mem::take(&mut self.segments);
         self.check(s)
     }
 
@@ -123,9 +129,8 @@ impl Reader {
     fn check(&self, mut s: Scenario) -> Result<Scenario, ScenarioError> {
         let cluster = s
             .config
-            .cluster
-            .validate(s.config.metadata.logs_version)
-            .map_err(|e| self.bad(e.key(), e.to_string()))?;
+            .checked_cluster()
+            .map_err(|e| self.bad(&e.key(), e.to_string()))?;
         for (i, fault) in s.faults.iter().enumerate() {
             if let Some(node) = fault
                 .planned

@@ -10,8 +10,11 @@
 //! start = 5                    # start node N5
 //!
 //! [[steps]]
-//! invoke = "find-tail"         # append, seal, find-tail, read, trim, wait-for-metadata
-//! node = 5                     # log = 0; payload, from/to, point, version as the op needs
+//! invoke = "find-tail"         # append, seal, find-tail, read, trim, seal-and-extend,
+//!                              # wait-for-metadata
+//! node = 5                     # log = 0; payload, from/to (LSNs), point (an LSN), version,
+//!                              # or for seal-and-extend: segment, sequencer, nodeset,
+//!                              # replication, min_version (each optional)
 //! expect = "failed: unknown log '0'"
 //! not_before = "10s"           # optional: it must also take at least this long
 //!
@@ -36,7 +39,7 @@ use crate::bindings::Precondition;
 use crate::fault::{Fault, Planned};
 use crate::latency::Latency;
 use crate::metadata_store::{PRECONDITION_FORMS, parse_precondition};
-use crate::op::{MetadataKind, OLDEST, Op};
+use crate::op::{MetadataKind, OLDEST_LSN, Op, SealAndExtend};
 use crate::time::SimTime;
 use crate::workload::{Step, StepAction, StepTiming};
 
@@ -178,9 +181,8 @@ fn parse_invoke(f: &mut Fields) -> Result<StepAction, ScenarioError> {
     let what = f.text("invoke")?.unwrap_or_default();
     let node = f.node("node")?;
     let log = f.integer("log", u32::MAX as u64)?.unwrap_or(0) as u32;
-    let offset = |f: &mut Fields, field: &str| -> Result<Option<u32>, ScenarioError> {
-        Ok(f.integer(field, u32::MAX as u64)?.map(|v| v as u32))
-    };
+    // LSNs are whole numbers TOML can write: up to 2^63 - 1.
+    let lsn = |f: &mut Fields, field: &str| f.integer(field, i64::MAX as u64);
     let op = match what.as_str() {
         "append" => Op::append(
             log,
@@ -190,26 +192,38 @@ fn parse_invoke(f: &mut Fields) -> Result<StepAction, ScenarioError> {
         "seal" => Op::Seal(log),
         "find-tail" => Op::FindTail(log),
         "read" => {
-            let from = offset(f, "from")?.unwrap_or(OLDEST);
-            let to = offset(f, "to")?
-                .ok_or_else(|| f.bad("to", "missing: the offset after the last one to read"))?;
+            let from = lsn(f, "from")?.unwrap_or(OLDEST_LSN);
+            let to = lsn(f, "to")?
+                .ok_or_else(|| f.bad("to", "missing: the LSN after the last one to read"))?;
             Op::Read(log, from, to)
         }
         "trim" => Op::Trim(
             log,
-            offset(f, "point")?
-                .ok_or_else(|| f.bad("point", "missing: the offset to trim up to"))?,
+            lsn(f, "point")?.ok_or_else(|| f.bad("point", "missing: the LSN to trim up to"))?,
         ),
+        "seal-and-extend" => Op::SealAndExtend(SealAndExtend {
+            log,
+            min_version: f.integer("min_version", u32::MAX as u64)?.map(|v| v as u32),
+            segment_index: f.integer("segment", u32::MAX as u64)?.map(|v| v as u32),
+            sequencer: if f.has("sequencer") {
+                Some(f.node("sequencer")?)
+            } else {
+                None
+            },
+            nodeset: f.nodes("nodeset")?,
+            replication: f.integer("replication", u8::MAX as u64)?.map(|v| v as u8),
+        }),
         "wait-for-metadata" => Op::WaitForMetadata(
             MetadataKind::Logs,
-            offset(f, "version")?
+            f.integer("version", u32::MAX as u64)?
+                .map(|v| v as u32)
                 .ok_or_else(|| f.bad("version", "missing: the Logs version to wait for"))?,
         ),
         other => {
             return Err(f.bad(
                 "invoke",
                 format!(
-                    "{other:?} is not append, seal, find-tail, read, trim or wait-for-metadata"
+                    "{other:?} is not append, seal, find-tail, read, trim, seal-and-extend or wait-for-metadata"
                 ),
             ));
         }

@@ -4,12 +4,12 @@
 
 use super::World;
 use super::node::{CachedLogs, Source};
-use super::queue::Pending;
+use super::queue::{Origin, Pending};
 use crate::bindings::{Body, Event, Level, MetadataValue, UpdateSource};
 use crate::metadata_store::{StoreRequest, version_of};
 use crate::net::Decision;
 use crate::net::envelope::{Endpoint, Envelope};
-use crate::op::NodeId;
+use crate::op::{NodeId, race_point_name};
 use crate::record::journal::{Lane, What};
 use crate::record::offers::MetadataOffer;
 use crate::record::trace::{describe_event, describe_value};
@@ -139,6 +139,21 @@ impl World {
                         Level::Warn => "warn",
                     };
                     self.trace.log(now.0, id, || format!("{tag}: {message}"));
+                }
+                Effect::Reached { point, detail } => {
+                    // Part of the run's story: a fault may hang on it.
+                    self.trace.note(now.0, id, || {
+                        format!("reached {}: {detail}", race_point_name(point))
+                    });
+                    let (fire, keep): (Vec<_>, Vec<_>) = std::mem::take(&mut self.on_point)
+                        .into_iter()
+                        .partition(|(p, node, _)| *p == point && node.is_none_or(|n| n == id));
+                    self.on_point = keep;
+                    for (_, _, planned) in fire {
+                        let (at, fault) = planned.from_base(now);
+                        let origin = Origin::Scenario;
+                        self.push(at, Pending::Fault { fault, origin });
+                    }
                 }
                 Effect::Write { id: write } => {
                     self.writes += 1;

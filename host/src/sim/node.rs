@@ -65,8 +65,13 @@ pub struct CachedLogs {
 impl CachedLogs {
     /// Whether the cached Logs has a chain for `log`.
     pub fn has_log(&self, log: LogId) -> bool {
+        self.chain(log).is_some()
+    }
+
+    /// The cached chain of `log`: its segments, oldest first.
+    pub fn chain(&self, log: LogId) -> Option<&crate::bindings::Chain> {
         let MetadataValue::Logs(logs) = &self.value;
-        logs.chains.iter().any(|c| c.log_id == log)
+        logs.chains.iter().find(|c| c.log_id == log)
     }
 }
 

@@ -18,7 +18,7 @@ use crate::metadata_store::{LOGS_KEY, MetadataStore, StoreRequest};
 use crate::net::Network;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::Route;
-use crate::op::NodeId;
+use crate::op::{NodeId, RacePoint};
 use crate::record::history::History;
 use crate::record::journal::Journal;
 use crate::record::offers::MetadataOffer;
@@ -61,6 +61,9 @@ pub(crate) struct World {
     pub driver: Option<Driver>,
     /// Faults that fire when the first seal completes, counted from it.
     pub on_seal: Vec<Planned>,
+    /// Faults that fire the first time a node (the one named, if any) reaches a race
+    /// point, counted from it.
+    pub on_point: Vec<(RacePoint, Option<NodeId>, Planned)>,
     pub sealed_once: bool,
     pub out_dir: Option<PathBuf>,
     pub metadata_offers: Vec<MetadataOffer>,
@@ -88,7 +91,7 @@ impl World {
         workload: Option<Box<dyn Workload>>,
         faults: Vec<(Trigger, Planned)>,
     ) -> Result<World, BuildError> {
-        let cluster = config.cluster.validate(config.metadata.logs_version)?;
+        let cluster = config.checked_cluster()?;
         let members = cluster.members();
         if let Some((node, _)) = config
             .components
@@ -142,11 +145,13 @@ impl World {
             net.rules.set_latency(Route::Link(from, to), l);
         }
         let mut on_seal = Vec::new();
+        let mut on_point = Vec::new();
         let mut at_start = Vec::new();
         for (trigger, planned) in faults {
             match trigger {
                 Trigger::Start => at_start.push(planned),
                 Trigger::Seal => on_seal.push(planned),
+                Trigger::Reached(point, node) => on_point.push((point, node, planned)),
             }
         }
         let mut store_service = StoreService::new(seed);
@@ -177,6 +182,7 @@ impl World {
                 finished: false,
             }),
             on_seal,
+            on_point,
             sealed_once: false,
             out_dir: outputs.out_dir,
             metadata_offers: Vec::new(),

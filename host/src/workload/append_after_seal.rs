@@ -22,8 +22,8 @@ use super::{Action, LOG, Setup, Workload};
 use crate::check::CheckResult;
 use crate::check::reads::ReadAudit;
 use crate::op::{
-    ClientError, MetadataKind, NodeId, OLDEST, Op, OpId, OpResult, TailState, Version,
-    describe_error, describe_result, split_tail,
+    ChainTail, ClientError, LogTail, Lsn, MetadataKind, NodeId, OLDEST_LSN, Op, OpId, OpResult,
+    Version, describe_error, describe_result, split_tail,
 };
 use crate::record::history::{History, OpRecord, Process};
 use crate::time::SimTime;
@@ -113,7 +113,7 @@ pub struct AppendAfterSeal {
     phase: Phase,
     appenders: Vec<Appender>,
     watcher_stopped: bool,
-    sealed_tail: Option<u32>,
+    sealed_tail: Option<Lsn>,
 }
 
 fn payload(id: u32, i: u32) -> Vec<u8> {
@@ -183,7 +183,7 @@ impl AppendAfterSeal {
                 actions
             }
             (Phase::Sealing, OpResult::Sealed(tail)) => {
-                self.sealed_tail = Some(split_tail(*tail).0);
+                self.sealed_tail = Some(split_tail(tail).0);
                 self.phase = Phase::AfterSeal;
                 vec![Action::WakeAfter(
                     self.config.after_seal_pause,
@@ -195,24 +195,24 @@ impl AppendAfterSeal {
                 self.main(Op::FindTail(LOG))
             }
             (Phase::TailAfterSeal, OpResult::Tail(tail)) => {
-                self.sealed_tail = Some(split_tail(*tail).0);
+                self.sealed_tail = Some(split_tail(tail).0);
                 self.phase = Phase::Draining;
                 self.maybe_read()
             }
             (Phase::Reading, OpResult::Records(_)) if self.config.trim => {
                 self.phase = Phase::TrimBeyondTail;
-                let tail = self.sealed_tail.unwrap_or(OLDEST);
+                let tail = self.sealed_tail.unwrap_or(OLDEST_LSN);
                 self.main(Op::Trim(LOG, tail.saturating_add(5)))
             }
             (Phase::TrimBeyondTail, _) => {
                 self.phase = Phase::TrimHalf;
-                let tail = self.sealed_tail.unwrap_or(OLDEST);
-                self.main(Op::Trim(LOG, (tail / 2).max(OLDEST)))
+                let tail = self.sealed_tail.unwrap_or(OLDEST_LSN);
+                self.main(Op::Trim(LOG, (tail / 2).max(OLDEST_LSN)))
             }
             (Phase::TrimHalf, OpResult::Trimmed(_)) => {
                 self.phase = Phase::ReadAfterTrim;
-                let tail = self.sealed_tail.unwrap_or(OLDEST);
-                self.main(Op::Read(LOG, OLDEST, tail))
+                let tail = self.sealed_tail.unwrap_or(OLDEST_LSN);
+                self.main(Op::Read(LOG, OLDEST_LSN, tail))
             }
             (Phase::Reading | Phase::ReadAfterTrim, OpResult::Records(_)) => {
                 self.phase = Phase::Done;
@@ -226,11 +226,17 @@ impl AppendAfterSeal {
 
     fn watcher_step(&mut self, result: &OpResult) -> Vec<Action> {
         match result {
-            OpResult::Tail(TailState::Sealed(_)) => {
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Sealed(_),
+                ..
+            }) => {
                 self.watcher_stopped = true;
                 self.maybe_read()
             }
-            OpResult::Tail(TailState::Open(_)) => {
+            OpResult::Tail(ChainTail {
+                tail: LogTail::Open(_),
+                ..
+            }) => {
                 vec![Action::WakeAfter(self.config.watch_interval, WATCHER_WAKE)]
             }
             other => vec![Action::Fail(format!(
@@ -279,7 +285,7 @@ impl AppendAfterSeal {
         match (self.phase, self.sealed_tail) {
             (Phase::Draining, Some(tail)) if everyone_stopped => {
                 self.phase = Phase::Reading;
-                self.main(Op::Read(LOG, OLDEST, tail))
+                self.main(Op::Read(LOG, OLDEST_LSN, tail))
             }
             _ => Vec::new(),
         }
@@ -387,8 +393,8 @@ impl Workload for AppendAfterSeal {
 struct View<'a> {
     main: Vec<&'a OpRecord>,
     /// Per appender: acknowledged offsets with their payloads.
-    acked: BTreeMap<u32, Vec<(u32, &'a [u8])>>,
-    first_watcher_seal: Option<u32>,
+    acked: BTreeMap<u32, Vec<(Lsn, &'a [u8])>>,
+    first_watcher_seal: Option<Lsn>,
     /// The payload of every append invoked, acknowledged or not.
     sent: BTreeSet<&'a [u8]>,
 }
@@ -401,7 +407,7 @@ impl<'a> View<'a> {
             first_watcher_seal: None,
             sent: BTreeSet::new(),
         };
-        let mut watcher_seals: Vec<(u64, u32)> = Vec::new();
+        let mut watcher_seals: Vec<(u64, Lsn)> = Vec::new();
         for op in history.ops() {
             if let Op::Append(_, payload) = &op.op {
                 view.sent.insert(payload);
@@ -415,7 +421,14 @@ impl<'a> View<'a> {
                     }
                 }
                 Process::Watcher => {
-                    if let (Some(t), Some(TailState::Sealed(o))) = (op.completed_at(), op.tail()) {
+                    if let (
+                        Some(t),
+                        Some(ChainTail {
+                            tail: LogTail::Sealed(o),
+                            ..
+                        }),
+                    ) = (op.completed_at(), op.tail())
+                    {
                         watcher_seals.push((t.0, o));
                     }
                 }
@@ -429,11 +442,11 @@ impl<'a> View<'a> {
         view
     }
 
-    fn all_acked(&self) -> impl Iterator<Item = u32> + '_ {
+    fn all_acked(&self) -> impl Iterator<Item = Lsn> + '_ {
         self.acked.values().flatten().map(|(o, _)| *o)
     }
 
-    fn max_acked(&self) -> Option<u32> {
+    fn max_acked(&self) -> Option<Lsn> {
         self.all_acked().max()
     }
 
@@ -443,9 +456,12 @@ impl<'a> View<'a> {
     }
 
     /// The tail the main task's seal published.
-    fn sealed_tail(&self) -> Option<u32> {
+    fn sealed_tail(&self) -> Option<Lsn> {
         self.main_ops("seal").iter().find_map(|o| match o.result() {
-            Some(OpResult::Sealed(TailState::Sealed(t))) => Some(*t),
+            Some(OpResult::Sealed(ChainTail {
+                tail: LogTail::Sealed(t),
+                ..
+            })) => Some(*t),
             _ => None,
         })
     }
@@ -459,7 +475,13 @@ fn initial_tail(view: &View) -> CheckResult {
     let first = view.main_ops("find-tail").first().and_then(|o| o.result());
     CheckResult::new(
         "initial_tail_open_oldest",
-        matches!(first, Some(OpResult::Tail(TailState::Open(1)))),
+        matches!(
+            first,
+            Some(OpResult::Tail(ChainTail {
+                tail: LogTail::Open(1),
+                ..
+            }))
+        ),
         format!("first find-tail: {}", describe(first)),
     )
 }
@@ -511,7 +533,7 @@ fn first_sealed_beyond_acks(view: &View) -> CheckResult {
 }
 
 /// A sealed tail lies beyond every acknowledged offset: the seal lost no commit.
-fn beyond_acks(name: &str, tail: Option<u32>, view: &View, seen: &str, never: &str) -> CheckResult {
+fn beyond_acks(name: &str, tail: Option<Lsn>, view: &View, seen: &str, never: &str) -> CheckResult {
     match (tail, view.max_acked()) {
         (Some(tail), Some(max)) => CheckResult::new(
             name,
@@ -538,7 +560,13 @@ fn find_tail_after_seal(view: &View) -> CheckResult {
     let result = view.main_ops("find-tail").get(1).and_then(|o| o.result());
     CheckResult::new(
         "find_tail_after_seal_sealed",
-        matches!(result, Some(OpResult::Tail(TailState::Sealed(_)))),
+        matches!(
+            result,
+            Some(OpResult::Tail(ChainTail {
+                tail: LogTail::Sealed(_),
+                ..
+            }))
+        ),
         format!("find-tail after the seal: {}", describe(result)),
     )
 }

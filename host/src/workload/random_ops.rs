@@ -22,7 +22,9 @@ use super::{Action, Cluster, LOG, Setup, Workload};
 use crate::fault::Fault;
 use crate::latency::Latency;
 use crate::net::envelope::Endpoint;
-use crate::op::{MetadataKind, NodeId, OLDEST, Op, OpId, OpResult, split_tail};
+use crate::op::{
+    Lsn, MetadataKind, NodeId, OLDEST, OLDEST_LSN, Op, OpId, OpResult, SealAndExtend, split_tail,
+};
 use crate::record::history::Process;
 use crate::seeds::{self, SimRng};
 use crate::time::{MILLIS, SimTime};
@@ -36,8 +38,9 @@ pub struct RandomOpsConfig {
     pub ops: u64,
     /// A process's pause between two operations. Default `0..2ms`.
     pub think: Latency,
-    /// Weights of append, read, find-tail, seal, trim. Default 20, 3, 4, 1, 1.
-    pub weights: [u32; 5],
+    /// Weights of append, read, find-tail, seal, trim, seal-and-extend. Default 20, 3, 4,
+    /// 1, 1, 0.
+    pub weights: [u32; 6],
     /// The nemesis crashes and restarts log-servers. Default false.
     pub crashes: bool,
     /// The nemesis cuts the sequencer off from a log-server, both ways. Default false.
@@ -54,7 +57,7 @@ impl Default for RandomOpsConfig {
             processes: 6,
             ops: 300,
             think: Latency::Uniform(0, 2 * MILLIS),
-            weights: [20, 3, 4, 1, 1],
+            weights: [20, 3, 4, 1, 1, 0],
             crashes: false,
             partitions: false,
             fault_interval: Latency::Uniform(100 * MILLIS, 400 * MILLIS),
@@ -173,11 +176,26 @@ impl RandomOps {
             1 => {
                 let from = self.rng.random_range(OLDEST..=self.highest_tail);
                 let to = self.rng.random_range(from..=reach);
-                (node, Op::Read(LOG, from, to))
+                (node, Op::Read(LOG, from.into(), to.into()))
             }
             2 => (node, Op::FindTail(LOG)),
             3 => (node, Op::Seal(LOG)),
-            _ => (node, Op::Trim(LOG, self.rng.random_range(OLDEST..=reach))),
+            // The cluster's sequencer keeps sequencing the new segment: appends go to it.
+            5 => (
+                node,
+                Op::SealAndExtend(SealAndExtend {
+                    log: LOG,
+                    min_version: None,
+                    segment_index: None,
+                    sequencer: Some(self.cluster().sequencer),
+                    nodeset: None,
+                    replication: None,
+                }),
+            ),
+            _ => (
+                node,
+                Op::Trim(LOG, self.rng.random_range(OLDEST..=reach).into()),
+            ),
         };
         self.procs[p].1 = ProcState::Busy;
         vec![Action::Invoke {
@@ -295,10 +313,10 @@ impl Workload for RandomOps {
         result: &OpResult,
     ) -> Vec<Action> {
         if let OpResult::Tail(t) | OpResult::Sealed(t) = result {
-            self.highest_tail = self.highest_tail.max(split_tail(*t).0);
+            self.highest_tail = self.highest_tail.max(lsn_u32(split_tail(t).0));
         }
         if let OpResult::Appended(o) = result {
-            self.highest_tail = self.highest_tail.max(o.saturating_add(1));
+            self.highest_tail = self.highest_tail.max(lsn_u32(o.saturating_add(1)));
         }
         match process {
             Process::Worker(p) if (p as usize) < self.procs.len() => {
@@ -314,7 +332,7 @@ impl Workload for RandomOps {
                     vec![Action::Invoke {
                         process: Process::Main,
                         node: self.cluster().sequencer,
-                        op: Op::Read(LOG, OLDEST, split_tail(*t).0),
+                        op: Op::Read(LOG, OLDEST_LSN, split_tail(t).0),
                     }]
                 }
                 (Final::Read, OpResult::Records(_)) => {
@@ -385,4 +403,10 @@ impl Workload for RandomOps {
             self.issued, self.config.ops, self.active, self.stage
         )
     }
+}
+
+/// An LSN as the workload draws them: its draws stay in 32 bits (a run never gets near
+/// 2^32 records), so that seeds draw what they always drew.
+fn lsn_u32(lsn: Lsn) -> u32 {
+    u32::try_from(lsn).unwrap_or(u32::MAX)
 }

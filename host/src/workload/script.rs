@@ -309,7 +309,7 @@ impl Workload for Script {
 mod tests {
     use super::*;
     use crate::fault::Fault;
-    use crate::op::{ClientError, MetadataKind, TailState};
+    use crate::op::{ChainTail, ClientError, LogTail, MetadataKind};
     use crate::workload::Cluster;
 
     fn setup() -> Setup {
@@ -322,6 +322,7 @@ mod tests {
                 clients: vec![5],
                 replication: 2,
                 logs_version: 1,
+                chain: None,
             },
         }
     }
@@ -406,7 +407,10 @@ mod tests {
         assert!(checks[0].pass, "{checks:?}");
         assert_eq!(checks[0].name, "expect:find");
         // The same script seeing the fix's result instead fails its expectation.
-        let mut other = script_with_result(OpResult::Tail(TailState::Open(1)));
+        let mut other = script_with_result(OpResult::Tail(ChainTail {
+            segment_index: 0,
+            tail: LogTail::Open(1),
+        }));
         assert!(!other.remove(0).pass);
     }
 

@@ -84,6 +84,61 @@ fn corpus(dir: &std::path::Path) -> Vec<Case> {
         ),
         ("fault-shape", "faults = 5\n", "faults"),
         (
+            "chain-bases-back",
+            "[[metadata.segments]]\nbase_lsn = 5\n[[metadata.segments]]\nbase_lsn = 3\n",
+            "metadata.segments[1].base_lsn",
+        ),
+        (
+            "chain-after-marker",
+            "[[metadata.segments]]\nbase_lsn = 1\n[[metadata.segments]]\nbase_lsn = 4\nkind = \"sealed\"\n[[metadata.segments]]\nbase_lsn = 9\n",
+            "metadata.segments[2].kind",
+        ),
+        (
+            "chain-lsn-zero",
+            "[[metadata.segments]]\nbase_lsn = 0\n",
+            "metadata.segments[0].base_lsn",
+        ),
+        (
+            "chain-nodeset",
+            "[[metadata.segments]]\nbase_lsn = 1\nnodeset = [1, 7]\n",
+            "metadata.segments[0].nodeset",
+        ),
+        (
+            "chain-quorum",
+            "[[metadata.segments]]\nbase_lsn = 1\nnodeset = [1, 2]\nreplication = 3\n",
+            "metadata.segments[0].replication",
+        ),
+        (
+            "chain-kind",
+            "[[metadata.segments]]\nbase_lsn = 1\nkind = \"local\"\n",
+            "metadata.segments[0].kind",
+        ),
+        (
+            "chain-marker-params",
+            "[[metadata.segments]]\nbase_lsn = 1\n[[metadata.segments]]\nbase_lsn = 2\nkind = \"sealed\"\nsequencer = 5\n",
+            "metadata.segments[1].sequencer",
+        ),
+        (
+            "fault-race-point",
+            "faults = [{ on = \"chain-puts\", at = \"0\", action = \"crash\", node = 1 }]\n",
+            "loglet-sealed",
+        ),
+        (
+            "fault-on-node-without-point",
+            "faults = [{ on = \"seal\", on_node = 6, at = \"0\", action = \"crash\", node = 1 }]\n",
+            "faults[0].on_node",
+        ),
+        (
+            "step-seal-and-extend-nodeset",
+            "[[steps]]\ninvoke = \"seal-and-extend\"\nnode = 5\nnodeset = []\n",
+            "steps[0].nodeset",
+        ),
+        (
+            "step-lsn-negative",
+            "[[steps]]\ninvoke = \"read\"\nnode = 5\nfrom = -1\nto = 3\n",
+            "steps[0].from",
+        ),
+        (
             "fault-action",
             "faults = [{ at = \"1ms\", action = \"explode\", node = 1 }]\n",
             "explode",

@@ -165,7 +165,7 @@ fn a_component_built_against_another_version_of_the_wit_is_refused_by_name() {
     let old = dir.join("old.wasm");
     let wasm = wat::parse_str(
         r#"(component
-            (import "logsandbox:node/storage@0.2.0" (instance))
+            (import "logsandbox:node/storage@0.3.0" (instance))
         )"#,
     )
     .expect("a component in the text format");
@@ -175,8 +175,8 @@ fn a_component_built_against_another_version_of_the_wit_is_refused_by_name() {
         assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
         let err = stderr(&out);
         assert!(
-            err.contains("built against logsandbox:node@0.2.0")
-                && err.contains("this host speaks logsandbox:node@0.3.0"),
+            err.contains("built against logsandbox:node@0.3.0")
+                && err.contains("this host speaks logsandbox:node@0.4.0"),
             "{err}"
         );
     }

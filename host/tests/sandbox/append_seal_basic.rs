@@ -104,7 +104,7 @@ fn file_databases_give_the_same_trace_as_in_memory_ones_and_write_a_history() {
         .unwrap();
     let first = &read["value"][0];
     assert!(
-        first["offset"].is_u64() && first["payload"].is_string(),
+        first["lsn"].is_u64() && first["payload"].is_string(),
         "{read}"
     );
     assert!(dir.join("trace.jsonl").exists());

@@ -6,6 +6,7 @@
 mod common;
 
 mod append_seal_basic;
+mod chains;
 mod diagnostics;
 mod metadata_race;
 mod metadata_store_faults;

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use logsandbox::runtime::{Component, test_guests};
 use logsandbox::{
-    ClientError, Endpoint, Envelope, Fault, MetadataKind, NodeStatus, Op, OpResult, Precondition,
-    Route, Rule, RunError, Sandbox, SimTime, Source, TailState, Verdict, ms, secs,
+    ChainTail, ClientError, Endpoint, Envelope, Fault, LogTail, MetadataKind, NodeStatus, Op,
+    OpResult, Precondition, Route, Rule, RunError, Sandbox, SimTime, Source, Verdict, ms, secs,
 };
 
 fn wait_ready(sb: &mut Sandbox, node: u32, version: u32) {
@@ -19,7 +19,7 @@ fn wait_ready(sb: &mut Sandbox, node: u32, version: u32) {
     );
 }
 
-fn append(sb: &mut Sandbox, payload: &str) -> u32 {
+fn append(sb: &mut Sandbox, payload: &str) -> u64 {
     let op = sb.invoke(5, Op::append(0, payload));
     match sb.run_until_done(op).unwrap() {
         OpResult::Appended(offset) => offset,
@@ -79,14 +79,14 @@ fn the_seed_race_reads_as_the_issue_wrote_it() {
     let find = sb.invoke(5, Op::FindTail(0));
     assert_eq!(
         sb.run_until_done(find).unwrap(),
-        OpResult::Tail(TailState::Open(1))
+        OpResult::Tail(ChainTail::open(1))
     );
     assert_eq!(sb.node(5).cached_logs().unwrap().source, Source::Store);
 }
 
 /// Drives a cluster through appends, a partition at an exact instant, a held link, a crash
 /// and a restart; returns the sandbox and what was acknowledged.
-fn eventful_run(seed: u64) -> (Sandbox, Vec<(u32, String)>) {
+fn eventful_run(seed: u64) -> (Sandbox, Vec<(u64, String)>) {
     let mut sb = Sandbox::builder()
         .client(5)
         .seed(seed)
@@ -172,7 +172,11 @@ fn a_cluster_goes_through_a_partition_a_held_link_and_a_crash_and_loses_nothing(
     );
     // Everything acknowledged reads back, with its payload.
     let find = sb.invoke(5, Op::FindTail(0));
-    let OpResult::Tail(TailState::Open(tail)) = sb.run_until_done(find).unwrap() else {
+    let OpResult::Tail(ChainTail {
+        tail: LogTail::Open(tail),
+        ..
+    }) = sb.run_until_done(find).unwrap()
+    else {
         panic!("the log is open")
     };
     let read = sb.invoke(5, Op::Read(0, 1, tail));
@@ -180,7 +184,7 @@ fn a_cluster_goes_through_a_partition_a_held_link_and_a_crash_and_loses_nothing(
         panic!("the read returns records")
     };
     for (offset, payload) in &acked {
-        let record = records.iter().find(|r| r.offset == *offset);
+        let record = records.iter().find(|r| r.lsn == *offset);
         assert_eq!(
             record.map(|r| r.payload.as_slice()),
             Some(payload.as_bytes()),
@@ -490,7 +494,7 @@ fn a_read_from_offset_0_reads_from_the_oldest_record() {
     let OpResult::Records(records) = sb.run_until_done(read).unwrap() else {
         panic!("the read failed");
     };
-    let offsets: Vec<u32> = records.iter().map(|r| r.offset).collect();
+    let offsets: Vec<u64> = records.iter().map(|r| r.lsn).collect();
     assert_eq!(offsets, vec![a, b]);
     let failed: Vec<_> = sb.check().into_iter().filter(|c| !c.pass).collect();
     assert!(failed.is_empty(), "{failed:?}");

@@ -11,20 +11,20 @@ use std::sync::Arc;
 
 use logsandbox::check::durability::StoredLog;
 use logsandbox::runtime::{Component, MUTANTS};
-use logsandbox::{MetadataKind, Op, OpResult, Sandbox, TailState, ms, scenario};
+use logsandbox::{ChainTail, LogTail, MetadataKind, Op, OpResult, Sandbox, ms, scenario};
 
 /// What one story run showed.
 struct Story {
     /// The sealed tail the sequencer published.
-    published: u32,
-    /// The highest acknowledged offset.
-    last_ack: u32,
+    published: u64,
+    /// The highest acknowledged LSN.
+    last_ack: u64,
     /// N6's find-tail on the log-servers, with the sequencer cut off.
     remote: OpResult,
     /// The failing checks, after N6's find-tail.
     failing: Vec<String>,
     /// Offsets below the published tail on fewer than two log-servers' disks.
-    under_replicated: Vec<u32>,
+    under_replicated: Vec<u64>,
 }
 
 /// Runs `append-seal-reordered` at `seed`, optionally crashing log-server `crash` 1 ms
@@ -53,7 +53,10 @@ fn story(seed: u64, crash: Option<u32>, component: Option<Arc<Component>>) -> St
         .history
         .ops()
         .find_map(|o| match o.result() {
-            Some(OpResult::Sealed(TailState::Sealed(t))) => Some(*t),
+            Some(OpResult::Sealed(ChainTail {
+                tail: LogTail::Sealed(t),
+                ..
+            })) => Some(*t),
             _ => None,
         })
         .expect("the seal completed");
@@ -83,7 +86,7 @@ fn story(seed: u64, crash: Option<u32>, component: Option<Arc<Component>>) -> St
         .collect();
     let stored: StoredLog = sb.stored_logs().remove(&0).unwrap();
     let under_replicated = (1..published)
-        .filter(|o| stored.copies.get(o).map_or(0, |c| c.len()) < 2)
+        .filter(|&lsn| stored.copies_of(lsn).len() < 2)
         .collect();
     Story {
         published,
@@ -104,7 +107,7 @@ fn a_record_stored_once_before_the_seal_is_repaired_and_everyone_reports_the_sam
             assert!(s.failing.is_empty(), "{at}: {:?}", s.failing);
             assert_eq!(
                 s.remote,
-                OpResult::Tail(TailState::Sealed(s.published)),
+                OpResult::Tail(ChainTail::sealed(s.published)),
                 "{at}: the log-servers give the tail the sequencer published"
             );
             assert!(

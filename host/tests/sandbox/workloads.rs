@@ -7,8 +7,8 @@ use crate::common;
 use common::{failing_checks, run};
 use logsandbox::workload::{Action, Setup};
 use logsandbox::{
-    ClientError, History, NodeId, Op, OpId, OpResult, Process, ReadRecord, Sandbox, SimTime,
-    TailState, Workload, check,
+    ChainTail, ClientError, History, NodeId, Op, OpId, OpResult, Process, ReadRecord, Sandbox,
+    SimTime, Workload, check,
 };
 
 #[test]
@@ -48,7 +48,7 @@ fn a_script_reproduces_unknown_log_0_and_its_fix_step_by_step() {
         .ops()
         .find(|o| o.op == Op::FindTail(0))
         .unwrap();
-    assert_eq!(find.result(), Some(&OpResult::Tail(TailState::Open(1))));
+    assert_eq!(find.result(), Some(&OpResult::Tail(ChainTail::open(1))));
 }
 
 #[test]
@@ -197,7 +197,7 @@ impl Workload for AppendThenRead {
                 self.done += 1;
                 Op::append(0, format!("mine-{}", self.done))
             }
-            OpResult::Appended(_) => Op::Read(0, 1, self.n + 1),
+            OpResult::Appended(_) => Op::Read(0, 1, u64::from(self.n) + 1),
             OpResult::Records(_) => return vec![Action::Finish],
             other => return vec![Action::Fail(format!("unexpected {other:?}"))],
         };
@@ -238,12 +238,12 @@ fn a_workload_of_ones_own_drives_the_sandbox_and_is_judged_by_every_check() {
     );
 }
 
-fn records(offsets: &[(u32, &str)]) -> OpResult {
+fn records(offsets: &[(u64, &str)]) -> OpResult {
     OpResult::Records(
         offsets
             .iter()
             .map(|(offset, p)| ReadRecord {
-                offset: *offset,
+                lsn: *offset,
                 payload: p.as_bytes().to_vec(),
             })
             .collect(),
@@ -259,7 +259,7 @@ fn the_checks_judge_any_history_even_one_written_by_hand() {
     let b = h.invoke(t(1), Process::User, 5, Op::append(0, "b"));
     h.complete(t(3), b, OpResult::Appended(2));
     let tail = h.invoke(t(4), Process::User, 6, Op::FindTail(0));
-    h.complete(t(5), tail, OpResult::Tail(TailState::Open(3)));
+    h.complete(t(5), tail, OpResult::Tail(ChainTail::open(3)));
     let read = h.invoke(t(6), Process::User, 6, Op::Read(0, 1, 3));
     h.complete(t(7), read, records(&[(1, "a"), (2, "b")]));
     let verdicts = check::check_history(&h);
@@ -272,11 +272,11 @@ fn the_checks_judge_any_history_even_one_written_by_hand() {
     let b = bad.invoke(t(1), Process::User, 5, Op::append(0, "b"));
     bad.complete(t(3), b, OpResult::Appended(2));
     let tail = bad.invoke(t(4), Process::User, 6, Op::FindTail(0));
-    bad.complete(t(5), tail, OpResult::Tail(TailState::Sealed(3)));
+    bad.complete(t(5), tail, OpResult::Tail(ChainTail::sealed(3)));
     let read = bad.invoke(t(6), Process::User, 6, Op::Read(0, 1, 3));
     bad.complete(t(7), read, records(&[(1, "a"), (3, "stray")]));
     let late = bad.invoke(t(8), Process::User, 5, Op::FindTail(0));
-    bad.complete(t(9), late, OpResult::Tail(TailState::Open(2)));
+    bad.complete(t(9), late, OpResult::Tail(ChainTail::open(2)));
     let late_ack = bad.invoke(t(8), Process::User, 5, Op::append(0, "c"));
     bad.complete(t(9), late_ack, OpResult::Appended(3));
     let failed: Vec<String> = check::check_history(&bad)
@@ -300,7 +300,7 @@ fn the_checks_judge_any_history_even_one_written_by_hand() {
 #[test]
 fn a_read_that_repeats_or_changes_a_record_fails_reads_see_acknowledged() {
     let t = SimTime::from_millis;
-    let verdict = |read: &[(u32, &str)]| {
+    let verdict = |read: &[(u64, &str)]| {
         let mut h = History::new();
         let a = h.invoke(t(1), Process::User, 5, Op::append(0, "a"));
         h.complete(t(2), a, OpResult::Appended(1));

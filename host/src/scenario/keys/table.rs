@@ -417,6 +417,11 @@ pub const KEYS: &[Key] = &[
     ),
     weight("workload.weights.seal", "random: weight of seals", 3),
     weight("workload.weights.trim", "random: weight of trims", 4),
+    weight(
+        "workload.weights.seal_and_extend",
+        "random: weight of seal-and-extends (sequencer kept: the cluster's)",
+        5,
+    ),
     key(
         "workload.crashes",
         K::Bool,
@@ -589,23 +594,26 @@ pub const KEYS: &[Key] = &[
     .within("1ns or more"),
 ];
 
-/// A weight of the random workload's operations: append, read, find-tail, seal, trim.
+/// A weight of the random workload's operations: append, read, find-tail, seal, trim,
+/// seal-and-extend.
 const fn weight(name: &'static str, meaning: &'static str, i: usize) -> Key {
     // A `const fn` cannot build a closure over `i`: one function per index.
-    const SHOW: [fn(&Scenario) -> String; 5] = [
+    const SHOW: [fn(&Scenario) -> String; 6] = [
         |s| s.workload.random.weights[0].to_string(),
         |s| s.workload.random.weights[1].to_string(),
         |s| s.workload.random.weights[2].to_string(),
         |s| s.workload.random.weights[3].to_string(),
         |s| s.workload.random.weights[4].to_string(),
+        |s| s.workload.random.weights[5].to_string(),
     ];
     type Set = fn(&mut Scenario, &Value) -> Result<(), ScenarioError>;
-    const SET: [Set; 5] = [
+    const SET: [Set; 6] = [
         |s, v| set_weight(s, v, 0),
         |s, v| set_weight(s, v, 1),
         |s, v| set_weight(s, v, 2),
         |s, v| set_weight(s, v, 3),
         |s, v| set_weight(s, v, 4),
+        |s, v| set_weight(s, v, 5),
     ];
     key(name, K::Integer, meaning, SHOW[i], SET[i]).within("0..=1000000")
 }

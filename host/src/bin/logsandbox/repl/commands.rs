@@ -38,9 +38,14 @@ pub const COMMANDS: &[(&str, &str, &str)] = &[
     (
         "read",
         "read N FROM TO [&]",
-        "read log 0 from offset FROM to TO (inclusive)",
+        "read log 0 from LSN FROM up to TO, across its segments",
     ),
-    ("trim", "trim N POINT [&]", "trim log 0 up to POINT"),
+    ("trim", "trim N POINT [&]", "trim log 0 up to LSN POINT"),
+    (
+        "seal-and-extend",
+        "seal-and-extend N [segment=I] [sequencer=S] [nodeset=1,2,3] [replication=K] [min_version=V] [&]",
+        "seal log 0's tail segment through client N, then extend its chain with a new segment at the sealed tail (sequenced by N unless `sequencer=` says otherwise)",
+    ),
     (
         "wait",
         "wait N VERSION [&]",
@@ -248,6 +253,32 @@ pub fn parse(line: &str) -> Result<Command, String> {
             vec![("from", int(number(from)?)), ("to", int(number(to)?))],
         ),
         ("trim", [n, point]) => op("trim", node(n)?, vec![("point", int(number(point)?))]),
+        ("seal-and-extend", [n, options @ ..]) => {
+            let mut extra = Vec::new();
+            for option in options {
+                let Some((key, value)) = option.split_once('=') else {
+                    return Err(usage());
+                };
+                let entry = match key {
+                    "segment" | "replication" | "min_version" => (key, int(number(value)?)),
+                    "sequencer" => (key, int(node(value)? as u64)),
+                    "nodeset" => {
+                        let nodes = value
+                            .split(',')
+                            .map(|n| node(n).map(|n| int(n as u64)))
+                            .collect::<Result<Vec<_>, _>>()?;
+                        (key, toml::Value::Array(nodes))
+                    }
+                    other => {
+                        return Err(format!(
+                            "{other:?} is not an option of seal-and-extend (segment, sequencer, nodeset, replication, min_version)"
+                        ));
+                    }
+                };
+                extra.push(entry);
+            }
+            op("seal-and-extend", node(n)?, extra)
+        }
         ("wait", [n, version]) => op(
             "wait-for-metadata",
             node(n)?,

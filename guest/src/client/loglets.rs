@@ -1,12 +1,11 @@
-//! Client operations on the client node: routed to the local sequencer of the log's
-//! loglet, to a reader, or to the metadata cache.
-//!
-//! Looking a log up in the cached Logs happens first, for every log operation, and fails
-//! at once with `unknown-log` when the log is missing: the symptom of Restate's race.
+//! The loglet level of the client part: the sequencers of the loglets this node
+//! sequences, the readers, and the find-tail, seal and trim tasks it runs without the
+//! sequencer. Everything here speaks one loglet and its offsets; each operation ends with
+//! a [`LogletOutcome`] (`ctx.finish`), which the log level ([`super`]) maps to LSNs.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::bindings::logsandbox::node::client::{ClientError, Op, OpId, OpResult, ReadRecord};
+use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::log_server_protocol::{
     GetRecords, RecordBody, Reply, Request, RequestHeader,
@@ -14,28 +13,25 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{
-    LogId, LogletId, LogletOffset, NodeId, RequestId, TailState,
+    LogletId, LogletOffset, NodeId, RequestId, TailState,
 };
 use crate::ctx::{Ctx, Part};
-use crate::loglet::OLDEST;
-use crate::metadata::cache::{LookupError, MetadataCache};
+use crate::loglet::LogletOutcome;
+use crate::metadata::cache::MetadataCache;
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
 
-/// Bytes a reader asks for per GetRecords.
-const READ_BYTE_LIMIT: u64 = 64 * 1024;
-
 /// Where a reply or timer of the client part goes.
 #[derive(Debug, Clone, Copy)]
-enum Target {
+pub(super) enum Target {
     Sequencer(LogletId, Route),
     Reader(OpId),
     Task(OpId),
 }
 
 #[derive(Default)]
-struct RouteTable {
-    targets: BTreeMap<u64, Target>,
+pub(super) struct RouteTable {
+    pub(super) targets: BTreeMap<u64, Target>,
 }
 
 impl Routes for RouteTable {
@@ -43,6 +39,9 @@ impl Routes for RouteTable {
         self.targets.insert(id, Target::Sequencer(loglet, route));
     }
 }
+
+/// Bytes a reader asks for per GetRecords.
+const READ_BYTE_LIMIT: u64 = 64 * 1024;
 
 /// Reads `[from, to]` of a loglet from every node of its nodeset and merges the records.
 struct Reader {
@@ -58,115 +57,124 @@ struct Reader {
     trimmed_to: LogletOffset,
     /// Nodes needed before giving up on the silent ones.
     f_majority: usize,
+    /// The read's timeout: a read of the next segment under the same operation must not
+    /// take the timer of the one before.
+    timer: Option<u64>,
 }
 
-/// The client part of a node: the sequencers of the loglets it sequences, its readers, and
-/// the find-tail, seal and trim tasks it runs without the sequencer.
+/// A read of one loglet waiting for its find-tail: the loglet, and `[from, to)` in its
+/// offsets. A reader never reads past the tail (as Restate's read streams stop at the
+/// global tail): what lies beyond is not committed, or beyond a sealed tail, and not part
+/// of the log.
+struct AwaitingTail {
+    params: ReplicatedParams,
+    from: LogletOffset,
+    to: LogletOffset,
+}
+
+/// The loglets of the client part.
 #[derive(Default)]
-pub struct Client {
+pub struct Loglets {
     sequencers: BTreeMap<LogletId, Sequencer>,
     readers: BTreeMap<OpId, Reader>,
     /// Find-tail, seal and trim run without the sequencer, with the timer that is current.
     tasks: BTreeMap<OpId, (Task, Option<u64>)>,
-    routes: RouteTable,
-    /// Reads waiting for their find-tail: (params, from, to). A reader never reads past
-    /// the tail (as Restate's read streams stop at the global tail): what lies beyond is
-    /// not committed, or beyond a sealed tail, and not part of the log.
-    reads_awaiting_tail: BTreeMap<OpId, (ReplicatedParams, LogletOffset, LogletOffset)>,
-    /// The cheating test guest's lists (see `test_guests/cheat.rs`).
-    #[cfg(feature = "list-on-client")]
-    cheat: crate::test_guests::cheat::ListLogs,
+    pub(super) routes: RouteTable,
+    reads_awaiting_tail: BTreeMap<OpId, AwaitingTail>,
     /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
     /// check the seal, as Restate's remote loglet does once it "maybe sealed".
     maybe_sealed: BTreeSet<LogletId>,
 }
 
-impl Client {
-    /// Fails `op` at once as unsupported, saying `why`: something this node cannot serve.
-    pub fn refuse(&mut self, ctx: &mut Ctx, op: OpId, why: &str) {
-        ctx.env.complete(
-            op,
-            OpResult::Failed(ClientError::Unsupported(why.to_string())),
-        );
-    }
-
-    /// Starts a client operation: looks its log up in the cached Logs, then hands it to the
-    /// local sequencer, a task, a reader, or the metadata cache.
-    pub fn on_request(
+impl Loglets {
+    /// The sequencer of `params`' loglet on this node, started if it is not running.
+    fn sequencer(
         &mut self,
         ctx: &mut Ctx,
-        metadata: &mut MetadataCache,
-        op: OpId,
-        request: Op,
-    ) {
-        let log = match &request {
-            Op::WaitForMetadata((kind, version)) => {
-                return metadata.wait_for(ctx, op, *kind, *version);
-            }
-            Op::Append((log, _))
-            | Op::Seal(log)
-            | Op::FindTail(log)
-            | Op::Read((log, _, _))
-            | Op::Trim((log, _)) => *log,
-        };
-        let params = match self.resolve(metadata, log) {
-            Ok(params) => params,
-            Err(error) => return ctx.env.complete(op, OpResult::Failed(error)),
-        };
-        #[cfg(feature = "list-on-client")]
-        {
-            let _ = params;
-            let result = self.cheat.answer(log, request);
-            return ctx.env.complete(op, result);
-        }
-        #[allow(unreachable_code)]
-        if matches!(request, Op::Read(_) | Op::Trim(_)) && params.sequencer == ctx.shared.me {
-            // A read or a trim asks this node's sequencer for the tail: make sure it runs.
-            let routes = &mut self.routes;
-            self.sequencers
-                .entry(params.loglet_id)
-                .or_insert_with(|| Sequencer::start(ctx, routes, params.clone()));
-        }
-        if let Op::Read((_, from, to)) = request {
-            // Offset 0 is no record's (INVALID): a read from it reads from the oldest, as
-            // Restate's read stream resets it.
-            let from = from.max(OLDEST);
-            if from >= to {
-                return ctx.env.complete(op, OpResult::Records(Vec::new()));
-            }
-            self.reads_awaiting_tail
-                .insert(op, (params.clone(), from, to));
-            return self.start_task(ctx, op, Kind::FindTail, params, 0);
-        }
-        if let Op::Trim((_, point)) = request {
-            return self.start_task(ctx, op, Kind::Trim, params, point);
-        }
-        if params.sequencer != ctx.shared.me {
-            return match request {
-                Op::FindTail(_) => self.start_task(ctx, op, Kind::FindTail, params, 0),
-                Op::Seal(_) => {
-                    self.maybe_sealed.insert(params.loglet_id);
-                    self.start_task(ctx, op, Kind::Seal, params, 0)
-                }
-                _ => {
-                    let why = format!(
-                        "log {log} is sequenced by N{}; appends go to the sequencer's node",
-                        params.sequencer
-                    );
-                    self.refuse(ctx, op, &why)
-                }
-            };
-        }
+        params: ReplicatedParams,
+    ) -> (&mut Sequencer, &mut RouteTable) {
         let routes = &mut self.routes;
         let sequencer = self
             .sequencers
             .entry(params.loglet_id)
             .or_insert_with(|| Sequencer::start(ctx, routes, params));
-        match request {
-            Op::Append((_, payload)) => sequencer.append(ctx, routes, op, payload),
-            Op::Seal(_) => sequencer.seal(ctx, routes, op),
-            Op::FindTail(_) => sequencer.find_tail(ctx, op),
-            Op::Read(_) | Op::Trim(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
+        (sequencer, routes)
+    }
+
+    /// Appends one record through this node's sequencer of the loglet; a loglet sequenced
+    /// elsewhere fails `unsupported`.
+    pub fn append(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams, payload: Vec<u8>) {
+        if params.sequencer != ctx.shared.me {
+            let why = format!(
+                "loglet {} is sequenced by N{}; appends go to the sequencer's node",
+                crate::loglet::fmt_loglet(params.loglet_id),
+                params.sequencer
+            );
+            return ctx.finish(op, LogletOutcome::Failed(ClientError::Unsupported(why)));
+        }
+        let (sequencer, routes) = self.sequencer(ctx, params);
+        sequencer.append(ctx, routes, op, payload);
+    }
+
+    /// Seals the loglet: through its sequencer here, or as a task.
+    pub fn seal(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams) {
+        if params.sequencer == ctx.shared.me {
+            let (sequencer, routes) = self.sequencer(ctx, params);
+            return sequencer.seal(ctx, routes, op);
+        }
+        self.maybe_sealed.insert(params.loglet_id);
+        self.start_task(ctx, op, Kind::Seal, params, 0);
+    }
+
+    /// The loglet's tail: from its sequencer here, or as a task.
+    pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams) {
+        if params.sequencer == ctx.shared.me {
+            let (sequencer, _) = self.sequencer(ctx, params);
+            return sequencer.find_tail(ctx, op);
+        }
+        self.start_task(ctx, op, Kind::FindTail, params, 0);
+    }
+
+    /// Trims the loglet up to `point`, as a task (which asks the sequencer for the tail).
+    pub fn trim(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams, point: LogletOffset) {
+        self.ensure_local_sequencer(ctx, &params);
+        self.start_task(ctx, op, Kind::Trim, params, point);
+    }
+
+    /// Reads `[from, to)` of the loglet. `to_is_sealed`: the range ends at or below a
+    /// sealed tail the chain knows, so it is read at once; otherwise a find-tail bounds it
+    /// first.
+    pub fn read(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        params: ReplicatedParams,
+        from: LogletOffset,
+        to: LogletOffset,
+        to_is_sealed: bool,
+    ) {
+        if to_is_sealed {
+            return self.start_read(ctx, op, &params, from, to);
+        }
+        self.ensure_local_sequencer(ctx, &params);
+        if from >= to {
+            return ctx.finish(op, LogletOutcome::Records(Vec::new()));
+        }
+        self.reads_awaiting_tail.insert(
+            op,
+            AwaitingTail {
+                params: params.clone(),
+                from,
+                to,
+            },
+        );
+        self.start_task(ctx, op, Kind::FindTail, params, 0);
+    }
+
+    /// A read or a trim asks this node's sequencer for the tail: make sure it runs.
+    fn ensure_local_sequencer(&mut self, ctx: &mut Ctx, params: &ReplicatedParams) {
+        if params.sequencer == ctx.shared.me {
+            self.sequencer(ctx, params.clone());
         }
     }
 
@@ -227,32 +235,19 @@ impl Client {
                 }
                 TaskOut::Done(result) => {
                     self.tasks.remove(&op);
-                    let Some((params, from, to)) = self.reads_awaiting_tail.remove(&op) else {
-                        return ctx.env.complete(op, result);
+                    let Some(read) = self.reads_awaiting_tail.remove(&op) else {
+                        return ctx.finish(op, result);
                     };
                     // The read's find-tail is done: read up to the tail, or fail with it.
                     return match result {
-                        OpResult::Tail(TailState::Open(tail) | TailState::Sealed(tail)) => {
-                            self.start_read(ctx, op, &params, from, to.min(tail))
+                        LogletOutcome::Tail(TailState::Open(tail) | TailState::Sealed(tail)) => {
+                            self.start_read(ctx, op, &read.params, read.from, read.to.min(tail))
                         }
-                        other => ctx.env.complete(op, other),
+                        other => ctx.finish(op, other),
                     };
                 }
             }
         }
-    }
-
-    fn resolve(
-        &self,
-        metadata: &MetadataCache,
-        log: LogId,
-    ) -> Result<ReplicatedParams, ClientError> {
-        metadata.lookup(log).map_err(|e| match e {
-            LookupError::UnknownLog(log) => ClientError::UnknownLog(log),
-            LookupError::NotReplicated(log) => {
-                ClientError::Unsupported(format!("log {log} is not on a replicated loglet"))
-            }
-        })
     }
 
     /// A peer asks for the state of a loglet this node may sequence.
@@ -329,7 +324,13 @@ impl Client {
                     seq.on_timer(ctx, &mut self.routes, route);
                 }
             }
-            Some(Target::Reader(op)) => self.on_read_timeout(ctx, op),
+            // Only the reader's own timeout counts: a read of the next segment under the
+            // same operation has a timer of its own.
+            Some(Target::Reader(op))
+                if self.readers.get(&op).is_some_and(|r| r.timer == Some(id)) =>
+            {
+                self.on_read_timeout(ctx, op)
+            }
             Some(Target::Task(op)) => {
                 // Only the task's current timer counts; older ones are stale.
                 if let Some((task, current)) = self.tasks.get_mut(&op)
@@ -339,7 +340,7 @@ impl Client {
                     self.run_task(ctx, op, out);
                 }
             }
-            None => {}
+            Some(Target::Reader(_)) | None => {}
         }
     }
 
@@ -352,9 +353,10 @@ impl Client {
         from: LogletOffset,
         to: LogletOffset,
     ) {
-        // `from` is at least OLDEST already (see `request`); the tail may leave nothing.
+        // `from` is at least OLDEST already (the log level sees to it); the tail may leave
+        // nothing.
         if from >= to {
-            return ctx.env.complete(op, OpResult::Records(Vec::new()));
+            return ctx.finish(op, LogletOutcome::Records(Vec::new()));
         }
         let reader = Reader {
             loglet: params.loglet_id,
@@ -363,6 +365,7 @@ impl Client {
             records: BTreeMap::new(),
             trimmed_to: 0,
             f_majority: params.nodeset.len() + 1 - params.replication as usize,
+            timer: None,
         };
         let nodes: Vec<NodeId> = params.nodeset.clone();
         self.readers.insert(op, reader);
@@ -372,6 +375,9 @@ impl Client {
         let timeout = ctx.shared.settings.store_timeout;
         let timer = ctx.timer(Part::Client, timeout);
         self.routes.targets.insert(timer, Target::Reader(op));
+        if let Some(reader) = self.readers.get_mut(&op) {
+            reader.timer = Some(timer);
+        }
     }
 
     fn read_from(&mut self, ctx: &mut Ctx, op: OpId, node: NodeId, from: LogletOffset) {
@@ -437,8 +443,7 @@ impl Client {
                     "read timed out with {done} of {} nodes answered",
                     reader.next.len()
                 );
-                ctx.env
-                    .complete(op, OpResult::Failed(ClientError::Internal(why)));
+                ctx.finish(op, LogletOutcome::Failed(ClientError::Internal(why)));
             }
             return;
         }
@@ -448,8 +453,7 @@ impl Client {
             .records
             .into_iter()
             .filter(|(offset, _)| *offset > trimmed_to)
-            .map(|(offset, payload)| ReadRecord { offset, payload })
             .collect();
-        ctx.env.complete(op, OpResult::Records(records));
+        ctx.finish(op, LogletOutcome::Records(records));
     }
 }

@@ -1,0 +1,578 @@
+//! Client operations on the client node, at the log level. An operation names a log and
+//! LSNs; the cached chain maps them to segments and loglet offsets (as Restate's
+//! `LogletWrapper` does), and the loglet level ([`loglets`]) runs them, one loglet at a
+//! time. Its outcome comes back here in offsets and leaves in LSNs, or the operation goes
+//! on: a read to the next segment, a trim to the next loglet.
+//!
+//! Looking a log up in the cached Logs happens first, for every log operation, and fails
+//! at once with `unknown-log` when the log is missing: the symptom of Restate's race.
+//! Where the chain itself answers, the loglet is not asked: a seal or a find-tail on a
+//! chain with a seal marker gives the marker's sealed tail, an append to it
+//! `reconfiguration-needed`, and a read stops at it.
+
+mod loglets;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::bindings::logsandbox::node::client::{
+    Append, ChainTail, ClientError, LogTail, Op, OpId, OpResult, ReadRecord, SealAndExtend,
+};
+use crate::bindings::logsandbox::node::host::RacePoint;
+use crate::bindings::logsandbox::node::log_server_protocol::Reply;
+use crate::bindings::logsandbox::node::messages::SequencerAnswer;
+use crate::bindings::logsandbox::node::metadata::{Chain, ReplicatedParams};
+use crate::bindings::logsandbox::node::types::{
+    LogletId, LogletOffset, Lsn, NodeId, RequestId, SegmentIndex, TailState, Version,
+};
+use crate::chain::{ChainView, Located, OLDEST_LSN, SegmentRef};
+use crate::ctx::Ctx;
+use crate::loglet::{LogletOutcome, fmt_loglet};
+use crate::metadata::cache::MetadataCache;
+use crate::metadata::chain_writer::Extend;
+
+use loglets::Loglets;
+
+/// The segment an operation runs on, as the chain had it when the operation got there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seg {
+    base: Lsn,
+    index: SegmentIndex,
+}
+
+impl Seg {
+    fn of(segment: &SegmentRef) -> Seg {
+        Seg {
+            base: segment.base(),
+            index: segment.index(),
+        }
+    }
+
+    /// The LSN of a loglet offset of this segment (a tail offset gives a tail LSN).
+    fn lsn(&self, offset: LogletOffset) -> Lsn {
+        (self.base + u64::from(offset)).saturating_sub(1)
+    }
+
+    fn tail(&self, state: TailState) -> ChainTail {
+        ChainTail {
+            segment_index: self.index,
+            tail: match state {
+                TailState::Open(o) => LogTail::Open(self.lsn(o)),
+                TailState::Sealed(o) => LogTail::Sealed(self.lsn(o)),
+            },
+        }
+    }
+}
+
+/// A read across segments: one segment at a time, oldest first, on the chain as it was
+/// when the read began.
+struct ReadOp {
+    chain: Chain,
+    /// The end of the read (exclusive).
+    to: Lsn,
+    /// The segment being read, and where its range ends (its sealed tail, or `to`).
+    current: Seg,
+    current_end: Option<Lsn>,
+    records: Vec<ReadRecord>,
+}
+
+/// A trim across segments (Restate's `Bifrost::trim`): every loglet whose segment starts
+/// at or below the point, oldest first, each up to the point (within its segment).
+struct TrimOp {
+    current: Seg,
+    next: VecDeque<(Seg, ReplicatedParams, LogletOffset)>,
+}
+
+/// A seal-and-extend (Restate's `BifrostAdmin::seal_and_extend_chain`), between its two
+/// steps: the tail segment's loglet is being sealed; the chain writer extends the chain
+/// next.
+struct SealAndExtendOp {
+    request: SealAndExtend,
+    /// The tail segment being sealed.
+    sealing: Seg,
+    /// Its loglet, whose nodeset and replication the new segment takes by default.
+    params: ReplicatedParams,
+}
+
+/// What the log level keeps of an operation while the loglet level runs it.
+enum LogOp {
+    /// An append, a seal or a find-tail on one segment: the loglet's answer, in LSNs.
+    OnSegment(Seg),
+    Read(ReadOp),
+    Trim(TrimOp),
+    SealAndExtend(SealAndExtendOp),
+}
+
+/// The client part of a node: the log-level operations in flight, and the loglets they
+/// run on.
+#[derive(Default)]
+pub struct Client {
+    loglets: Loglets,
+    ops: BTreeMap<OpId, LogOp>,
+    /// Seal-and-extends waiting for the cached Logs to reach their `min-version` (waits are
+    /// passive: the metadata plane brings the version).
+    awaiting_version: Vec<(OpId, Version, SealAndExtend)>,
+    /// The cheating test guest's lists (see `test_guests/cheat.rs`).
+    #[cfg(feature = "list-on-client")]
+    cheat: crate::test_guests::cheat::ListLogs,
+}
+
+fn failed(error: ClientError) -> OpResult {
+    OpResult::Failed(error)
+}
+
+impl Client {
+    /// Fails `op` at once as unsupported, saying `why`: something this node cannot serve.
+    pub fn refuse(&mut self, ctx: &mut Ctx, op: OpId, why: &str) {
+        ctx.env
+            .complete(op, failed(ClientError::Unsupported(why.to_string())));
+    }
+
+    /// Starts a client operation: looks its log up in the cached Logs, then runs it on the
+    /// segment the chain maps it to, or hands it to the metadata cache.
+    pub fn on_request(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &mut MetadataCache,
+        op: OpId,
+        request: Op,
+    ) {
+        let log = match &request {
+            Op::WaitForMetadata((kind, version)) => {
+                return metadata.wait_for(ctx, op, *kind, *version);
+            }
+            // It may wait for a version first, and looks the log up after.
+            #[cfg(not(feature = "list-on-client"))]
+            Op::SealAndExtend(request) => {
+                return self.seal_and_extend(ctx, metadata, op, request.clone());
+            }
+            Op::Append(Append { log, .. })
+            | Op::Seal(log)
+            | Op::FindTail(log)
+            | Op::Read((log, _, _))
+            | Op::Trim((log, _)) => *log,
+            #[cfg(feature = "list-on-client")]
+            Op::SealAndExtend(s) => s.log,
+        };
+        let Some(chain) = metadata.chain(log) else {
+            return ctx.env.complete(op, failed(ClientError::UnknownLog(log)));
+        };
+        #[cfg(feature = "list-on-client")]
+        {
+            let _ = chain;
+            let result = self.cheat.answer(log, request);
+            return ctx.env.complete(op, result);
+        }
+        #[allow(unreachable_code)]
+        let chain = chain.clone();
+        match request {
+            Op::Append(append) => self.append(ctx, op, &chain, append),
+            Op::Seal(_) => self.on_tail(ctx, op, &chain, Loglets::seal, OpResult::Sealed),
+            Op::FindTail(_) => self.on_tail(ctx, op, &chain, Loglets::find_tail, OpResult::Tail),
+            Op::Read((_, from, to)) => self.read(ctx, op, chain, from, to),
+            Op::Trim((_, point)) => self.trim(ctx, op, &chain, point),
+            Op::SealAndExtend(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
+        }
+    }
+
+    /// The chain's tail segment and its loglet; or the answer when there is no loglet to
+    /// ask (the seal marker: `Err(Ok(tail))`; no replicated loglet: `Err(Err(error))`).
+    fn tail_loglet(
+        chain: &Chain,
+    ) -> Result<(Seg, ReplicatedParams), Result<ChainTail, ClientError>> {
+        let view = ChainView(chain);
+        let Some(tail) = view.tail() else {
+            return Err(Err(ClientError::UnknownLog(chain.log_id)));
+        };
+        if tail.is_seal_marker() {
+            return Err(Ok(ChainTail {
+                segment_index: tail.index(),
+                tail: LogTail::Sealed(tail.base()),
+            }));
+        }
+        match tail.params() {
+            Some(params) => Ok((Seg::of(&tail), params.clone())),
+            None => Err(Err(ClientError::Unsupported(format!(
+                "log {} is not on a replicated loglet",
+                chain.log_id
+            )))),
+        }
+    }
+
+    /// A seal or a find-tail: on the tail segment's loglet, or answered by the seal marker.
+    fn on_tail(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        chain: &Chain,
+        run: fn(&mut Loglets, &mut Ctx, OpId, ReplicatedParams),
+        answer: fn(ChainTail) -> OpResult,
+    ) {
+        match Self::tail_loglet(chain) {
+            Ok((seg, params)) => {
+                self.ops.insert(op, LogOp::OnSegment(seg));
+                run(&mut self.loglets, ctx, op, params);
+            }
+            Err(Ok(sealed)) => ctx.env.complete(op, answer(sealed)),
+            Err(Err(error)) => ctx.env.complete(op, failed(error)),
+        }
+    }
+
+    fn append(&mut self, ctx: &mut Ctx, op: OpId, chain: &Chain, append: Append) {
+        if append.strategy.is_some() {
+            return self.refuse(
+                ctx,
+                op,
+                "appends with a recovery strategy are not available on this node yet",
+            );
+        }
+        match Self::tail_loglet(chain) {
+            Ok((seg, params)) => {
+                self.ops.insert(op, LogOp::OnSegment(seg));
+                self.loglets.append(ctx, op, params, append.payload);
+            }
+            Err(Ok(sealed)) => {
+                let why = format!(
+                    "log {} is sealed at LSN {} (its chain's seal marker)",
+                    chain.log_id,
+                    sealed_lsn(&sealed)
+                );
+                ctx.env
+                    .complete(op, failed(ClientError::ReconfigurationNeeded(why)));
+            }
+            Err(Err(error)) => ctx.env.complete(op, failed(error)),
+        }
+    }
+
+    /// Reads `[from, to)` across segments; a `from` of 0 (no record's LSN) reads from the
+    /// oldest, as Restate's read stream resets it.
+    fn read(&mut self, ctx: &mut Ctx, op: OpId, chain: Chain, from: Lsn, to: Lsn) {
+        let from = from.max(OLDEST_LSN);
+        let read = ReadOp {
+            chain,
+            to,
+            current: Seg { base: 0, index: 0 },
+            current_end: None,
+            records: Vec::new(),
+        };
+        self.ops.insert(op, LogOp::Read(read));
+        self.read_segment(ctx, op, from);
+    }
+
+    /// Reads the part of the read's range that lies in the segment holding `from`, or
+    /// completes the read when nothing is left.
+    fn read_segment(&mut self, ctx: &mut Ctx, op: OpId, from: Lsn) {
+        let Some(LogOp::Read(read)) = self.ops.get_mut(&op) else {
+            return;
+        };
+        let view = ChainView(&read.chain);
+        let segment = match view.locate(from) {
+            Some(Located::Segment(s)) => s,
+            // Trimmed away with its segments: the log goes on at the first base.
+            Some(Located::Trimmed { next_base }) => match view.locate(next_base) {
+                Some(Located::Segment(s)) if next_base < read.to => s,
+                _ => return self.end_read(ctx, op),
+            },
+            None => return self.end_read(ctx, op),
+        };
+        let from = from.max(segment.base());
+        let Some(params) = segment.params().cloned() else {
+            // The seal marker (or a segment with no loglet): nothing is written there.
+            return self.end_read(ctx, op);
+        };
+        let Some(from_offset) = segment.offset_of(from) else {
+            return self.fail(ctx, op, ClientError::LsnOutOfRange(from));
+        };
+        let (to, to_is_sealed) = match segment.end {
+            Some(end) if end <= read.to => (end, true),
+            _ => (read.to, false),
+        };
+        // An end beyond what a loglet offset holds reads to the loglet's last offset.
+        let to_offset = segment.offset_of(to).unwrap_or(LogletOffset::MAX);
+        read.current = Seg::of(&segment);
+        read.current_end = segment.end.filter(|&end| end < read.to);
+        self.loglets
+            .read(ctx, op, params, from_offset, to_offset, to_is_sealed);
+    }
+
+    fn end_read(&mut self, ctx: &mut Ctx, op: OpId) {
+        if let Some(LogOp::Read(read)) = self.ops.remove(&op) {
+            ctx.env.complete(op, OpResult::Records(read.records));
+        }
+    }
+
+    fn fail(&mut self, ctx: &mut Ctx, op: OpId, error: ClientError) {
+        self.ops.remove(&op);
+        ctx.env.complete(op, failed(error));
+    }
+
+    /// Trims every segment that starts at or below `point`, oldest first; a point before
+    /// every segment goes to the first one (which answers it as its loglet does).
+    fn trim(&mut self, ctx: &mut Ctx, op: OpId, chain: &Chain, point: Lsn) {
+        let view = ChainView(chain);
+        let mut loglets: VecDeque<(Seg, ReplicatedParams, LogletOffset)> = view
+            .segments()
+            .enumerate()
+            .filter(|(i, s)| s.base() <= point || *i == 0)
+            .map(|(_, s)| s)
+            .filter_map(|s| {
+                let params = s.params()?.clone();
+                // The point within the segment: up to its last offset when it ends below.
+                let within = match s.end {
+                    Some(end) => point.min(end - 1),
+                    None => point,
+                };
+                let offset = (within + 1).saturating_sub(s.base());
+                let offset = LogletOffset::try_from(offset).unwrap_or(LogletOffset::MAX);
+                Some((Seg::of(&s), params, offset))
+            })
+            .collect();
+        let Some((seg, params, offset)) = loglets.pop_front() else {
+            let why = format!("log {} has no loglet to trim", chain.log_id);
+            return ctx.env.complete(op, failed(ClientError::Unsupported(why)));
+        };
+        self.ops.insert(
+            op,
+            LogOp::Trim(TrimOp {
+                current: seg,
+                next: loglets,
+            }),
+        );
+        self.loglets.trim(ctx, op, params, offset);
+    }
+
+    /// Seal-and-extend, step 0: wait for `min-version`, then check the tail segment and
+    /// seal it (step 1), unless the chain already knows its sealed tail.
+    fn seal_and_extend(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &mut MetadataCache,
+        op: OpId,
+        request: SealAndExtend,
+    ) {
+        if let Some(min) = request.min_version
+            && metadata.version() < min
+        {
+            return self.awaiting_version.push((op, min, request));
+        }
+        let Some(chain) = metadata.chain(request.log) else {
+            return ctx
+                .env
+                .complete(op, failed(ClientError::UnknownLog(request.log)));
+        };
+        let view = ChainView(chain);
+        let Some(tail) = view.tail() else {
+            return ctx
+                .env
+                .complete(op, failed(ClientError::UnknownLog(request.log)));
+        };
+        if let Some(index) = request.segment_index
+            && index != tail.index()
+        {
+            let error = ClientError::SegmentMismatch(tail.index());
+            return ctx.env.complete(op, failed(error));
+        }
+        if tail.is_seal_marker() {
+            // The chain knows its sealed tail: the seal is done; extend from the marker,
+            // with the params of the segment it sealed.
+            let params = view.segments().filter_map(|s| s.params().cloned()).last();
+            let Some(params) = params else {
+                let why = format!("log {} has no loglet to extend from", request.log);
+                return ctx.env.complete(op, failed(ClientError::Unsupported(why)));
+            };
+            let sealing = Seg::of(&tail);
+            return self.extend(ctx, metadata, op, request, sealing, &params, tail.base());
+        }
+        let Some(params) = tail.params().cloned() else {
+            let why = format!("log {} is not on a replicated loglet", request.log);
+            return ctx.env.complete(op, failed(ClientError::Unsupported(why)));
+        };
+        let sealing = Seg::of(&tail);
+        self.ops.insert(
+            op,
+            LogOp::SealAndExtend(SealAndExtendOp {
+                request,
+                sealing,
+                params: params.clone(),
+            }),
+        );
+        self.loglets.seal(ctx, op, params);
+    }
+
+    /// Seal-and-extend, step 2: the loglet is sealed at `base`; the chain writer adds the
+    /// new segment there (and completes the operation). The two steps are not atomic: a
+    /// node that stops here leaves the loglet sealed and the chain open.
+    #[allow(clippy::too_many_arguments)]
+    fn extend(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &mut MetadataCache,
+        op: OpId,
+        request: SealAndExtend,
+        sealed: Seg,
+        sealed_params: &ReplicatedParams,
+        base: Lsn,
+    ) {
+        let index = sealed.index.saturating_add(1);
+        let nodeset = request
+            .nodeset
+            .clone()
+            .unwrap_or_else(|| sealed_params.nodeset.clone());
+        let replication = request.replication.unwrap_or(sealed_params.replication);
+        if nodeset.is_empty() || replication == 0 || usize::from(replication) > nodeset.len() {
+            let why = format!(
+                "a segment of {replication} copies on {} log-servers",
+                nodeset.len()
+            );
+            return ctx.env.complete(op, failed(ClientError::Malformed(why)));
+        }
+        // Restate's `propose_new_loglet_params`: this node sequences, the rest carries over.
+        let params = ReplicatedParams {
+            loglet_id: (u64::from(request.log) << 32) | u64::from(index),
+            sequencer: request.sequencer.unwrap_or(ctx.shared.me),
+            replication,
+            nodeset,
+        };
+        metadata.extend(
+            ctx,
+            Extend {
+                op,
+                log: request.log,
+                expected_index: sealed.index,
+                base,
+                params,
+            },
+        );
+    }
+
+    /// Hands the outcomes of loglet-level operations ended during the last event to the
+    /// operations they belong to (answered in LSNs, or carried on), and starts the
+    /// seal-and-extends whose version has come.
+    pub fn settle(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache) {
+        if !self.awaiting_version.is_empty() {
+            let version = metadata.version();
+            let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_version)
+                .into_iter()
+                .partition(|(_, min, _)| version >= *min);
+            self.awaiting_version = waiting;
+            for (op, _, mut request) in ready {
+                request.min_version = None;
+                self.seal_and_extend(ctx, metadata, op, request);
+            }
+        }
+        while !ctx.shared.finished.is_empty() {
+            let finished = std::mem::take(&mut ctx.shared.finished);
+            for (op, outcome) in finished {
+                self.on_outcome(ctx, metadata, op, outcome);
+            }
+        }
+    }
+
+    fn on_outcome(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &mut MetadataCache,
+        op: OpId,
+        outcome: LogletOutcome,
+    ) {
+        let Some(log_op) = self.ops.remove(&op) else {
+            return;
+        };
+        let result = match (log_op, outcome) {
+            (_, LogletOutcome::Failed(error)) => failed(error),
+            (LogOp::SealAndExtend(s), LogletOutcome::Sealed(TailState::Sealed(offset))) => {
+                let base = s.sealing.lsn(offset);
+                ctx.env.reached(
+                    RacePoint::LogletSealed,
+                    &format!(
+                        "log {} segment {} ({}) sealed at LSN {base}",
+                        s.request.log,
+                        s.sealing.index,
+                        fmt_loglet(s.params.loglet_id)
+                    ),
+                );
+                let params = s.params.clone();
+                return self.extend(ctx, metadata, op, s.request, s.sealing, &params, base);
+            }
+            (LogOp::SealAndExtend(_), other) => failed(ClientError::Internal(format!(
+                "the seal answered {other:?}"
+            ))),
+            (LogOp::OnSegment(seg), outcome) => match outcome {
+                LogletOutcome::Appended(offset) => OpResult::Appended(seg.lsn(offset)),
+                LogletOutcome::Sealed(state) => OpResult::Sealed(seg.tail(state)),
+                LogletOutcome::Tail(state) => OpResult::Tail(seg.tail(state)),
+                LogletOutcome::Trimmed(offset) => OpResult::Trimmed(seg.lsn(offset)),
+                LogletOutcome::Records(_) | LogletOutcome::Failed(_) => failed(
+                    ClientError::Internal("a loglet answered out of turn".into()),
+                ),
+            },
+            (LogOp::Read(mut read), LogletOutcome::Records(records)) => {
+                let seg = read.current;
+                read.records
+                    .extend(records.into_iter().map(|(offset, payload)| ReadRecord {
+                        lsn: seg.lsn(offset),
+                        payload,
+                    }));
+                let next = read.current_end;
+                self.ops.insert(op, LogOp::Read(read));
+                return match next {
+                    Some(next) => self.read_segment(ctx, op, next),
+                    None => self.end_read(ctx, op),
+                };
+            }
+            (LogOp::Trim(mut trim), LogletOutcome::Trimmed(offset)) => {
+                let Some((seg, params, point)) = trim.next.pop_front() else {
+                    return ctx
+                        .env
+                        .complete(op, OpResult::Trimmed(trim.current.lsn(offset)));
+                };
+                trim.current = seg;
+                self.ops.insert(op, LogOp::Trim(trim));
+                return self.loglets.trim(ctx, op, params, point);
+            }
+            (LogOp::Read(_) | LogOp::Trim(_), _) => failed(ClientError::Internal(
+                "a loglet answered out of turn".into(),
+            )),
+        };
+        ctx.env.complete(op, result);
+    }
+
+    /// A peer asks for the state of a loglet this node may sequence.
+    pub fn on_state_request(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &MetadataCache,
+        from: NodeId,
+        id: RequestId,
+        loglet: LogletId,
+        check_seal: bool,
+    ) {
+        self.loglets
+            .on_state_request(ctx, metadata, from, id, loglet, check_seal);
+    }
+
+    /// The sequencer's answer to one of our tasks.
+    pub fn on_sequencer_state(&mut self, ctx: &mut Ctx, id: RequestId, state: SequencerAnswer) {
+        self.loglets.on_sequencer_state(ctx, id, state);
+    }
+
+    /// A log-server's reply to the client part.
+    pub fn on_reply(&mut self, ctx: &mut Ctx, from: NodeId, id: RequestId, reply: Reply) {
+        self.loglets.on_reply(ctx, from, id, reply);
+    }
+
+    /// A write of this node's client part is durable: a sequencer's published seal.
+    pub fn on_durable(&mut self, ctx: &mut Ctx, id: u64) {
+        self.loglets.on_durable(ctx, id);
+    }
+
+    /// A timer of the client part fired.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
+        self.loglets.on_timer(ctx, id);
+    }
+}
+
+fn sealed_lsn(tail: &ChainTail) -> Lsn {
+    match tail.tail {
+        LogTail::Open(lsn) | LogTail::Sealed(lsn) => lsn,
+    }
+}

@@ -1,0 +1,225 @@
+//! The client at the log level: operations address LSNs, the cached chain maps each to
+//! its segment and loglet offset (Restate's `LogletWrapper`), a read crosses segments,
+//! and where the chain knows a sealed tail the loglet is not asked.
+
+use super::{
+    Harness, SEQ, answer, append_to, client_with_logs, completions, info, rh, sent_requests,
+};
+use crate::bindings::exports::logsandbox::node::node::Event;
+use crate::bindings::logsandbox::node::client::{
+    ChainTail, ClientError, LogTail, Op, OpResult, ReadRecord,
+};
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    LogRecord, RecordBody, Records, Reply, Request,
+};
+use crate::bindings::logsandbox::node::metadata::{
+    Chain, Logs, MetadataValue, ProviderKind, ReplicatedParams, Segment,
+};
+use crate::bindings::logsandbox::node::types::Status;
+
+/// A replicated segment of log 0 at `base`, sequenced by N5 on N1..N3.
+fn segment(base: u64, index: u32) -> Segment {
+    Segment {
+        base_lsn: base,
+        index,
+        provider: ProviderKind::Replicated,
+        params: Some(ReplicatedParams {
+            loglet_id: u64::from(index),
+            sequencer: SEQ,
+            replication: 2,
+            nodeset: vec![1, 2, 3],
+        }),
+    }
+}
+
+fn marker(base: u64, index: u32) -> Segment {
+    Segment {
+        base_lsn: base,
+        index,
+        provider: ProviderKind::Sealed,
+        params: None,
+    }
+}
+
+fn chain_logs(segments: Vec<Segment>) -> MetadataValue {
+    MetadataValue::Logs(Logs {
+        version: 3,
+        chains: vec![Chain {
+            log_id: 0,
+            segments,
+        }],
+    })
+}
+
+/// Answers every GetRecords in `fx` with the loglet's records `offsets` (payload: the
+/// loglet id and offset), up to the request's end; returns the last call's effects.
+fn serve_reads(h: &mut Harness, fx: &[super::Effect], offsets: &[u32]) -> Vec<super::Effect> {
+    let mut last = Vec::new();
+    for (to, id, request) in sent_requests(fx) {
+        let Request::GetRecords(g) = request else {
+            continue;
+        };
+        let records = offsets
+            .iter()
+            .filter(|&&o| o >= g.from_offset && o <= g.to_offset)
+            .map(|&o| LogRecord {
+                offset: o,
+                body: RecordBody::Data(format!("{}:{o}", g.header.loglet_id).into_bytes()),
+            })
+            .collect();
+        let reply = Reply::Records(Records {
+            header: rh(10, 10, true, Status::Ok),
+            next_offset: g.to_offset + 1,
+            records,
+        });
+        last = answer(h, to, id, reply);
+    }
+    last
+}
+
+#[test]
+fn a_read_crosses_sealed_segments_each_at_its_own_offsets() {
+    // Segments [1, 4) on loglet 0, [4, 6) on loglet 1, and the tail from 6 on loglet 2.
+    let mut h = client_with_logs(chain_logs(vec![
+        segment(1, 0),
+        segment(4, 1),
+        segment(6, 2),
+    ]));
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Read((0, 2, 6))))]);
+    // Segment 0 ends at a sealed tail the chain knows: read at once, no find-tail.
+    let asks = sent_requests(&fx);
+    assert_eq!(asks.len(), 3, "every node of the nodeset is read: {asks:?}");
+    assert!(asks.iter().all(|(_, _, r)| matches!(
+        r,
+        Request::GetRecords(g) if g.header.loglet_id == 0 && g.from_offset == 2 && g.to_offset == 3
+    )));
+    let fx = serve_reads(&mut h, &fx, &[1, 2, 3]);
+    assert!(completions(&fx).is_empty(), "segment 1 is still to read");
+    let asks = sent_requests(&fx);
+    assert!(
+        !asks.is_empty()
+            && asks.iter().all(|(_, _, r)| matches!(
+                r,
+                Request::GetRecords(g)
+                    if g.header.loglet_id == 1 && g.from_offset == 1 && g.to_offset == 2
+            )),
+        "then loglet 1's offsets 1..2 (LSNs 4 and 5): {asks:?}"
+    );
+    let fx = serve_reads(&mut h, &fx, &[1, 2]);
+    let lsns = |records: &[ReadRecord]| -> Vec<(u64, String)> {
+        records
+            .iter()
+            .map(|r| (r.lsn, String::from_utf8_lossy(&r.payload).into_owned()))
+            .collect()
+    };
+    match &completions(&fx)[..] {
+        [(2, OpResult::Records(records))] => assert_eq!(
+            lsns(records),
+            vec![
+                (2, "0:2".to_string()),
+                (3, "0:3".to_string()),
+                (4, "1:1".to_string()),
+                (5, "1:2".to_string()),
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_seal_marker_answers_for_its_chain_without_asking_a_loglet() {
+    let mut h = client_with_logs(chain_logs(vec![segment(1, 0), marker(5, 0)]));
+    let fx = h.handle(vec![
+        Event::ClientRequest((2, Op::Append(append_to(0, b"a".to_vec())))),
+        Event::ClientRequest((3, Op::FindTail(0))),
+        Event::ClientRequest((4, Op::Seal(0))),
+        Event::ClientRequest((5, Op::Read((0, 0, 100)))),
+    ]);
+    assert!(
+        sent_requests(&fx)
+            .iter()
+            .all(|(_, _, r)| matches!(r, Request::GetRecords(g) if g.header.loglet_id == 0)),
+        "only the read asks a loglet, segment 0's: {fx:?}"
+    );
+    let done = completions(&fx);
+    assert!(matches!(
+        &done[0],
+        (2, OpResult::Failed(ClientError::ReconfigurationNeeded(why))) if why.contains("sealed at LSN 5")
+    ));
+    let sealed_at_5 = |r: &OpResult| {
+        matches!(
+            r,
+            OpResult::Tail(ChainTail {
+                segment_index: 0,
+                tail: LogTail::Sealed(5)
+            }) | OpResult::Sealed(ChainTail {
+                segment_index: 0,
+                tail: LogTail::Sealed(5)
+            })
+        )
+    };
+    assert!(done[1].0 == 3 && sealed_at_5(&done[1].1), "{:?}", done[1]);
+    assert!(done[2].0 == 4 && sealed_at_5(&done[2].1), "{:?}", done[2]);
+    // The read stops at the marker: segment 0's records, then nothing.
+    let fx = serve_reads(&mut h, &fx, &[1, 2, 3, 4]);
+    match &completions(&fx)[..] {
+        [(5, OpResult::Records(records))] => {
+            assert_eq!(
+                records.iter().map(|r| r.lsn).collect::<Vec<_>>(),
+                vec![1, 2, 3, 4]
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn an_append_to_a_later_segment_answers_the_lsn_of_its_loglet_offset() {
+    let mut h = client_with_logs(chain_logs(vec![segment(1, 0), segment(11, 1)]));
+    let fx = h.handle(vec![Event::ClientRequest((
+        2,
+        Op::Append(append_to(0, b"a".to_vec())),
+    ))]);
+    // The tail segment's sequencer starts: it learns loglet 1's tail from the nodeset.
+    let infos = sent_requests(&fx);
+    assert!(infos.iter().all(|(_, _, r)| matches!(
+        r,
+        Request::GetLogletInfo(header) if header.loglet_id == 1
+    )));
+    let mut stores = Vec::new();
+    for (to, id, _) in &infos[..2] {
+        stores.extend(sent_requests(&answer(&mut h, *to, *id, info(1, 1, false))));
+    }
+    assert!(
+        stores
+            .iter()
+            .all(|(_, _, r)| matches!(r, Request::Store(s) if s.first_offset == 1))
+    );
+    answer(
+        &mut h,
+        stores[0].0,
+        stores[0].1,
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
+    let fx = answer(
+        &mut h,
+        stores[1].0,
+        stores[1].1,
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
+    assert!(
+        matches!(completions(&fx)[..], [(2, OpResult::Appended(11))]),
+        "offset 1 is LSN 11"
+    );
+}
+
+#[test]
+fn an_lsn_beyond_what_its_segment_can_hold_fails_out_of_range() {
+    let mut h = client_with_logs(chain_logs(vec![segment(1, 0)]));
+    let far = 1 + u64::from(u32::MAX) + 5;
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Read((0, far, far + 3))))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(2, OpResult::Failed(ClientError::LsnOutOfRange(lsn)))] if lsn == far
+    ));
+}
