@@ -12,7 +12,7 @@
 use std::collections::BTreeSet;
 
 use crate::bindings::exports::logsandbox::node::node::Roles;
-use crate::bindings::logsandbox::node::client::OpId;
+use crate::bindings::logsandbox::node::client::{OpId, OpResult};
 use crate::bindings::logsandbox::node::host::Level;
 use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
 use crate::bindings::logsandbox::node::types::{NodeId, SimTime};
@@ -68,6 +68,9 @@ pub struct Shared {
     /// Loglet-level operations ended during the current event, for the log level to answer
     /// or go on with (see [`Ctx::finish`]).
     pub finished: Vec<(OpId, LogletOutcome)>,
+    /// Chain changes the chain writer answered during the current event, for the log level
+    /// to complete (an operation of the host's) or take note of (one of its own).
+    pub chain_answers: Vec<(OpId, OpResult)>,
 }
 
 impl Shared {
@@ -90,6 +93,7 @@ impl Shared {
             versions: Vec::new(),
             heard: BTreeSet::new(),
             finished: Vec::new(),
+            chain_answers: Vec::new(),
         }
     }
 

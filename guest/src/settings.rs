@@ -35,6 +35,14 @@ pub struct Settings {
     pub rpc_retry: u64,
     /// False puts the log-server in read-only mode: every store gets `Disabled`.
     pub accepting_writes: bool,
+    /// An `extend-chain-allowed` appender seals and extends the chain itself after holding
+    /// this long (Restate's `auto_recovery_interval`, 15 s).
+    pub auto_recovery_interval: u64,
+    /// An appender holding for a new segment re-checks the chain after this long, doubling
+    /// up to [`Settings::append_retry_max`] (Restate: 10 ms to 1 s).
+    pub append_retry_min: u64,
+    /// The longest pause between those checks.
+    pub append_retry_max: u64,
 }
 
 impl Default for Settings {
@@ -51,6 +59,9 @@ impl Default for Settings {
             store_timeout: 2_000 * MILLIS,
             rpc_retry: 250 * MILLIS,
             accepting_writes: true,
+            auto_recovery_interval: 15_000 * MILLIS,
+            append_retry_min: 10 * MILLIS,
+            append_retry_max: 1_000 * MILLIS,
         }
     }
 }
@@ -77,6 +88,9 @@ impl Settings {
                 "sequencer.store_wave_timeout_ms" => &mut self.store_wave_timeout,
                 "sequencer.store_timeout_ms" => &mut self.store_timeout,
                 "sequencer.rpc_retry_ms" => &mut self.rpc_retry,
+                "bifrost.auto_recovery_interval_ms" => &mut self.auto_recovery_interval,
+                "bifrost.append_retry_min_ms" => &mut self.append_retry_min,
+                "bifrost.append_retry_max_ms" => &mut self.append_retry_max,
                 "log_server.accepting_writes" => {
                     match value.trim() {
                         "true" => self.accepting_writes = true,

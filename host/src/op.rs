@@ -46,6 +46,10 @@ pub enum Op {
     /// Append one record to the log's tail segment; completes `Appended(lsn)` once a write
     /// quorum has it, or fails `Sealed` if that segment is sealed.
     Append(LogId, Vec<u8>),
+    /// A log-level append that recovers: when its segment turns out sealed it holds for a
+    /// new tail segment (and by its strategy seals and extends the chain itself) instead of
+    /// failing; completes `Appended(lsn)`.
+    AppendRecovering(LogId, Vec<u8>, RecoveryStrategy),
     /// Seal the log's tail segment; completes `Sealed(tail)` with its sealed tail.
     Seal(LogId),
     /// The log's tail; completes `Tail(..)`, open or sealed, with its segment.
@@ -74,6 +78,7 @@ impl Op {
     pub fn log(&self) -> Option<LogId> {
         match *self {
             Op::Append(log, _)
+            | Op::AppendRecovering(log, _, _)
             | Op::Seal(log)
             | Op::FindTail(log)
             | Op::Read(log, _, _)
@@ -87,7 +92,7 @@ impl Op {
     /// `seal-and-extend`, `wait-for-metadata`.
     pub fn name(&self) -> &'static str {
         match self {
-            Op::Append(..) => "append",
+            Op::Append(..) | Op::AppendRecovering(..) => "append",
             Op::Seal(_) => "seal",
             Op::FindTail(_) => "find-tail",
             Op::Read(..) => "read",
@@ -100,7 +105,10 @@ impl Op {
     /// From the WIT form, as a guest received it.
     pub(crate) fn from_wit(op: &bindings::Op) -> Op {
         match op {
-            bindings::Op::Append(a) => Op::Append(a.log, a.payload.clone()),
+            bindings::Op::Append(a) => match a.strategy {
+                None => Op::Append(a.log, a.payload.clone()),
+                Some(s) => Op::AppendRecovering(a.log, a.payload.clone(), s),
+            },
             bindings::Op::Seal(log) => Op::Seal(*log),
             bindings::Op::FindTail(log) => Op::FindTail(*log),
             bindings::Op::Read((log, from, to)) => Op::Read(*log, *from, *to),
@@ -118,6 +126,13 @@ impl Op {
                 payload: payload.clone(),
                 strategy: None,
             }),
+            Op::AppendRecovering(log, payload, strategy) => {
+                bindings::Op::Append(bindings::Append {
+                    log: *log,
+                    payload: payload.clone(),
+                    strategy: Some(*strategy),
+                })
+            }
             Op::Seal(log) => bindings::Op::Seal(*log),
             Op::FindTail(log) => bindings::Op::FindTail(*log),
             Op::Read(log, from, to) => bindings::Op::Read((*log, *from, *to)),
@@ -138,6 +153,12 @@ impl fmt::Display for Op {
                     String::from_utf8_lossy(payload)
                 )
             }
+            Op::AppendRecovering(log, payload, strategy) => write!(
+                f,
+                "append to log {log} ({}): {}",
+                strategy_name(*strategy),
+                String::from_utf8_lossy(payload)
+            ),
             Op::Seal(log) => write!(f, "seal log {log}"),
             Op::FindTail(log) => write!(f, "find-tail log {log}"),
             Op::Read(log, from, to) => write!(f, "read log {log} [{from}, {to})"),
@@ -153,6 +174,36 @@ impl fmt::Display for Op {
                 Ok(())
             }
             Op::WaitForMetadata(_, v) => write!(f, "wait for Logs >= v{v}"),
+        }
+    }
+}
+
+/// The strategies by name, as scenarios and histories write them.
+pub const STRATEGIES: [(RecoveryStrategy, &str); 3] = [
+    (RecoveryStrategy::Wait, "wait"),
+    (RecoveryStrategy::ExtendChainAllowed, "allowed"),
+    (RecoveryStrategy::ExtendChainPreferred, "preferred"),
+];
+
+/// A strategy's name: `wait`, `allowed` (extend-chain-allowed), `preferred`.
+pub fn strategy_name(strategy: RecoveryStrategy) -> &'static str {
+    STRATEGIES
+        .iter()
+        .find(|(s, _)| *s == strategy)
+        .map_or("wait", |(_, name)| name)
+}
+
+/// The strategy named `name`, if any.
+pub fn strategy_named(name: &str) -> Option<RecoveryStrategy> {
+    STRATEGIES.iter().find(|(_, n)| *n == name).map(|(s, _)| *s)
+}
+
+impl Op {
+    /// What an append writes, whichever kind of append it is.
+    pub fn payload(&self) -> Option<&[u8]> {
+        match self {
+            Op::Append(_, payload) | Op::AppendRecovering(_, payload, _) => Some(payload),
+            _ => None,
         }
     }
 }

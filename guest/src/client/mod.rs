@@ -10,27 +10,43 @@
 //! chain with a seal marker gives the marker's sealed tail, an append to it
 //! `reconfiguration-needed`, and a read stops at it.
 
+mod appender;
 mod loglets;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use crate::bindings::logsandbox::node::client::{
-    Append, ChainTail, ClientError, LogTail, Op, OpId, OpResult, ReadRecord, SealAndExtend,
+    Append, ChainTail, ClientError, LogTail, Op, OpId, OpResult, ReadRecord, RecoveryStrategy,
+    SealAndExtend,
 };
-use crate::bindings::logsandbox::node::host::RacePoint;
+use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::log_server_protocol::Reply;
 use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::metadata::{Chain, ReplicatedParams};
 use crate::bindings::logsandbox::node::types::{
-    LogletId, LogletOffset, Lsn, NodeId, RequestId, SegmentIndex, TailState, Version,
+    LogId, LogletId, LogletOffset, Lsn, NodeId, RequestId, SegmentIndex, TailState, Version,
 };
 use crate::chain::{ChainView, Located, OLDEST_LSN, SegmentRef};
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Part};
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
 use crate::metadata::chain_writer::Extend;
 
+use appender::{Holding, strategy_name};
 use loglets::Loglets;
+
+/// Operations the node starts itself (an appender's seal-and-extend) have ids from here
+/// on: the host's are small, and nothing of these is ever completed to the host.
+const OWN_OPS: OpId = 1 << 63;
+
+/// Completes `op` to the host, unless it is one of the node's own operations.
+fn answer(ctx: &mut Ctx, op: OpId, result: OpResult) {
+    if op >= OWN_OPS {
+        let what = format!("own operation {}: {result:?}", op - OWN_OPS);
+        return ctx.log(Level::Debug, &what);
+    }
+    ctx.env.complete(op, result);
+}
 
 /// The segment an operation runs on, as the chain had it when the operation got there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +113,13 @@ struct SealAndExtendOp {
 enum LogOp {
     /// An append, a seal or a find-tail on one segment: the loglet's answer, in LSNs.
     OnSegment(Seg),
+    /// An append that recovers (it has a strategy), on its segment.
+    Appending {
+        seg: Seg,
+        log: LogId,
+        payload: Vec<u8>,
+        strategy: RecoveryStrategy,
+    },
     Read(ReadOp),
     Trim(TrimOp),
     SealAndExtend(SealAndExtendOp),
@@ -111,6 +134,14 @@ pub struct Client {
     /// Seal-and-extends waiting for the cached Logs to reach their `min-version` (waits are
     /// passive: the metadata plane brings the version).
     awaiting_version: Vec<(OpId, Version, SealAndExtend)>,
+    /// Appends holding for a new tail segment.
+    holding: BTreeMap<OpId, Holding>,
+    /// Holders whose check is due (their timer fired).
+    due: Vec<OpId>,
+    /// The Logs version the holders were last checked at.
+    checked_version: Version,
+    /// The next id of the node's own operations.
+    next_own: u64,
     /// The cheating test guest's lists (see `test_guests/cheat.rs`).
     #[cfg(feature = "list-on-client")]
     cheat: crate::test_guests::cheat::ListLogs,
@@ -123,8 +154,7 @@ fn failed(error: ClientError) -> OpResult {
 impl Client {
     /// Fails `op` at once as unsupported, saying `why`: something this node cannot serve.
     pub fn refuse(&mut self, ctx: &mut Ctx, op: OpId, why: &str) {
-        ctx.env
-            .complete(op, failed(ClientError::Unsupported(why.to_string())));
+        answer(ctx, op, failed(ClientError::Unsupported(why.to_string())));
     }
 
     /// Starts a client operation: looks its log up in the cached Logs, then runs it on the
@@ -154,13 +184,13 @@ impl Client {
             Op::SealAndExtend(s) => s.log,
         };
         let Some(chain) = metadata.chain(log) else {
-            return ctx.env.complete(op, failed(ClientError::UnknownLog(log)));
+            return answer(ctx, op, failed(ClientError::UnknownLog(log)));
         };
         #[cfg(feature = "list-on-client")]
         {
             let _ = chain;
             let result = self.cheat.answer(log, request);
-            return ctx.env.complete(op, result);
+            return answer(ctx, op, result);
         }
         #[allow(unreachable_code)]
         let chain = chain.clone();
@@ -205,25 +235,21 @@ impl Client {
         op: OpId,
         chain: &Chain,
         run: fn(&mut Loglets, &mut Ctx, OpId, ReplicatedParams),
-        answer: fn(ChainTail) -> OpResult,
+        result: fn(ChainTail) -> OpResult,
     ) {
         match Self::tail_loglet(chain) {
             Ok((seg, params)) => {
                 self.ops.insert(op, LogOp::OnSegment(seg));
                 run(&mut self.loglets, ctx, op, params);
             }
-            Err(Ok(sealed)) => ctx.env.complete(op, answer(sealed)),
-            Err(Err(error)) => ctx.env.complete(op, failed(error)),
+            Err(Ok(sealed)) => answer(ctx, op, result(sealed)),
+            Err(Err(error)) => answer(ctx, op, failed(error)),
         }
     }
 
     fn append(&mut self, ctx: &mut Ctx, op: OpId, chain: &Chain, append: Append) {
-        if append.strategy.is_some() {
-            return self.refuse(
-                ctx,
-                op,
-                "appends with a recovery strategy are not available on this node yet",
-            );
+        if let Some(strategy) = append.strategy {
+            return self.append_recovering(ctx, op, chain, append.log, append.payload, strategy);
         }
         match Self::tail_loglet(chain) {
             Ok((seg, params)) => {
@@ -236,11 +262,120 @@ impl Client {
                     chain.log_id,
                     sealed_lsn(&sealed)
                 );
-                ctx.env
-                    .complete(op, failed(ClientError::ReconfigurationNeeded(why)));
+                answer(ctx, op, failed(ClientError::ReconfigurationNeeded(why)));
             }
-            Err(Err(error)) => ctx.env.complete(op, failed(error)),
+            Err(Err(error)) => answer(ctx, op, failed(error)),
         }
+    }
+
+    /// A log-level append (Restate's `Appender`): on the tail segment, holding when that
+    /// one is sealed instead of failing.
+    fn append_recovering(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        chain: &Chain,
+        log: LogId,
+        payload: Vec<u8>,
+        strategy: RecoveryStrategy,
+    ) {
+        match Self::tail_loglet(chain) {
+            Ok((seg, params)) => {
+                self.ops.insert(
+                    op,
+                    LogOp::Appending {
+                        seg,
+                        log,
+                        payload: payload.clone(),
+                        strategy,
+                    },
+                );
+                self.loglets.append(ctx, op, params, payload);
+            }
+            Err(Ok(sealed)) => {
+                self.hold(ctx, op, log, payload, strategy, sealed.segment_index);
+            }
+            Err(Err(error)) => answer(ctx, op, failed(error)),
+        }
+    }
+
+    /// The append found segment `sealed_index` sealed: it holds for a newer one.
+    fn hold(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        log: LogId,
+        payload: Vec<u8>,
+        strategy: RecoveryStrategy,
+        sealed_index: SegmentIndex,
+    ) {
+        ctx.env.reached(
+            RacePoint::HoldingForSegment,
+            &format!(
+                "append {op} to log {log} holds: segment {sealed_index} is sealed ({})",
+                strategy_name(strategy)
+            ),
+        );
+        self.holding.insert(
+            op,
+            Holding {
+                op,
+                log,
+                payload,
+                strategy,
+                sealed_index,
+                since: ctx.now,
+                backoff: ctx.shared.settings.append_retry_min,
+                timer: None,
+                extend_asked: false,
+            },
+        );
+        self.due.push(op);
+    }
+
+    /// Looks at a holder again: appends if the chain has a newer open tail; else seals and
+    /// extends the chain if its strategy says so now; else checks again after a pause.
+    fn check_holder(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache, op: OpId) {
+        let Some(mut holder) = self.holding.remove(&op) else {
+            return;
+        };
+        let tail = metadata.chain(holder.log).and_then(|c| {
+            ChainView(c)
+                .tail()
+                .filter(|t| !t.is_seal_marker() && t.index() > holder.sealed_index)
+                .and_then(|t| Some((Seg::of(&t), t.params()?.clone())))
+        });
+        if let Some((seg, params)) = tail {
+            self.ops.insert(
+                op,
+                LogOp::Appending {
+                    seg,
+                    log: holder.log,
+                    payload: holder.payload.clone(),
+                    strategy: holder.strategy,
+                },
+            );
+            return self.loglets.append(ctx, op, params, holder.payload);
+        }
+        let settings = &ctx.shared.settings;
+        if holder.should_extend(ctx.now, settings.auto_recovery_interval) {
+            // Restate's `seal_and_auto_extend_chain`: this node sequences the new segment.
+            holder.extend_asked = true;
+            let own = OWN_OPS + self.next_own;
+            self.next_own += 1;
+            let request = SealAndExtend {
+                log: holder.log,
+                min_version: None,
+                segment_index: Some(holder.sealed_index),
+                sequencer: None,
+                nodeset: None,
+                replication: None,
+            };
+            self.seal_and_extend(ctx, metadata, own, request);
+        }
+        let pause = holder.next_pause(ctx.shared.settings.append_retry_max);
+        holder.timer = Some(ctx.timer(Part::Client, pause));
+        self.holding.insert(op, holder);
     }
 
     /// Reads `[from, to)` across segments; a `from` of 0 (no record's LSN) reads from the
@@ -296,13 +431,13 @@ impl Client {
 
     fn end_read(&mut self, ctx: &mut Ctx, op: OpId) {
         if let Some(LogOp::Read(read)) = self.ops.remove(&op) {
-            ctx.env.complete(op, OpResult::Records(read.records));
+            answer(ctx, op, OpResult::Records(read.records));
         }
     }
 
     fn fail(&mut self, ctx: &mut Ctx, op: OpId, error: ClientError) {
         self.ops.remove(&op);
-        ctx.env.complete(op, failed(error));
+        answer(ctx, op, failed(error));
     }
 
     /// Trims every segment that starts at or below `point`, oldest first; a point before
@@ -328,7 +463,7 @@ impl Client {
             .collect();
         let Some((seg, params, offset)) = loglets.pop_front() else {
             let why = format!("log {} has no loglet to trim", chain.log_id);
-            return ctx.env.complete(op, failed(ClientError::Unsupported(why)));
+            return answer(ctx, op, failed(ClientError::Unsupported(why)));
         };
         self.ops.insert(
             op,
@@ -355,21 +490,17 @@ impl Client {
             return self.awaiting_version.push((op, min, request));
         }
         let Some(chain) = metadata.chain(request.log) else {
-            return ctx
-                .env
-                .complete(op, failed(ClientError::UnknownLog(request.log)));
+            return answer(ctx, op, failed(ClientError::UnknownLog(request.log)));
         };
         let view = ChainView(chain);
         let Some(tail) = view.tail() else {
-            return ctx
-                .env
-                .complete(op, failed(ClientError::UnknownLog(request.log)));
+            return answer(ctx, op, failed(ClientError::UnknownLog(request.log)));
         };
         if let Some(index) = request.segment_index
             && index != tail.index()
         {
             let error = ClientError::SegmentMismatch(tail.index());
-            return ctx.env.complete(op, failed(error));
+            return answer(ctx, op, failed(error));
         }
         if tail.is_seal_marker() {
             // The chain knows its sealed tail: the seal is done; extend from the marker,
@@ -377,14 +508,14 @@ impl Client {
             let params = view.segments().filter_map(|s| s.params().cloned()).last();
             let Some(params) = params else {
                 let why = format!("log {} has no loglet to extend from", request.log);
-                return ctx.env.complete(op, failed(ClientError::Unsupported(why)));
+                return answer(ctx, op, failed(ClientError::Unsupported(why)));
             };
             let sealing = Seg::of(&tail);
             return self.extend(ctx, metadata, op, request, sealing, &params, tail.base());
         }
         let Some(params) = tail.params().cloned() else {
             let why = format!("log {} is not on a replicated loglet", request.log);
-            return ctx.env.complete(op, failed(ClientError::Unsupported(why)));
+            return answer(ctx, op, failed(ClientError::Unsupported(why)));
         };
         let sealing = Seg::of(&tail);
         self.ops.insert(
@@ -423,7 +554,7 @@ impl Client {
                 "a segment of {replication} copies on {} log-servers",
                 nodeset.len()
             );
-            return ctx.env.complete(op, failed(ClientError::Malformed(why)));
+            return answer(ctx, op, failed(ClientError::Malformed(why)));
         }
         // Restate's `propose_new_loglet_params`: this node sequences, the rest carries over.
         let params = ReplicatedParams {
@@ -448,6 +579,24 @@ impl Client {
     /// operations they belong to (answered in LSNs, or carried on), and starts the
     /// seal-and-extends whose version has come.
     pub fn settle(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache) {
+        // The chain writer's answers: to the host, or to the node's own operations.
+        for (op, result) in std::mem::take(&mut ctx.shared.chain_answers) {
+            answer(ctx, op, result);
+        }
+        // Holders look again at each new Logs version, and when their pause is over.
+        let version = metadata.version();
+        if version != self.checked_version {
+            self.checked_version = version;
+            self.due.extend(self.holding.keys());
+        }
+        if !self.due.is_empty() {
+            let mut due = std::mem::take(&mut self.due);
+            due.sort_unstable();
+            due.dedup();
+            for op in due {
+                self.check_holder(ctx, metadata, op);
+            }
+        }
         if !self.awaiting_version.is_empty() {
             let version = metadata.version();
             let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.awaiting_version)
@@ -478,7 +627,30 @@ impl Client {
             return;
         };
         let result = match (log_op, outcome) {
+            (
+                LogOp::Appending {
+                    log,
+                    payload,
+                    strategy,
+                    seg,
+                },
+                LogletOutcome::Failed(
+                    ClientError::Sealed
+                    | ClientError::ReconfigurationNeeded(_)
+                    | ClientError::Internal(_),
+                ),
+            ) => {
+                // Sealed, or a retryable failure: hold for a new segment (Restate's
+                // appender reconfigures on both).
+                return self.hold(ctx, op, log, payload, strategy, seg.index);
+            }
+            (LogOp::Appending { seg, .. }, LogletOutcome::Appended(offset)) => {
+                OpResult::Appended(seg.lsn(offset))
+            }
             (_, LogletOutcome::Failed(error)) => failed(error),
+            (LogOp::Appending { .. }, other) => failed(ClientError::Internal(format!(
+                "the append answered {other:?}"
+            ))),
             (LogOp::SealAndExtend(s), LogletOutcome::Sealed(TailState::Sealed(offset))) => {
                 let base = s.sealing.lsn(offset);
                 ctx.env.reached(
@@ -521,9 +693,7 @@ impl Client {
             }
             (LogOp::Trim(mut trim), LogletOutcome::Trimmed(offset)) => {
                 let Some((seg, params, point)) = trim.next.pop_front() else {
-                    return ctx
-                        .env
-                        .complete(op, OpResult::Trimmed(trim.current.lsn(offset)));
+                    return answer(ctx, op, OpResult::Trimmed(trim.current.lsn(offset)));
                 };
                 trim.current = seg;
                 self.ops.insert(op, LogOp::Trim(trim));
@@ -533,7 +703,7 @@ impl Client {
                 "a loglet answered out of turn".into(),
             )),
         };
-        ctx.env.complete(op, result);
+        answer(ctx, op, result);
     }
 
     /// A peer asks for the state of a loglet this node may sequence.
@@ -565,8 +735,11 @@ impl Client {
         self.loglets.on_durable(ctx, id);
     }
 
-    /// A timer of the client part fired.
+    /// A timer of the client part fired: a holder's pause, or the loglets'.
     pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
+        if let Some(holder) = self.holding.values().find(|h| h.timer == Some(id)) {
+            return self.due.push(holder.op);
+        }
         self.loglets.on_timer(ctx, id);
     }
 }

@@ -5,8 +5,8 @@
 //! the cache to reach it (from a peer or the store), and tries again on that value, where
 //! a command whose segment is no longer the tail fails `segment-mismatch`.
 //!
-//! A command handed over is carried out even if its caller goes away: the writer, not the
-//! caller, completes the client operation.
+//! A command handed over is carried out even if its caller goes away: the writer answers
+//! it (through `ctx.shared.chain_answers`) whatever became of the caller.
 
 use std::collections::VecDeque;
 
@@ -130,7 +130,9 @@ impl ChainWriter {
         let Some(cached) = cached else {
             for command in self.queue.drain(..) {
                 let error = ClientError::UnknownLog(command.log);
-                ctx.env.complete(command.op, OpResult::Failed(error));
+                ctx.shared
+                    .chain_answers
+                    .push((command.op, OpResult::Failed(error)));
             }
             return;
         };
@@ -142,7 +144,10 @@ impl ChainWriter {
         for command in self.queue.drain(..take).collect::<Vec<_>>() {
             match apply(&mut value, &command) {
                 Ok(index) => applied.push((command, index)),
-                Err(error) => ctx.env.complete(command.op, OpResult::Failed(error)),
+                Err(error) => ctx
+                    .shared
+                    .chain_answers
+                    .push((command.op, OpResult::Failed(error))),
             }
         }
         if applied.is_empty() {
@@ -196,7 +201,9 @@ impl ChainWriter {
                         base_lsn: command.base,
                         version,
                     };
-                    ctx.env.complete(command.op, OpResult::Extended(extended));
+                    ctx.shared
+                        .chain_answers
+                        .push((command.op, OpResult::Extended(extended)));
                 }
                 self.arm_if_queued(ctx);
                 Written::Offer(MetadataValue::Logs(flight.value))
@@ -231,7 +238,9 @@ impl ChainWriter {
             StoreResponse::Failed(StoreError::Terminal(why)) => {
                 for (command, _) in flight.applied {
                     let error = ClientError::Internal(format!("the chain put failed: {why}"));
-                    ctx.env.complete(command.op, OpResult::Failed(error));
+                    ctx.shared
+                        .chain_answers
+                        .push((command.op, OpResult::Failed(error)));
                 }
                 self.arm_if_queued(ctx);
                 Written::Nothing
@@ -240,7 +249,9 @@ impl ChainWriter {
                 for (command, _) in flight.applied {
                     let error =
                         ClientError::Internal("the store answered a put with a value".into());
-                    ctx.env.complete(command.op, OpResult::Failed(error));
+                    ctx.shared
+                        .chain_answers
+                        .push((command.op, OpResult::Failed(error)));
                 }
                 self.arm_if_queued(ctx);
                 Written::Nothing

@@ -223,3 +223,78 @@ fn an_lsn_beyond_what_its_segment_can_hold_fails_out_of_range() {
         [(2, OpResult::Failed(ClientError::LsnOutOfRange(lsn)))] if lsn == far
     ));
 }
+
+#[test]
+fn a_preferred_appender_on_a_sealed_chain_extends_it_itself_and_appends_to_the_new_segment() {
+    use crate::bindings::logsandbox::node::client::{Append, RecoveryStrategy};
+    use crate::bindings::logsandbox::node::host::RacePoint;
+    use crate::bindings::logsandbox::node::metadata::{Precondition, StoreResponse};
+    let mut h = client_with_logs(chain_logs(vec![segment(1, 0), marker(3, 0)]));
+    let append = Append {
+        log: 0,
+        payload: b"x".to_vec(),
+        strategy: Some(RecoveryStrategy::ExtendChainPreferred),
+    };
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Append(append)))]);
+    assert!(completions(&fx).is_empty(), "it holds instead of failing");
+    assert!(
+        fx.iter()
+            .any(|e| matches!(e, super::Effect::Reached(RacePoint::HoldingForSegment, _)))
+    );
+    // The chain knows the sealed tail (the marker): the extension goes to the writer.
+    let now = h.now;
+    let flush = super::timers(&fx)
+        .into_iter()
+        .find(|(_, at)| *at == now)
+        .map(|(id, _)| id)
+        .expect("the writer's flush");
+    let fx = h.handle_at(now, vec![Event::Timer(flush)]);
+    let (id, value) = fx
+        .iter()
+        .find_map(|e| match e {
+            super::Effect::MetadataPut(id, _, value, Precondition::MatchesVersion(3)) => {
+                Some((*id, value.clone()))
+            }
+            _ => None,
+        })
+        .expect("a put over v3");
+    let MetadataValue::Logs(logs) = &value;
+    let tail = logs.chains[0].segments.last().unwrap();
+    assert_eq!(
+        (tail.base_lsn, tail.index),
+        (3, 1),
+        "the marker replaced at its base"
+    );
+    assert_eq!(tail.params.as_ref().map(|p| p.sequencer), Some(SEQ));
+    // Written: the node takes its own write, and the holder appends to segment 1.
+    let fx = h.handle(vec![Event::MetadataResponse((id, StoreResponse::PutDone))]);
+    let infos = sent_requests(&fx);
+    assert!(
+        !infos.is_empty()
+            && infos.iter().all(|(_, _, r)| matches!(
+                r,
+                Request::GetLogletInfo(header) if header.loglet_id == 1
+            )),
+        "{fx:?}"
+    );
+    let mut stores = Vec::new();
+    for (to, id, _) in &infos[..2] {
+        stores.extend(sent_requests(&answer(&mut h, *to, *id, info(1, 1, false))));
+    }
+    answer(
+        &mut h,
+        stores[0].0,
+        stores[0].1,
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
+    let fx = answer(
+        &mut h,
+        stores[1].0,
+        stores[1].1,
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
+    assert!(
+        matches!(completions(&fx)[..], [(2, OpResult::Appended(3))]),
+        "{fx:?}"
+    );
+}

@@ -118,7 +118,7 @@ impl<'a> HistoryIndex<'a> {
             let Some(log) = op.op.log() else { continue };
             let facts = index.logs.entry(log).or_default();
             match (&op.op, op.result()) {
-                (Op::Append(_, payload), result) => {
+                (Op::Append(_, payload) | Op::AppendRecovering(_, payload, _), result) => {
                     facts.sent.insert(payload);
                     if let Some(OpResult::Appended(lsn)) = result {
                         facts.acks.push(Ack {

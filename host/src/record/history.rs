@@ -279,7 +279,11 @@ impl History {
 pub(crate) fn may_have_taken_effect(op: &Op, e: &ClientError) -> bool {
     let writes = matches!(
         op,
-        Op::Append(..) | Op::Seal(_) | Op::Trim(..) | Op::SealAndExtend(_)
+        Op::Append(..)
+            | Op::AppendRecovering(..)
+            | Op::Seal(_)
+            | Op::Trim(..)
+            | Op::SealAndExtend(_)
     );
     writes && matches!(e, ClientError::Sealed | ClientError::Internal(_))
 }
@@ -298,6 +302,11 @@ pub(crate) fn payload_value(payload: &[u8]) -> serde_json::Value {
 fn op_value(op: &Op) -> serde_json::Value {
     match op {
         Op::Append(log, payload) => json!({"log": log, "payload": payload_value(payload)}),
+        Op::AppendRecovering(log, payload, strategy) => json!({
+            "log": log,
+            "payload": payload_value(payload),
+            "strategy": crate::op::strategy_name(*strategy),
+        }),
         Op::Seal(log) | Op::FindTail(log) => json!({"log": log}),
         Op::Read(log, from, to) => json!({"log": log, "from": from, "to": to}),
         Op::Trim(log, point) => json!({"log": log, "trim_point": point}),

@@ -247,10 +247,19 @@ fn payload_of(value: &Value) -> Result<Vec<u8>, String> {
 fn op_of(f: &str, value: &Value) -> Result<Op, String> {
     let log = || u32_of(value, "log");
     Ok(match f {
-        "append" => Op::Append(
-            log()?,
-            payload_of(value.get("payload").unwrap_or(&Value::Null))?,
-        ),
+        "append" => {
+            let payload = payload_of(value.get("payload").unwrap_or(&Value::Null))?;
+            match value.get("strategy") {
+                None | Some(Value::Null) => Op::Append(log()?, payload),
+                Some(name) => {
+                    let strategy = name
+                        .as_str()
+                        .and_then(crate::op::strategy_named)
+                        .ok_or("`value.strategy` is not wait, allowed or preferred")?;
+                    Op::AppendRecovering(log()?, payload, strategy)
+                }
+            }
+        }
         "seal" => Op::Seal(log()?),
         "find-tail" => Op::FindTail(log()?),
         "read" => Op::Read(log()?, u64_of(value, "from")?, u64_of(value, "to")?),
@@ -303,7 +312,7 @@ fn tail_of(value: &Value) -> Result<ChainTail, String> {
 
 fn result_of(op: &Op, value: &Value) -> Result<OpResult, String> {
     Ok(match op {
-        Op::Append(..) => OpResult::Appended(
+        Op::Append(..) | Op::AppendRecovering(..) => OpResult::Appended(
             value
                 .as_u64()
                 .ok_or("an append's result is the LSN it was acknowledged at")?,

@@ -51,6 +51,7 @@ pub struct SandboxBuilder {
     out_dir: Option<PathBuf>,
     keep_trace: bool,
     expect_error: Option<String>,
+    expect_failing: Vec<String>,
     linger: Option<Duration>,
     /// The first setter given bad input (a malformed latency): [`Self::build`] reports it.
     error: Option<BuildError>,
@@ -68,6 +69,7 @@ impl Default for SandboxBuilder {
             out_dir: None,
             keep_trace: false,
             expect_error: None,
+            expect_failing: Vec::new(),
             linger: None,
             error: None,
         }
@@ -91,6 +93,7 @@ impl SandboxBuilder {
                 .map(|f| (f.trigger, f.planned.clone()))
                 .collect(),
             expect_error: scenario.expect_error.clone(),
+            expect_failing: scenario.expect_failing.clone(),
             ..SandboxBuilder::default()
         }
     }
@@ -439,6 +442,13 @@ impl SandboxBuilder {
         self
     }
 
+    /// [`Sandbox::run`] passes only when exactly these checks fail (a race that fires):
+    /// each is reported inverted, saying so.
+    pub fn expect_failing(mut self, checks: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.expect_failing = checks.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// After a failure, [`Sandbox::run`] keeps simulating this long without the
     /// workload, so the trace's text, the journal and the metadata offers show what
     /// happened next. The verdict and the trace hash are taken at the failure: lingering
@@ -490,6 +500,7 @@ impl SandboxBuilder {
                 name: self.name,
                 summary,
                 expect_error: self.expect_error,
+                expect_failing: self.expect_failing,
                 limits: self.config.limits,
                 linger: crate::time::nanos(linger),
                 created: Instant::now(),

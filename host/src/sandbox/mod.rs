@@ -43,6 +43,8 @@ pub(crate) struct Meta {
     pub name: String,
     pub summary: String,
     pub expect_error: Option<String>,
+    /// Checks expected to fail: the race fired.
+    pub expect_failing: Vec<String>,
     /// How long and how much the sandbox may go on.
     pub limits: RunLimits,
     /// Virtual ns `run` goes on after a failure.

@@ -129,6 +129,7 @@ impl Sandbox {
             )],
         };
         checks.push(self.crash_check());
+        expect_failing(&mut checks, &self.meta.expect_failing);
         let failed =
             checks.iter().any(|c| !c.pass) || (error.is_some() && self.meta.expect_error.is_none());
         let sequencer = self.world.cluster.sequencer;
@@ -202,6 +203,31 @@ impl Sandbox {
             trace: self.world.trace.records().to_vec(),
             journal: self.world.journal.clone(),
             history: history.clone(),
+        }
+    }
+}
+
+/// A race that fires fails these checks: each is turned around (passing when it failed,
+/// saying so), and one that is missing fails.
+fn expect_failing(checks: &mut Vec<CheckResult>, expected: &[String]) {
+    for name in expected {
+        match checks.iter_mut().find(|c| &c.name == name) {
+            Some(check) => {
+                check.pass = !check.pass;
+                check.detail = if check.pass {
+                    format!(
+                        "failed, as the scenario expects (the race fired): {}",
+                        check.detail
+                    )
+                } else {
+                    format!("expected to fail (the race), but passed: {}", check.detail)
+                };
+            }
+            None => checks.push(CheckResult::new(
+                name,
+                false,
+                "expected to fail (the race), but the run has no such check",
+            )),
         }
     }
 }

@@ -47,6 +47,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/sealed-tail-after-cut.toml"),
     ),
     (
+        "seal-extend-2885",
+        include_str!("../../../scenarios/seal-extend-2885.toml"),
+    ),
+    (
+        "seal-extend-2885-fixed",
+        include_str!("../../../scenarios/seal-extend-2885-fixed.toml"),
+    ),
+    (
         "seed-race-script",
         include_str!("../../../scenarios/seed-race-script.toml"),
     ),

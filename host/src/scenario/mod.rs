@@ -58,6 +58,9 @@ pub struct Scenario {
     /// The run is expected to fail with exactly this error (a reproduction of a bug):
     /// it passes when it does.
     pub expect_error: Option<String>,
+    /// Checks the run is expected to fail (a race that fires): it passes when exactly
+    /// these fail (`expect.failing`).
+    pub expect_failing: Vec<String>,
     /// The script's steps (`[[steps]]`).
     pub steps: Vec<Step>,
 }
@@ -80,6 +83,7 @@ impl Default for Scenario {
             workload: WorkloadSpec::default(),
             faults: Vec::new(),
             expect_error: None,
+            expect_failing: Vec::new(),
             steps: Vec::new(),
         }
     }

@@ -118,6 +118,13 @@ impl Reader {
                 },
             )?;
         }
+        // The built-in guest's settings take only values it can use; others pass through.
+        for (name, value) in &self.guest {
+            keys::guest::check(name, value)
+                .map_err(|why| self.bad(&format!("guest.{name}"), why))?;
+        }
+        keys::guest::check_together(&self.guest)
+            .map_err(|(name, why)| self.bad(&format!("guest.{name}"), why))?;
         s.config.settings = std::mem::take(&mut self.guest);
         s.faults = std::mem::take(&mut self.faults);
         s.steps = std::mem::take(&mut self.steps);

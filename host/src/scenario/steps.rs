@@ -14,7 +14,8 @@
 //!                              # wait-for-metadata
 //! node = 5                     # log = 0; payload, from/to (LSNs), point (an LSN), version,
 //!                              # or for seal-and-extend: segment, sequencer, nodeset,
-//!                              # replication, min_version (each optional)
+//!                              # replication, min_version (each optional); an append
+//!                              # may name its recovery `strategy`: wait, allowed, preferred
 //! expect = "failed: unknown log '0'"
 //! not_before = "10s"           # optional: it must also take at least this long
 //!
@@ -39,7 +40,7 @@ use crate::bindings::Precondition;
 use crate::fault::{Fault, Planned};
 use crate::latency::Latency;
 use crate::metadata_store::{PRECONDITION_FORMS, parse_precondition};
-use crate::op::{MetadataKind, OLDEST_LSN, Op, SealAndExtend};
+use crate::op::{MetadataKind, OLDEST_LSN, Op, SealAndExtend, strategy_named};
 use crate::time::SimTime;
 use crate::workload::{Step, StepAction, StepTiming};
 
@@ -184,11 +185,23 @@ fn parse_invoke(f: &mut Fields) -> Result<StepAction, ScenarioError> {
     // LSNs are whole numbers TOML can write: up to 2^63 - 1.
     let lsn = |f: &mut Fields, field: &str| f.integer(field, i64::MAX as u64);
     let op = match what.as_str() {
-        "append" => Op::append(
-            log,
-            f.text("payload")?
-                .ok_or_else(|| f.bad("payload", "missing: the record to append"))?,
-        ),
+        "append" => {
+            let payload = f
+                .text("payload")?
+                .ok_or_else(|| f.bad("payload", "missing: the record to append"))?;
+            match f.text("strategy")? {
+                None => Op::append(log, payload),
+                Some(name) => match strategy_named(&name) {
+                    Some(strategy) => Op::AppendRecovering(log, payload.into_bytes(), strategy),
+                    None => {
+                        return Err(f.bad(
+                            "strategy",
+                            format!("{name:?} is not wait, allowed or preferred"),
+                        ));
+                    }
+                },
+            }
+        }
         "seal" => Op::Seal(log),
         "find-tail" => Op::FindTail(log),
         "read" => {

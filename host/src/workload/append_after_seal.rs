@@ -409,14 +409,14 @@ impl<'a> View<'a> {
         };
         let mut watcher_seals: Vec<(u64, Lsn)> = Vec::new();
         for op in history.ops() {
-            if let Op::Append(_, payload) = &op.op {
+            if let Some(payload) = op.op.payload() {
                 view.sent.insert(payload);
             }
             match op.process {
                 Process::Main => view.main.push(op),
                 Process::Appender(id) => {
                     let entry = view.acked.entry(id).or_default();
-                    if let (Some(offset), Op::Append(_, payload)) = (op.ok_offset(), &op.op) {
+                    if let (Some(offset), Some(payload)) = (op.ok_offset(), op.op.payload()) {
                         entry.push((offset, payload));
                     }
                 }

@@ -62,6 +62,28 @@ fn corpus(dir: &std::path::Path) -> Vec<Case> {
         let set = format!("{key}=1");
         cases.push(case(&["run", "append-seal-basic", "--set", &set], &[key]));
     }
+    // The built-in guest's settings out of their range (a setting it does not read passes).
+    for (set, name) in [
+        (
+            "guest.bifrost.auto_recovery_interval_ms=0",
+            "guest.bifrost.auto_recovery_interval_ms",
+        ),
+        (
+            "guest.bifrost.append_retry_min_ms=5000",
+            "guest.bifrost.append_retry_min_ms",
+        ),
+        ("guest.log_server.accepting_writes=maybe", "true or false"),
+        (
+            "guest.sequencer.max_inflight_records=0",
+            "guest.sequencer.max_inflight_records",
+        ),
+        (
+            "guest.metadata.tick_interval_ms=-3",
+            "guest.metadata.tick_interval_ms",
+        ),
+    ] {
+        cases.push(case(&["run", "append-seal-basic", "--set", set], &[name]));
+    }
     // Scenario files that break in every place.
     let files: &[(&str, &str, &str)] = &[
         ("unterminated", "name = \"x\n", "unterminated.toml"),
@@ -132,6 +154,11 @@ fn corpus(dir: &std::path::Path) -> Vec<Case> {
             "step-seal-and-extend-nodeset",
             "[[steps]]\ninvoke = \"seal-and-extend\"\nnode = 5\nnodeset = []\n",
             "steps[0].nodeset",
+        ),
+        (
+            "step-strategy",
+            "[[steps]]\ninvoke = \"append\"\nnode = 5\npayload = \"x\"\nstrategy = \"sometimes\"\n",
+            "steps[0].strategy",
         ),
         (
             "step-lsn-negative",

@@ -293,3 +293,47 @@ expect = "1 records"
         "log 0 -> [1..11: 0_0 on [1, 2, 3], 11..: 0_1 on [1, 2]]"
     );
 }
+
+/// Restate #2885 on demand: with `wait` appenders the partial seal hangs the append on
+/// every seed (the scenario passes when it does, `expect.failing`); with `allowed` ones the
+/// appender extends the chain itself and lands.
+#[test]
+fn the_2885_pair_fires_with_wait_appenders_and_passes_with_allowed_ones() {
+    let run = |name: &str, seed: u64, sets: &[String]| {
+        let scenario = scenario::load(name, sets).unwrap();
+        let mut sb = Sandbox::from_scenario(&scenario)
+            .seed(seed)
+            .build()
+            .unwrap();
+        sb.run().unwrap().checks
+    };
+    let failing = |checks: &[logsandbox::CheckResult]| {
+        checks
+            .iter()
+            .filter(|c| !c.pass)
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+    };
+    let raw = ["expect.failing=\"\"".to_string()];
+    for seed in 1..=20 {
+        let bug = run("seal-extend-2885", seed, &[]);
+        assert!(failing(&bug).is_empty(), "seed {seed}: {bug:#?}");
+        let hang = bug
+            .iter()
+            .find(|c| c.name == "expect:append-after-partial-seal")
+            .unwrap();
+        assert!(
+            hang.detail.starts_with("failed, as the scenario expects"),
+            "{hang:?}"
+        );
+        assert_eq!(
+            failing(&run("seal-extend-2885", seed, &raw)),
+            vec!["expect:append-after-partial-seal".to_string()],
+            "seed {seed}: without the expectation, only the hanging append fails"
+        );
+        assert!(
+            failing(&run("seal-extend-2885-fixed", seed, &[])).is_empty(),
+            "seed {seed}"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 //!   and `--set` applied to a file before it is read;
 //! - `table`: the table itself, [`KEYS`], with each key's field.
 
+pub mod guest;
 mod table;
 
 use super::{Scenario, ScenarioError};

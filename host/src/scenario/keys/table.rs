@@ -463,6 +463,22 @@ pub const KEYS: &[Key] = &[
         },
     ),
     key(
+        "expect.failing",
+        K::Text,
+        "checks the run must fail, comma-separated (a race that fires): it passes when exactly these fail",
+        |s| s.expect_failing.join(","),
+        |s, v| {
+            s.expect_failing = v
+                .text()?
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(String::from)
+                .collect();
+            Ok(())
+        },
+    ),
+    key(
         "expect.error",
         K::Text,
         "the run must fail with exactly this error (a reproduction)",
