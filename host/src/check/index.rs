@@ -69,6 +69,22 @@ pub struct LogFacts<'a> {
 }
 
 impl LogFacts<'_> {
+    /// The sealed tail that puts `lsn` beyond a seal, if one does: a segment sealed at or
+    /// below `lsn` with no later segment starting at or below it (records there would be in
+    /// the sealed segment, past its end).
+    pub fn beyond_a_seal(&self, lsn: Lsn) -> Option<Lsn> {
+        self.tails
+            .iter()
+            .filter_map(|t| {
+                let (tail, sealed) = crate::op::split_tail(&t.tail);
+                let goes_on = self
+                    .next_base_after(t.tail.segment_index)
+                    .unwrap_or(Lsn::MAX);
+                (sealed && tail <= lsn && lsn < goes_on).then_some(tail)
+            })
+            .min()
+    }
+
     /// Where the chain goes on after segment `index`, as far as the history knows: the
     /// lowest base of a later segment an acknowledged seal-and-extend added.
     pub fn next_base_after(&self, index: SegmentIndex) -> Option<Lsn> {

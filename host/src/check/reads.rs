@@ -13,9 +13,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use super::index::LogFacts;
 use super::index::ReadSeen;
 use super::{Check, CheckResult, HistoryIndex, first_ten};
-use crate::op::{Lsn, ReadRecord, split_tail};
+use crate::op::{Lsn, ReadRecord};
 
 /// The read family.
 pub struct Reads;
@@ -177,17 +178,10 @@ fn contiguous(history: &HistoryIndex) -> CheckResult {
     let mut problems = Vec::new();
     let mut reads = 0;
     for (log, facts) in &history.logs {
-        let sealed = facts
-            .tails
-            .iter()
-            .map(|t| split_tail(&t.tail))
-            .filter(|(_, sealed)| *sealed)
-            .map(|(offset, _)| offset)
-            .min();
         for read in &facts.reads {
             reads += 1;
             let trimmed = facts.trim_before(read.op);
-            if let Some(why) = gap_in(read, trimmed, sealed) {
+            if let Some(why) = gap_in(read, trimmed, facts) {
                 problems.push(format!(
                     "log {log}: {} ({}) at {} read [{}, {}): {why}",
                     read.op.id, read.op.op, read.op.invoked, read.from, read.to
@@ -207,7 +201,7 @@ fn contiguous(history: &HistoryIndex) -> CheckResult {
 }
 
 /// What is wrong with the offsets one read returned, if anything.
-fn gap_in(read: &ReadSeen, trimmed: Lsn, sealed: Option<Lsn>) -> Option<String> {
+fn gap_in(read: &ReadSeen, trimmed: Lsn, facts: &LogFacts) -> Option<String> {
     let mut offsets: Vec<Lsn> = read.records.iter().map(|r| r.lsn).collect();
     offsets.sort_unstable();
     let (&first, &last) = (offsets.first()?, offsets.last()?);
@@ -233,9 +227,12 @@ fn gap_in(read: &ReadSeen, trimmed: Lsn, sealed: Option<Lsn>) -> Option<String> 
             gap[1]
         ));
     }
-    if let Some(tail) = sealed.filter(|t| last >= *t) {
+    if let Some((lsn, tail)) = offsets
+        .iter()
+        .find_map(|&lsn| facts.beyond_a_seal(lsn).map(|tail| (lsn, tail)))
+    {
         return Some(format!(
-            "returned offset {last}, at or beyond the sealed tail {tail}"
+            "returned offset {lsn}, at or beyond the sealed tail {tail}"
         ));
     }
     None

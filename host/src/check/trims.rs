@@ -1,11 +1,11 @@
 //! Trims:
-//! - `trims_within_the_tail`: a trim at or beyond a sealed tail must be refused, since it
-//!   would cut records to come;
+//! - `trims_within_the_tail`: a trim at or beyond a sealed tail (where no later segment
+//!   goes on) must be refused, since it would cut records to come;
 //! - `reads_after_trim`: a read invoked after a trim was acknowledged returns no record at
 //!   or below the trim point in force.
 
 use super::{Check, CheckResult, HistoryIndex, first_ten};
-use crate::op::{Lsn, split_tail};
+use crate::op::Lsn;
 
 /// The trim family.
 pub struct Trims;
@@ -21,17 +21,11 @@ fn within_the_tail(history: &HistoryIndex) -> CheckResult {
     let mut beyond = Vec::new();
     for (log, facts) in &history.logs {
         trims += facts.trims.len();
-        let sealed = facts
-            .tails
-            .iter()
-            .filter_map(|t| {
-                let (o, s) = split_tail(&t.tail);
-                s.then_some(o)
-            })
-            .min();
-        let Some(tail) = sealed else { continue };
         for t in &facts.trims {
-            if t.acknowledged.is_some() && t.point >= tail {
+            // Beyond a seal with no segment after it: the trim would cut records to come.
+            if let Some(tail) = facts.beyond_a_seal(t.point)
+                && t.acknowledged.is_some()
+            {
                 beyond.push(format!(
                     "log {log}: {} to {} accepted, sealed tail {tail}",
                     t.op.id, t.point
