@@ -74,6 +74,11 @@ const VARIANTS: &[(&str, &str, &str)] = &[
         "mutant-retryable-as-terminal",
         "wasm-test",
     ),
+    (
+        "mutant_extend_without_cas.wasm",
+        "mutant-extend-without-cas",
+        "wasm-test",
+    ),
 ];
 
 fn main() {

@@ -28,3 +28,6 @@ pub const NO_IMMEDIATE_FETCH: bool = cfg!(feature = "mutant-no-immediate-fetch")
 pub const WAIT_FETCHES: bool = cfg!(feature = "mutant-wait-fetches");
 /// A retryable metadata-store error is treated as terminal: the request is given up.
 pub const RETRYABLE_AS_TERMINAL: bool = cfg!(feature = "mutant-retryable-as-terminal");
+/// The chain writer puts the changed chain with no precondition: a concurrent change is
+/// overwritten instead of failing its compare-and-set.
+pub const EXTEND_WITHOUT_CAS: bool = cfg!(feature = "mutant-extend-without-cas");

@@ -218,6 +218,8 @@ pub(crate) fn version_of(value: &MetadataValue) -> u32 {
 #[derive(Debug, Default)]
 pub(crate) struct MetadataStore {
     values: BTreeMap<String, MetadataValue>,
+    /// Every accepted put of the Logs judged against the value it replaced.
+    pub chain_audit: crate::check::chain::ChainAudit,
     /// Roughly what the values and keys hold, against [`MAX_STORE_BYTES`].
     bytes: usize,
 }
@@ -270,6 +272,9 @@ impl MetadataStore {
                     )));
                 }
                 self.bytes = bytes;
+                if key == LOGS_KEY {
+                    self.chain_audit.accepted(self.values.get(&key), &value);
+                }
                 self.values.insert(key, value);
                 StoreResponse::PutDone
             }

@@ -20,6 +20,7 @@ use crate::chain::{self, ChainView};
 use crate::ctx::{Ctx, Part};
 use crate::loglet::fmt_loglet;
 use crate::metadata::store_call::{Ask, CallTimer, StoreCall};
+use crate::mutants;
 
 /// Most commands one put carries.
 const BATCH: usize = 1024;
@@ -164,7 +165,11 @@ impl ChainWriter {
                 )
             })
             .collect();
-        let precondition = Precondition::MatchesVersion(from);
+        let precondition = if mutants::EXTEND_WITHOUT_CAS {
+            Precondition::None
+        } else {
+            Precondition::MatchesVersion(from)
+        };
         ctx.env.reached(
             RacePoint::ChainPut,
             &format!("v{} over v{from}: {}", value.version, what.join("; ")),

@@ -15,12 +15,14 @@
 //! | [`trims`] | `reads_after_trim` | a read after a trim returns nothing at or below the trim point |
 //!
 //!
-//! One more check reads the log-servers' databases rather than the history, at the end of
-//! the run: [`durability`]'s `acknowledged_durable`, every acknowledged record on a write
-//! quorum of log-servers.
+//! Two more checks read the host's own facts rather than the history: [`durability`]'s
+//! `acknowledged_durable`, every acknowledged record on a write quorum of log-servers at
+//! the end of the run (their databases), and [`chain`]'s `chain_never_goes_back`, every
+//! chain change the metadata store accepted keeping what the chain already said.
 //!
 //! A workload adds its own expectations on top (see [`Workload::expectations`](crate::Workload::expectations)).
 
+pub mod chain;
 pub mod durability;
 pub(crate) mod index;
 pub mod offsets;

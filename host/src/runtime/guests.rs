@@ -141,4 +141,10 @@ pub static MUTANTS: &[Mutant] = &[
             "/mutant_retryable_as_terminal.wasm"
         )),
     },
+    Mutant {
+        name: "extend-without-cas",
+        bug: "the chain writer puts a changed chain with no precondition, over a concurrent change",
+        part: MutantPart::Sequencer,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_extend_without_cas.wasm")),
+    },
 ];

@@ -226,6 +226,7 @@ impl Sandbox {
             &index,
             &self.stored_logs(),
         ));
+        results.push(self.world.store.chain_audit.result());
         results
     }
 

@@ -55,6 +55,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/seal-extend-2885-fixed.toml"),
     ),
     (
+        "seal-extend-race",
+        include_str!("../../../scenarios/seal-extend-race.toml"),
+    ),
+    (
         "seed-race-script",
         include_str!("../../../scenarios/seed-race-script.toml"),
     ),

@@ -120,7 +120,7 @@ fn a_person_at_a_terminal_starts_appends_partitions_crashes_restarts_and_seals()
         "{history}"
     );
     let checks = any(&mut p, "check");
-    assert!(checks.contains("11 of 11 hold"), "{checks}");
+    assert!(checks.contains("12 of 12 hold"), "{checks}");
     let help = any(&mut p, "help partition");
     assert!(
         help.contains("partition A B [one-way] [for DURATION]"),
@@ -296,4 +296,30 @@ fn bad_commands_are_refused_with_a_reason_and_the_session_goes_on() {
     assert!(out.contains("error: there is no operation #7"), "{out}");
     assert!(out.contains("error: usage: append N PAYLOAD [&]"), "{out}");
     assert!(out.contains("at 1ms:"), "{out}");
+}
+
+#[test]
+fn seal_and_extend_at_the_terminal_moves_the_chain_and_node_shows_both_segments() {
+    let dir = scratch("repl-chain");
+    let mut p = repl_in_a_terminal(&dir.join("history"));
+    p.exp_string("logsandbox 0ns> ").unwrap();
+    any(&mut p, "run for 10ms");
+    assert!(any(&mut p, "append 5 a").contains("appended at 1"));
+    let shown = any(&mut p, "seal-and-extend 5 sequencer=5");
+    assert!(
+        shown.contains("extended: segment 1 from LSN 2 at v2"),
+        "{shown}"
+    );
+    assert!(any(&mut p, "append 5 b").contains("appended at 2"));
+    let node = any(&mut p, "node 5");
+    assert!(
+        node.contains("log 0 -> [1..2: 0_0 on [1, 2, 3], 2..: 0_1 on [1, 2, 3]]"),
+        "{node}"
+    );
+    let bad = any(&mut p, "seal-and-extend 5 colour=blue");
+    assert!(
+        bad.contains("\"colour\" is not an option of seal-and-extend"),
+        "{bad}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
