@@ -20,7 +20,13 @@
 //!   Restate's version rule; waits are passive. [`metadata::update_task`]: Restate's
 //!   metadata update task: peer fetches, store reads, refresh. [`metadata::store_call`]:
 //!   one metadata-store call: retried with backoff, timed out.
-//! - [`client`]: client operations (append, seal, find-tail, read, trim, wait for metadata).
+//! - [`client`]: client operations (append, seal, find-tail, read, trim, seal-and-extend,
+//!   wait for metadata), at the log level: LSNs mapped through the cached chain to segments
+//!   and loglet offsets, appenders that recover; the loglet level below runs each on one
+//!   loglet.
+//! - [`chain`]: a log's chain of segments: lookup by LSN, and Restate's rules for extending,
+//!   sealing and trimming it; [`metadata::chain_writer`] writes chain changes,
+//!   compare-and-set.
 //! - [`tasks`]: find-tail, seal and trim run by a client that is not the sequencer.
 //! - [`loglet`]: the loglet vocabulary the parts share (the first offset, how a loglet id
 //!   is printed); [`keys`]: the storage layout; [`repair`]: the repair plan of a sealed

@@ -1,5 +1,5 @@
-//! Loglet vocabulary that several parts share: the first offset of a loglet and the way
-//! a loglet id is printed. A leaf: the log-server, the sequencer and the client's tasks
+//! Loglet vocabulary that several parts share: the first offset of a loglet, the way a
+//! loglet id is printed, and how a loglet-level operation ends ([`LogletOutcome`]). A leaf: the log-server, the sequencer and the client's tasks
 //! all speak it, so it lives in a room of its own below them rather than in the
 //! log-server, where it used to tie the sequencer and the tasks to it.
 
@@ -15,8 +15,8 @@ pub fn fmt_loglet(id: LogletId) -> String {
 }
 
 /// How a loglet-level operation ends, in the loglet's own offsets. The sequencer, the
-/// client's tasks and its readers end an operation with one ([`crate::ctx::Ctx::finish`]);
-/// the log level ([`crate::client`]) turns it into the answer in LSNs, or goes on with it
+/// client's tasks and its readers end an operation with one (`Ctx::finish`);
+/// the log level (the client) turns it into the answer in LSNs, or goes on with it
 /// (the next segment of a read, the extension after a seal).
 #[derive(Debug, Clone)]
 pub enum LogletOutcome {

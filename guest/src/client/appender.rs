@@ -6,8 +6,14 @@
 //! `bifrost.auto_recovery_interval_ms` (`extend-chain-allowed`), or at once
 //! (`extend-chain-preferred`).
 
-use crate::bindings::logsandbox::node::client::{OpId, RecoveryStrategy};
+use super::{Client, LogOp, OWN_OPS, Seg, answer, failed};
+use crate::bindings::logsandbox::node::client::{OpId, RecoveryStrategy, SealAndExtend};
+use crate::bindings::logsandbox::node::host::RacePoint;
+use crate::bindings::logsandbox::node::metadata::Chain;
 use crate::bindings::logsandbox::node::types::{LogId, SegmentIndex, SimTime};
+use crate::chain::ChainView;
+use crate::ctx::{Ctx, Part};
+use crate::metadata::cache::MetadataCache;
 
 /// An append waiting for a new tail segment.
 #[derive(Debug, Clone)]
@@ -57,5 +63,117 @@ pub(super) fn strategy_name(strategy: RecoveryStrategy) -> &'static str {
         RecoveryStrategy::Wait => "wait",
         RecoveryStrategy::ExtendChainAllowed => "extend-chain-allowed",
         RecoveryStrategy::ExtendChainPreferred => "extend-chain-preferred",
+    }
+}
+
+impl Client {
+    /// A log-level append (Restate's `Appender`): on the tail segment, holding when that
+    /// one is sealed instead of failing.
+    pub(super) fn append_recovering(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        chain: &Chain,
+        log: LogId,
+        payload: Vec<u8>,
+        strategy: RecoveryStrategy,
+    ) {
+        match Self::tail_loglet(chain) {
+            Ok((seg, params)) => {
+                self.ops.insert(
+                    op,
+                    LogOp::Appending {
+                        seg,
+                        log,
+                        payload: payload.clone(),
+                        strategy,
+                    },
+                );
+                self.loglets.append(ctx, op, params, payload);
+            }
+            Err(Ok(sealed)) => {
+                self.hold(ctx, op, log, payload, strategy, sealed.segment_index);
+            }
+            Err(Err(error)) => answer(ctx, op, failed(error)),
+        }
+    }
+
+    /// The append found segment `sealed_index` sealed: it holds for a newer one.
+    pub(super) fn hold(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        log: LogId,
+        payload: Vec<u8>,
+        strategy: RecoveryStrategy,
+        sealed_index: SegmentIndex,
+    ) {
+        ctx.env.reached(
+            RacePoint::HoldingForSegment,
+            &format!(
+                "append {op} to log {log} holds: segment {sealed_index} is sealed ({})",
+                strategy_name(strategy)
+            ),
+        );
+        self.holding.insert(
+            op,
+            Holding {
+                op,
+                log,
+                payload,
+                strategy,
+                sealed_index,
+                since: ctx.now,
+                backoff: ctx.shared.settings.append_retry_min,
+                timer: None,
+                extend_asked: false,
+            },
+        );
+        self.due.push(op);
+    }
+
+    /// Looks at a holder again: appends if the chain has a newer open tail; else seals and
+    /// extends the chain if its strategy says so now; else checks again after a pause.
+    pub(super) fn check_holder(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache, op: OpId) {
+        let Some(mut holder) = self.holding.remove(&op) else {
+            return;
+        };
+        let tail = metadata.chain(holder.log).and_then(|c| {
+            ChainView(c)
+                .tail()
+                .filter(|t| !t.is_seal_marker() && t.index() > holder.sealed_index)
+                .and_then(|t| Some((Seg::of(&t), t.params()?.clone())))
+        });
+        if let Some((seg, params)) = tail {
+            self.ops.insert(
+                op,
+                LogOp::Appending {
+                    seg,
+                    log: holder.log,
+                    payload: holder.payload.clone(),
+                    strategy: holder.strategy,
+                },
+            );
+            return self.loglets.append(ctx, op, params, holder.payload);
+        }
+        let settings = &ctx.shared.settings;
+        if holder.should_extend(ctx.now, settings.auto_recovery_interval) {
+            // Restate's `seal_and_auto_extend_chain`: this node sequences the new segment.
+            holder.extend_asked = true;
+            let own = OWN_OPS + self.next_own;
+            self.next_own += 1;
+            let request = SealAndExtend {
+                log: holder.log,
+                min_version: None,
+                segment_index: Some(holder.sealed_index),
+                sequencer: None,
+                nodeset: None,
+                replication: None,
+            };
+            self.seal_and_extend(ctx, metadata, own, request);
+        }
+        let pause = holder.next_pause(ctx.shared.settings.append_retry_max);
+        holder.timer = Some(ctx.timer(Part::Client, pause));
+        self.holding.insert(op, holder);
     }
 }

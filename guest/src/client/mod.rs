@@ -1,6 +1,6 @@
 //! Client operations on the client node, at the log level. An operation names a log and
 //! LSNs; the cached chain maps them to segments and loglet offsets (as Restate's
-//! `LogletWrapper` does), and the loglet level ([`loglets`]) runs them, one loglet at a
+//! `LogletWrapper` does), and the loglet level (`loglets`) runs them, one loglet at a
 //! time. Its outcome comes back here in offsets and leaves in LSNs, or the operation goes
 //! on: a read to the next segment, a trim to the next loglet.
 //!
@@ -12,6 +12,7 @@
 
 mod appender;
 mod loglets;
+mod seal_and_extend;
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -27,12 +28,11 @@ use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, LogletOffset, Lsn, NodeId, RequestId, SegmentIndex, TailState, Version,
 };
 use crate::chain::{ChainView, Located, OLDEST_LSN, SegmentRef};
-use crate::ctx::{Ctx, Part};
+use crate::ctx::Ctx;
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
-use crate::metadata::chain_writer::Extend;
 
-use appender::{Holding, strategy_name};
+use appender::Holding;
 use loglets::Loglets;
 
 /// Operations the node starts itself (an appender's seal-and-extend) have ids from here
@@ -268,116 +268,6 @@ impl Client {
         }
     }
 
-    /// A log-level append (Restate's `Appender`): on the tail segment, holding when that
-    /// one is sealed instead of failing.
-    fn append_recovering(
-        &mut self,
-        ctx: &mut Ctx,
-        op: OpId,
-        chain: &Chain,
-        log: LogId,
-        payload: Vec<u8>,
-        strategy: RecoveryStrategy,
-    ) {
-        match Self::tail_loglet(chain) {
-            Ok((seg, params)) => {
-                self.ops.insert(
-                    op,
-                    LogOp::Appending {
-                        seg,
-                        log,
-                        payload: payload.clone(),
-                        strategy,
-                    },
-                );
-                self.loglets.append(ctx, op, params, payload);
-            }
-            Err(Ok(sealed)) => {
-                self.hold(ctx, op, log, payload, strategy, sealed.segment_index);
-            }
-            Err(Err(error)) => answer(ctx, op, failed(error)),
-        }
-    }
-
-    /// The append found segment `sealed_index` sealed: it holds for a newer one.
-    fn hold(
-        &mut self,
-        ctx: &mut Ctx,
-        op: OpId,
-        log: LogId,
-        payload: Vec<u8>,
-        strategy: RecoveryStrategy,
-        sealed_index: SegmentIndex,
-    ) {
-        ctx.env.reached(
-            RacePoint::HoldingForSegment,
-            &format!(
-                "append {op} to log {log} holds: segment {sealed_index} is sealed ({})",
-                strategy_name(strategy)
-            ),
-        );
-        self.holding.insert(
-            op,
-            Holding {
-                op,
-                log,
-                payload,
-                strategy,
-                sealed_index,
-                since: ctx.now,
-                backoff: ctx.shared.settings.append_retry_min,
-                timer: None,
-                extend_asked: false,
-            },
-        );
-        self.due.push(op);
-    }
-
-    /// Looks at a holder again: appends if the chain has a newer open tail; else seals and
-    /// extends the chain if its strategy says so now; else checks again after a pause.
-    fn check_holder(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache, op: OpId) {
-        let Some(mut holder) = self.holding.remove(&op) else {
-            return;
-        };
-        let tail = metadata.chain(holder.log).and_then(|c| {
-            ChainView(c)
-                .tail()
-                .filter(|t| !t.is_seal_marker() && t.index() > holder.sealed_index)
-                .and_then(|t| Some((Seg::of(&t), t.params()?.clone())))
-        });
-        if let Some((seg, params)) = tail {
-            self.ops.insert(
-                op,
-                LogOp::Appending {
-                    seg,
-                    log: holder.log,
-                    payload: holder.payload.clone(),
-                    strategy: holder.strategy,
-                },
-            );
-            return self.loglets.append(ctx, op, params, holder.payload);
-        }
-        let settings = &ctx.shared.settings;
-        if holder.should_extend(ctx.now, settings.auto_recovery_interval) {
-            // Restate's `seal_and_auto_extend_chain`: this node sequences the new segment.
-            holder.extend_asked = true;
-            let own = OWN_OPS + self.next_own;
-            self.next_own += 1;
-            let request = SealAndExtend {
-                log: holder.log,
-                min_version: None,
-                segment_index: Some(holder.sealed_index),
-                sequencer: None,
-                nodeset: None,
-                replication: None,
-            };
-            self.seal_and_extend(ctx, metadata, own, request);
-        }
-        let pause = holder.next_pause(ctx.shared.settings.append_retry_max);
-        holder.timer = Some(ctx.timer(Part::Client, pause));
-        self.holding.insert(op, holder);
-    }
-
     /// Reads `[from, to)` across segments; a `from` of 0 (no record's LSN) reads from the
     /// oldest, as Restate's read stream resets it.
     fn read(&mut self, ctx: &mut Ctx, op: OpId, chain: Chain, from: Lsn, to: Lsn) {
@@ -473,106 +363,6 @@ impl Client {
             }),
         );
         self.loglets.trim(ctx, op, params, offset);
-    }
-
-    /// Seal-and-extend, step 0: wait for `min-version`, then check the tail segment and
-    /// seal it (step 1), unless the chain already knows its sealed tail.
-    fn seal_and_extend(
-        &mut self,
-        ctx: &mut Ctx,
-        metadata: &mut MetadataCache,
-        op: OpId,
-        request: SealAndExtend,
-    ) {
-        if let Some(min) = request.min_version
-            && metadata.version() < min
-        {
-            return self.awaiting_version.push((op, min, request));
-        }
-        let Some(chain) = metadata.chain(request.log) else {
-            return answer(ctx, op, failed(ClientError::UnknownLog(request.log)));
-        };
-        let view = ChainView(chain);
-        let Some(tail) = view.tail() else {
-            return answer(ctx, op, failed(ClientError::UnknownLog(request.log)));
-        };
-        if let Some(index) = request.segment_index
-            && index != tail.index()
-        {
-            let error = ClientError::SegmentMismatch(tail.index());
-            return answer(ctx, op, failed(error));
-        }
-        if tail.is_seal_marker() {
-            // The chain knows its sealed tail: the seal is done; extend from the marker,
-            // with the params of the segment it sealed.
-            let params = view.segments().filter_map(|s| s.params().cloned()).last();
-            let Some(params) = params else {
-                let why = format!("log {} has no loglet to extend from", request.log);
-                return answer(ctx, op, failed(ClientError::Unsupported(why)));
-            };
-            let sealing = Seg::of(&tail);
-            return self.extend(ctx, metadata, op, request, sealing, &params, tail.base());
-        }
-        let Some(params) = tail.params().cloned() else {
-            let why = format!("log {} is not on a replicated loglet", request.log);
-            return answer(ctx, op, failed(ClientError::Unsupported(why)));
-        };
-        let sealing = Seg::of(&tail);
-        self.ops.insert(
-            op,
-            LogOp::SealAndExtend(SealAndExtendOp {
-                request,
-                sealing,
-                params: params.clone(),
-            }),
-        );
-        self.loglets.seal(ctx, op, params);
-    }
-
-    /// Seal-and-extend, step 2: the loglet is sealed at `base`; the chain writer adds the
-    /// new segment there (and completes the operation). The two steps are not atomic: a
-    /// node that stops here leaves the loglet sealed and the chain open.
-    #[allow(clippy::too_many_arguments)]
-    fn extend(
-        &mut self,
-        ctx: &mut Ctx,
-        metadata: &mut MetadataCache,
-        op: OpId,
-        request: SealAndExtend,
-        sealed: Seg,
-        sealed_params: &ReplicatedParams,
-        base: Lsn,
-    ) {
-        let index = sealed.index.saturating_add(1);
-        let nodeset = request
-            .nodeset
-            .clone()
-            .unwrap_or_else(|| sealed_params.nodeset.clone());
-        let replication = request.replication.unwrap_or(sealed_params.replication);
-        if nodeset.is_empty() || replication == 0 || usize::from(replication) > nodeset.len() {
-            let why = format!(
-                "a segment of {replication} copies on {} log-servers",
-                nodeset.len()
-            );
-            return answer(ctx, op, failed(ClientError::Malformed(why)));
-        }
-        // Restate's `propose_new_loglet_params`: this node sequences, the rest carries over.
-        let params = ReplicatedParams {
-            loglet_id: (u64::from(request.log) << 32) | u64::from(index),
-            sequencer: request.sequencer.unwrap_or(ctx.shared.me),
-            replication,
-            nodeset,
-        };
-        metadata.extend(
-            ctx,
-            Extend {
-                op,
-                log: request.log,
-                expected_index: sealed.index,
-                base,
-                params,
-            },
-        );
     }
 
     /// Hands the outcomes of loglet-level operations ended during the last event to the

@@ -16,7 +16,7 @@ const MAX_KEPT: usize = 20;
 pub struct ChainAudit {
     /// Accepted puts that changed a chain.
     pub changes: u64,
-    /// What went back, in words, the first [`MAX_KEPT`].
+    /// What went back, in words (the first twenty).
     pub problems: Vec<String>,
 }
 
