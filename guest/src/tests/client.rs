@@ -298,3 +298,65 @@ fn a_preferred_appender_on_a_sealed_chain_extends_it_itself_and_appends_to_the_n
         "{fx:?}"
     );
 }
+
+#[test]
+fn a_wait_appender_backs_off_from_10ms_doubling_and_appends_once_a_new_segment_arrives() {
+    use crate::bindings::logsandbox::node::client::{Append, RecoveryStrategy};
+    use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
+    use crate::bindings::logsandbox::node::metadata::MetadataKind;
+    use crate::time::MILLIS;
+    let mut h = client_with_logs(chain_logs(vec![segment(1, 0), marker(3, 0)]));
+    let append = Append {
+        log: 0,
+        payload: b"x".to_vec(),
+        strategy: Some(RecoveryStrategy::Wait),
+    };
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Append(append)))]);
+    assert!(completions(&fx).is_empty());
+    // Holding: it checks again after 10 ms, 20 ms, 40 ms..., and never extends the chain.
+    let mut fx = fx;
+    for pause in [10, 20, 40, 80] {
+        let now = h.now;
+        let (timer, at) = super::timers(&fx)
+            .into_iter()
+            .max_by_key(|(_, at)| *at)
+            .expect("a holder's next check");
+        assert_eq!(at, now + pause * MILLIS, "the pause doubles from 10 ms");
+        fx = h.handle_at(at, vec![Event::Timer(timer)]);
+        assert!(
+            !fx.iter()
+                .any(|e| matches!(e, super::Effect::MetadataPut(..))),
+            "a wait appender never extends the chain itself"
+        );
+    }
+    // N1 advertises v4 (somebody extended the chain); the node fetches it from N1.
+    let hello = Message {
+        versions: vec![MetadataVersion {
+            kind: MetadataKind::Logs,
+            version: 4,
+        }],
+        body: Body::HelloAck,
+    };
+    let fx = h.handle(vec![Event::Message((1, hello))]);
+    let ask = super::sent(&fx)
+        .find_map(|(to, body)| match body {
+            Body::GetMetadata((id, _, _)) if to == 1 => Some(*id),
+            _ => None,
+        })
+        .expect("the node asks N1 for v4");
+    let MetadataValue::Logs(mut v4) = chain_logs(vec![segment(1, 0), segment(3, 1)]);
+    v4.version = 4;
+    let update = Message {
+        versions: vec![],
+        body: Body::MetadataUpdate((ask, Some(MetadataValue::Logs(v4)))),
+    };
+    // The new Logs version: the holder looks at once and appends to segment 1's loglet.
+    let fx = h.handle(vec![Event::Message((1, update))]);
+    assert!(
+        sent_requests(&fx).iter().any(|(_, _, r)| matches!(
+            r,
+            Request::GetLogletInfo(header) if header.loglet_id == 1
+        )),
+        "{fx:?}"
+    );
+}
