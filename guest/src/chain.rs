@@ -132,8 +132,14 @@ impl SegmentRef<'_> {
 
     /// The LSN of the loglet offset `offset` (0 maps to the LSN before the base).
     pub fn lsn_of(&self, offset: LogletOffset) -> Lsn {
-        (self.base() + u64::from(offset)).saturating_sub(1)
+        lsn_at(self.base(), offset)
     }
+}
+
+/// The LSN of loglet offset `offset` in a segment starting at `base` (offset 1 is the base;
+/// 0 maps to the LSN before it).
+pub fn lsn_at(base: Lsn, offset: LogletOffset) -> Lsn {
+    base.saturating_add(u64::from(offset)).saturating_sub(1)
 }
 
 /// Read-only lookups on a chain.
@@ -242,16 +248,29 @@ pub fn extend(
         return Err(ChainError::SegmentConflict(tail.base_lsn));
     }
     let index = tail.index.saturating_add(1);
-    if base == tail.base_lsn {
+    put_last(
+        chain,
+        Segment {
+            base_lsn: base,
+            index,
+            provider: ProviderKind::Replicated,
+            params: Some(params),
+        },
+    );
+    Ok(index)
+}
+
+/// Adds `segment` after the tail, or in its place when it starts at the tail's own base
+/// (the tail is then empty: Restate replaces it).
+fn put_last(chain: &mut Chain, segment: Segment) {
+    if chain
+        .segments
+        .last()
+        .is_some_and(|t| t.base_lsn == segment.base_lsn)
+    {
         chain.segments.pop();
     }
-    chain.segments.push(Segment {
-        base_lsn: base,
-        index,
-        provider: ProviderKind::Replicated,
-        params: Some(params),
-    });
-    Ok(index)
+    chain.segments.push(segment);
 }
 
 /// Seals `chain` at `tail_lsn` with a seal marker (Restate's `ChainBuilder::seal`). A
@@ -267,15 +286,15 @@ pub fn seal(chain: &mut Chain, tail_lsn: Lsn) -> Result<(Lsn, bool), ChainError>
         return Err(ChainError::SegmentConflict(tail.base_lsn));
     }
     let index = tail.index;
-    if tail_lsn == tail.base_lsn {
-        chain.segments.pop();
-    }
-    chain.segments.push(Segment {
-        base_lsn: tail_lsn,
-        index,
-        provider: ProviderKind::Sealed,
-        params: None,
-    });
+    put_last(
+        chain,
+        Segment {
+            base_lsn: tail_lsn,
+            index,
+            provider: ProviderKind::Sealed,
+            params: None,
+        },
+    );
     Ok((tail_lsn, true))
 }
 

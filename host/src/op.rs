@@ -255,6 +255,14 @@ pub fn race_point_name(point: RacePoint) -> &'static str {
         .map_or("unknown", |(_, name)| name)
 }
 
+/// The race point named `name` (`loglet-sealed`...), if any.
+pub fn race_point_named(name: &str) -> Option<RacePoint> {
+    RACE_POINTS
+        .iter()
+        .find(|(_, n)| *n == name)
+        .map(|(p, _)| *p)
+}
+
 /// `0_0`: a loglet id as Restate prints it, `log_segment`.
 pub fn fmt_loglet(id: u64) -> String {
     format!("{}_{}", id >> 32, id & 0xffff_ffff)

@@ -27,7 +27,7 @@ use crate::bindings::logsandbox::node::metadata::{Chain, ReplicatedParams};
 use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, LogletOffset, Lsn, NodeId, RequestId, SegmentIndex, TailState, Version,
 };
-use crate::chain::{ChainView, Located, OLDEST_LSN, SegmentRef};
+use crate::chain::{self, ChainView, Located, OLDEST_LSN, SegmentRef};
 use crate::ctx::Ctx;
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
@@ -65,7 +65,7 @@ impl Seg {
 
     /// The LSN of a loglet offset of this segment (a tail offset gives a tail LSN).
     fn lsn(&self, offset: LogletOffset) -> Lsn {
-        (self.base + u64::from(offset)).saturating_sub(1)
+        chain::lsn_at(self.base, offset)
     }
 
     fn tail(&self, state: TailState) -> ChainTail {
@@ -192,14 +192,14 @@ impl Client {
             let result = self.cheat.answer(log, request);
             return answer(ctx, op, result);
         }
+        // Only a read keeps the chain (it reads segment after segment); the rest use it now.
         #[allow(unreachable_code)]
-        let chain = chain.clone();
         match request {
-            Op::Append(append) => self.append(ctx, op, &chain, append),
-            Op::Seal(_) => self.on_tail(ctx, op, &chain, Loglets::seal, OpResult::Sealed),
-            Op::FindTail(_) => self.on_tail(ctx, op, &chain, Loglets::find_tail, OpResult::Tail),
-            Op::Read((_, from, to)) => self.read(ctx, op, chain, from, to),
-            Op::Trim((_, point)) => self.trim(ctx, op, &chain, point),
+            Op::Append(append) => self.append(ctx, op, chain, append),
+            Op::Seal(_) => self.on_tail(ctx, op, chain, Loglets::seal, OpResult::Sealed),
+            Op::FindTail(_) => self.on_tail(ctx, op, chain, Loglets::find_tail, OpResult::Tail),
+            Op::Read((_, from, to)) => self.read(ctx, op, chain.clone(), from, to),
+            Op::Trim((_, point)) => self.trim(ctx, op, chain, point),
             Op::SealAndExtend(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
         }
     }

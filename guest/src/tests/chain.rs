@@ -1,35 +1,9 @@
 //! The chain model: lookups by LSN, and Restate's rules for extending, sealing and
 //! trimming a chain (R1-R3).
 
-use crate::bindings::logsandbox::node::metadata::{Chain, ProviderKind, ReplicatedParams, Segment};
+use super::{marker, params, segment};
+use crate::bindings::logsandbox::node::metadata::{Chain, ProviderKind, Segment};
 use crate::chain::{self, ChainError, ChainView, Located};
-
-fn params(index: u32) -> ReplicatedParams {
-    ReplicatedParams {
-        loglet_id: u64::from(index),
-        sequencer: 5,
-        replication: 2,
-        nodeset: vec![1, 2, 3],
-    }
-}
-
-fn segment(base: u64, index: u32) -> Segment {
-    Segment {
-        base_lsn: base,
-        index,
-        provider: ProviderKind::Replicated,
-        params: Some(params(index)),
-    }
-}
-
-fn marker(base: u64, index: u32) -> Segment {
-    Segment {
-        base_lsn: base,
-        index,
-        provider: ProviderKind::Sealed,
-        params: None,
-    }
-}
 
 fn chain(segments: Vec<Segment>) -> Chain {
     Chain {

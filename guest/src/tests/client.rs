@@ -3,7 +3,8 @@
 //! and where the chain knows a sealed tail the loglet is not asked.
 
 use super::{
-    Harness, SEQ, answer, append_to, client_with_logs, completions, info, rh, sent_requests,
+    Harness, SEQ, answer, append_to, client_with_logs, completions, info, marker, rh, segment,
+    sent_requests,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{
@@ -12,34 +13,8 @@ use crate::bindings::logsandbox::node::client::{
 use crate::bindings::logsandbox::node::log_server_protocol::{
     LogRecord, RecordBody, Records, Reply, Request,
 };
-use crate::bindings::logsandbox::node::metadata::{
-    Chain, Logs, MetadataValue, ProviderKind, ReplicatedParams, Segment,
-};
+use crate::bindings::logsandbox::node::metadata::{Chain, Logs, MetadataValue, Segment};
 use crate::bindings::logsandbox::node::types::Status;
-
-/// A replicated segment of log 0 at `base`, sequenced by N5 on N1..N3.
-fn segment(base: u64, index: u32) -> Segment {
-    Segment {
-        base_lsn: base,
-        index,
-        provider: ProviderKind::Replicated,
-        params: Some(ReplicatedParams {
-            loglet_id: u64::from(index),
-            sequencer: SEQ,
-            replication: 2,
-            nodeset: vec![1, 2, 3],
-        }),
-    }
-}
-
-fn marker(base: u64, index: u32) -> Segment {
-    Segment {
-        base_lsn: base,
-        index,
-        provider: ProviderKind::Sealed,
-        params: None,
-    }
-}
 
 fn chain_logs(segments: Vec<Segment>) -> MetadataValue {
     MetadataValue::Logs(Logs {
@@ -75,6 +50,23 @@ fn serve_reads(h: &mut Harness, fx: &[super::Effect], offsets: &[u32]) -> Vec<su
         last = answer(h, to, id, reply);
     }
     last
+}
+
+/// Drives a sequencer that starts for an append on an empty loglet: two log-servers say
+/// its tail is 1, the store at offset 1 goes out, and two of them take it. Returns the
+/// stores sent and what the last answer did.
+fn land_first_append(
+    h: &mut Harness,
+    infos: &[(u32, u64, Request)],
+) -> (Vec<(u32, u64, Request)>, Vec<super::Effect>) {
+    let mut stores = Vec::new();
+    for (to, id, _) in &infos[..2] {
+        stores.extend(sent_requests(&answer(h, *to, *id, info(1, 1, false))));
+    }
+    let stored = || Reply::Stored(rh(2, 1, false, Status::Ok));
+    answer(h, stores[0].0, stores[0].1, stored());
+    let fx = answer(h, stores[1].0, stores[1].1, stored());
+    (stores, fx)
 }
 
 #[test]
@@ -186,26 +178,11 @@ fn an_append_to_a_later_segment_answers_the_lsn_of_its_loglet_offset() {
         r,
         Request::GetLogletInfo(header) if header.loglet_id == 1
     )));
-    let mut stores = Vec::new();
-    for (to, id, _) in &infos[..2] {
-        stores.extend(sent_requests(&answer(&mut h, *to, *id, info(1, 1, false))));
-    }
+    let (stores, fx) = land_first_append(&mut h, &infos);
     assert!(
         stores
             .iter()
             .all(|(_, _, r)| matches!(r, Request::Store(s) if s.first_offset == 1))
-    );
-    answer(
-        &mut h,
-        stores[0].0,
-        stores[0].1,
-        Reply::Stored(rh(2, 1, false, Status::Ok)),
-    );
-    let fx = answer(
-        &mut h,
-        stores[1].0,
-        stores[1].1,
-        Reply::Stored(rh(2, 1, false, Status::Ok)),
     );
     assert!(
         matches!(completions(&fx)[..], [(2, OpResult::Appended(11))]),
@@ -277,22 +254,7 @@ fn a_preferred_appender_on_a_sealed_chain_extends_it_itself_and_appends_to_the_n
             )),
         "{fx:?}"
     );
-    let mut stores = Vec::new();
-    for (to, id, _) in &infos[..2] {
-        stores.extend(sent_requests(&answer(&mut h, *to, *id, info(1, 1, false))));
-    }
-    answer(
-        &mut h,
-        stores[0].0,
-        stores[0].1,
-        Reply::Stored(rh(2, 1, false, Status::Ok)),
-    );
-    let fx = answer(
-        &mut h,
-        stores[1].0,
-        stores[1].1,
-        Reply::Stored(rh(2, 1, false, Status::Ok)),
-    );
+    let (_, fx) = land_first_append(&mut h, &infos);
     assert!(
         matches!(completions(&fx)[..], [(2, OpResult::Appended(3))]),
         "{fx:?}"

@@ -203,6 +203,36 @@ pub(crate) fn logs(version: u32, with_log0: bool) -> MetadataValue {
     MetadataValue::Logs(Logs { version, chains })
 }
 
+/// The loglet of segment `index` of log 0: sequenced by N5, two copies on N1..N3.
+pub(crate) fn params(index: u32) -> ReplicatedParams {
+    ReplicatedParams {
+        loglet_id: u64::from(index),
+        sequencer: SEQ,
+        replication: 2,
+        nodeset: vec![1, 2, 3],
+    }
+}
+
+/// A replicated segment of log 0 at `base`, on its loglet [`params`].
+pub(crate) fn segment(base: u64, index: u32) -> Segment {
+    Segment {
+        base_lsn: base,
+        index,
+        provider: ProviderKind::Replicated,
+        params: Some(params(index)),
+    }
+}
+
+/// The chain's seal marker at `base`, repeating segment `index`.
+pub(crate) fn marker(base: u64, index: u32) -> Segment {
+    Segment {
+        base_lsn: base,
+        index,
+        provider: ProviderKind::Sealed,
+        params: None,
+    }
+}
+
 pub(crate) fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
     effects
         .iter()

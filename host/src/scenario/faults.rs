@@ -27,7 +27,7 @@ use crate::latency::Latency;
 use crate::metadata_store::Outage;
 use crate::net::envelope::Endpoint;
 use crate::net::rules::Route;
-use crate::op::{NodeId, RACE_POINTS, RacePoint};
+use crate::op::{NodeId, RACE_POINTS, RacePoint, race_point_named};
 use crate::time::parse_duration;
 
 /// What a planned fault's times count from.
@@ -59,7 +59,25 @@ pub(super) struct Fields<'a> {
     pub table: toml::Table,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
+    /// The fields of item `key` of an array of tables, or an error naming it and showing
+    /// the shape expected (`example`).
+    pub fn of_item(
+        file: &'a str,
+        key: String,
+        item: toml::Value,
+        example: &str,
+    ) -> Result<Fields<'a>, ScenarioError> {
+        match item {
+            toml::Value::Table(table) => Ok(Fields { file, key, table }),
+            _ => Err(ScenarioError::BadValue {
+                file: file.to_string(),
+                key,
+                reason: format!("expected a table like {example}"),
+            }),
+        }
+    }
+
     pub fn bad(&self, field: &str, reason: impl Into<String>) -> ScenarioError {
         ScenarioError::BadValue {
             file: self.file.to_string(),
@@ -294,16 +312,8 @@ pub(super) fn parse_faults(
 ) -> Result<Vec<ScenarioFault>, ScenarioError> {
     let mut faults = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let key = format!("faults[{i}]");
-        let toml::Value::Table(table) = item else {
-            return Err(ScenarioError::BadValue {
-                file: file.to_string(),
-                key,
-                reason: "expected a table like { at = \"20ms\", action = \"crash\", node = 2 }"
-                    .into(),
-            });
-        };
-        let mut fields = Fields { file, key, table };
+        let example = "{ at = \"20ms\", action = \"crash\", node = 2 }";
+        let mut fields = Fields::of_item(file, format!("faults[{i}]"), item, example)?;
         let at = fields
             .duration("at")?
             .ok_or_else(|| fields.bad("at", "missing: when the fault happens, e.g. \"20ms\""))?;
@@ -312,18 +322,15 @@ pub(super) fn parse_faults(
         } else {
             None
         };
-        let trigger = match fields.text("on") {
-            Ok(None) => Trigger::Start,
-            Ok(Some(s)) if s == "start" => Trigger::Start,
-            Ok(Some(s)) if s == "seal" => Trigger::Seal,
-            Ok(Some(s)) if RACE_POINTS.iter().any(|(_, name)| *name == s) => {
-                let point = RACE_POINTS
-                    .iter()
-                    .find(|(_, name)| *name == s)
-                    .map(|(p, _)| *p)
-                    .expect("found above");
-                Trigger::Reached(point, on_node)
-            }
+        let on = fields.text("on");
+        let point = on
+            .as_ref()
+            .ok()
+            .and_then(|s| race_point_named(s.as_deref()?));
+        let trigger = match (on.as_ref().map(|s| s.as_deref()), point) {
+            (Ok(None | Some("start")), _) => Trigger::Start,
+            (Ok(Some("seal")), _) => Trigger::Seal,
+            (Ok(Some(_)), Some(point)) => Trigger::Reached(point, on_node),
             _ => {
                 let points: Vec<&str> = RACE_POINTS.iter().map(|(_, n)| *n).collect();
                 return Err(fields.bad(

@@ -30,14 +30,7 @@ pub(super) fn parse_segments(
     let mut segments = Vec::with_capacity(items.len());
     for (i, item) in items.into_iter().enumerate() {
         let key = format!("metadata.segments[{i}]");
-        let toml::Value::Table(table) = item else {
-            return Err(ScenarioError::BadValue {
-                file: file.to_string(),
-                key,
-                reason: "expected a table like { base_lsn = 11 }".into(),
-            });
-        };
-        let mut f = Fields { file, key, table };
+        let mut f = Fields::of_item(file, key, item, "{ base_lsn = 11 }")?;
         let base_lsn = f
             .integer("base_lsn", i64::MAX as u64)?
             .ok_or_else(|| f.bad("base_lsn", "missing: the segment's first LSN"))?;

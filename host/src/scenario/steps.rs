@@ -48,15 +48,7 @@ use crate::workload::{Step, StepAction, StepTiming};
 pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Step>, ScenarioError> {
     let mut steps: Vec<Step> = Vec::new();
     for (i, item) in items.into_iter().enumerate() {
-        let key = format!("steps[{i}]");
-        let toml::Value::Table(table) = item else {
-            return Err(ScenarioError::BadValue {
-                file: file.to_string(),
-                key,
-                reason: "expected a table ([[steps]])".into(),
-            });
-        };
-        let mut f = Fields { file, key, table };
+        let mut f = Fields::of_item(file, format!("steps[{i}]"), item, "[[steps]]")?;
         let name = f.text("name")?.unwrap_or_else(|| format!("step-{}", i + 1));
         if steps.iter().any(|s| s.name == name) {
             return Err(f.bad("name", format!("another step is already named {name:?}")));
