@@ -26,8 +26,15 @@ pub enum LogletOutcome {
     Sealed(TailState),
     /// The loglet's tail.
     Tail(TailState),
-    /// The records read, by offset.
-    Records(Vec<(LogletOffset, Vec<u8>)>),
+    /// The records read, by offset; and the sealed tail the read stopped at, when its
+    /// find-tail found the loglet sealed (the log level then looks for where the chain
+    /// goes on, R8).
+    Records {
+        /// The records, by offset.
+        records: Vec<(LogletOffset, Vec<u8>)>,
+        /// The sealed tail the read stopped at, if the loglet was sealed.
+        sealed_at: Option<LogletOffset>,
+    },
     /// The trim point now in force.
     Trimmed(LogletOffset),
     /// Failed.

@@ -173,7 +173,7 @@ impl<L: LogServerPart> Node<L> {
                 }
                 Event::Timer(id) => match Part::of(id) {
                     Some(Part::Metadata) => parts.metadata.on_timer(&mut ctx, id),
-                    Some(Part::Client) => parts.client.on_timer(&mut ctx, id),
+                    Some(Part::Client) => parts.client.on_timer(&mut ctx, &mut parts.metadata, id),
                     Some(Part::LogServer) => parts.log_server.on_timer(&mut ctx, id),
                     None => ctx.log(Level::Warn, &format!("timer {id} has no owner")),
                 },

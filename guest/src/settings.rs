@@ -4,6 +4,38 @@
 
 use crate::time::MILLIS;
 
+/// What a find-tail that finds the tail loglet sealed on an open chain does
+/// (`bifrost.find_tail`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FindTailKind {
+    /// Restate's `Bifrost::find_tail`: it seals the chain, then looks again (R8).
+    SealChain,
+    /// The loglet's own find-tail, as Restate's loglet-level tests call it: the loglet's
+    /// sealed tail, the chain left alone.
+    Loglet,
+}
+
+/// How a client bounds a trim (`bifrost.trim_clamp`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimClamp {
+    /// Restate's: each loglet's trim is clamped to this node's known tail of that loglet
+    /// minus one; a clamp to nothing sends nothing and succeeds (#5377 on a fresh client).
+    KnownTail,
+    /// The fix #5377 asks for: the trim finds the log's tail first (a log-level find-tail,
+    /// which also brings a stale chain up to date) and clamps to it.
+    FindTail,
+}
+
+/// When a loglet's trim is done (`bifrost.trim_ack`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TrimAck {
+    /// Restate's: at the first write quorum of log-servers that took it; the requests to
+    /// the others are on their way (#3890: a reader may meet one that has not).
+    WriteQuorum,
+    /// Once every log-server of the nodeset took it, asking the silent ones again.
+    All,
+}
+
 /// Every tunable of the node, with Restate's defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -43,6 +75,16 @@ pub struct Settings {
     pub append_retry_min: u64,
     /// The longest pause between those checks.
     pub append_retry_max: u64,
+    /// A read that found its tail loglet sealed and the chain open waits this long (plus
+    /// up to 50%) for the chain to go on, then seals the chain itself (Restate's read
+    /// stream: 5 s, hard-coded).
+    pub seal_chain_grace: u64,
+    /// What a find-tail does on a sealed tail loglet of an open chain.
+    pub find_tail: FindTailKind,
+    /// How a trim is bounded.
+    pub trim_clamp: TrimClamp,
+    /// When a loglet's trim is done.
+    pub trim_ack: TrimAck,
 }
 
 impl Default for Settings {
@@ -62,6 +104,10 @@ impl Default for Settings {
             auto_recovery_interval: 15_000 * MILLIS,
             append_retry_min: 10 * MILLIS,
             append_retry_max: 1_000 * MILLIS,
+            seal_chain_grace: 5_000 * MILLIS,
+            find_tail: FindTailKind::SealChain,
+            trim_clamp: TrimClamp::KnownTail,
+            trim_ack: TrimAck::WriteQuorum,
         }
     }
 }
@@ -91,11 +137,41 @@ impl Settings {
                 "bifrost.auto_recovery_interval_ms" => &mut self.auto_recovery_interval,
                 "bifrost.append_retry_min_ms" => &mut self.append_retry_min,
                 "bifrost.append_retry_max_ms" => &mut self.append_retry_max,
+                "bifrost.seal_chain_grace_ms" => &mut self.seal_chain_grace,
                 "log_server.accepting_writes" => {
                     match value.trim() {
                         "true" => self.accepting_writes = true,
                         "false" => self.accepting_writes = false,
                         _ => problems.push(format!("setting {key}: not true or false: {value:?}")),
+                    }
+                    continue;
+                }
+                "bifrost.find_tail" => {
+                    match value.trim() {
+                        "seal-chain" => self.find_tail = FindTailKind::SealChain,
+                        "loglet" => self.find_tail = FindTailKind::Loglet,
+                        _ => problems.push(format!(
+                            "setting {key}: not seal-chain or loglet: {value:?}"
+                        )),
+                    }
+                    continue;
+                }
+                "bifrost.trim_clamp" => {
+                    match value.trim() {
+                        "known-tail" => self.trim_clamp = TrimClamp::KnownTail,
+                        "find-tail" => self.trim_clamp = TrimClamp::FindTail,
+                        _ => problems.push(format!(
+                            "setting {key}: not known-tail or find-tail: {value:?}"
+                        )),
+                    }
+                    continue;
+                }
+                "bifrost.trim_ack" => {
+                    match value.trim() {
+                        "write-quorum" => self.trim_ack = TrimAck::WriteQuorum,
+                        "all" => self.trim_ack = TrimAck::All,
+                        _ => problems
+                            .push(format!("setting {key}: not write-quorum or all: {value:?}")),
                     }
                     continue;
                 }

@@ -16,10 +16,12 @@
 //! - **Seal**: Seal to the nodeset until an f-majority is sealed, then ask the sequencer to
 //!   check the seal: it drains and publishes its committed tail, which everyone then
 //!   reports. Fallback: a find-tail on the log-servers, which repairs the tail.
-//! - **Trim**: a trim at or beyond the sequencer's global tail is refused at once, before
-//!   any log-server sees it (so a refused trim never takes effect anywhere); otherwise Trim
-//!   to every node of the nodeset, carrying that global tail. Fallback: Trim to every node
-//!   as asked; Malformed from any is a failure.
+//! - **Trim** (Restate's `TrimTask`): the point comes already clamped below the tail the
+//!   client knows (see `client`); Trim goes to every node of the nodeset, carrying that
+//!   tail. It is done at the first write quorum of Ok (`bifrost.trim_ack = write-quorum`,
+//!   Restate's: the requests to the others are on their way) or once every node took it
+//!   (`all`); a node that answers Malformed does not count, and without enough that did
+//!   the trim fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -33,6 +35,7 @@ use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
 use crate::loglet::{LogletOutcome, OLDEST};
 use crate::repair::{self, DigestEntries};
+use crate::settings::TrimAck;
 
 /// What a task asks the client to do for it.
 pub enum Out {
@@ -138,7 +141,7 @@ pub enum Kind {
     /// Seal the loglet on an f-majority, then get the sealed tail: the one the sequencer
     /// publishes, or the one found on the log-servers.
     Seal,
-    /// Trim the loglet on every node of its nodeset.
+    /// Trim the loglet on its nodeset, up to a point already clamped.
     Trim,
 }
 
@@ -155,8 +158,10 @@ pub struct Task {
     rounds: u32,
     /// For a trim: the point asked for.
     trim_point: LogletOffset,
-    /// For a trim: the global tail the sequencer reported, carried in the trim requests.
+    /// For a trim: the tail the client knows, carried in the trim requests.
     global: LogletOffset,
+    /// For a trim: when it is done.
+    trim_ack: TrimAck,
     /// The sequencer was heard from: ask it first.
     sequencer_alive: bool,
     /// Decide the tail only once every node of the nodeset answered GetLogletInfo, or at
@@ -196,6 +201,7 @@ impl Task {
             rounds: 0,
             trim_point,
             global: 0,
+            trim_ack: TrimAck::WriteQuorum,
             sequencer_alive,
             hear_all: false,
             asked_twice: false,
@@ -203,9 +209,36 @@ impl Task {
         let out = match kind {
             Kind::FindTail => task.ask_sequencer(check_seal),
             Kind::Seal => task.seal(),
-            Kind::Trim => task.ask_sequencer(false),
+            Kind::Trim => task.start_trimming(),
         };
         (task, out)
+    }
+
+    /// A trim of the loglet up to `point` (already clamped below `global`, the tail the
+    /// client knows), done as `ack` says.
+    pub fn trim(
+        op: OpId,
+        params: ReplicatedParams,
+        point: LogletOffset,
+        global: LogletOffset,
+        ack: TrimAck,
+    ) -> (Task, Vec<Out>) {
+        let (mut task, _) = Task::new(op, Kind::Trim, params, point, false, false);
+        task.global = global;
+        task.trim_ack = ack;
+        let out = task.start_trimming();
+        (task, out)
+    }
+
+    /// For a trim that is done: how many log-servers took it, of how many.
+    pub fn trimmed_on(&self) -> Option<(usize, usize)> {
+        match &self.phase {
+            Phase::Trimming { answers, .. } => Some((
+                answers.values().filter(|s| **s == Status::Ok).count(),
+                self.params.nodeset.len(),
+            )),
+            _ => None,
+        }
     }
 
     /// The sequencer's own repair of a loglet sealed on an f-majority: GetLogletInfo to the
@@ -254,19 +287,8 @@ impl Task {
             }
             // Open after its own seal check: it cannot have seen the f-majority we sealed.
             (Kind::Seal, TailState::Open(_)) => self.ask_infos(),
-            (Kind::Trim, TailState::Open(g) | TailState::Sealed(g)) => {
-                if self.trim_point >= g {
-                    let why = format!(
-                        "trim to {} refused: at or beyond the tail {g}",
-                        self.trim_point
-                    );
-                    return vec![Out::Done(LogletOutcome::Failed(ClientError::Malformed(
-                        why,
-                    )))];
-                }
-                self.global = g;
-                self.start_trimming()
-            }
+            // A trim never asks the sequencer (its point comes clamped already).
+            (Kind::Trim, _) => self.start_trimming(),
         }
     }
 
@@ -354,13 +376,6 @@ impl Task {
     /// Nothing came back in time: ask again (or finish a trim with what answered).
     pub fn on_timer(&mut self) -> Vec<Out> {
         match &self.phase {
-            // A trim holds once a write quorum has it: any f-majority a reader hears from
-            // then includes one that knows it. Fewer answers: ask the silent ones again.
-            Phase::Trimming { answers, .. }
-                if answers.len() >= self.params.replication as usize =>
-            {
-                self.finish_trim()
-            }
             Phase::AskSequencer { .. } => self.without_sequencer(),
             Phase::AskAgain { check_seal } => self.ask_sequencer(*check_seal),
             // Not every node answered in time, though asked twice: an f-majority will do.
@@ -433,7 +448,12 @@ impl Task {
             (Phase::Repairing { .. }, Reply::Stored(h)) => self.on_repair_stored(h.status),
             (Phase::Trimming { answers, .. }, Reply::Trimmed(h)) => {
                 answers.insert(from, h.status);
-                if answers.len() == self.params.nodeset.len() {
+                let took = answers.values().filter(|s| **s == Status::Ok).count();
+                let enough = match self.trim_ack {
+                    TrimAck::WriteQuorum => took >= self.params.replication as usize,
+                    TrimAck::All => took == self.params.nodeset.len(),
+                };
+                if enough || answers.len() == self.params.nodeset.len() {
                     return self.finish_trim();
                 }
                 Vec::new()
@@ -661,19 +681,35 @@ impl Task {
         }
     }
 
+    /// Every node answered, or enough took the trim: done, or failed without enough.
     fn finish_trim(&mut self) -> Vec<Out> {
         let Phase::Trimming { point, answers } = &self.phase else {
             return Vec::new();
         };
-        let result = if answers.values().any(|s| *s == Status::Malformed) {
-            LogletOutcome::Failed(ClientError::Malformed(format!(
-                "trim to {point} refused by the log-servers (at or beyond the tail)"
-            )))
-        } else if answers.values().all(|s| *s == Status::Ok) {
+        let took = answers.values().filter(|s| **s == Status::Ok).count();
+        let needed = match self.trim_ack {
+            TrimAck::WriteQuorum => self.params.replication as usize,
+            TrimAck::All => self.params.nodeset.len(),
+        };
+        let refused: Vec<NodeId> = answers
+            .iter()
+            .filter(|(_, s)| **s == Status::Malformed)
+            .map(|(n, _)| *n)
+            .collect();
+        let result = if took >= needed {
             LogletOutcome::Trimmed(*point)
+        } else if !refused.is_empty() {
+            LogletOutcome::Failed(ClientError::Malformed(format!(
+                "trim to {point} refused by {} (at or beyond their tail); {took} of {needed} needed took it",
+                refused
+                    .iter()
+                    .map(|n| format!("N{n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
         } else {
             LogletOutcome::Failed(ClientError::Internal(format!(
-                "trim to {point}: answers {answers:?}"
+                "trim to {point}: {took} of {needed} needed took it: {answers:?}"
             )))
         };
         vec![Out::Done(result)]

@@ -6,7 +6,7 @@
 //! `bifrost.auto_recovery_interval_ms` (`extend-chain-allowed`), or at once
 //! (`extend-chain-preferred`).
 
-use super::{Client, LogOp, OWN_OPS, Seg, answer, failed};
+use super::{Client, LogOp, Seg, answer, failed};
 use crate::bindings::logsandbox::node::client::{OpId, RecoveryStrategy, SealAndExtend};
 use crate::bindings::logsandbox::node::host::RacePoint;
 use crate::bindings::logsandbox::node::metadata::Chain;
@@ -160,8 +160,7 @@ impl Client {
         if holder.should_extend(ctx.now, settings.auto_recovery_interval) {
             // Restate's `seal_and_auto_extend_chain`: this node sequences the new segment.
             holder.extend_asked = true;
-            let own = OWN_OPS + self.next_own;
-            self.next_own += 1;
+            let own = self.own_op();
             let request = SealAndExtend {
                 log: holder.log,
                 min_version: None,

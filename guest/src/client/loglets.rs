@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bindings::logsandbox::node::client::{ClientError, OpId};
-use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::log_server_protocol::{
     GetRecords, RecordBody, Reply, Request, RequestHeader,
 };
@@ -16,7 +16,7 @@ use crate::bindings::logsandbox::node::types::{
     LogletId, LogletOffset, NodeId, RequestId, TailState,
 };
 use crate::ctx::{Ctx, Part};
-use crate::loglet::LogletOutcome;
+use crate::loglet::{LogletOutcome, OLDEST, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
@@ -60,6 +60,8 @@ struct Reader {
     /// The read's timeout: a read of the next segment under the same operation must not
     /// take the timer of the one before.
     timer: Option<u64>,
+    /// The sealed tail its find-tail found, if the loglet was sealed.
+    sealed_at: Option<LogletOffset>,
 }
 
 /// A read of one loglet waiting for its find-tail: the loglet, and `[from, to)` in its
@@ -84,6 +86,19 @@ pub struct Loglets {
     /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
     /// check the seal, as Restate's remote loglet does once it "maybe sealed".
     maybe_sealed: BTreeSet<LogletId>,
+    /// The tail this node knows of each loglet it does not sequence (Restate's per-node
+    /// loglet client's known global tail): from its find-tails, seals and reads; a loglet
+    /// it never looked at is known only as [`OLDEST`].
+    known_tails: BTreeMap<LogletId, LogletOffset>,
+}
+
+/// What bounds a loglet's trim.
+#[derive(Debug, Clone, Copy)]
+pub enum TrimBound {
+    /// The tail this node knows of the loglet (Restate's `TrimTask`).
+    KnownTail,
+    /// A tail the log level just found (or the segment's end the chain knows).
+    Found(LogletOffset),
 }
 
 impl Loglets {
@@ -135,10 +150,54 @@ impl Loglets {
         self.start_task(ctx, op, Kind::FindTail, params, 0);
     }
 
-    /// Trims the loglet up to `point`, as a task (which asks the sequencer for the tail).
-    pub fn trim(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams, point: LogletOffset) {
-        self.ensure_local_sequencer(ctx, &params);
-        self.start_task(ctx, op, Kind::Trim, params, point);
+    /// Trims the loglet up to `point`, clamped below the tail `bound` gives: with the tail
+    /// this node knows, a clamp that leaves nothing sends nothing and answers trimmed to 0
+    /// (Restate's `TrimTask`, and #5377 on a node that never looked at the loglet).
+    pub fn trim(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        params: ReplicatedParams,
+        point: LogletOffset,
+        bound: TrimBound,
+    ) {
+        let tail = match bound {
+            TrimBound::Found(tail) => tail,
+            TrimBound::KnownTail => self.known_tail(&params),
+        };
+        let clamped = point.min(tail.saturating_sub(1));
+        if clamped < OLDEST {
+            if matches!(bound, TrimBound::KnownTail) && point >= OLDEST {
+                ctx.env.reached(
+                    RacePoint::TrimClampedToZero,
+                    &format!(
+                        "trim of loglet {} to {point} clamped to nothing: this node knows its tail only as {tail}",
+                        fmt_loglet(params.loglet_id)
+                    ),
+                );
+            }
+            return ctx.finish(op, LogletOutcome::Trimmed(0));
+        }
+        let ack = ctx.shared.settings.trim_ack;
+        let (task, out) = Task::trim(op, params, clamped, tail, ack);
+        self.tasks.insert(op, (task, None));
+        self.run_task(ctx, op, out);
+    }
+
+    /// The tail this node knows of a loglet: its sequencer's, if it runs here; else what
+    /// its own find-tails, seals and reads saw.
+    fn known_tail(&self, params: &ReplicatedParams) -> LogletOffset {
+        let local = self
+            .sequencers
+            .get(&params.loglet_id)
+            .map(Sequencer::known_tail)
+            .unwrap_or(OLDEST);
+        let seen = self
+            .known_tails
+            .get(&params.loglet_id)
+            .copied()
+            .unwrap_or(OLDEST);
+        local.max(seen)
     }
 
     /// Reads `[from, to)` of the loglet. `to_is_sealed`: the range ends at or below a
@@ -154,11 +213,11 @@ impl Loglets {
         to_is_sealed: bool,
     ) {
         if to_is_sealed {
-            return self.start_read(ctx, op, &params, from, to);
+            return self.start_read(ctx, op, &params, from, to, None);
         }
         self.ensure_local_sequencer(ctx, &params);
         if from >= to {
-            return ctx.finish(op, LogletOutcome::Records(Vec::new()));
+            return ctx.finish(op, no_records(None));
         }
         self.reads_awaiting_tail.insert(
             op,
@@ -234,14 +293,21 @@ impl Loglets {
                     }
                 }
                 TaskOut::Done(result) => {
-                    self.tasks.remove(&op);
+                    let task = self.tasks.remove(&op).map(|(task, _)| task);
+                    if let Some(task) = &task {
+                        self.learn(ctx, task, &result);
+                    }
                     let Some(read) = self.reads_awaiting_tail.remove(&op) else {
                         return ctx.finish(op, result);
                     };
                     // The read's find-tail is done: read up to the tail, or fail with it.
+                    let to = |tail: LogletOffset| read.to.min(tail);
                     return match result {
-                        LogletOutcome::Tail(TailState::Open(tail) | TailState::Sealed(tail)) => {
-                            self.start_read(ctx, op, &read.params, read.from, read.to.min(tail))
+                        LogletOutcome::Tail(TailState::Open(tail)) => {
+                            self.start_read(ctx, op, &read.params, read.from, to(tail), None)
+                        }
+                        LogletOutcome::Tail(TailState::Sealed(tail)) => {
+                            self.start_read(ctx, op, &read.params, read.from, to(tail), Some(tail))
                         }
                         other => ctx.finish(op, other),
                     };
@@ -352,11 +418,12 @@ impl Loglets {
         params: &ReplicatedParams,
         from: LogletOffset,
         to: LogletOffset,
+        sealed_at: Option<LogletOffset>,
     ) {
         // `from` is at least OLDEST already (the log level sees to it); the tail may leave
         // nothing.
         if from >= to {
-            return ctx.finish(op, LogletOutcome::Records(Vec::new()));
+            return ctx.finish(op, no_records(sealed_at));
         }
         let reader = Reader {
             loglet: params.loglet_id,
@@ -366,6 +433,7 @@ impl Loglets {
             trimmed_to: 0,
             f_majority: params.nodeset.len() + 1 - params.replication as usize,
             timer: None,
+            sealed_at,
         };
         let nodes: Vec<NodeId> = params.nodeset.clone();
         self.readers.insert(op, reader);
@@ -454,6 +522,41 @@ impl Loglets {
             .into_iter()
             .filter(|(offset, _)| *offset > trimmed_to)
             .collect();
-        ctx.finish(op, LogletOutcome::Records(records));
+        let sealed_at = reader.sealed_at;
+        ctx.finish(op, LogletOutcome::Records { records, sealed_at });
+    }
+}
+
+fn no_records(sealed_at: Option<LogletOffset>) -> LogletOutcome {
+    LogletOutcome::Records {
+        records: Vec::new(),
+        sealed_at,
+    }
+}
+
+impl Loglets {
+    /// What a finished task teaches this node: the loglet's tail; and whether a trim was
+    /// answered before every log-server took it.
+    fn learn(&mut self, ctx: &mut Ctx, task: &Task, result: &LogletOutcome) {
+        let loglet = task.loglet();
+        match result {
+            LogletOutcome::Tail(TailState::Open(t) | TailState::Sealed(t))
+            | LogletOutcome::Sealed(TailState::Open(t) | TailState::Sealed(t)) => {
+                let known = self.known_tails.entry(loglet).or_insert(OLDEST);
+                *known = (*known).max(*t);
+            }
+            LogletOutcome::Trimmed(point) => {
+                if let Some((took, of)) = task.trimmed_on().filter(|(took, of)| took < of) {
+                    ctx.env.reached(
+                        RacePoint::TrimAckedAtQuorum,
+                        &format!(
+                            "trim of loglet {} to {point} done on {took} of {of} log-servers; the rest still on their way",
+                            fmt_loglet(loglet)
+                        ),
+                    );
+                }
+            }
+            _ => {}
+        }
     }
 }

@@ -11,6 +11,7 @@
 //! `reconfiguration-needed`, and a read stops at it.
 
 mod appender;
+mod chain_seal;
 mod loglets;
 mod seal_and_extend;
 
@@ -31,9 +32,11 @@ use crate::chain::{self, ChainView, Located, OLDEST_LSN, SegmentRef};
 use crate::ctx::Ctx;
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
+use crate::settings::TrimClamp;
 
 use appender::Holding;
-use loglets::Loglets;
+use chain_seal::{AwaitingChain, SealChainOp};
+use loglets::{Loglets, TrimBound};
 
 /// Operations the node starts itself (an appender's seal-and-extend) have ids from here
 /// on: the host's are small, and nothing of these is ever completed to the host.
@@ -79,23 +82,30 @@ impl Seg {
     }
 }
 
-/// A read across segments: one segment at a time, oldest first, on the chain as it was
-/// when the read began.
+/// A read across segments: one segment at a time, oldest first, each found in the chain
+/// as the node caches it when the read gets there (as Restate's read stream looks the next
+/// segment up in the live Logs); a read that found its tail loglet sealed waits for the
+/// chain to move (R8).
 struct ReadOp {
-    chain: Chain,
+    log: LogId,
     /// The end of the read (exclusive).
     to: Lsn,
     /// The segment being read, and where its range ends (its sealed tail, or `to`).
     current: Seg,
     current_end: Option<Lsn>,
+    /// Where the read of the current segment began.
+    current_from: Lsn,
     records: Vec<ReadRecord>,
+    /// Waiting for the chain to go on past a sealed tail loglet.
+    awaiting: Option<AwaitingChain>,
 }
 
 /// A trim across segments (Restate's `Bifrost::trim`): every loglet whose segment starts
-/// at or below the point, oldest first, each up to the point (within its segment).
+/// at or below the point, oldest first, each up to the point (within its segment) and
+/// below the tail that bounds it.
 struct TrimOp {
     current: Seg,
-    next: VecDeque<(Seg, ReplicatedParams, LogletOffset)>,
+    next: VecDeque<(Seg, ReplicatedParams, LogletOffset, TrimBound)>,
 }
 
 /// A seal-and-extend (Restate's `BifrostAdmin::seal_and_extend_chain`), between its two
@@ -111,8 +121,18 @@ struct SealAndExtendOp {
 
 /// What the log level keeps of an operation while the loglet level runs it.
 enum LogOp {
-    /// An append, a seal or a find-tail on one segment: the loglet's answer, in LSNs.
+    /// An append or a seal on one segment: the loglet's answer, in LSNs.
     OnSegment(Seg),
+    /// A find-tail on the tail segment (which seals the chain when it finds the loglet
+    /// sealed and the chain open, R8).
+    FindTail {
+        seg: Seg,
+        log: LogId,
+    },
+    /// A find-tail waiting for the chain seal it asked for; then it looks again.
+    FindTailSealingChain(LogId),
+    /// The node's own operation that seals a chain for a reader or a find-tail.
+    SealingChain(SealChainOp),
     /// An append that recovers (it has a strategy), on its segment.
     Appending {
         seg: Seg,
@@ -142,6 +162,14 @@ pub struct Client {
     checked_version: Version,
     /// The next id of the node's own operations.
     next_own: u64,
+    /// Chain seals with the chain writer: the node's own operation, and the read or
+    /// find-tail that waits for it.
+    chain_seals: BTreeMap<OpId, OpId>,
+    /// Reads waiting for the chain to move, and their grace timers.
+    awaiting_chain: BTreeMap<OpId, Option<u64>>,
+    /// Trims finding the log's tail first (`bifrost.trim_clamp = find-tail`): their log
+    /// and point.
+    trims_after_tail: BTreeMap<OpId, (LogId, Lsn)>,
     /// The cheating test guest's lists (see `test_guests/cheat.rs`).
     #[cfg(feature = "list-on-client")]
     cheat: crate::test_guests::cheat::ListLogs,
@@ -192,14 +220,13 @@ impl Client {
             let result = self.cheat.answer(log, request);
             return answer(ctx, op, result);
         }
-        // Only a read keeps the chain (it reads segment after segment); the rest use it now.
         #[allow(unreachable_code)]
         match request {
             Op::Append(append) => self.append(ctx, op, chain, append),
-            Op::Seal(_) => self.on_tail(ctx, op, chain, Loglets::seal, OpResult::Sealed),
-            Op::FindTail(_) => self.on_tail(ctx, op, chain, Loglets::find_tail, OpResult::Tail),
-            Op::Read((_, from, to)) => self.read(ctx, op, chain.clone(), from, to),
-            Op::Trim((_, point)) => self.trim(ctx, op, chain, point),
+            Op::Seal(_) => self.seal(ctx, op, chain),
+            Op::FindTail(log) => self.find_tail(ctx, metadata, op, log),
+            Op::Read((log, from, to)) => self.read(ctx, metadata, op, log, from, to),
+            Op::Trim((log, point)) => self.trim(ctx, metadata, op, log, point),
             Op::SealAndExtend(_) | Op::WaitForMetadata(_) => unreachable!("handled above"),
         }
     }
@@ -228,22 +255,58 @@ impl Client {
         }
     }
 
-    /// A seal or a find-tail: on the tail segment's loglet, or answered by the seal marker.
-    fn on_tail(
-        &mut self,
-        ctx: &mut Ctx,
-        op: OpId,
-        chain: &Chain,
-        run: fn(&mut Loglets, &mut Ctx, OpId, ReplicatedParams),
-        result: fn(ChainTail) -> OpResult,
-    ) {
+    /// A seal of the tail segment's loglet (the loglet's own seal, as Restate's loglet
+    /// tests run it: the chain is not sealed), or the seal marker's tail.
+    fn seal(&mut self, ctx: &mut Ctx, op: OpId, chain: &Chain) {
         match Self::tail_loglet(chain) {
             Ok((seg, params)) => {
                 self.ops.insert(op, LogOp::OnSegment(seg));
-                run(&mut self.loglets, ctx, op, params);
+                self.loglets.seal(ctx, op, params);
             }
-            Err(Ok(sealed)) => answer(ctx, op, result(sealed)),
+            Err(Ok(sealed)) => answer(ctx, op, OpResult::Sealed(sealed)),
             Err(Err(error)) => answer(ctx, op, failed(error)),
+        }
+    }
+
+    /// A find-tail (Restate's `find_tail`, consistent): the tail segment's loglet, or the
+    /// seal marker's tail.
+    fn find_tail(&mut self, ctx: &mut Ctx, metadata: &MetadataCache, op: OpId, log: LogId) {
+        let Some(chain) = metadata.chain(log) else {
+            let error = failed(ClientError::UnknownLog(log));
+            return self.tail_answered(ctx, metadata, op, error);
+        };
+        match Self::tail_loglet(chain) {
+            Ok((seg, params)) => {
+                self.ops.insert(op, LogOp::FindTail { seg, log });
+                self.loglets.find_tail(ctx, op, params);
+            }
+            Err(Ok(sealed)) => self.tail_answered(ctx, metadata, op, OpResult::Tail(sealed)),
+            Err(Err(error)) => self.tail_answered(ctx, metadata, op, failed(error)),
+        }
+    }
+
+    /// A find-tail's answer: to the host, or to the trim that waited for it.
+    fn tail_answered(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &MetadataCache,
+        op: OpId,
+        result: OpResult,
+    ) {
+        let Some((log, point)) = self.trims_after_tail.remove(&op) else {
+            return answer(ctx, op, result);
+        };
+        let tail = match result {
+            OpResult::Tail(tail) => sealed_lsn(&tail),
+            OpResult::Failed(error) => return answer(ctx, op, failed(error)),
+            other => {
+                let why = format!("the trim's find-tail answered {other:?}");
+                return answer(ctx, op, failed(ClientError::Internal(why)));
+            }
+        };
+        match metadata.chain(log) {
+            Some(chain) => self.trim_segments(ctx, op, chain, point, Some(tail)),
+            None => answer(ctx, op, failed(ClientError::UnknownLog(log))),
         }
     }
 
@@ -270,26 +333,39 @@ impl Client {
 
     /// Reads `[from, to)` across segments; a `from` of 0 (no record's LSN) reads from the
     /// oldest, as Restate's read stream resets it.
-    fn read(&mut self, ctx: &mut Ctx, op: OpId, chain: Chain, from: Lsn, to: Lsn) {
+    fn read(
+        &mut self,
+        ctx: &mut Ctx,
+        metadata: &mut MetadataCache,
+        op: OpId,
+        log: LogId,
+        from: Lsn,
+        to: Lsn,
+    ) {
         let from = from.max(OLDEST_LSN);
         let read = ReadOp {
-            chain,
+            log,
             to,
             current: Seg { base: 0, index: 0 },
             current_end: None,
+            current_from: from,
             records: Vec::new(),
+            awaiting: None,
         };
         self.ops.insert(op, LogOp::Read(read));
-        self.read_segment(ctx, op, from);
+        self.read_segment(ctx, metadata, op, from);
     }
 
     /// Reads the part of the read's range that lies in the segment holding `from`, or
     /// completes the read when nothing is left.
-    fn read_segment(&mut self, ctx: &mut Ctx, op: OpId, from: Lsn) {
+    fn read_segment(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache, op: OpId, from: Lsn) {
         let Some(LogOp::Read(read)) = self.ops.get_mut(&op) else {
             return;
         };
-        let view = ChainView(&read.chain);
+        let Some(chain) = metadata.chain(read.log) else {
+            return self.end_read(ctx, op);
+        };
+        let view = ChainView(chain);
         let segment = match view.locate(from) {
             Some(Located::Segment(s)) => s,
             // Trimmed away with its segments: the log goes on at the first base.
@@ -301,7 +377,13 @@ impl Client {
         };
         let from = from.max(segment.base());
         let Some(params) = segment.params().cloned() else {
-            // The seal marker (or a segment with no loglet): nothing is written there.
+            // The seal marker (or a segment with no loglet): nothing is written there. A
+            // node that knows its chain is behind waits for the newer one first (R8).
+            if segment.is_seal_marker() && from < read.to && metadata.behind() {
+                read.awaiting = Some(AwaitingChain::at_marker(from, segment.index()));
+                self.awaiting_chain.insert(op, None);
+                return self.check_chain_moved(ctx, metadata, op);
+            }
             return self.end_read(ctx, op);
         };
         let Some(from_offset) = segment.offset_of(from) else {
@@ -315,6 +397,7 @@ impl Client {
         let to_offset = segment.offset_of(to).unwrap_or(LogletOffset::MAX);
         read.current = Seg::of(&segment);
         read.current_end = segment.end.filter(|&end| end < read.to);
+        read.current_from = from;
         self.loglets
             .read(ctx, op, params, from_offset, to_offset, to_is_sealed);
     }
@@ -330,11 +413,40 @@ impl Client {
         answer(ctx, op, failed(error));
     }
 
-    /// Trims every segment that starts at or below `point`, oldest first; a point before
-    /// every segment goes to the first one (which answers it as its loglet does).
-    fn trim(&mut self, ctx: &mut Ctx, op: OpId, chain: &Chain, point: Lsn) {
+    /// A trim: with `bifrost.trim_clamp = known-tail` (Restate's), each loglet clamps it
+    /// below the tail this node knows of it; with `find-tail`, the log's tail is found
+    /// first (bringing a stale chain up to date, R8) and bounds every segment.
+    fn trim(&mut self, ctx: &mut Ctx, metadata: &MetadataCache, op: OpId, log: LogId, point: Lsn) {
+        match ctx.shared.settings.trim_clamp {
+            TrimClamp::KnownTail => match metadata.chain(log) {
+                Some(chain) => self.trim_segments(ctx, op, chain, point, None),
+                None => answer(ctx, op, failed(ClientError::UnknownLog(log))),
+            },
+            TrimClamp::FindTail => {
+                self.trims_after_tail.insert(op, (log, point));
+                self.find_tail(ctx, metadata, op, log);
+            }
+        }
+    }
+
+    /// Trims every segment that starts at or below `point`, oldest first (a point before
+    /// every segment goes to the first one, which answers it as its loglet does): each up
+    /// to the point within it, below the log's `tail` when one was found, else below the
+    /// tail this node knows of its loglet.
+    fn trim_segments(
+        &mut self,
+        ctx: &mut Ctx,
+        op: OpId,
+        chain: &Chain,
+        point: Lsn,
+        tail: Option<Lsn>,
+    ) {
+        let point = match tail {
+            Some(tail) => point.min(tail.saturating_sub(1)),
+            None => point,
+        };
         let view = ChainView(chain);
-        let mut loglets: VecDeque<(Seg, ReplicatedParams, LogletOffset)> = view
+        let mut loglets: VecDeque<(Seg, ReplicatedParams, LogletOffset, TrimBound)> = view
             .segments()
             .enumerate()
             .filter(|(i, s)| s.base() <= point || *i == 0)
@@ -348,10 +460,19 @@ impl Client {
                 };
                 let offset = (within + 1).saturating_sub(s.base());
                 let offset = LogletOffset::try_from(offset).unwrap_or(LogletOffset::MAX);
-                Some((Seg::of(&s), params, offset))
+                // A found tail bounds the segment at its end, or at the tail in the last.
+                let bound = match tail {
+                    Some(tail) => {
+                        let end = s.end.unwrap_or(tail);
+                        let end = (end + 1).saturating_sub(s.base());
+                        TrimBound::Found(LogletOffset::try_from(end).unwrap_or(LogletOffset::MAX))
+                    }
+                    None => TrimBound::KnownTail,
+                };
+                Some((Seg::of(&s), params, offset, bound))
             })
             .collect();
-        let Some((seg, params, offset)) = loglets.pop_front() else {
+        let Some((seg, params, offset, bound)) = loglets.pop_front() else {
             let why = format!("log {} has no loglet to trim", chain.log_id);
             return answer(ctx, op, failed(ClientError::Unsupported(why)));
         };
@@ -362,22 +483,31 @@ impl Client {
                 next: loglets,
             }),
         );
-        self.loglets.trim(ctx, op, params, offset);
+        self.loglets.trim(ctx, op, params, offset, bound);
     }
 
     /// Hands the outcomes of loglet-level operations ended during the last event to the
     /// operations they belong to (answered in LSNs, or carried on), and starts the
     /// seal-and-extends whose version has come.
     pub fn settle(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache) {
-        // The chain writer's answers: to the host, or to the node's own operations.
+        // The chain writer's answers: to the host, to the node's own operations, or to
+        // the read or find-tail that waits for a chain seal.
         for (op, result) in std::mem::take(&mut ctx.shared.chain_answers) {
-            answer(ctx, op, result);
+            match self.chain_seals.remove(&op) {
+                Some(waiter) => self.on_chain_sealed(ctx, metadata, waiter, result),
+                None => answer(ctx, op, result),
+            }
         }
         // Holders look again at each new Logs version, and when their pause is over.
         let version = metadata.version();
         if version != self.checked_version {
             self.checked_version = version;
             self.due.extend(self.holding.keys());
+            // So do the reads waiting for the chain to move.
+            let reads: Vec<OpId> = self.awaiting_chain.keys().copied().collect();
+            for op in reads {
+                self.check_chain_moved(ctx, metadata, op);
+            }
         }
         if !self.due.is_empty() {
             let mut due = std::mem::take(&mut self.due);
@@ -416,6 +546,7 @@ impl Client {
         let Some(log_op) = self.ops.remove(&op) else {
             return;
         };
+        let find_tail = matches!(log_op, LogOp::FindTail { .. });
         let result = match (log_op, outcome) {
             (
                 LogOp::Appending {
@@ -436,6 +567,9 @@ impl Client {
             }
             (LogOp::Appending { seg, .. }, LogletOutcome::Appended(offset)) => {
                 OpResult::Appended(seg.lsn(offset))
+            }
+            (LogOp::SealingChain(sealing), outcome) => {
+                return self.chain_loglet_sealed(ctx, metadata, op, sealing, outcome);
             }
             (_, LogletOutcome::Failed(error)) => failed(error),
             (LogOp::Appending { .. }, other) => failed(ClientError::Internal(format!(
@@ -458,16 +592,22 @@ impl Client {
             (LogOp::SealAndExtend(_), other) => failed(ClientError::Internal(format!(
                 "the seal answered {other:?}"
             ))),
+            (LogOp::FindTail { seg, log }, LogletOutcome::Tail(TailState::Sealed(offset))) => {
+                return self.tail_found_sealed(ctx, metadata, op, log, seg, seg.lsn(offset));
+            }
+            (LogOp::FindTail { seg, .. }, LogletOutcome::Tail(state)) => {
+                OpResult::Tail(seg.tail(state))
+            }
             (LogOp::OnSegment(seg), outcome) => match outcome {
                 LogletOutcome::Appended(offset) => OpResult::Appended(seg.lsn(offset)),
                 LogletOutcome::Sealed(state) => OpResult::Sealed(seg.tail(state)),
                 LogletOutcome::Tail(state) => OpResult::Tail(seg.tail(state)),
                 LogletOutcome::Trimmed(offset) => OpResult::Trimmed(seg.lsn(offset)),
-                LogletOutcome::Records(_) | LogletOutcome::Failed(_) => failed(
+                LogletOutcome::Records { .. } | LogletOutcome::Failed(_) => failed(
                     ClientError::Internal("a loglet answered out of turn".into()),
                 ),
             },
-            (LogOp::Read(mut read), LogletOutcome::Records(records)) => {
+            (LogOp::Read(mut read), LogletOutcome::Records { records, sealed_at }) => {
                 let seg = read.current;
                 read.records
                     .extend(records.into_iter().map(|(offset, payload)| ReadRecord {
@@ -475,24 +615,45 @@ impl Client {
                         payload,
                     }));
                 let next = read.current_end;
+                // The tail loglet is sealed below the end of the read and the chain did not
+                // say so: wait for the chain to go on (R8).
+                let stopped_at = sealed_at
+                    .map(|tail| seg.lsn(tail).max(read.current_from))
+                    .filter(|&tail| next.is_none() && tail < read.to);
+                if let Some(from) = stopped_at {
+                    read.awaiting = Some(AwaitingChain::new(from, seg.index));
+                }
                 self.ops.insert(op, LogOp::Read(read));
+                if stopped_at.is_some() {
+                    self.awaiting_chain.insert(op, None);
+                    return self.check_chain_moved(ctx, metadata, op);
+                }
                 return match next {
-                    Some(next) => self.read_segment(ctx, op, next),
+                    Some(next) => self.read_segment(ctx, metadata, op, next),
                     None => self.end_read(ctx, op),
                 };
             }
             (LogOp::Trim(mut trim), LogletOutcome::Trimmed(offset)) => {
-                let Some((seg, params, point)) = trim.next.pop_front() else {
+                let Some((seg, params, point, bound)) = trim.next.pop_front() else {
                     return answer(ctx, op, OpResult::Trimmed(trim.current.lsn(offset)));
                 };
                 trim.current = seg;
                 self.ops.insert(op, LogOp::Trim(trim));
-                return self.loglets.trim(ctx, op, params, point);
+                return self.loglets.trim(ctx, op, params, point, bound);
             }
-            (LogOp::Read(_) | LogOp::Trim(_), _) => failed(ClientError::Internal(
+            (
+                LogOp::Read(_)
+                | LogOp::Trim(_)
+                | LogOp::FindTail { .. }
+                | LogOp::FindTailSealingChain(_),
+                _,
+            ) => failed(ClientError::Internal(
                 "a loglet answered out of turn".into(),
             )),
         };
+        if find_tail {
+            return self.tail_answered(ctx, metadata, op, result);
+        }
         answer(ctx, op, result);
     }
 
@@ -525,12 +686,23 @@ impl Client {
         self.loglets.on_durable(ctx, id);
     }
 
-    /// A timer of the client part fired: a holder's pause, or the loglets'.
-    pub fn on_timer(&mut self, ctx: &mut Ctx, id: u64) {
+    /// A timer of the client part fired: a holder's pause, a reader's grace before it
+    /// seals the chain, or the loglets'.
+    pub fn on_timer(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache, id: u64) {
         if let Some(holder) = self.holding.values().find(|h| h.timer == Some(id)) {
             return self.due.push(holder.op);
         }
+        if let Some((&op, _)) = self.awaiting_chain.iter().find(|(_, t)| **t == Some(id)) {
+            return self.grace_over(ctx, metadata, op);
+        }
         self.loglets.on_timer(ctx, id);
+    }
+
+    /// The id of the node's next own operation.
+    fn own_op(&mut self) -> OpId {
+        let own = OWN_OPS + self.next_own;
+        self.next_own += 1;
+        own
     }
 }
 

@@ -11,7 +11,7 @@ use crate::bindings::logsandbox::node::types::Lsn;
 use crate::chain::ChainView;
 use crate::ctx::Ctx;
 use crate::metadata::cache::MetadataCache;
-use crate::metadata::chain_writer::Extend;
+use crate::metadata::chain_writer::{Command, Extend};
 
 impl Client {
     /// Seal-and-extend, step 0: wait for `min-version`, then check the tail segment and
@@ -102,15 +102,15 @@ impl Client {
             replication,
             nodeset,
         };
-        metadata.extend(
+        metadata.change_chain(
             ctx,
-            Extend {
+            Command::Extend(Extend {
                 op,
                 log: request.log,
                 expected_index: sealed.index,
                 base,
                 params,
-            },
+            }),
         );
     }
 }

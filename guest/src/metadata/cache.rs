@@ -23,7 +23,7 @@ use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, NodeId, RequestId, SimTime, Version,
 };
 use crate::ctx::Ctx;
-use crate::metadata::chain_writer::{ChainWriter, Extend, Written};
+use crate::metadata::chain_writer::{ChainWriter, Command, Written};
 use crate::metadata::store_call::{Ask, CallTimer, StoreCall};
 use crate::metadata::update_task::UpdateTask;
 use crate::metadata::{INVALID, MIN};
@@ -78,6 +78,12 @@ impl MetadataCache {
             kind: MetadataKind::Logs,
             version: self.version(),
         }]
+    }
+
+    /// Whether the node knows of a newer Logs than the one it caches (a peer advertised
+    /// it, or the store refused a put over it), and is fetching it.
+    pub fn behind(&self) -> bool {
+        self.task.observed_version() > self.version()
     }
 
     /// The cached chain of `log`, if the cached Logs has it.
@@ -242,8 +248,9 @@ impl MetadataCache {
         self.task.on_timer(ctx, id, cached, self.last_update);
     }
 
-    /// Hands a chain extension to the chain writer, which completes its operation.
-    pub fn extend(&mut self, ctx: &mut Ctx, command: Extend) {
+    /// Hands a chain change (an extension, a seal) to the chain writer, which completes
+    /// its operation.
+    pub fn change_chain(&mut self, ctx: &mut Ctx, command: Command) {
         self.writer.enqueue(ctx, command);
     }
 

@@ -3,14 +3,18 @@
 //! *cached* Logs and writes the result at the next version with `matches-version` of the
 //! cached one. On a failed precondition it declares the next version observed, waits for
 //! the cache to reach it (from a peer or the store), and tries again on that value, where
-//! a command whose segment is no longer the tail fails `segment-mismatch`.
+//! a command whose segment is no longer the tail fails `segment-mismatch`. The commands:
+//! extend the chain (a seal-and-extend's second step) and seal it with the marker (a reader
+//! or a find-tail that found the tail loglet sealed and the chain open, R8).
 //!
 //! A command handed over is carried out even if its caller goes away: the writer answers
 //! it (through `ctx.shared.chain_answers`) whatever became of the caller.
 
 use std::collections::VecDeque;
 
-use crate::bindings::logsandbox::node::client::{ClientError, Extended, OpId, OpResult};
+use crate::bindings::logsandbox::node::client::{
+    ChainTail, ClientError, Extended, LogTail, OpId, OpResult,
+};
 use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::metadata::{
     Logs, MetadataValue, Precondition, ReplicatedParams, StoreError, StoreResponse,
@@ -41,13 +45,63 @@ pub struct Extend {
     pub params: ReplicatedParams,
 }
 
-/// A put on the wire, with the commands it carries and their new segments.
+/// Seal `log`'s chain at `tail` with the seal marker, if its tail is still segment
+/// `expected_index` (the one whose loglet is sealed); completes `op` with `sealed`, the
+/// chain's sealed tail (Restate's `seal_log_chain`, as a reader or a find-tail runs it).
+#[derive(Debug, Clone)]
+pub struct SealChain {
+    /// The operation the writer completes.
+    pub op: OpId,
+    /// The log.
+    pub log: LogId,
+    /// The tail segment whose loglet is sealed.
+    pub expected_index: SegmentIndex,
+    /// The loglet's sealed tail, as an LSN.
+    pub tail: Lsn,
+}
+
+/// A change of one chain, queued for the next put.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Add a segment (a seal-and-extend's second step).
+    Extend(Extend),
+    /// Put the seal marker (a reader's or a find-tail's chain seal).
+    Seal(SealChain),
+}
+
+impl Command {
+    fn op(&self) -> OpId {
+        match self {
+            Command::Extend(c) => c.op,
+            Command::Seal(c) => c.op,
+        }
+    }
+
+    fn log(&self) -> LogId {
+        match self {
+            Command::Extend(c) => c.log,
+            Command::Seal(c) => c.log,
+        }
+    }
+}
+
+/// What a command did to the value being built: the answer its operation gets once the
+/// put is done (an extension's version is filled in then), and whether it changed the
+/// chain at all.
+struct Applied {
+    command: Command,
+    answer: OpResult,
+    changed: bool,
+    what: String,
+}
+
+/// A put on the wire, with the commands it carries and their answers.
 struct InFlight {
     call: StoreCall,
     /// The version it was made from (its precondition).
     from: Version,
     value: Logs,
-    applied: Vec<(Extend, SegmentIndex)>,
+    applied: Vec<Applied>,
 }
 
 /// What the cache must do after the writer heard from the store.
@@ -64,7 +118,7 @@ pub enum Written {
 /// The chain writer's queue and its put in flight.
 #[derive(Default)]
 pub struct ChainWriter {
-    queue: VecDeque<Extend>,
+    queue: VecDeque<Command>,
     inflight: Option<InFlight>,
     /// After a failed precondition: the cached version must reach this first.
     waiting_for: Option<Version>,
@@ -75,7 +129,7 @@ pub struct ChainWriter {
 
 impl ChainWriter {
     /// Queues a command; the flush follows at once, in a later call.
-    pub fn enqueue(&mut self, ctx: &mut Ctx, command: Extend) {
+    pub fn enqueue(&mut self, ctx: &mut Ctx, command: Command) {
         self.queue.push_back(command);
         self.arm(ctx);
     }
@@ -130,10 +184,10 @@ impl ChainWriter {
         }
         let Some(cached) = cached else {
             for command in self.queue.drain(..) {
-                let error = ClientError::UnknownLog(command.log);
+                let error = ClientError::UnknownLog(command.log());
                 ctx.shared
                     .chain_answers
-                    .push((command.op, OpResult::Failed(error)));
+                    .push((command.op(), OpResult::Failed(error)));
             }
             return;
         };
@@ -144,26 +198,26 @@ impl ChainWriter {
         let take = self.queue.len().min(BATCH);
         for command in self.queue.drain(..take).collect::<Vec<_>>() {
             match apply(&mut value, &command) {
-                Ok(index) => applied.push((command, index)),
+                Ok(done) => applied.push(done),
                 Err(error) => ctx
                     .shared
                     .chain_answers
-                    .push((command.op, OpResult::Failed(error))),
+                    .push((command.op(), OpResult::Failed(error))),
             }
         }
-        if applied.is_empty() {
+        if !applied.iter().any(|a| a.changed) {
+            // Nothing to write (a chain sealed already): the answers stand as they are.
+            for done in applied {
+                ctx.shared
+                    .chain_answers
+                    .push((done.command.op(), done.answer));
+            }
             return self.arm_if_queued(ctx);
         }
-        let what: Vec<String> = applied
+        let what: Vec<&str> = applied
             .iter()
-            .map(|(c, index)| {
-                format!(
-                    "log {} segment {index} ({}) from LSN {}",
-                    c.log,
-                    fmt_loglet(c.params.loglet_id),
-                    c.base
-                )
-            })
+            .filter(|a| a.changed)
+            .map(|a| a.what.as_str())
             .collect();
         let precondition = if mutants::EXTEND_WITHOUT_CAS {
             Precondition::None
@@ -200,15 +254,15 @@ impl ChainWriter {
         match response {
             StoreResponse::PutDone => {
                 let version = flight.value.version;
-                for (command, index) in flight.applied {
-                    let extended = Extended {
-                        segment_index: index,
-                        base_lsn: command.base,
-                        version,
+                for done in flight.applied {
+                    let answer = match done.answer {
+                        OpResult::Extended(extended) => OpResult::Extended(Extended {
+                            version,
+                            ..extended
+                        }),
+                        other => other,
                     };
-                    ctx.shared
-                        .chain_answers
-                        .push((command.op, OpResult::Extended(extended)));
+                    ctx.shared.chain_answers.push((done.command.op(), answer));
                 }
                 self.arm_if_queued(ctx);
                 Written::Offer(MetadataValue::Logs(flight.value))
@@ -224,8 +278,8 @@ impl ChainWriter {
                         flight.from
                     ),
                 );
-                for (command, _) in flight.applied.into_iter().rev() {
-                    self.queue.push_front(command);
+                for done in flight.applied.into_iter().rev() {
+                    self.queue.push_front(done.command);
                 }
                 self.waiting_for = Some(next);
                 Written::Behind(next)
@@ -241,22 +295,22 @@ impl ChainWriter {
                 Written::Nothing
             }
             StoreResponse::Failed(StoreError::Terminal(why)) => {
-                for (command, _) in flight.applied {
+                for done in flight.applied {
                     let error = ClientError::Internal(format!("the chain put failed: {why}"));
                     ctx.shared
                         .chain_answers
-                        .push((command.op, OpResult::Failed(error)));
+                        .push((done.command.op(), OpResult::Failed(error)));
                 }
                 self.arm_if_queued(ctx);
                 Written::Nothing
             }
             StoreResponse::Value(_) => {
-                for (command, _) in flight.applied {
+                for done in flight.applied {
                     let error =
                         ClientError::Internal("the store answered a put with a value".into());
                     ctx.shared
                         .chain_answers
-                        .push((command.op, OpResult::Failed(error)));
+                        .push((done.command.op(), OpResult::Failed(error)));
                 }
                 self.arm_if_queued(ctx);
                 Written::Nothing
@@ -265,21 +319,56 @@ impl ChainWriter {
     }
 }
 
-/// Applies one extension to `logs`: its chain's tail must still be the segment the caller
-/// sealed (else `segment-mismatch`), and the chain's own rules must take it.
-fn apply(logs: &mut Logs, command: &Extend) -> Result<SegmentIndex, ClientError> {
+/// Applies one command to `logs`: its chain's tail must still be the segment the caller
+/// sealed (else `segment-mismatch`), and the chain's own rules must take the change.
+fn apply(logs: &mut Logs, command: &Command) -> Result<Applied, ClientError> {
+    let log = command.log();
     let chain = logs
         .chains
         .iter_mut()
-        .find(|c| c.log_id == command.log)
-        .ok_or(ClientError::UnknownLog(command.log))?;
+        .find(|c| c.log_id == log)
+        .ok_or(ClientError::UnknownLog(log))?;
     let tail = ChainView(chain)
         .tail()
         .map(|t| t.index())
-        .ok_or(ClientError::UnknownLog(command.log))?;
-    if tail != command.expected_index {
+        .ok_or(ClientError::UnknownLog(log))?;
+    let expected = match command {
+        Command::Extend(c) => c.expected_index,
+        Command::Seal(c) => c.expected_index,
+    };
+    if tail != expected {
         return Err(ClientError::SegmentMismatch(tail));
     }
-    chain::extend(chain, command.base, command.params.clone())
-        .map_err(|e| ClientError::Internal(format!("log {}: {e}", command.log)))
+    let refused = |e: chain::ChainError| ClientError::Internal(format!("log {log}: {e}"));
+    match command {
+        Command::Extend(c) => {
+            let index = chain::extend(chain, c.base, c.params.clone()).map_err(refused)?;
+            Ok(Applied {
+                what: format!(
+                    "log {log} segment {index} ({}) from LSN {}",
+                    fmt_loglet(c.params.loglet_id),
+                    c.base
+                ),
+                answer: OpResult::Extended(Extended {
+                    segment_index: index,
+                    base_lsn: c.base,
+                    version: 0,
+                }),
+                changed: true,
+                command: command.clone(),
+            })
+        }
+        Command::Seal(c) => {
+            let (sealed_at, changed) = chain::seal(chain, c.tail).map_err(refused)?;
+            Ok(Applied {
+                what: format!("log {log} sealed at LSN {sealed_at}"),
+                answer: OpResult::Sealed(ChainTail {
+                    segment_index: tail,
+                    tail: LogTail::Sealed(sealed_at),
+                }),
+                changed,
+                command: command.clone(),
+            })
+        }
+    }
 }

@@ -90,6 +90,11 @@ impl UpdateTask {
         self.tick(ctx, cached, last_update);
     }
 
+    /// The newest version observed (advertised by a peer, or learnt otherwise).
+    pub fn observed_version(&self) -> Version {
+        self.observed.version
+    }
+
     /// A version advertised by `peer` (or learnt with no peer to ask). Returns true when it
     /// is a new version newer than the cached one: the caller then ticks at once.
     pub fn observe(

@@ -254,6 +254,15 @@ impl Sequencer {
         }
     }
 
+    /// The tail this sequencer knows: its published sealed tail, else its known global
+    /// tail (what a trim on this node is clamped below).
+    pub fn known_tail(&self) -> LogletOffset {
+        match self.state {
+            State::Sealed(t) => t,
+            _ => self.known_global_tail,
+        }
+    }
+
     /// The tail: open at the known global tail, or the published sealed tail. While a seal
     /// is under way the answer waits for it: the loglet is sealed on an f-majority, and an
     /// open tail would contradict the sealed one others may already report.

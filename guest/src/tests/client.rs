@@ -3,8 +3,8 @@
 //! and where the chain knows a sealed tail the loglet is not asked.
 
 use super::{
-    Harness, SEQ, answer, append_to, client_with_logs, completions, info, marker, rh, segment,
-    sent_requests,
+    Harness, SEQ, advertise, answer, append_to, client_with_logs, completions, give_peer_logs,
+    info, marker, rh, segment, sent_requests,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{
@@ -264,8 +264,6 @@ fn a_preferred_appender_on_a_sealed_chain_extends_it_itself_and_appends_to_the_n
 #[test]
 fn a_wait_appender_backs_off_from_10ms_doubling_and_appends_once_a_new_segment_arrives() {
     use crate::bindings::logsandbox::node::client::{Append, RecoveryStrategy};
-    use crate::bindings::logsandbox::node::messages::{Body, Message, MetadataVersion};
-    use crate::bindings::logsandbox::node::metadata::MetadataKind;
     use crate::time::MILLIS;
     let mut h = client_with_logs(chain_logs(vec![segment(1, 0), marker(3, 0)]));
     let append = Append {
@@ -292,28 +290,11 @@ fn a_wait_appender_backs_off_from_10ms_doubling_and_appends_once_a_new_segment_a
         );
     }
     // N1 advertises v4 (somebody extended the chain); the node fetches it from N1.
-    let hello = Message {
-        versions: vec![MetadataVersion {
-            kind: MetadataKind::Logs,
-            version: 4,
-        }],
-        body: Body::HelloAck,
-    };
-    let fx = h.handle(vec![Event::Message((1, hello))]);
-    let ask = super::sent(&fx)
-        .find_map(|(to, body)| match body {
-            Body::GetMetadata((id, _, _)) if to == 1 => Some(*id),
-            _ => None,
-        })
-        .expect("the node asks N1 for v4");
+    let fx = advertise(&mut h, 1, 4);
     let MetadataValue::Logs(mut v4) = chain_logs(vec![segment(1, 0), segment(3, 1)]);
     v4.version = 4;
-    let update = Message {
-        versions: vec![],
-        body: Body::MetadataUpdate((ask, Some(MetadataValue::Logs(v4)))),
-    };
     // The new Logs version: the holder looks at once and appends to segment 1's loglet.
-    let fx = h.handle(vec![Event::Message((1, update))]);
+    let fx = give_peer_logs(&mut h, &fx, 1, v4);
     assert!(
         sent_requests(&fx).iter().any(|(_, _, r)| matches!(
             r,

@@ -12,14 +12,15 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 };
 use crate::bindings::logsandbox::node::messages::{Body, Message, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::{
-    Chain, Logs, MetadataKind, MetadataValue, ProviderKind, ReplicatedParams, Segment,
-    StoreResponse,
+    Chain, Logs, MetadataKind, MetadataValue, Precondition, ProviderKind, ReplicatedParams,
+    Segment, StoreResponse,
 };
 use crate::bindings::logsandbox::node::types::Status;
 use crate::env::testing::{Effect, MemEnv};
 use crate::node::Node;
 
 mod chain;
+mod chain_seal;
 mod client;
 mod log_server;
 mod metadata;
@@ -28,6 +29,7 @@ mod proptests;
 mod seal_and_extend;
 mod sequencer;
 mod tasks;
+mod trims;
 
 const LOGLET: u64 = 0;
 
@@ -250,7 +252,16 @@ fn client_with_logs(value: MetadataValue) -> Harness {
 
 /// Client node `id` (N5 hosts the sequencer, N6 does not) with the Logs cached.
 fn node_with_logs(id: u32, value: MetadataValue) -> Harness {
-    let mut h = Harness::new(id, Roles::CLIENT);
+    node_with_logs_and_settings(id, value, &[])
+}
+
+/// [`node_with_logs`], with guest settings.
+fn node_with_logs_and_settings(
+    id: u32,
+    value: MetadataValue,
+    settings: &[(&str, &str)],
+) -> Harness {
+    let mut h = Harness::with_settings(id, Roles::CLIENT, settings);
     let fx = h.handle(vec![Event::ClientRequest((
         1,
         Op::WaitForMetadata((MetadataKind::Logs, 1)),
@@ -353,4 +364,93 @@ fn answer_repair_infos(h: &mut Harness, fx: &[Effect], tails: &[(u32, u32, u32)]
         last = answer(h, node, *id, info(local, global, true));
     }
     last
+}
+
+/// The chain puts in `effects`: request id, value, precondition.
+pub(crate) fn puts(effects: &[Effect]) -> Vec<(u64, MetadataValue, Precondition)> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::MetadataPut(id, _, value, precondition) => {
+                Some((*id, value.clone(), *precondition))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Drives a chain seal (a find-tail's or a reader's, R8) of a loglet sealed at `tail` to its
+/// end: every log-server answers a Seal or an info request sealed at `tail` (all alike:
+/// nothing to repair), the sequencer answers a check with that tail, the chain writer's
+/// flush fires, the store takes the put. Returns every effect on the way and the puts.
+fn drive_chain_seal(
+    h: &mut Harness,
+    fx: Vec<Effect>,
+    tail: u32,
+) -> (Vec<Effect>, Vec<(u64, MetadataValue, Precondition)>) {
+    use crate::bindings::logsandbox::node::types::TailState;
+    let mut all = fx.clone();
+    let mut pending = fx;
+    let mut made = Vec::new();
+    for _ in 0..16 {
+        let mut next = Vec::new();
+        for (to, id, request) in sent_requests(&pending) {
+            let reply = match request {
+                Request::Seal(_) => Reply::Sealed(rh(tail, tail, true, Status::Ok)),
+                Request::GetLogletInfo(_) => info(tail, tail, true),
+                _ => continue,
+            };
+            next.extend(answer(h, to, id, reply));
+        }
+        if sent(&pending).any(|(_, b)| matches!(b, Body::GetSequencerState(_))) {
+            let state = SequencerAnswer::Tail(TailState::Sealed(tail));
+            next.extend(sequencer_answers(h, &pending, state));
+        }
+        let now = h.now;
+        for (id, at) in timers(&pending) {
+            if at == now {
+                next.extend(h.handle_at(now, vec![Event::Timer(id)]));
+            }
+        }
+        for put in puts(&pending) {
+            let done = Event::MetadataResponse((put.0, StoreResponse::PutDone));
+            made.push(put);
+            next.extend(h.handle(vec![done]));
+        }
+        if next.is_empty() {
+            break;
+        }
+        all.extend(next.iter().cloned());
+        pending = next;
+    }
+    (all, made)
+}
+
+/// Peer `peer` advertises Logs `version` in a message header; returns what the node did
+/// (it asks that peer for the value).
+fn advertise(h: &mut Harness, peer: u32, version: u32) -> Vec<Effect> {
+    use crate::bindings::logsandbox::node::messages::MetadataVersion;
+    let hello = Message {
+        versions: vec![MetadataVersion {
+            kind: MetadataKind::Logs,
+            version,
+        }],
+        body: Body::HelloAck,
+    };
+    h.handle(vec![Event::Message((peer, hello))])
+}
+
+/// Answers the node's GetMetadata to `peer` (in `fx`) with `logs`.
+fn give_peer_logs(h: &mut Harness, fx: &[Effect], peer: u32, logs: Logs) -> Vec<Effect> {
+    let ask = sent(fx)
+        .find_map(|(to, body)| match body {
+            Body::GetMetadata((id, _, _)) if to == peer => Some(*id),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("the node asks N{peer} for the Logs: {fx:?}"));
+    let update = Message {
+        versions: vec![],
+        body: Body::MetadataUpdate((ask, Some(MetadataValue::Logs(logs)))),
+    };
+    h.handle(vec![Event::Message((peer, update))])
 }

@@ -3,8 +3,8 @@
 //! failed precondition waits for the next version and tries again on it.
 
 use super::{
-    Harness, answer, completions, hear_from_sequencer, logs, node_with_logs, rh, sent_requests,
-    sequencer_answers, store_fetch, timers,
+    Harness, answer, completions, hear_from_sequencer, logs, node_with_logs, puts, rh,
+    sent_requests, sequencer_answers, store_fetch, timers,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{
@@ -35,18 +35,6 @@ fn reached(effects: &[Effect]) -> Vec<RacePoint> {
         .iter()
         .filter_map(|e| match e {
             Effect::Reached(point, _) => Some(*point),
-            _ => None,
-        })
-        .collect()
-}
-
-fn puts(effects: &[Effect]) -> Vec<(u64, MetadataValue, Precondition)> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::MetadataPut(id, _, value, precondition) => {
-                Some((*id, value.clone(), *precondition))
-            }
             _ => None,
         })
         .collect()

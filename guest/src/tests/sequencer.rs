@@ -130,26 +130,6 @@ fn a_remote_find_tail_takes_the_sequencers_tail_without_asking_the_log_servers()
 }
 
 #[test]
-fn a_trim_at_or_beyond_the_sequencers_tail_is_refused_before_any_log_server_sees_it() {
-    let mut h = node_with_logs(6, logs(1, true));
-    hear_from_sequencer(&mut h);
-    let fx = h.handle(vec![Event::ClientRequest((2, Op::Trim((0, 9))))]);
-    let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Open(9)));
-    assert!(sent_requests(&fx).is_empty(), "no Trim is sent");
-    assert!(matches!(
-        completions(&fx)[..],
-        [(2, OpResult::Failed(ClientError::Malformed(_)))]
-    ));
-    // Below the tail: a Trim to every log-server, carrying the sequencer's global tail.
-    let fx = h.handle(vec![Event::ClientRequest((3, Op::Trim((0, 5))))]);
-    let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Open(9)));
-    let trims = sent_requests(&fx);
-    assert_eq!(trims.len(), 3);
-    assert!(trims.iter().all(|(_, _, r)| matches!(r,
-        Request::Trim(t) if t.trim_point == 5 && t.header.known_global_tail == 9)));
-}
-
-#[test]
 fn a_remote_seal_has_the_sequencer_check_it_and_reports_the_published_tail() {
     let mut h = node_with_logs(6, logs(1, true));
     hear_from_sequencer(&mut h);

@@ -1,8 +1,9 @@
 //! Client tasks without the sequencer: find-tail with repair, trim; remote seals.
 
 use super::{
-    answer, answer_repair_infos, append_to, client_with_logs, completions, hear_from_sequencer,
-    info, logs, node_with_logs, rh, sent, sent_requests, sequencer_answers, store_fetch,
+    answer, answer_repair_infos, append_to, client_with_logs, completions, drive_chain_seal,
+    hear_from_sequencer, info, logs, node_with_logs, rh, sent, sent_requests, sequencer_answers,
+    store_fetch,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{ChainTail, ClientError, LogTail, Op, OpResult};
@@ -91,6 +92,11 @@ fn remote_find_tail_repairs_the_gap_of_a_sealed_loglet_before_answering() {
     );
     assert!(completions(&fx).is_empty(), "answered only once repaired");
     let fx = answer(&mut h, 2, *id, Reply::Stored(rh(5, 4, true, Status::Ok)));
+    // The loglet is sealed at 5 and the chain is open: the find-tail seals the chain (R8)
+    // and answers from the marker.
+    assert!(completions(&fx).is_empty());
+    let (fx, puts) = drive_chain_seal(&mut h, fx, 5);
+    assert_eq!(puts.len(), 1, "one chain put, the seal marker");
     assert!(matches!(
         completions(&fx)[..],
         [(
@@ -143,38 +149,6 @@ fn remote_find_tail_helps_seal_when_only_some_are_sealed_and_is_open_when_none_i
 }
 
 #[test]
-fn a_trim_refused_by_any_log_server_fails_malformed() {
-    let mut h = node_with_logs(6, logs(1, true));
-    let asks = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Trim((0, 99))))]));
-    assert!(
-        asks.iter()
-            .all(|(_, _, r)| matches!(r, Request::Trim(t) if t.trim_point == 99))
-    );
-    answer(
-        &mut h,
-        1,
-        asks[0].1,
-        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
-    );
-    answer(
-        &mut h,
-        2,
-        asks[1].1,
-        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
-    );
-    let fx = answer(
-        &mut h,
-        3,
-        asks[2].1,
-        Reply::Trimmed(rh(5, 5, true, Status::Malformed)),
-    );
-    assert!(matches!(
-        completions(&fx)[..],
-        [(2, OpResult::Failed(ClientError::Malformed(_)))]
-    ));
-}
-
-#[test]
 fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
     use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
     let mut h = client_with_logs(logs(1, true));
@@ -212,6 +186,8 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
     assert!(completions(&fx).is_empty());
     let fx = h.durable();
+    assert!(completions(&fx).is_empty(), "the chain is sealed first");
+    let (fx, _) = drive_chain_seal(&mut h, fx, 1);
     assert!(matches!(
         completions(&fx)[..],
         [(
@@ -229,8 +205,18 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
         fetch,
         StoreResponse::Value(Some(logs(1, true))),
     ))]);
+    let fx = h.handle(vec![Event::ClientRequest((
+        4,
+        Op::Append(append_to(0, b"b".to_vec())),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(4, OpResult::Failed(ClientError::Sealed))]
+    ));
     let fx = h.handle(vec![Event::ClientRequest((5, Op::FindTail(0)))]);
     assert!(sent_requests(&fx).is_empty());
+    // The chain (v1, as the store gave it) is still open: the find-tail seals it.
+    let (fx, _) = drive_chain_seal(&mut h, fx, 1);
     assert!(
         matches!(
             completions(&fx)[..],
@@ -244,14 +230,6 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
         ),
         "{fx:?}"
     );
-    let fx = h.handle(vec![Event::ClientRequest((
-        4,
-        Op::Append(append_to(0, b"b".to_vec())),
-    ))]);
-    assert!(matches!(
-        completions(&fx)[..],
-        [(4, OpResult::Failed(ClientError::Sealed))]
-    ));
 }
 
 #[test]

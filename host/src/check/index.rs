@@ -47,6 +47,8 @@ pub struct TrimSeen<'a> {
     pub point: Lsn,
     /// The trim point in force, when acknowledged.
     pub acknowledged: Option<Lsn>,
+    /// Refused as malformed (at or beyond a tail).
+    pub refused: bool,
     /// The operation.
     pub op: &'a OpRecord,
 }
@@ -153,18 +155,20 @@ impl<'a> HistoryIndex<'a> {
                     })
                 }
                 (Op::Trim(_, point), result) => {
+                    // Even a refused trim may be in force below its point: a trim goes
+                    // segment by segment, and a later one refusing does not undo the
+                    // earlier ones (as Restate's `Bifrost::trim`).
                     let refused =
                         matches!(result, Some(OpResult::Failed(ClientError::Malformed(_))));
-                    if !refused {
-                        facts.trims.push(TrimSeen {
-                            point: *point,
-                            acknowledged: match result {
-                                Some(OpResult::Trimmed(p)) => Some(*p),
-                                _ => None,
-                            },
-                            op,
-                        });
-                    }
+                    facts.trims.push(TrimSeen {
+                        point: *point,
+                        acknowledged: match result {
+                            Some(OpResult::Trimmed(p)) => Some(*p),
+                            _ => None,
+                        },
+                        refused,
+                        op,
+                    });
                 }
                 (Op::SealAndExtend(_), Some(OpResult::Extended(e))) => {
                     facts.extensions.push((e.segment_index, e.base_lsn));

@@ -1,9 +1,11 @@
 //! Trims:
 //! - `trims_within_the_tail`: a trim at or beyond a sealed tail (where no later segment
-//!   goes on) must be refused, since it would cut records to come;
+//!   goes on) must be refused or clamped below it, since it would cut records to come;
 //! - `reads_after_trim`: a read invoked after a trim was acknowledged returns no record at
-//!   or below the trim point in force.
+//!   or below the trim point in force: the point asked for, as far as the records
+//!   acknowledged before the trim reach (the host's facts, not the guest's answer).
 
+use super::index::{LogFacts, TrimSeen};
 use super::{Check, CheckResult, HistoryIndex, first_ten};
 use crate::op::Lsn;
 
@@ -20,14 +22,17 @@ fn within_the_tail(history: &HistoryIndex) -> CheckResult {
     let mut trims = 0;
     let mut beyond = Vec::new();
     for (log, facts) in &history.logs {
-        trims += facts.trims.len();
+        trims += facts.trims.iter().filter(|t| !t.refused).count();
         for t in &facts.trims {
             // Beyond a seal with no segment after it: the trim would cut records to come.
-            if let Some(tail) = facts.beyond_a_seal(t.point)
-                && t.acknowledged.is_some()
-            {
+            // Judged at the point the trim answered in force (a trim may clamp the point
+            // asked for to the tail it knows, as Restate's does).
+            let Some(in_force) = t.acknowledged else {
+                continue;
+            };
+            if let Some(tail) = facts.beyond_a_seal(in_force.min(t.point)) {
                 beyond.push(format!(
-                    "log {log}: {} to {} accepted, sealed tail {tail}",
+                    "log {log}: {} to {} accepted (in force: {in_force}), sealed tail {tail}",
                     t.op.id, t.point
                 ));
             }
@@ -49,18 +54,35 @@ fn within_the_tail(history: &HistoryIndex) -> CheckResult {
     )
 }
 
+/// The point an acknowledged trim must have put in force, by the host's own facts: the
+/// point asked for, as far as records acknowledged before the trim was invoked reach (a
+/// trim may clamp below the tail, never below what it knew was written); or the point the
+/// guest answered, when higher. A trim answered as done that left such records readable
+/// (Restate #5377: a fresh client's clamp to nothing) fails `reads_after_trim`.
+fn in_force(trim: &TrimSeen, facts: &LogFacts) -> Option<Lsn> {
+    let answered = trim.acknowledged?;
+    let written = facts
+        .acks
+        .iter()
+        .filter(|a| a.op.precedes(trim.op))
+        .map(|a| a.lsn)
+        .max()
+        .unwrap_or(0);
+    Some(answered.max(trim.point.min(written)))
+}
+
 fn reads_after_trim(history: &HistoryIndex) -> CheckResult {
     let mut judged = 0;
     let mut problems = Vec::new();
     for (log, facts) in &history.logs {
         for read in &facts.reads {
-            let point = facts
+            let trim = facts
                 .trims
                 .iter()
                 .filter(|t| t.op.precedes(read.op))
-                .filter_map(|t| t.acknowledged)
-                .max();
-            let Some(point) = point else { continue };
+                .filter_map(|t| Some((in_force(t, facts)?, t)))
+                .max_by_key(|(point, _)| *point);
+            let Some((point, trim)) = trim else { continue };
             judged += 1;
             let below: Vec<Lsn> = read
                 .records
@@ -70,8 +92,11 @@ fn reads_after_trim(history: &HistoryIndex) -> CheckResult {
                 .collect();
             if !below.is_empty() {
                 problems.push(format!(
-                    "log {log}: {} after the trim to {point} returned trimmed records {:?}",
+                    "log {log}: {} after {} (trim to {}, answered trimmed to {}) returned records at or below {point}: {:?}",
                     read.op.id,
+                    trim.op.id,
+                    trim.point,
+                    trim.acknowledged.unwrap_or(0),
                     first_ten(&below)
                 ));
             }

@@ -78,6 +78,22 @@ pub const BUILTIN: &[(&str, &str)] = &[
         "store-4523-fixed",
         include_str!("../../../scenarios/store-4523-fixed.toml"),
     ),
+    (
+        "trim-3890",
+        include_str!("../../../scenarios/trim-3890.toml"),
+    ),
+    (
+        "trim-3890-fixed",
+        include_str!("../../../scenarios/trim-3890-fixed.toml"),
+    ),
+    (
+        "trim-5377",
+        include_str!("../../../scenarios/trim-5377.toml"),
+    ),
+    (
+        "trim-5377-fixed",
+        include_str!("../../../scenarios/trim-5377-fixed.toml"),
+    ),
 ];
 
 /// The names of the built-in scenarios.

@@ -8,8 +8,8 @@
 //! 4. When every appender reached the barrier, they resume and the main task seals.
 //! 5. An append right after the seal must fail Sealed; find-tail must report sealed.
 //! 6. Once every appender and the watcher stopped, the main task reads `[OLDEST, tail)`.
-//! 7. With `workload.trim`: a trim beyond the tail (must be refused), a trim to half the
-//!    tail, and a second read.
+//! 7. With `workload.trim`: a trim beyond the tail (clamped below it, or refused; never in
+//!    force at or past it), a trim to half the tail, and a second read.
 //!
 //! Appends go to the sequencer's node. With `cluster.remote_client`, the main task's
 //! seal, find-tails, trims and reads, and the watcher, run on that other client node:
@@ -48,7 +48,8 @@ pub struct AppendAfterSealConfig {
     pub seal_delay: Duration,
     /// Pause between the seal and the append that must fail.
     pub after_seal_pause: Duration,
-    /// After the read: a trim beyond the tail (must be refused), a trim to half, a read.
+    /// After the read: a trim beyond the tail (clamped below it, or refused), a trim to
+    /// half, a read.
     pub trim: bool,
     /// The Logs version the client waits for before its first find-tail.
     pub wait_version: Version,

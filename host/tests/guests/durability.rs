@@ -30,6 +30,11 @@ fn a_guest_that_keeps_the_log_on_the_client_fails_durability_in_every_scenario_t
             .iter()
             .find(|c| c.name == "acknowledged_durable")
             .unwrap_or_else(|| panic!("{name}: no durability check in {:?}", report.checks));
+        if durable.detail == "no acknowledged record to look for" {
+            // Every record acknowledged was trimmed (the trim races' stories).
+            assert!(name.starts_with("trim-"), "{name}: {}", durable.detail);
+            continue;
+        }
         assert!(!durable.pass, "{name}: {}", durable.detail);
         assert!(
             durable

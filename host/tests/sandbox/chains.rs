@@ -177,6 +177,9 @@ name = "partial-seal"
 faults = [
     { on = "loglet-sealed", on_node = 6, at = "0", action = "crash", node = 6 },
 ]
+# The loglet's own find-tail: Bifrost's would seal the chain (R8) and close the story.
+[guest]
+bifrost.find_tail = "loglet"
 [cluster]
 log_servers = 3
 sequencer = 5

@@ -140,6 +140,30 @@ pub const GUEST_KEYS: &[GuestKey] = &[
         "an appender holding for a new segment re-checks the chain after this long, doubling",
     ),
     ms("bifrost.append_retry_max_ms", 1, "1000", "up to this long"),
+    GuestKey {
+        name: "bifrost.find_tail",
+        kind: GuestKind::OneOf(&["seal-chain", "loglet"]),
+        default: "seal-chain",
+        meaning: "seal-chain: a find-tail that finds the tail loglet sealed on an open chain seals the chain and looks again (Restate's Bifrost::find_tail); loglet: the loglet's sealed tail stands, as Restate's loglet-level tests call it",
+    },
+    GuestKey {
+        name: "bifrost.trim_clamp",
+        kind: GuestKind::OneOf(&["known-tail", "find-tail"]),
+        default: "known-tail",
+        meaning: "known-tail: a loglet's trim is clamped to this node's known tail of it, nothing sent when that leaves nothing (Restate, #5377); find-tail: the trim finds the log's tail first",
+    },
+    GuestKey {
+        name: "bifrost.trim_ack",
+        kind: GuestKind::OneOf(&["write-quorum", "all"]),
+        default: "write-quorum",
+        meaning: "write-quorum: a loglet's trim is done at the first write quorum, the rest on their way (Restate, #3890); all: once every log-server took it",
+    },
+    ms(
+        "bifrost.seal_chain_grace_ms",
+        1,
+        "5000",
+        "a read that finds its tail loglet sealed and the chain open waits this long (+ up to 50%), then seals the chain",
+    ),
 ];
 
 /// The setting named `name` (without `guest.`).

@@ -1,0 +1,302 @@
+//! Readers and find-tails seal the chain (R8): a tail loglet found sealed on an open chain
+//! is where the log may go on elsewhere. A find-tail seals the chain and looks again (on
+//! the marker, or on the newer chain that made its seal fail); a read waits for the chain
+//! to move, and seals it itself after its grace period.
+
+use super::{
+    Effect, Harness, advertise, completions, drive_chain_seal, give_peer_logs, info, marker,
+    node_with_logs, puts, segment, sent_requests, store_fetch, timers,
+};
+use crate::bindings::exports::logsandbox::node::node::Event;
+use crate::bindings::logsandbox::node::client::{ChainTail, LogTail, Op, OpResult};
+use crate::bindings::logsandbox::node::log_server_protocol::{
+    LogRecord, RecordBody, Records, Reply, Request,
+};
+use crate::bindings::logsandbox::node::metadata::{
+    Chain, Logs, MetadataValue, ProviderKind, Segment, StoreError, StoreResponse,
+};
+use crate::bindings::logsandbox::node::types::Status;
+use crate::time::MILLIS;
+
+fn logs_at(version: u32, segments: Vec<Segment>) -> Logs {
+    Logs {
+        version,
+        chains: vec![Chain {
+            log_id: 0,
+            segments,
+        }],
+    }
+}
+
+/// N6 (not the sequencer, which it never heard from) with log 0 on one open segment.
+fn n6() -> Harness {
+    node_with_logs(6, MetadataValue::Logs(logs_at(3, vec![segment(1, 0)])))
+}
+
+/// Every log-server answers the GetLogletInfo in `fx`: sealed, local tail `tail`.
+fn all_sealed_at(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
+    let mut all = Vec::new();
+    for (to, id, request) in sent_requests(fx) {
+        if matches!(request, Request::GetLogletInfo(_)) {
+            all.extend(super::answer(h, to, id, info(tail, tail, true)));
+        }
+    }
+    all
+}
+
+/// Every log-server answers the GetRecords in `fx` with offsets `1..tail` of the loglet.
+fn serve(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
+    let mut all = Vec::new();
+    for (to, id, request) in sent_requests(fx) {
+        let Request::GetRecords(g) = request else {
+            continue;
+        };
+        let records = (g.from_offset..=g.to_offset.min(tail - 1))
+            .map(|o| LogRecord {
+                offset: o,
+                body: RecordBody::Data(format!("{}:{o}", g.header.loglet_id).into_bytes()),
+            })
+            .collect();
+        let reply = Reply::Records(Records {
+            header: super::rh(tail, tail, true, Status::Ok),
+            next_offset: g.to_offset + 1,
+            records,
+        });
+        all.extend(super::answer(h, to, id, reply));
+    }
+    all
+}
+
+fn lsns(result: &OpResult) -> Vec<u64> {
+    match result {
+        OpResult::Records(records) => records.iter().map(|r| r.lsn).collect(),
+        other => panic!("not records: {other:?}"),
+    }
+}
+
+#[test]
+fn a_find_tail_that_finds_the_tail_loglet_sealed_seals_the_chain_and_answers_from_the_marker() {
+    let mut h = n6();
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    let fx = all_sealed_at(&mut h, &fx, 5);
+    assert!(
+        completions(&fx).is_empty(),
+        "a sealed loglet on an open chain is not the log's tail yet"
+    );
+    let (fx, made) = drive_chain_seal(&mut h, fx, 5);
+    let [(_, MetadataValue::Logs(v4), _)] = &made[..] else {
+        panic!("one chain put: {made:?}")
+    };
+    assert_eq!(v4.version, 4);
+    let shape: Vec<(u64, u32, ProviderKind)> = v4.chains[0]
+        .segments
+        .iter()
+        .map(|s| (s.base_lsn, s.index, s.provider))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (1, 0, ProviderKind::Replicated),
+            (5, 0, ProviderKind::Sealed)
+        ],
+        "the seal marker at the loglet's sealed tail"
+    );
+    assert!(matches!(
+        completions(&fx)[..],
+        [(
+            2,
+            OpResult::Tail(ChainTail {
+                segment_index: 0,
+                tail: LogTail::Sealed(5)
+            })
+        )]
+    ));
+}
+
+#[test]
+fn a_find_tail_on_a_chain_that_moved_elsewhere_looks_again_on_the_newer_chain() {
+    let mut h = n6();
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    let fx = all_sealed_at(&mut h, &fx, 5);
+    // Its chain seal: the loglet seal goes through, the put over v3 fails: someone
+    // extended the chain meanwhile (v4: segment 1 from LSN 5).
+    let mut fx_all = fx;
+    let put = loop {
+        if let Some(put) = puts(&fx_all).into_iter().next() {
+            break put;
+        }
+        fx_all = step_chain_seal(&mut h, fx_all);
+    };
+    let fx = h.handle(vec![Event::MetadataResponse((
+        put.0,
+        StoreResponse::Failed(StoreError::FailedPrecondition(4)),
+    ))]);
+    let fetch = store_fetch(&fx).expect("the writer waits for v4: the node reads the store");
+    let v4 = logs_at(4, vec![segment(1, 0), segment(5, 1)]);
+    let fx = h.handle(vec![Event::MetadataResponse((
+        fetch,
+        StoreResponse::Value(Some(MetadataValue::Logs(v4))),
+    ))]);
+    // The writer tries again on v4 (its flush, at once): the seal fails
+    // `segment-mismatch`, and the find-tail looks again, at segment 1's loglet.
+    assert!(completions(&fx).is_empty());
+    let now = h.now;
+    let (flush, _) = timers(&fx)
+        .into_iter()
+        .find(|(_, at)| *at == now)
+        .expect("the writer flushes again once v4 is cached");
+    let fx = h.handle_at(now, vec![Event::Timer(flush)]);
+    assert!(
+        puts(&fx).is_empty(),
+        "nothing to write on a chain that moved on"
+    );
+    let asks = sent_requests(&fx);
+    assert!(
+        !asks.is_empty()
+            && asks.iter().all(|(_, _, r)| matches!(
+                r,
+                Request::GetLogletInfo(header) if header.loglet_id == 1
+            )),
+        "{asks:?}"
+    );
+    let mut done = Vec::new();
+    for (to, id, _) in asks {
+        done.extend(super::answer(&mut h, to, id, info(3, 3, false)));
+    }
+    assert!(matches!(
+        completions(&done)[..],
+        [(
+            2,
+            OpResult::Tail(ChainTail {
+                segment_index: 1,
+                tail: LogTail::Open(7)
+            })
+        )]
+    ));
+}
+
+/// One step of a chain seal of a loglet sealed at 5, short of answering the put: the
+/// log-servers answer Seal and GetLogletInfo, zero-delay timers fire.
+fn step_chain_seal(h: &mut Harness, fx: Vec<Effect>) -> Vec<Effect> {
+    let mut next = Vec::new();
+    for (to, id, request) in sent_requests(&fx) {
+        let reply = match request {
+            Request::Seal(_) => Reply::Sealed(super::rh(5, 5, true, Status::Ok)),
+            Request::GetLogletInfo(_) => info(5, 5, true),
+            _ => continue,
+        };
+        next.extend(super::answer(h, to, id, reply));
+    }
+    let now = h.now;
+    for (id, at) in timers(&fx) {
+        if at == now {
+            next.extend(h.handle_at(now, vec![Event::Timer(id)]));
+        }
+    }
+    assert!(!next.is_empty(), "the chain seal stalled: {fx:?}");
+    next
+}
+
+#[test]
+fn a_read_past_a_sealed_tail_loglet_waits_for_the_chain_and_reads_on_in_the_new_segment() {
+    let mut h = n6();
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 8))))]);
+    let fx = all_sealed_at(&mut h, &fx, 5);
+    let fx = serve(&mut h, &fx, 5);
+    assert!(
+        completions(&fx).is_empty(),
+        "LSNs 5..8 may be in a segment this node has not heard of"
+    );
+    assert!(
+        puts(&fx).is_empty(),
+        "no chain seal before the grace period"
+    );
+    // N1 advertises v4 (segment 1 from LSN 5): the read goes on there.
+    let fx = advertise(&mut h, 1, 4);
+    let fx = give_peer_logs(
+        &mut h,
+        &fx,
+        1,
+        logs_at(4, vec![segment(1, 0), segment(5, 1)]),
+    );
+    let asks = sent_requests(&fx);
+    assert!(
+        !asks.is_empty()
+            && asks.iter().all(|(_, _, r)| matches!(
+                r,
+                Request::GetLogletInfo(header) if header.loglet_id == 1
+            )),
+        "a find-tail of segment 1's loglet bounds the rest: {asks:?}"
+    );
+    let mut fx = Vec::new();
+    for (to, id, _) in asks {
+        fx.extend(super::answer(&mut h, to, id, info(3, 3, false)));
+    }
+    let fx = serve(&mut h, &fx, 3);
+    match &completions(&fx)[..] {
+        [(2, result)] => assert_eq!(lsns(result), vec![1, 2, 3, 4, 5, 6]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_read_that_waited_its_grace_period_seals_the_chain_and_ends_at_the_marker() {
+    let mut h = n6();
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 8))))]);
+    let fx = all_sealed_at(&mut h, &fx, 5);
+    let fx = serve(&mut h, &fx, 5);
+    // The grace timer: 5 s plus up to 50%.
+    let now = h.now;
+    let (grace, at) = timers(&fx)
+        .into_iter()
+        .find(|(_, at)| *at >= now + 5_000 * MILLIS && *at <= now + 7_500 * MILLIS)
+        .expect("a grace timer of 5 s + up to 50%");
+    let fx = h.handle_at(at, vec![Event::Timer(grace)]);
+    let (fx, made) = drive_chain_seal(&mut h, fx, 5);
+    let [(_, MetadataValue::Logs(v4), _)] = &made[..] else {
+        panic!("one chain put: {made:?}")
+    };
+    assert_eq!(
+        v4.chains[0]
+            .segments
+            .last()
+            .map(|s| (s.base_lsn, s.provider)),
+        Some((5, ProviderKind::Sealed))
+    );
+    match &completions(&fx)[..] {
+        [(2, result)] => assert_eq!(lsns(result), vec![1, 2, 3, 4]),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_read_at_the_seal_marker_waits_only_while_the_node_knows_a_newer_chain() {
+    // Sealed at 3 by the marker. With nothing newer heard of, a read ends there.
+    let sealed = logs_at(3, vec![segment(1, 0), marker(3, 0)]);
+    let mut h = node_with_logs(6, MetadataValue::Logs(sealed));
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::Read((0, 3, 8))))]);
+    assert!(matches!(&completions(&fx)[..], [(2, OpResult::Records(r))] if r.is_empty()));
+    // N1 advertises v4: a read now waits for it, and reads on in the segment it brings.
+    let fx = advertise(&mut h, 1, 4);
+    let fx = {
+        let mut fx = fx;
+        fx.extend(h.handle(vec![Event::ClientRequest((3, Op::Read((0, 3, 8))))]));
+        fx
+    };
+    assert!(
+        completions(&fx).is_empty(),
+        "the node knows its chain is behind"
+    );
+    let fx = give_peer_logs(
+        &mut h,
+        &fx,
+        1,
+        logs_at(4, vec![segment(1, 0), segment(3, 1)]),
+    );
+    assert!(
+        sent_requests(&fx)
+            .iter()
+            .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(header) if header.loglet_id == 1)),
+        "{fx:?}"
+    );
+}
