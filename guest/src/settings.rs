@@ -15,6 +15,18 @@ pub enum FindTailKind {
     Loglet,
 }
 
+/// What a find-tail or a read does when the cached chain ends with the seal marker
+/// (`bifrost.sealed_chain`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealedChain {
+    /// Restate's: the marker answers (a node that has not heard of a newer chain answers
+    /// from a stale one).
+    Trust,
+    /// Read the Logs from the metadata store first (Restate's `Metadata::sync`), and
+    /// answer from what it brings.
+    Sync,
+}
+
 /// How a client bounds a trim (`bifrost.trim_clamp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TrimClamp {
@@ -81,6 +93,8 @@ pub struct Settings {
     pub seal_chain_grace: u64,
     /// What a find-tail does on a sealed tail loglet of an open chain.
     pub find_tail: FindTailKind,
+    /// What a find-tail or a read does at the chain's seal marker.
+    pub sealed_chain: SealedChain,
     /// How a trim is bounded.
     pub trim_clamp: TrimClamp,
     /// When a loglet's trim is done.
@@ -106,6 +120,7 @@ impl Default for Settings {
             append_retry_max: 1_000 * MILLIS,
             seal_chain_grace: 5_000 * MILLIS,
             find_tail: FindTailKind::SealChain,
+            sealed_chain: SealedChain::Trust,
             trim_clamp: TrimClamp::KnownTail,
             trim_ack: TrimAck::WriteQuorum,
         }
@@ -153,6 +168,14 @@ impl Settings {
                         _ => problems.push(format!(
                             "setting {key}: not seal-chain or loglet: {value:?}"
                         )),
+                    }
+                    continue;
+                }
+                "bifrost.sealed_chain" => {
+                    match value.trim() {
+                        "trust" => self.sealed_chain = SealedChain::Trust,
+                        "sync" => self.sealed_chain = SealedChain::Sync,
+                        _ => problems.push(format!("setting {key}: not trust or sync: {value:?}")),
                     }
                     continue;
                 }

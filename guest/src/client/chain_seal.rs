@@ -254,7 +254,7 @@ impl Client {
             self.awaiting_chain.remove(&op);
             return self.read_segment(ctx, metadata, op, awaiting.resume_from);
         }
-        if awaiting.at_marker && !metadata.behind() {
+        if awaiting.at_marker && !metadata.behind() && !self.must_sync(ctx, op) {
             // Up to date, and still sealed there: the log ends at the marker.
             self.awaiting_chain.remove(&op);
             return self.end_read(ctx, op);

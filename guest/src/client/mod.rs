@@ -15,7 +15,7 @@ mod chain_seal;
 mod loglets;
 mod seal_and_extend;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use crate::bindings::logsandbox::node::client::{
     Append, ChainTail, ClientError, LogTail, Op, OpId, OpResult, ReadRecord, RecoveryStrategy,
@@ -32,7 +32,7 @@ use crate::chain::{self, ChainView, Located, OLDEST_LSN, SegmentRef};
 use crate::ctx::Ctx;
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
-use crate::settings::TrimClamp;
+use crate::settings::{SealedChain, TrimClamp};
 
 use appender::Holding;
 use chain_seal::{AwaitingChain, SealChainOp};
@@ -131,6 +131,9 @@ enum LogOp {
     },
     /// A find-tail waiting for the chain seal it asked for; then it looks again.
     FindTailSealingChain(LogId),
+    /// A find-tail that met the seal marker, waiting for the Logs from the store
+    /// (`bifrost.sealed_chain = sync`); then it looks again.
+    FindTailSyncing(LogId),
     /// The node's own operation that seals a chain for a reader or a find-tail.
     SealingChain(SealChainOp),
     /// An append that recovers (it has a strategy), on its segment.
@@ -170,6 +173,13 @@ pub struct Client {
     /// Trims finding the log's tail first (`bifrost.trim_clamp = find-tail`): their log
     /// and point.
     trims_after_tail: BTreeMap<OpId, (LogId, Lsn)>,
+    /// Operations that met the seal marker and wait for the Logs from the store
+    /// (`bifrost.sealed_chain = sync`), with the store read that answers them once asked.
+    syncs: BTreeMap<OpId, Option<u64>>,
+    /// Operations whose sync is done: the marker they meet now answers.
+    synced: BTreeSet<OpId>,
+    /// The store reads seen at the last look at the syncs.
+    checked_store_reads: u64,
     /// The cheating test guest's lists (see `test_guests/cheat.rs`).
     #[cfg(feature = "list-on-client")]
     cheat: crate::test_guests::cheat::ListLogs,
@@ -280,9 +290,25 @@ impl Client {
                 self.ops.insert(op, LogOp::FindTail { seg, log });
                 self.loglets.find_tail(ctx, op, params);
             }
-            Err(Ok(sealed)) => self.tail_answered(ctx, metadata, op, OpResult::Tail(sealed)),
+            Err(Ok(sealed)) => {
+                if self.must_sync(ctx, op) {
+                    self.ops.insert(op, LogOp::FindTailSyncing(log));
+                    return;
+                }
+                self.tail_answered(ctx, metadata, op, OpResult::Tail(sealed))
+            }
             Err(Err(error)) => self.tail_answered(ctx, metadata, op, failed(error)),
         }
+    }
+
+    /// Whether `op`, at the chain's seal marker, must first read the Logs from the store
+    /// (`bifrost.sealed_chain = sync`, not done yet for it); if so, it is registered.
+    fn must_sync(&mut self, ctx: &Ctx, op: OpId) -> bool {
+        if ctx.shared.settings.sealed_chain != SealedChain::Sync || self.synced.contains(&op) {
+            return false;
+        }
+        self.syncs.entry(op).or_insert(None);
+        true
     }
 
     /// A find-tail's answer: to the host, or to the trim that waited for it.
@@ -293,6 +319,7 @@ impl Client {
         op: OpId,
         result: OpResult,
     ) {
+        self.synced.remove(&op);
         let Some((log, point)) = self.trims_after_tail.remove(&op) else {
             return answer(ctx, op, result);
         };
@@ -379,7 +406,10 @@ impl Client {
         let Some(params) = segment.params().cloned() else {
             // The seal marker (or a segment with no loglet): nothing is written there. A
             // node that knows its chain is behind waits for the newer one first (R8).
-            if segment.is_seal_marker() && from < read.to && metadata.behind() {
+            let waits = segment.is_seal_marker() && from < read.to;
+            let sync =
+                ctx.shared.settings.sealed_chain == SealedChain::Sync && !self.synced.contains(&op);
+            if waits && (metadata.behind() || sync) {
                 read.awaiting = Some(AwaitingChain::at_marker(from, segment.index()));
                 self.awaiting_chain.insert(op, None);
                 return self.check_chain_moved(ctx, metadata, op);
@@ -403,6 +433,7 @@ impl Client {
     }
 
     fn end_read(&mut self, ctx: &mut Ctx, op: OpId) {
+        self.synced.remove(&op);
         if let Some(LogOp::Read(read)) = self.ops.remove(&op) {
             answer(ctx, op, OpResult::Records(read.records));
         }
@@ -528,12 +559,15 @@ impl Client {
                 self.seal_and_extend(ctx, metadata, op, request);
             }
         }
+        self.settle_syncs(ctx, metadata);
         while !ctx.shared.finished.is_empty() {
             let finished = std::mem::take(&mut ctx.shared.finished);
             for (op, outcome) in finished {
                 self.on_outcome(ctx, metadata, op, outcome);
             }
         }
+        // Syncs the outcomes asked for go out now.
+        self.settle_syncs(ctx, metadata);
     }
 
     fn on_outcome(
@@ -645,7 +679,8 @@ impl Client {
                 LogOp::Read(_)
                 | LogOp::Trim(_)
                 | LogOp::FindTail { .. }
-                | LogOp::FindTailSealingChain(_),
+                | LogOp::FindTailSealingChain(_)
+                | LogOp::FindTailSyncing(_),
                 _,
             ) => failed(ClientError::Internal(
                 "a loglet answered out of turn".into(),
@@ -696,6 +731,42 @@ impl Client {
             return self.grace_over(ctx, metadata, op);
         }
         self.loglets.on_timer(ctx, id);
+    }
+
+    /// Asks the store for the Logs for the operations that met the seal marker, and
+    /// carries on those whose read is back: a find-tail looks again, a read checks the
+    /// chain again (both now trust the marker).
+    fn settle_syncs(&mut self, ctx: &mut Ctx, metadata: &mut MetadataCache) {
+        if self.syncs.is_empty() {
+            return;
+        }
+        for token in self.syncs.values_mut().filter(|t| t.is_none()) {
+            *token = Some(metadata.sync(ctx));
+        }
+        let reads = metadata.store_reads();
+        if reads == self.checked_store_reads {
+            return;
+        }
+        self.checked_store_reads = reads;
+        let done: Vec<OpId> = self
+            .syncs
+            .iter()
+            .filter(|(_, t)| t.is_some_and(|t| metadata.synced(t)))
+            .map(|(op, _)| *op)
+            .collect();
+        for op in done {
+            self.syncs.remove(&op);
+            self.synced.insert(op);
+            match self.ops.get(&op) {
+                Some(LogOp::FindTailSyncing(log)) => {
+                    let log = *log;
+                    self.ops.remove(&op);
+                    self.find_tail(ctx, metadata, op, log);
+                }
+                Some(LogOp::Read(_)) => self.check_chain_moved(ctx, metadata, op),
+                _ => {}
+            }
+        }
     }
 
     /// The id of the node's next own operation.

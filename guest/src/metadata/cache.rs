@@ -80,6 +80,23 @@ impl MetadataCache {
         }]
     }
 
+    /// Reads the Logs from the store as of now (Restate's `Metadata::sync`); returns the
+    /// token [`MetadataCache::synced`] takes.
+    pub fn sync(&mut self, ctx: &mut Ctx) -> u64 {
+        self.task.sync(ctx)
+    }
+
+    /// Whether the store read a [`MetadataCache::sync`] asked for brought its value (and
+    /// the cache took it, if it was newer).
+    pub fn synced(&self, token: u64) -> bool {
+        self.task.reads_done() >= token
+    }
+
+    /// Store reads that brought a value so far.
+    pub fn store_reads(&self) -> u64 {
+        self.task.reads_done()
+    }
+
     /// Whether the node knows of a newer Logs than the one it caches (a peer advertised
     /// it, or the store refused a put over it), and is fetching it.
     pub fn behind(&self) -> bool {

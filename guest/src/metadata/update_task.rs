@@ -74,6 +74,12 @@ pub struct UpdateTask {
     /// When the last immediate tick ran: at most one per instant, whatever a peer sends.
     last_immediate: Option<SimTime>,
     store_read: Option<StoreRead>,
+    /// Store reads started, and those that brought a value (a sync waits for one started
+    /// after it asked).
+    reads_started: u64,
+    reads_done: u64,
+    /// A sync asked while a read was in flight: another read follows it.
+    resync: bool,
     /// When a store read last brought a value.
     last_store_read: SimTime,
 }
@@ -187,6 +193,24 @@ impl UpdateTask {
         self.tick = Some(ctx.timer(Part::Metadata, self.period));
     }
 
+    /// Reads the Logs from the store as of now (Restate's `Metadata::sync`): a read starts
+    /// unless one is in flight, and then another follows it. Returns the number of the
+    /// read that answers the sync: it is done once [`UpdateTask::reads_done`] reaches it.
+    pub fn sync(&mut self, ctx: &mut Ctx) -> u64 {
+        let token = self.reads_started + 1;
+        if self.store_read.is_some() {
+            self.resync = true;
+        } else {
+            self.read_store(ctx, "a sync");
+        }
+        token
+    }
+
+    /// Store reads that brought a value so far.
+    pub fn reads_done(&self) -> u64 {
+        self.reads_done
+    }
+
     /// Starts a store read unless one is in flight (the `wait-fetches` mutant's way in).
     pub fn read_store(&mut self, ctx: &mut Ctx, why: &str) {
         if self.store_read.is_some() {
@@ -196,6 +220,7 @@ impl UpdateTask {
             Level::Debug,
             &format!("reading the Logs from the store ({why})"),
         );
+        self.reads_started += 1;
         self.store_read = Some(StoreRead {
             call: StoreCall::start(ctx, Ask::Get),
             terminal: Backoff::new(&ctx.shared.settings),
@@ -244,6 +269,10 @@ impl UpdateTask {
             StoreResponse::Value(Some(value)) => {
                 self.store_read = None;
                 self.last_store_read = ctx.now;
+                self.reads_done += 1;
+                if std::mem::take(&mut self.resync) {
+                    self.read_store(ctx, "a sync");
+                }
                 Some(value)
             }
             StoreResponse::Value(None) => {

@@ -300,3 +300,59 @@ fn a_read_at_the_seal_marker_waits_only_while_the_node_knows_a_newer_chain() {
         "{fx:?}"
     );
 }
+
+#[test]
+fn with_sealed_chain_sync_a_find_tail_at_the_marker_reads_the_logs_from_the_store_first() {
+    use super::node_with_logs_and_settings;
+    let sealed = logs_at(3, vec![segment(1, 0), marker(3, 0)]);
+    let mut h = node_with_logs_and_settings(
+        6,
+        MetadataValue::Logs(sealed),
+        &[("bifrost.sealed_chain", "sync")],
+    );
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    assert!(completions(&fx).is_empty(), "the marker is not trusted yet");
+    let read = store_fetch(&fx).expect("a store read of the Logs");
+    // The store has v4: the chain went on past the marker.
+    let v4 = logs_at(4, vec![segment(1, 0), segment(3, 1)]);
+    let fx = h.handle(vec![Event::MetadataResponse((
+        read,
+        StoreResponse::Value(Some(MetadataValue::Logs(v4))),
+    ))]);
+    let asks = sent_requests(&fx);
+    assert!(
+        !asks.is_empty()
+            && asks.iter().all(|(_, _, r)| matches!(
+                r,
+                Request::GetLogletInfo(header) if header.loglet_id == 1
+            )),
+        "the find-tail looks at segment 1's loglet: {fx:?}"
+    );
+}
+
+#[test]
+fn with_sealed_chain_sync_the_marker_answers_once_the_store_has_nothing_newer() {
+    use super::node_with_logs_and_settings;
+    let sealed = logs_at(3, vec![segment(1, 0), marker(3, 0)]);
+    let mut h = node_with_logs_and_settings(
+        6,
+        MetadataValue::Logs(sealed.clone()),
+        &[("bifrost.sealed_chain", "sync")],
+    );
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    let read = store_fetch(&fx).expect("a store read of the Logs");
+    let fx = h.handle(vec![Event::MetadataResponse((
+        read,
+        StoreResponse::Value(Some(MetadataValue::Logs(sealed))),
+    ))]);
+    assert!(matches!(
+        completions(&fx)[..],
+        [(
+            2,
+            OpResult::Tail(ChainTail {
+                segment_index: 0,
+                tail: LogTail::Sealed(3)
+            })
+        )]
+    ));
+}

@@ -80,14 +80,14 @@ storage = "100us..300us"
 
 #[test]
 fn a_node_that_overruns_its_cpu_bound_crashes_alone_and_the_run_reports_it() {
-    // 14,000 units of fuel per call: enough for a log-server's calls (its start, which
+    // 16,000 units of fuel per call: enough for a log-server's calls (its start, which
     // also reads the settings and runs the metadata update task's first tick, takes a
-    // little over 13,000), not for the sequencer's first round of work.
+    // little over 14,000), not for the sequencer's first round of work.
     let report = run(
         "append-seal-basic",
         None,
         &[
-            "run.fuel_per_call=14000",
+            "run.fuel_per_call=16000",
             "workload.appenders=2",
             "workload.warmup_appends=5",
             "run.time_limit=5s",

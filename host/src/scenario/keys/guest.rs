@@ -147,6 +147,12 @@ pub const GUEST_KEYS: &[GuestKey] = &[
         meaning: "seal-chain: a find-tail that finds the tail loglet sealed on an open chain seals the chain and looks again (Restate's Bifrost::find_tail); loglet: the loglet's sealed tail stands, as Restate's loglet-level tests call it",
     },
     GuestKey {
+        name: "bifrost.sealed_chain",
+        kind: GuestKind::OneOf(&["trust", "sync"]),
+        default: "trust",
+        meaning: "trust: a find-tail or read that meets the chain's seal marker answers from it, stale or not (Restate); sync: the node reads the Logs from the store first",
+    },
+    GuestKey {
         name: "bifrost.trim_clamp",
         kind: GuestKind::OneOf(&["known-tail", "find-tail"]),
         default: "known-tail",
