@@ -39,6 +39,22 @@ fn keys_lists_every_key_with_its_type_default_and_meaning() {
         "{text}"
     );
     assert!(text.contains("guest."), "{text}");
+    // The settings the built-in guest reads, each with its default and its values.
+    for key in logsandbox::scenario::keys::guest::GUEST_KEYS {
+        let name = format!("guest.{}", key.name);
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name.as_str()))
+            .unwrap_or_else(|| panic!("{name} is not listed:\n{text}"));
+        assert!(
+            line.contains(key.default) && line.contains(key.meaning),
+            "{line}"
+        );
+    }
+    assert!(
+        line("guest.bifrost.trim_clamp ").contains("known-tail, find-tail"),
+        "{text}"
+    );
 }
 
 #[test]

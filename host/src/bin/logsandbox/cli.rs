@@ -544,7 +544,25 @@ fn keys_table() -> String {
             key.meaning
         );
     }
-    out += "\nguest.KEY = VALUE    handed to every node as the setting KEY (e.g. guest.metadata.tick_interval_ms)\n";
+    out += "\nguest.KEY = VALUE    handed to every node as the setting KEY (e.g. guest.metadata.tick_interval_ms);\n";
+    out += "                     the built-in guest reads these, each range-checked (others pass through):\n";
+    for key in logsandbox::scenario::keys::guest::GUEST_KEYS {
+        use logsandbox::scenario::keys::guest::GuestKind;
+        let (kind, range) = match key.kind {
+            GuestKind::Millis { min, max } => ("ms", format!("{min}..={max}")),
+            GuestKind::Count { min, max } => ("integer", format!("{min}..={max}")),
+            GuestKind::Bool => ("bool", "true, false".to_string()),
+            GuestKind::OneOf(words) => ("text", words.join(", ")),
+        };
+        out += &format!(
+            "{:<42} {:<7} {:<13} {:<22} {}\n",
+            format!("guest.{}", key.name),
+            kind,
+            key.default,
+            range,
+            key.meaning
+        );
+    }
     out += "faults = [...]       crashes, partitions, holds, latencies, store outages (README, \"Scenarios\")\n";
     out += "[[steps]]            a script of steps (README, \"Scripts\")\n";
     out += "\nA duration is \"5ms\" (units us, ms, s; a bare 0 is zero); a latency is \"5ms\", \"1ms..5ms\" or \"exp:3ms\".\n";
