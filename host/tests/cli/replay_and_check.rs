@@ -147,3 +147,174 @@ fn a_passing_history_passes_and_bad_files_are_bad_input() {
     assert!(stderr(&out).contains("not a directory written by `logsandbox run --out`"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A history written by hand, one event a line: `(type, id, f, value, process, time, node)`.
+fn history(events: &[(&str, u64, &str, serde_json::Value, &str, u64, u32)]) -> String {
+    let entries: Vec<serde_json::Value> = events
+        .iter()
+        .enumerate()
+        .map(|(index, (kind, id, f, value, process, time, node))| {
+            serde_json::json!({
+                "type": kind, "id": id, "f": f, "value": value, "process": process,
+                "time": time, "index": index, "node": node,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(entries).to_string()
+}
+
+#[test]
+fn a_trim_answered_as_clamped_to_nothing_fails_on_the_hosts_facts_and_a_stale_sealed_tail_does_not()
+{
+    use serde_json::json;
+    let dir = common::scratch("check-chain-rules");
+    let file = dir.join("history.json");
+    // Two appends acknowledged, then a trim to 2 that answers `trimmed to 0` (a client
+    // that clamped it to nothing, Restate #5377), then a read that still returns both.
+    let trimmed_to_nothing = history(&[
+        (
+            "invoke",
+            1,
+            "append",
+            json!({"log": 0, "payload": "a"}),
+            "worker-0",
+            0,
+            5,
+        ),
+        ("ok", 1, "append", json!(1), "worker-0", 10, 5),
+        (
+            "invoke",
+            2,
+            "append",
+            json!({"log": 0, "payload": "b"}),
+            "worker-0",
+            20,
+            5,
+        ),
+        ("ok", 2, "append", json!(2), "worker-0", 30, 5),
+        (
+            "invoke",
+            3,
+            "trim",
+            json!({"log": 0, "trim_point": 2}),
+            "worker-1",
+            40,
+            6,
+        ),
+        ("ok", 3, "trim", json!({"trim_point": 0}), "worker-1", 41, 6),
+        (
+            "invoke",
+            4,
+            "read",
+            json!({"log": 0, "from": 1, "to": 3}),
+            "worker-0",
+            50,
+            5,
+        ),
+        (
+            "ok",
+            4,
+            "read",
+            json!([{"lsn": 1, "payload": "a"}, {"lsn": 2, "payload": "b"}]),
+            "worker-0",
+            60,
+            5,
+        ),
+    ]);
+    std::fs::write(&file, trimmed_to_nothing).unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("FAIL reads_after_trim") && text.contains("answered trimmed to 0"),
+        "{text}"
+    );
+
+    // A node that has not seen the chain move on reports segment 0's sealed tail after
+    // another saw segment 1 open: true of segment 0, stale, not a failure.
+    let stale = history(&[
+        (
+            "invoke",
+            1,
+            "find-tail",
+            json!({"log": 0}),
+            "worker-0",
+            0,
+            5,
+        ),
+        (
+            "ok",
+            1,
+            "find-tail",
+            json!({"open": 3, "segment": 1}),
+            "worker-0",
+            10,
+            5,
+        ),
+        (
+            "invoke",
+            2,
+            "find-tail",
+            json!({"log": 0}),
+            "worker-1",
+            20,
+            6,
+        ),
+        (
+            "ok",
+            2,
+            "find-tail",
+            json!({"sealed": 3}),
+            "worker-1",
+            30,
+            6,
+        ),
+    ]);
+    std::fs::write(&file, stale).unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("ok   tails_monotonic") && text.contains("1 from a chain not yet moved on"),
+        "{text}{}",
+        stderr(&out)
+    );
+    // Open again in the older segment after the newer one: that goes back.
+    let back = history(&[
+        (
+            "invoke",
+            1,
+            "find-tail",
+            json!({"log": 0}),
+            "worker-0",
+            0,
+            5,
+        ),
+        (
+            "ok",
+            1,
+            "find-tail",
+            json!({"open": 3, "segment": 1}),
+            "worker-0",
+            10,
+            5,
+        ),
+        (
+            "invoke",
+            2,
+            "find-tail",
+            json!({"log": 0}),
+            "worker-1",
+            20,
+            6,
+        ),
+        ("ok", 2, "find-tail", json!({"open": 4}), "worker-1", 30, 6),
+    ]);
+    std::fs::write(&file, back).unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    assert!(
+        stdout(&out).contains("FAIL tails_monotonic"),
+        "{}",
+        stdout(&out)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
