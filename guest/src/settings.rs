@@ -162,40 +162,32 @@ impl Settings {
                     continue;
                 }
                 "bifrost.find_tail" => {
-                    match value.trim() {
-                        "seal-chain" => self.find_tail = FindTailKind::SealChain,
-                        "loglet" => self.find_tail = FindTailKind::Loglet,
-                        _ => problems.push(format!(
-                            "setting {key}: not seal-chain or loglet: {value:?}"
-                        )),
-                    }
+                    let words = [
+                        ("seal-chain", FindTailKind::SealChain),
+                        ("loglet", FindTailKind::Loglet),
+                    ];
+                    choose(key, value, &words, &mut self.find_tail, &mut problems);
                     continue;
                 }
                 "bifrost.sealed_chain" => {
-                    match value.trim() {
-                        "trust" => self.sealed_chain = SealedChain::Trust,
-                        "sync" => self.sealed_chain = SealedChain::Sync,
-                        _ => problems.push(format!("setting {key}: not trust or sync: {value:?}")),
-                    }
+                    let words = [("trust", SealedChain::Trust), ("sync", SealedChain::Sync)];
+                    choose(key, value, &words, &mut self.sealed_chain, &mut problems);
                     continue;
                 }
                 "bifrost.trim_clamp" => {
-                    match value.trim() {
-                        "known-tail" => self.trim_clamp = TrimClamp::KnownTail,
-                        "find-tail" => self.trim_clamp = TrimClamp::FindTail,
-                        _ => problems.push(format!(
-                            "setting {key}: not known-tail or find-tail: {value:?}"
-                        )),
-                    }
+                    let words = [
+                        ("known-tail", TrimClamp::KnownTail),
+                        ("find-tail", TrimClamp::FindTail),
+                    ];
+                    choose(key, value, &words, &mut self.trim_clamp, &mut problems);
                     continue;
                 }
                 "bifrost.trim_ack" => {
-                    match value.trim() {
-                        "write-quorum" => self.trim_ack = TrimAck::WriteQuorum,
-                        "all" => self.trim_ack = TrimAck::All,
-                        _ => problems
-                            .push(format!("setting {key}: not write-quorum or all: {value:?}")),
-                    }
+                    let words = [
+                        ("write-quorum", TrimAck::WriteQuorum),
+                        ("all", TrimAck::All),
+                    ];
+                    choose(key, value, &words, &mut self.trim_ack, &mut problems);
                     continue;
                 }
                 "sequencer.max_inflight_records" => {
@@ -228,6 +220,26 @@ impl Settings {
     }
 }
 
+/// Sets `slot` to the choice `value` names among `words`, or reports the value.
+fn choose<T: Copy>(
+    key: &str,
+    value: &str,
+    words: &[(&str, T)],
+    slot: &mut T,
+    problems: &mut Vec<String>,
+) {
+    match words.iter().find(|(word, _)| *word == value.trim()) {
+        Some((_, choice)) => *slot = *choice,
+        None => {
+            let names: Vec<&str> = words.iter().map(|(word, _)| *word).collect();
+            problems.push(format!(
+                "setting {key}: not {}: {value:?}",
+                names.join(" or ")
+            ));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,5 +255,20 @@ mod tests {
         assert_eq!(s.metadata_tick_interval, 20 * MILLIS);
         assert_eq!(s.max_inflight_records, 1_000);
         assert_eq!(problems.len(), 1);
+    }
+
+    #[test]
+    fn a_choice_takes_one_of_its_words_and_reports_any_other() {
+        let mut s = Settings::default();
+        let problems = s.apply(&[
+            ("bifrost.trim_ack".into(), " all ".into()),
+            ("bifrost.trim_clamp".into(), "bogus".into()),
+        ]);
+        assert_eq!(s.trim_ack, TrimAck::All);
+        assert_eq!(s.trim_clamp, TrimClamp::KnownTail);
+        assert_eq!(
+            problems,
+            vec![r#"setting bifrost.trim_clamp: not known-tail or find-tail: "bogus""#]
+        );
     }
 }

@@ -191,7 +191,24 @@ impl Task {
         check_seal: bool,
         sequencer_alive: bool,
     ) -> (Task, Vec<Out>) {
-        let mut task = Task {
+        let mut task = Task::idle(op, kind, params, trim_point, sequencer_alive);
+        let out = match kind {
+            Kind::FindTail => task.ask_sequencer(check_seal),
+            Kind::Seal => task.seal(),
+            Kind::Trim => task.start_trimming(),
+        };
+        (task, out)
+    }
+
+    /// A task that has sent nothing yet.
+    fn idle(
+        op: OpId,
+        kind: Kind,
+        params: ReplicatedParams,
+        trim_point: LogletOffset,
+        sequencer_alive: bool,
+    ) -> Task {
+        Task {
             op,
             kind,
             params,
@@ -205,13 +222,7 @@ impl Task {
             sequencer_alive,
             hear_all: false,
             asked_twice: false,
-        };
-        let out = match kind {
-            Kind::FindTail => task.ask_sequencer(check_seal),
-            Kind::Seal => task.seal(),
-            Kind::Trim => task.start_trimming(),
-        };
-        (task, out)
+        }
     }
 
     /// A trim of the loglet up to `point` (already clamped below `global`, the tail the
@@ -223,7 +234,7 @@ impl Task {
         global: LogletOffset,
         ack: TrimAck,
     ) -> (Task, Vec<Out>) {
-        let (mut task, _) = Task::new(op, Kind::Trim, params, point, false, false);
+        let mut task = Task::idle(op, Kind::Trim, params, point, false);
         task.global = global;
         task.trim_ack = ack;
         let out = task.start_trimming();
@@ -245,9 +256,8 @@ impl Task {
     /// nodeset (hearing from every node it can), then the sealed tail, repaired to a write
     /// quorum, as a remote find-tail would find it.
     pub fn repair_sealed(params: ReplicatedParams) -> (Task, Vec<Out>) {
-        let (mut task, _) = Task::new(0, Kind::FindTail, params, 0, false, false);
+        let mut task = Task::idle(0, Kind::FindTail, params, 0, false);
         task.hear_all = true;
-        task.rounds = 0;
         let out = task.ask_infos();
         (task, out)
     }

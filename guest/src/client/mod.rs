@@ -404,12 +404,10 @@ impl Client {
         };
         let from = from.max(segment.base());
         let Some(params) = segment.params().cloned() else {
-            // The seal marker (or a segment with no loglet): nothing is written there. A
-            // node that knows its chain is behind waits for the newer one first (R8).
-            let waits = segment.is_seal_marker() && from < read.to;
-            let sync =
-                ctx.shared.settings.sealed_chain == SealedChain::Sync && !self.synced.contains(&op);
-            if waits && (metadata.behind() || sync) {
+            // The seal marker (or a segment with no loglet): nothing is written there. Short
+            // of the read's end, the chain decides whether it ends here or is waited for
+            // (`check_chain_moved`: a node that knows its chain is behind, or must sync).
+            if segment.is_seal_marker() && from < read.to {
                 read.awaiting = Some(AwaitingChain::at_marker(from, segment.index()));
                 self.awaiting_chain.insert(op, None);
                 return self.check_chain_moved(ctx, metadata, op);

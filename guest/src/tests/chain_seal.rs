@@ -4,8 +4,9 @@
 //! to move, and seals it itself after its grace period.
 
 use super::{
-    Effect, Harness, advertise, completions, drive_chain_seal, give_peer_logs, info, marker,
-    node_with_logs, puts, segment, sent_requests, store_fetch, timers,
+    Effect, Harness, advertise, answer_each, completions, drive_chain_seal, give_peer_logs, info,
+    info_asks_of, marker, node_with_logs, puts, segment, sent_requests, step_chain_seal,
+    store_fetch, timers,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{ChainTail, LogTail, Op, OpResult};
@@ -33,15 +34,9 @@ fn n6() -> Harness {
     node_with_logs(6, MetadataValue::Logs(logs_at(3, vec![segment(1, 0)])))
 }
 
-/// Every log-server answers the GetLogletInfo in `fx`: sealed, local tail `tail`.
+/// Every log-server answers the GetLogletInfo of loglet 0 in `fx`: sealed, local tail `tail`.
 fn all_sealed_at(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
-    let mut all = Vec::new();
-    for (to, id, request) in sent_requests(fx) {
-        if matches!(request, Request::GetLogletInfo(_)) {
-            all.extend(super::answer(h, to, id, info(tail, tail, true)));
-        }
-    }
-    all
+    answer_each(h, &info_asks_of(fx, 0), &info(tail, tail, true))
 }
 
 /// Every log-server answers the GetRecords in `fx` with offsets `1..tail` of the loglet.
@@ -125,7 +120,8 @@ fn a_find_tail_on_a_chain_that_moved_elsewhere_looks_again_on_the_newer_chain() 
         if let Some(put) = puts(&fx_all).into_iter().next() {
             break put;
         }
-        fx_all = step_chain_seal(&mut h, fx_all);
+        fx_all = step_chain_seal(&mut h, &fx_all, 5);
+        assert!(!fx_all.is_empty(), "the chain seal stalled before its put");
     };
     let fx = h.handle(vec![Event::MetadataResponse((
         put.0,
@@ -150,19 +146,7 @@ fn a_find_tail_on_a_chain_that_moved_elsewhere_looks_again_on_the_newer_chain() 
         puts(&fx).is_empty(),
         "nothing to write on a chain that moved on"
     );
-    let asks = sent_requests(&fx);
-    assert!(
-        !asks.is_empty()
-            && asks.iter().all(|(_, _, r)| matches!(
-                r,
-                Request::GetLogletInfo(header) if header.loglet_id == 1
-            )),
-        "{asks:?}"
-    );
-    let mut done = Vec::new();
-    for (to, id, _) in asks {
-        done.extend(super::answer(&mut h, to, id, info(3, 3, false)));
-    }
+    let done = answer_each(&mut h, &info_asks_of(&fx, 1), &info(3, 3, false));
     assert!(matches!(
         completions(&done)[..],
         [(
@@ -173,28 +157,6 @@ fn a_find_tail_on_a_chain_that_moved_elsewhere_looks_again_on_the_newer_chain() 
             })
         )]
     ));
-}
-
-/// One step of a chain seal of a loglet sealed at 5, short of answering the put: the
-/// log-servers answer Seal and GetLogletInfo, zero-delay timers fire.
-fn step_chain_seal(h: &mut Harness, fx: Vec<Effect>) -> Vec<Effect> {
-    let mut next = Vec::new();
-    for (to, id, request) in sent_requests(&fx) {
-        let reply = match request {
-            Request::Seal(_) => Reply::Sealed(super::rh(5, 5, true, Status::Ok)),
-            Request::GetLogletInfo(_) => info(5, 5, true),
-            _ => continue,
-        };
-        next.extend(super::answer(h, to, id, reply));
-    }
-    let now = h.now;
-    for (id, at) in timers(&fx) {
-        if at == now {
-            next.extend(h.handle_at(now, vec![Event::Timer(id)]));
-        }
-    }
-    assert!(!next.is_empty(), "the chain seal stalled: {fx:?}");
-    next
 }
 
 #[test]
@@ -219,19 +181,8 @@ fn a_read_past_a_sealed_tail_loglet_waits_for_the_chain_and_reads_on_in_the_new_
         1,
         logs_at(4, vec![segment(1, 0), segment(5, 1)]),
     );
-    let asks = sent_requests(&fx);
-    assert!(
-        !asks.is_empty()
-            && asks.iter().all(|(_, _, r)| matches!(
-                r,
-                Request::GetLogletInfo(header) if header.loglet_id == 1
-            )),
-        "a find-tail of segment 1's loglet bounds the rest: {asks:?}"
-    );
-    let mut fx = Vec::new();
-    for (to, id, _) in asks {
-        fx.extend(super::answer(&mut h, to, id, info(3, 3, false)));
-    }
+    // A find-tail of segment 1's loglet bounds the rest.
+    let fx = answer_each(&mut h, &info_asks_of(&fx, 1), &info(3, 3, false));
     let fx = serve(&mut h, &fx, 3);
     match &completions(&fx)[..] {
         [(2, result)] => assert_eq!(lsns(result), vec![1, 2, 3, 4, 5, 6]),
@@ -293,12 +244,7 @@ fn a_read_at_the_seal_marker_waits_only_while_the_node_knows_a_newer_chain() {
         1,
         logs_at(4, vec![segment(1, 0), segment(3, 1)]),
     );
-    assert!(
-        sent_requests(&fx)
-            .iter()
-            .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(header) if header.loglet_id == 1)),
-        "{fx:?}"
-    );
+    info_asks_of(&fx, 1);
 }
 
 #[test]
@@ -319,15 +265,8 @@ fn with_sealed_chain_sync_a_find_tail_at_the_marker_reads_the_logs_from_the_stor
         read,
         StoreResponse::Value(Some(MetadataValue::Logs(v4))),
     ))]);
-    let asks = sent_requests(&fx);
-    assert!(
-        !asks.is_empty()
-            && asks.iter().all(|(_, _, r)| matches!(
-                r,
-                Request::GetLogletInfo(header) if header.loglet_id == 1
-            )),
-        "the find-tail looks at segment 1's loglet: {fx:?}"
-    );
+    // The find-tail looks at segment 1's loglet.
+    info_asks_of(&fx, 1);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use super::{
     Harness, SEQ, advertise, answer, append_to, client_with_logs, completions, give_peer_logs,
-    info, marker, rh, segment, sent_requests,
+    info, info_asks_of, marker, rh, segment, sent_requests,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{
@@ -173,11 +173,7 @@ fn an_append_to_a_later_segment_answers_the_lsn_of_its_loglet_offset() {
         Op::Append(append_to(0, b"a".to_vec())),
     ))]);
     // The tail segment's sequencer starts: it learns loglet 1's tail from the nodeset.
-    let infos = sent_requests(&fx);
-    assert!(infos.iter().all(|(_, _, r)| matches!(
-        r,
-        Request::GetLogletInfo(header) if header.loglet_id == 1
-    )));
+    let infos = info_asks_of(&fx, 1);
     let (stores, fx) = land_first_append(&mut h, &infos);
     assert!(
         stores
@@ -245,15 +241,7 @@ fn a_preferred_appender_on_a_sealed_chain_extends_it_itself_and_appends_to_the_n
     assert_eq!(tail.params.as_ref().map(|p| p.sequencer), Some(SEQ));
     // Written: the node takes its own write, and the holder appends to segment 1.
     let fx = h.handle(vec![Event::MetadataResponse((id, StoreResponse::PutDone))]);
-    let infos = sent_requests(&fx);
-    assert!(
-        !infos.is_empty()
-            && infos.iter().all(|(_, _, r)| matches!(
-                r,
-                Request::GetLogletInfo(header) if header.loglet_id == 1
-            )),
-        "{fx:?}"
-    );
+    let infos = info_asks_of(&fx, 1);
     let (_, fx) = land_first_append(&mut h, &infos);
     assert!(
         matches!(completions(&fx)[..], [(2, OpResult::Appended(3))]),

@@ -380,38 +380,18 @@ pub(crate) fn puts(effects: &[Effect]) -> Vec<(u64, MetadataValue, Precondition)
 }
 
 /// Drives a chain seal (a find-tail's or a reader's, R8) of a loglet sealed at `tail` to its
-/// end: every log-server answers a Seal or an info request sealed at `tail` (all alike:
-/// nothing to repair), the sequencer answers a check with that tail, the chain writer's
-/// flush fires, the store takes the put. Returns every effect on the way and the puts.
+/// end: [`step_chain_seal`] until nothing more happens, the store taking every put.
+/// Returns every effect on the way and the puts.
 fn drive_chain_seal(
     h: &mut Harness,
     fx: Vec<Effect>,
     tail: u32,
 ) -> (Vec<Effect>, Vec<(u64, MetadataValue, Precondition)>) {
-    use crate::bindings::logsandbox::node::types::TailState;
     let mut all = fx.clone();
     let mut pending = fx;
     let mut made = Vec::new();
     for _ in 0..16 {
-        let mut next = Vec::new();
-        for (to, id, request) in sent_requests(&pending) {
-            let reply = match request {
-                Request::Seal(_) => Reply::Sealed(rh(tail, tail, true, Status::Ok)),
-                Request::GetLogletInfo(_) => info(tail, tail, true),
-                _ => continue,
-            };
-            next.extend(answer(h, to, id, reply));
-        }
-        if sent(&pending).any(|(_, b)| matches!(b, Body::GetSequencerState(_))) {
-            let state = SequencerAnswer::Tail(TailState::Sealed(tail));
-            next.extend(sequencer_answers(h, &pending, state));
-        }
-        let now = h.now;
-        for (id, at) in timers(&pending) {
-            if at == now {
-                next.extend(h.handle_at(now, vec![Event::Timer(id)]));
-            }
-        }
+        let mut next = step_chain_seal(h, &pending, tail);
         for put in puts(&pending) {
             let done = Event::MetadataResponse((put.0, StoreResponse::PutDone));
             made.push(put);
@@ -424,6 +404,34 @@ fn drive_chain_seal(
         pending = next;
     }
     (all, made)
+}
+
+/// One step of a chain seal of a loglet sealed at `tail`, short of the store: every
+/// log-server answers a Seal or an info request in `fx` sealed at `tail` (all alike:
+/// nothing to repair), the sequencer answers a check with that tail, the zero-delay
+/// timers (the chain writer's flush) fire. Returns what that did.
+fn step_chain_seal(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
+    use crate::bindings::logsandbox::node::types::TailState;
+    let mut next = Vec::new();
+    for (to, id, request) in sent_requests(fx) {
+        let reply = match request {
+            Request::Seal(_) => Reply::Sealed(rh(tail, tail, true, Status::Ok)),
+            Request::GetLogletInfo(_) => info(tail, tail, true),
+            _ => continue,
+        };
+        next.extend(answer(h, to, id, reply));
+    }
+    if sent(fx).any(|(_, b)| matches!(b, Body::GetSequencerState(_))) {
+        let state = SequencerAnswer::Tail(TailState::Sealed(tail));
+        next.extend(sequencer_answers(h, fx, state));
+    }
+    let now = h.now;
+    for (id, at) in timers(fx) {
+        if at == now {
+            next.extend(h.handle_at(now, vec![Event::Timer(id)]));
+        }
+    }
+    next
 }
 
 /// Peer `peer` advertises Logs `version` in a message header; returns what the node did
@@ -453,4 +461,40 @@ fn give_peer_logs(h: &mut Harness, fx: &[Effect], peer: u32, logs: Logs) -> Vec<
         body: Body::MetadataUpdate((ask, Some(MetadataValue::Logs(logs)))),
     };
     h.handle(vec![Event::Message((peer, update))])
+}
+
+/// The race points reached in `effects`.
+pub(crate) fn reached(
+    effects: &[Effect],
+) -> Vec<crate::bindings::logsandbox::node::host::RacePoint> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Reached(point, _) => Some(*point),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The requests sent in `effects`, which must be GetLogletInfo of `loglet`, at least one.
+fn info_asks_of(effects: &[Effect], loglet: u64) -> Vec<(u32, u64, Request)> {
+    let asks = sent_requests(effects);
+    assert!(
+        !asks.is_empty()
+            && asks.iter().all(|(_, _, r)| matches!(
+                r,
+                Request::GetLogletInfo(header) if header.loglet_id == loglet
+            )),
+        "GetLogletInfo of loglet {loglet}, and nothing else: {asks:?}"
+    );
+    asks
+}
+
+/// Every node asked in `asks` answers `reply`; returns what the answers did.
+fn answer_each(h: &mut Harness, asks: &[(u32, u64, Request)], reply: &Reply) -> Vec<Effect> {
+    let mut all = Vec::new();
+    for (to, id, _) in asks {
+        all.extend(answer(h, *to, *id, reply.clone()));
+    }
+    all
 }

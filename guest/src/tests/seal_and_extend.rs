@@ -3,7 +3,7 @@
 //! failed precondition waits for the next version and tries again on it.
 
 use super::{
-    Harness, answer, completions, hear_from_sequencer, logs, node_with_logs, puts, rh,
+    Harness, answer, completions, hear_from_sequencer, logs, node_with_logs, puts, reached, rh,
     sent_requests, sequencer_answers, store_fetch, timers,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
@@ -28,16 +28,6 @@ fn request() -> SealAndExtend {
         nodeset: None,
         replication: None,
     }
-}
-
-fn reached(effects: &[Effect]) -> Vec<RacePoint> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Reached(point, _) => Some(*point),
-            _ => None,
-        })
-        .collect()
 }
 
 /// N6 runs a seal-and-extend of log 0 (Logs v1, one segment sequenced by N5); the sequencer

@@ -5,8 +5,8 @@
 //! find-tail` finds the log's tail first; `bifrost.trim_ack = all` waits for every node.
 
 use super::{
-    Effect, Harness, answer, completions, info, logs, node_with_logs, node_with_logs_and_settings,
-    rh, sent_requests, timers,
+    Effect, Harness, answer, answer_each, completions, info, info_asks_of, logs, node_with_logs,
+    node_with_logs_and_settings, reached, rh, sent_requests, timers,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{ClientError, Op, OpResult};
@@ -14,24 +14,11 @@ use crate::bindings::logsandbox::node::host::RacePoint;
 use crate::bindings::logsandbox::node::log_server_protocol::{Reply, Request};
 use crate::bindings::logsandbox::node::types::Status;
 
-fn reached(effects: &[Effect]) -> Vec<RacePoint> {
-    effects
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Reached(point, _) => Some(*point),
-            _ => None,
-        })
-        .collect()
-}
-
 /// N6 finds the tail of log 0 (the sequencer never heard from: the log-servers answer,
 /// open at `tail`), so its loglet client knows it.
 fn knows_tail(h: &mut Harness, tail: u32) {
     let fx = h.handle(vec![Event::ClientRequest((1_000, Op::FindTail(0)))]);
-    let mut done = Vec::new();
-    for (to, id, _) in sent_requests(&fx) {
-        done.extend(answer(h, to, id, info(tail, tail, false)));
-    }
+    let done = answer_each(h, &info_asks_of(&fx, 0), &info(tail, tail, false));
     assert!(
         matches!(&completions(&done)[..], [(1_000, OpResult::Tail(_))]),
         "{done:?}"
@@ -123,18 +110,8 @@ fn with_trim_clamp_find_tail_a_fresh_node_finds_the_tail_before_it_trims() {
     let mut h =
         node_with_logs_and_settings(6, logs(1, true), &[("bifrost.trim_clamp", "find-tail")]);
     let fx = h.handle(vec![Event::ClientRequest((2, Op::Trim((0, 99))))]);
-    let asks = sent_requests(&fx);
-    assert!(
-        !asks.is_empty()
-            && asks
-                .iter()
-                .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_))),
-        "a find-tail first: {asks:?}"
-    );
-    let mut fx = Vec::new();
-    for (to, id, _) in asks {
-        fx.extend(answer(&mut h, to, id, info(11, 11, false)));
-    }
+    // A find-tail first.
+    let fx = answer_each(&mut h, &info_asks_of(&fx, 0), &info(11, 11, false));
     let trims = trims_sent(&fx);
     assert_eq!(trims.len(), 3, "{fx:?}");
     assert!(

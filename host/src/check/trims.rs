@@ -8,6 +8,7 @@
 use super::index::{LogFacts, TrimSeen};
 use super::{Check, CheckResult, HistoryIndex, first_ten};
 use crate::op::Lsn;
+use crate::record::history::OpRecord;
 
 /// The trim family.
 pub struct Trims;
@@ -54,35 +55,63 @@ fn within_the_tail(history: &HistoryIndex) -> CheckResult {
     )
 }
 
+/// The highest LSN acknowledged before an operation was invoked, for every operation:
+/// the acknowledgements in the order they ended, each with the highest LSN so far.
+struct WrittenBefore {
+    ended: Vec<(u64, Lsn)>,
+}
+
+impl WrittenBefore {
+    fn of(facts: &LogFacts) -> WrittenBefore {
+        let mut ended: Vec<(u64, Lsn)> = facts
+            .acks
+            .iter()
+            .filter(|a| a.op.completed.is_some())
+            .filter_map(|a| Some((a.op.ended_seq?, a.lsn)))
+            .collect();
+        ended.sort_unstable();
+        let mut highest = 0;
+        for (_, lsn) in &mut ended {
+            highest = highest.max(*lsn);
+            *lsn = highest;
+        }
+        WrittenBefore { ended }
+    }
+
+    /// The highest LSN acknowledged by an operation that ended before `op` was invoked.
+    fn at(&self, op: &OpRecord) -> Lsn {
+        let n = self.ended.partition_point(|(seq, _)| *seq < op.invoked_seq);
+        n.checked_sub(1).map_or(0, |i| self.ended[i].1)
+    }
+}
+
 /// The point an acknowledged trim must have put in force, by the host's own facts: the
 /// point asked for, as far as records acknowledged before the trim was invoked reach (a
 /// trim may clamp below the tail, never below what it knew was written); or the point the
 /// guest answered, when higher. A trim answered as done that left such records readable
 /// (Restate #5377: a fresh client's clamp to nothing) fails `reads_after_trim`.
-fn in_force(trim: &TrimSeen, facts: &LogFacts) -> Option<Lsn> {
+fn in_force(trim: &TrimSeen, written: &WrittenBefore) -> Option<Lsn> {
     let answered = trim.acknowledged?;
-    let written = facts
-        .acks
-        .iter()
-        .filter(|a| a.op.precedes(trim.op))
-        .map(|a| a.lsn)
-        .max()
-        .unwrap_or(0);
-    Some(answered.max(trim.point.min(written)))
+    Some(answered.max(trim.point.min(written.at(trim.op))))
 }
 
 fn reads_after_trim(history: &HistoryIndex) -> CheckResult {
     let mut judged = 0;
     let mut problems = Vec::new();
     for (log, facts) in &history.logs {
+        // Each trim's point in force, once (not once per read).
+        let written = WrittenBefore::of(facts);
+        let in_force: Vec<(Lsn, &TrimSeen)> = facts
+            .trims
+            .iter()
+            .filter_map(|t| Some((in_force(t, &written)?, t)))
+            .collect();
         for read in &facts.reads {
-            let trim = facts
-                .trims
+            let trim = in_force
                 .iter()
-                .filter(|t| t.op.precedes(read.op))
-                .filter_map(|t| Some((in_force(t, facts)?, t)))
+                .filter(|(_, t)| t.op.precedes(read.op))
                 .max_by_key(|(point, _)| *point);
-            let Some((point, trim)) = trim else { continue };
+            let Some(&(point, trim)) = trim else { continue };
             judged += 1;
             let below: Vec<Lsn> = read
                 .records

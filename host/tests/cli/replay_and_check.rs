@@ -230,47 +230,27 @@ fn a_trim_answered_as_clamped_to_nothing_fails_on_the_hosts_facts_and_a_stale_se
         "{text}"
     );
 
-    // A node that has not seen the chain move on reports segment 0's sealed tail after
-    // another saw segment 1 open: true of segment 0, stale, not a failure.
-    let stale = history(&[
-        (
-            "invoke",
-            1,
-            "find-tail",
-            json!({"log": 0}),
-            "worker-0",
-            0,
-            5,
-        ),
-        (
-            "ok",
-            1,
-            "find-tail",
-            json!({"open": 3, "segment": 1}),
-            "worker-0",
-            10,
-            5,
-        ),
-        (
-            "invoke",
-            2,
-            "find-tail",
-            json!({"log": 0}),
-            "worker-1",
-            20,
-            6,
-        ),
-        (
-            "ok",
-            2,
-            "find-tail",
-            json!({"sealed": 3}),
-            "worker-1",
-            30,
-            6,
-        ),
-    ]);
-    std::fs::write(&file, stale).unwrap();
+    // One find-tail sees segment 1 open at 3; a later one, on another node, sees `later`.
+    let after_segment_1 = |later: serde_json::Value| {
+        let find = json!({"log": 0});
+        history(&[
+            ("invoke", 1, "find-tail", find.clone(), "worker-0", 0, 5),
+            (
+                "ok",
+                1,
+                "find-tail",
+                json!({"open": 3, "segment": 1}),
+                "worker-0",
+                10,
+                5,
+            ),
+            ("invoke", 2, "find-tail", find, "worker-1", 20, 6),
+            ("ok", 2, "find-tail", later, "worker-1", 30, 6),
+        ])
+    };
+    // A node that has not seen the chain move on reports segment 0's sealed tail: true of
+    // segment 0, stale, not a failure.
+    std::fs::write(&file, after_segment_1(json!({"sealed": 3}))).unwrap();
     let out = logsandbox(&["check", file.to_str().unwrap()]);
     let text = stdout(&out);
     assert!(
@@ -279,37 +259,7 @@ fn a_trim_answered_as_clamped_to_nothing_fails_on_the_hosts_facts_and_a_stale_se
         stderr(&out)
     );
     // Open again in the older segment after the newer one: that goes back.
-    let back = history(&[
-        (
-            "invoke",
-            1,
-            "find-tail",
-            json!({"log": 0}),
-            "worker-0",
-            0,
-            5,
-        ),
-        (
-            "ok",
-            1,
-            "find-tail",
-            json!({"open": 3, "segment": 1}),
-            "worker-0",
-            10,
-            5,
-        ),
-        (
-            "invoke",
-            2,
-            "find-tail",
-            json!({"log": 0}),
-            "worker-1",
-            20,
-            6,
-        ),
-        ("ok", 2, "find-tail", json!({"open": 4}), "worker-1", 30, 6),
-    ]);
-    std::fs::write(&file, back).unwrap();
+    std::fs::write(&file, after_segment_1(json!({"open": 4}))).unwrap();
     let out = logsandbox(&["check", file.to_str().unwrap()]);
     assert!(
         stdout(&out).contains("FAIL tails_monotonic"),
