@@ -25,8 +25,8 @@ const VARIANTS: &[(&str, &str, &str)] = &[
         "wasm-test",
     ),
     (
-        "mutant_publish_without_repair.wasm",
-        "mutant-publish-without-repair",
+        "mutant_drain_without_cancel.wasm",
+        "mutant-drain-without-cancel",
         "wasm-test",
     ),
     (

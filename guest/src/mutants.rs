@@ -6,9 +6,10 @@
 /// The sequencer publishes its known global tail as the sealed tail as soon as an
 /// f-majority is sealed, without draining the appends in flight.
 pub const PUBLISH_BEFORE_DRAIN: bool = cfg!(feature = "mutant-publish-before-drain");
-/// The drained sequencer publishes its known global tail as the sealed tail without
-/// finding and repairing what an append that ended Sealed left beyond it.
-pub const PUBLISH_WITHOUT_REPAIR: bool = cfg!(feature = "mutant-publish-without-repair");
+/// The draining sequencer does not cancel the appends in flight: it waits for them to
+/// end by themselves, which an append that can reach neither a write quorum nor a sealed
+/// f-majority never does.
+pub const DRAIN_WITHOUT_CANCEL: bool = cfg!(feature = "mutant-drain-without-cancel");
 /// A sealed log-server still accepts normal stores.
 pub const STORE_AFTER_SEAL: bool = cfg!(feature = "mutant-store-after-seal");
 /// The metadata cache takes an update of the same version as the cached one.

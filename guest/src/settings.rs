@@ -48,6 +48,32 @@ pub enum TrimAck {
     All,
 }
 
+/// How a sequencer learns that its loglet was sealed behind its back
+/// (`sequencer.seal_discovery`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealDiscovery {
+    /// Restate's: a store answered `sealed` only marks the loglet maybe sealed; the
+    /// sequencer drains at its next forced seal check (its periodic tail check, a remote
+    /// GetSequencerState that asks for one, or a local find-tail while maybe sealed).
+    /// Appends meanwhile retry their waves (#4940).
+    Lazy,
+    /// The fix #4940 asks for: the first store answered `sealed` makes the sequencer seal
+    /// the loglet itself at once, then drain.
+    OnSealedReply,
+}
+
+/// The sealed tail a sequencer publishes once drained (`sequencer.publish`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publish {
+    /// Restate's `notify_seal`: its own known global tail, with no find-tail and no
+    /// repair; a remote find-tail that repairs a record stored beyond it reports a higher
+    /// sealed tail of the same loglet (#5054's precondition).
+    OwnTail,
+    /// Find the sealed tail on the log-servers and repair it to a write quorum first, as a
+    /// remote find-tail would: every reader then reports the same sealed tail.
+    Repaired,
+}
+
 /// Every tunable of the node, with Restate's defaults.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -99,6 +125,16 @@ pub struct Settings {
     pub trim_clamp: TrimClamp,
     /// When a loglet's trim is done.
     pub trim_ack: TrimAck,
+    /// The period of the sequencer's tail check, a forced seal check (plus up to 50%;
+    /// Restate's `sequencer_inactivity_timeout`, 15 s).
+    pub sequencer_tail_check: u64,
+    /// The period of the tail checker of a loglet this node uses without sequencing it (plus
+    /// up to 50%; Restate hard-codes 2 s).
+    pub remote_tail_check: u64,
+    /// How a sequencer learns of a seal made behind its back.
+    pub seal_discovery: SealDiscovery,
+    /// What sealed tail a drained sequencer publishes.
+    pub publish: Publish,
 }
 
 impl Default for Settings {
@@ -123,6 +159,10 @@ impl Default for Settings {
             sealed_chain: SealedChain::Trust,
             trim_clamp: TrimClamp::KnownTail,
             trim_ack: TrimAck::WriteQuorum,
+            sequencer_tail_check: 15_000 * MILLIS,
+            remote_tail_check: 2_000 * MILLIS,
+            seal_discovery: SealDiscovery::Lazy,
+            publish: Publish::OwnTail,
         }
     }
 }
@@ -153,6 +193,8 @@ impl Settings {
                 "bifrost.append_retry_min_ms" => &mut self.append_retry_min,
                 "bifrost.append_retry_max_ms" => &mut self.append_retry_max,
                 "bifrost.seal_chain_grace_ms" => &mut self.seal_chain_grace,
+                "sequencer.inactivity_timeout_ms" => &mut self.sequencer_tail_check,
+                "bifrost.remote_tail_check_ms" => &mut self.remote_tail_check,
                 "log_server.accepting_writes" => {
                     match value.trim() {
                         "true" => self.accepting_writes = true,
@@ -188,6 +230,22 @@ impl Settings {
                         ("all", TrimAck::All),
                     ];
                     choose(key, value, &words, &mut self.trim_ack, &mut problems);
+                    continue;
+                }
+                "sequencer.seal_discovery" => {
+                    let words = [
+                        ("lazy", SealDiscovery::Lazy),
+                        ("on-sealed-reply", SealDiscovery::OnSealedReply),
+                    ];
+                    choose(key, value, &words, &mut self.seal_discovery, &mut problems);
+                    continue;
+                }
+                "sequencer.publish" => {
+                    let words = [
+                        ("own-tail", Publish::OwnTail),
+                        ("repaired", Publish::Repaired),
+                    ];
+                    choose(key, value, &words, &mut self.publish, &mut problems);
                     continue;
                 }
                 "sequencer.max_inflight_records" => {

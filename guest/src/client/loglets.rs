@@ -21,12 +21,16 @@ use crate::metadata::cache::MetadataCache;
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
 
+use super::tail_checker::Checker;
+
 /// Where a reply or timer of the client part goes.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Target {
     Sequencer(LogletId, Route),
     Reader(OpId),
     Task(OpId),
+    /// The timer of the tail checker of a loglet.
+    Checker(LogletId),
 }
 
 #[derive(Default)]
@@ -90,6 +94,15 @@ pub struct Loglets {
     /// loglet client's known global tail): from its find-tails, seals and reads; a loglet
     /// it never looked at is known only as [`OLDEST`].
     known_tails: BTreeMap<LogletId, LogletOffset>,
+    /// Loglets this node does not sequence and knows sealed (from any find-tail or seal).
+    pub(super) known_sealed: BTreeSet<LogletId>,
+    /// The tail checkers of the loglets this node uses without sequencing them.
+    pub(super) checkers: BTreeMap<LogletId, Checker>,
+    /// The running rounds of the checkers: the find-tail's operation, to its loglet and
+    /// whether it is the checker's own (or an operation's that the checker adopted).
+    pub(super) check_ops: BTreeMap<OpId, (LogletId, bool)>,
+    /// Checker find-tails started so far (their operation ids).
+    pub(super) checks_started: u64,
 }
 
 /// What bounds a loglet's trim.
@@ -138,15 +151,17 @@ impl Loglets {
             return sequencer.seal(ctx, routes, op);
         }
         self.maybe_sealed.insert(params.loglet_id);
+        self.use_loglet(ctx, &params, None);
         self.start_task(ctx, op, Kind::Seal, params, 0);
     }
 
     /// The loglet's tail: from its sequencer here, or as a task.
     pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams) {
         if params.sequencer == ctx.shared.me {
-            let (sequencer, _) = self.sequencer(ctx, params);
-            return sequencer.find_tail(ctx, op);
+            let (sequencer, routes) = self.sequencer(ctx, params);
+            return sequencer.find_tail(ctx, routes, op);
         }
+        self.use_loglet(ctx, &params, Some(op));
         self.start_task(ctx, op, Kind::FindTail, params, 0);
     }
 
@@ -166,6 +181,8 @@ impl Loglets {
             TrimBound::KnownTail => self.known_tail(&params),
         };
         let clamped = point.min(tail.saturating_sub(1));
+        // The loglet client exists from here on, and its checker with it: after the clamp.
+        self.use_loglet(ctx, &params, None);
         if clamped < OLDEST {
             if matches!(bound, TrimBound::KnownTail) && point >= OLDEST {
                 ctx.env.reached(
@@ -213,12 +230,14 @@ impl Loglets {
         to_is_sealed: bool,
     ) {
         if to_is_sealed {
+            self.use_loglet(ctx, &params, None);
             return self.start_read(ctx, op, &params, from, to, None);
         }
         self.ensure_local_sequencer(ctx, &params);
         if from >= to {
             return ctx.finish(op, no_records(None));
         }
+        self.use_loglet(ctx, &params, Some(op));
         self.reads_awaiting_tail.insert(
             op,
             AwaitingTail {
@@ -237,7 +256,7 @@ impl Loglets {
         }
     }
 
-    fn start_task(
+    pub(super) fn start_task(
         &mut self,
         ctx: &mut Ctx,
         op: OpId,
@@ -296,6 +315,9 @@ impl Loglets {
                     let task = self.tasks.remove(&op).map(|(task, _)| task);
                     if let Some(task) = &task {
                         self.learn(ctx, task, &result);
+                    }
+                    if self.on_check_done(ctx, op, &result) {
+                        return;
                     }
                     let Some(read) = self.reads_awaiting_tail.remove(&op) else {
                         return ctx.finish(op, result);
@@ -367,7 +389,7 @@ impl Loglets {
                     self.run_task(ctx, op, out);
                 }
             }
-            None => ctx.log(
+            Some(Target::Checker(_)) | None => ctx.log(
                 Level::Debug,
                 &format!("reply {id} from N{from} has no owner"),
             ),
@@ -406,6 +428,7 @@ impl Loglets {
                     self.run_task(ctx, op, out);
                 }
             }
+            Some(Target::Checker(loglet)) => self.on_check_timer(ctx, loglet, id),
             Some(Target::Reader(_)) | None => {}
         }
     }
@@ -540,10 +563,13 @@ impl Loglets {
     fn learn(&mut self, ctx: &mut Ctx, task: &Task, result: &LogletOutcome) {
         let loglet = task.loglet();
         match result {
-            LogletOutcome::Tail(TailState::Open(t) | TailState::Sealed(t))
-            | LogletOutcome::Sealed(TailState::Open(t) | TailState::Sealed(t)) => {
+            LogletOutcome::Tail(tail) | LogletOutcome::Sealed(tail) => {
+                let (TailState::Open(t) | TailState::Sealed(t)) = tail;
                 let known = self.known_tails.entry(loglet).or_insert(OLDEST);
                 *known = (*known).max(*t);
+                if matches!(tail, TailState::Sealed(_)) {
+                    self.known_sealed.insert(loglet);
+                }
             }
             LogletOutcome::Trimmed(point) => {
                 if let Some((took, of)) = task.trimmed_on().filter(|(took, of)| took < of) {

@@ -14,6 +14,7 @@ mod appender;
 mod chain_seal;
 mod loglets;
 mod seal_and_extend;
+mod tail_checker;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

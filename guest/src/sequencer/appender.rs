@@ -3,7 +3,9 @@
 //! node of the nodeset (shuffled, minus the graylist), each store only once that node's
 //! local tail or the global tail has reached the batch's first offset. A write quorum of
 //! Ok commits the batch; Sealed from an f-majority ends it Sealed; otherwise it backs
-//! off and sends another wave, with a timeout adapted to the observed round trips.
+//! off and sends another wave, with a timeout adapted to the observed round trips. A
+//! store answered sealed also marks the loglet maybe sealed (see `remote.rs`), and a
+//! drain cancels the appenders still in flight.
 //!
 //! A sibling of the sequencer's state in `mod.rs`, reached with `pub(super)`.
 
@@ -239,7 +241,9 @@ impl Sequencer {
             self.sample_rtt(rtt);
         }
         self.wake_waiting(ctx, routes, Some(from));
-        self.check_remote_seal(ctx, routes);
+        if matches!(header.status, Status::Sealed | Status::Sealing) {
+            self.on_sealed_reply(ctx, routes, from);
+        }
     }
 
     /// The timer of wave `wave` of the appender at `first` fired: the stores of that wave
@@ -316,6 +320,22 @@ impl Sequencer {
             let base = self.wave_timeout(ctx, wave);
             let delay = ctx.shared.rng.jitter(base, 30);
             self.timer(ctx, routes, delay, Route::NextWave { first });
+        }
+    }
+
+    /// The drain: every appender still in flight ends `reconfiguration-needed` (its
+    /// batch has not committed; its stores may still land, and late replies are dropped).
+    pub(super) fn cancel_appenders(&mut self, ctx: &mut Ctx) {
+        let why = format!(
+            "the sequencer of loglet {} is draining",
+            crate::loglet::fmt_loglet(self.loglet)
+        );
+        for (_, appender) in std::mem::take(&mut self.appenders) {
+            self.inflight_records -= appender.payloads.len() as u32;
+            for op in appender.ops {
+                let error = ClientError::ReconfigurationNeeded(why.clone());
+                ctx.finish(op, LogletOutcome::Failed(error));
+            }
         }
     }
 

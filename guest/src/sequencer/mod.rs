@@ -10,15 +10,21 @@
 //!   every later request carries. Sealed/Sealing from an f-majority ends the append with
 //!   Sealed. Otherwise the appender backs off and sends another wave.
 //! - Seal sends Seal to the nodeset and is done once an f-majority is sealed; then the
-//!   sequencer **drains** (refuses new appends, waits for the in-flight ones) before it
-//!   publishes the sealed tail, so nothing is acknowledged beyond a published sealed tail.
+//!   sequencer **drains**: it refuses new appends and cancels the ones in flight
+//!   (`reconfiguration-needed`: they may or may not have been stored) before it publishes
+//!   the sealed tail, its own known global tail (Restate's `notify_seal`, no repair), so
+//!   nothing is acknowledged beyond a published sealed tail.
+//! - A seal made behind its back is found lazily, as Restate finds it: a store answered
+//!   sealed marks the loglet *maybe sealed*, and the sequencer drains only at a forced seal
+//!   check (its periodic tail check every `sequencer.inactivity_timeout_ms` plus up to 50%, a remote
+//!   GetSequencerState that asks for one, a local find-tail while maybe sealed).
 //!
 //! The folder has quinn-proto's `connection/` shape: this file holds the sequencer's
 //! state and its dispatch (start, replies, timers, the routes they come back on), and
 //! each concern is a sibling file reached with `pub(super)`: `appender.rs` (the appender
 //! waves), `seal.rs` (seal, drain, publish) and `remote.rs` (the tail learnt at start,
-//! the state asked by remote nodes and its seal check, a seal made elsewhere, and the
-//! repair of the sealed tail).
+//! the state asked by remote nodes, the forced seal checks that find a seal made
+//! elsewhere, and the repair of the sealed tail when asked for).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -72,10 +78,12 @@ pub enum Route {
     SealRetry,
     /// The timer that asks again the nodes that have not told their tail at start.
     InfoRetry,
-    /// A seal check asked for by a remote GetSequencerState.
+    /// A GetLogletInfo of a forced seal check.
     CheckInfo,
-    /// The timer that asks again the nodes the seal check has not heard from.
-    CheckRetry,
+    /// The timer that ends a forced seal check with the answers it has, by generation.
+    CheckTimeout(u32),
+    /// The periodic tail check's timer.
+    TailCheck,
     /// A request of the repair of the sealed tail.
     Repair,
     /// The repair's timer, by generation (a newer one makes older ones stale).
@@ -103,11 +111,11 @@ enum State {
         infos: BTreeMap<NodeId, ReplyHeader>,
     },
     Open,
-    /// Sealed on an f-majority; waiting for in-flight appends before publishing.
+    /// Sealed on an f-majority; the appends in flight are being cancelled.
     Draining,
-    /// Drained; finding the sealed tail on the log-servers and repairing it to a write
-    /// quorum before publishing it (records an append stored on too few nodes before it
-    /// ended Sealed may lie beyond the known global tail).
+    /// Drained, with `sequencer.publish = repaired`: finding the sealed tail on the
+    /// log-servers and repairing it to a write quorum before publishing it (records an
+    /// append stored on too few nodes before it ended may lie beyond the known global tail).
     Repairing {
         task: Box<Task>,
         timer: u32,
@@ -151,7 +159,11 @@ pub struct Sequencer {
     /// Find-tails that arrived while sealing: answered with the published sealed tail.
     tail_waiters: Vec<OpId>,
     sealing: bool,
+    /// A store was answered sealed: the next forced seal check seals the loglet.
+    maybe_sealed: bool,
     check: Option<SealCheck>,
+    /// Counts the forced seal checks, so a stale check timer does nothing.
+    check_generation: u32,
     /// Smoothed store round trip and its deviation (ns), for the wave timeout.
     srtt: Option<u64>,
     rttvar: u64,
@@ -190,7 +202,9 @@ impl Sequencer {
             seal_ops: Vec::new(),
             tail_waiters: Vec::new(),
             sealing: false,
+            maybe_sealed: false,
             check: None,
+            check_generation: 0,
             srtt: None,
             rttvar: 0,
         };
@@ -265,10 +279,16 @@ impl Sequencer {
 
     /// The tail: open at the known global tail, or the published sealed tail. While a seal
     /// is under way the answer waits for it: the loglet is sealed on an f-majority, and an
-    /// open tail would contradict the sealed one others may already report.
-    pub fn find_tail(&mut self, ctx: &mut Ctx, op: OpId) {
+    /// open tail would contradict the sealed one others may already report. A loglet
+    /// marked maybe sealed is sealed first (a forced seal check, as Restate's local
+    /// find-tail does then); otherwise the open tail is answered with no check at all.
+    pub fn find_tail(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, op: OpId) {
         let tail = match self.state {
             State::Starting { .. } => return self.deferred.push(Deferred::FindTail(op)),
+            State::Open if self.maybe_sealed => {
+                self.tail_waiters.push(op);
+                return self.force_seal_check(ctx, routes);
+            }
             State::Open => TailState::Open(self.known_global_tail),
             State::Draining | State::Repairing { .. } | State::Publishing { .. } => {
                 return self.tail_waiters.push(op);
@@ -329,7 +349,8 @@ impl Sequencer {
                 }
             }
             Route::InfoRetry => self.ask_infos(ctx, routes),
-            Route::CheckRetry => self.ask_check_infos(ctx, routes),
+            Route::CheckTimeout(generation) => self.on_check_timeout(ctx, routes, generation),
+            Route::TailCheck => self.on_tail_check(ctx, routes),
             Route::RepairTimer(generation) => {
                 if let State::Repairing { task, timer } = &mut self.state
                     && *timer == generation

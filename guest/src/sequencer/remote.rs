@@ -1,26 +1,32 @@
 //! What the sequencer learns from and answers to other nodes: the loglet's tail from an
 //! f-majority of the nodeset when it starts (infos), the state it answers a remote
-//! GetSequencerState with and the seal check that may come first, a seal made behind its
-//! back, and the repair of the sealed tail on the log-servers before it is published.
+//! GetSequencerState with, the seal made behind its back and how it finds it out (a store
+//! answered sealed marks the loglet maybe sealed; a forced seal check, from the periodic
+//! tail check, a remote asker or a local find-tail, acts on it), and, with
+//! `sequencer.publish = repaired`, the repair of the sealed tail before it is published.
 //!
 //! A sibling of the sequencer's state in `mod.rs`, reached with `pub(super)`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::{Deferred, Route, Routes, Sequencer, State, answer_state};
-use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::log_server_protocol::{ReplyHeader, Request};
 use crate::bindings::logsandbox::node::messages::SequencerAnswer;
 use crate::bindings::logsandbox::node::types::{NodeId, RequestId, TailState};
 use crate::ctx::Ctx;
 use crate::loglet::{LogletOutcome, fmt_loglet};
+use crate::settings::SealDiscovery;
 use crate::tasks::{Out as TaskOut, TailSummary, Task};
 
-/// A seal check for remote askers: GetLogletInfo to the nodeset, to learn whether the
-/// loglet was sealed behind the sequencer's back.
+/// A forced seal check (Restate's `CheckSealTask`): the seal flags already known, and one
+/// GetLogletInfo, never resent, to each node not known sealed; it ends when they all
+/// answered or at `rpc_retry`, with what came in.
 #[derive(Debug, Default)]
 pub(super) struct SealCheck {
-    infos: BTreeMap<NodeId, ReplyHeader>,
+    asked: BTreeSet<NodeId>,
+    answered: BTreeSet<NodeId>,
+    /// Remote GetSequencerState askers, answered when the check ends.
     waiters: Vec<(NodeId, RequestId)>,
 }
 
@@ -83,6 +89,7 @@ impl Sequencer {
         self.next_offset = tail;
         self.known_global_tail = tail;
         self.state = State::Open;
+        self.arm_tail_check(ctx, routes);
         if sealed >= f_majority {
             // Sealed while no sequencer ran here: find and repair the sealed tail first.
             self.known_global_tail = max_global;
@@ -105,7 +112,7 @@ impl Sequencer {
             match deferred {
                 Deferred::Append(op, payload) => self.append(ctx, routes, op, payload),
                 Deferred::Seal(op) => self.seal(ctx, routes, op),
-                Deferred::FindTail(op) => self.find_tail(ctx, op),
+                Deferred::FindTail(op) => self.find_tail(ctx, routes, op),
                 Deferred::State(from, id, check) => {
                     self.state_request(ctx, routes, from, id, check)
                 }
@@ -115,8 +122,8 @@ impl Sequencer {
 
     /// A remote node asks for the sequencer's state (Restate's GetSequencerState): the
     /// known global tail, sealed once published, or "sealing" while it drains (the asker
-    /// asks again). With `check`, an open sequencer first asks the log-servers whether the
-    /// loglet was sealed behind its back; if any is, it starts sealing (idempotent).
+    /// asks again). With `check`, an open sequencer first runs a forced seal check (Restate's
+    /// `find_tail_inner` with `force_seal_check`) and answers once it ends.
     pub fn state_request(
         &mut self,
         ctx: &mut Ctx,
@@ -127,26 +134,75 @@ impl Sequencer {
     ) {
         match self.known_state() {
             None => self.deferred.push(Deferred::State(from, id, check)),
-            Some(SequencerAnswer::Tail(TailState::Open(_))) if check => match &mut self.check {
-                Some(c) => c.waiters.push((from, id)),
-                None => {
-                    self.check = Some(SealCheck {
-                        infos: BTreeMap::new(),
-                        waiters: vec![(from, id)],
-                    });
-                    self.ask_check_infos(ctx, routes);
+            Some(SequencerAnswer::Tail(TailState::Open(_))) if check => {
+                self.force_seal_check(ctx, routes);
+                match &mut self.check {
+                    Some(c) => c.waiters.push((from, id)),
+                    None => {
+                        let answer = self.known_state().expect("a started sequencer knows");
+                        answer_state(ctx, from, id, answer);
+                    }
                 }
-            },
+            }
             Some(answer) => answer_state(ctx, from, id, answer),
         }
     }
 
-    pub(super) fn ask_check_infos(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
-        let Some(check) = &self.check else {
+    /// Arms the periodic tail check: `sequencer.inactivity_timeout_ms`, plus up to 50%
+    /// (Restate's `add_jitter(0.5)`).
+    pub(super) fn arm_tail_check(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let period = ctx.shared.settings.sequencer_tail_check;
+        let delay = ctx.shared.rng.add_jitter(period, 50);
+        self.timer(ctx, routes, delay, Route::TailCheck);
+    }
+
+    /// The periodic tail check fired: a forced seal check, and the next one, until the
+    /// loglet is sealed (Restate's `PeriodicTailChecker` stops then).
+    pub(super) fn on_tail_check(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        if !matches!(self.state, State::Open) || self.sealing {
             return;
-        };
-        let answered: BTreeSet<NodeId> = check.infos.keys().copied().collect();
-        self.ask_infos_of(ctx, routes, &answered, Route::CheckInfo, Route::CheckRetry);
+        }
+        self.force_seal_check(ctx, routes);
+        self.arm_tail_check(ctx, routes);
+    }
+
+    /// A forced seal check (Restate's `find_tail_inner` with `force_seal_check`): a loglet
+    /// marked maybe sealed is sealed at once; otherwise a `SealCheck` asks the nodes not
+    /// known sealed. Nothing while a seal or a check is under way.
+    pub(super) fn force_seal_check(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        if !matches!(self.state, State::Open) || self.sealing || self.check.is_some() {
+            return;
+        }
+        if self.maybe_sealed {
+            ctx.log(
+                Level::Info,
+                &format!(
+                    "loglet {} may be sealed (a store was answered sealed); sealing it",
+                    fmt_loglet(self.loglet)
+                ),
+            );
+            return self.start_sealing(ctx, routes);
+        }
+        let asked: BTreeSet<NodeId> = self
+            .params
+            .nodeset
+            .iter()
+            .copied()
+            .filter(|n| !self.nodes.get(n).is_some_and(|v| v.sealed))
+            .collect();
+        for &node in &asked {
+            let req = Request::GetLogletInfo(self.header());
+            self.request(ctx, routes, node, Route::CheckInfo, req);
+        }
+        self.check = Some(SealCheck {
+            asked,
+            ..SealCheck::default()
+        });
+        self.check_generation = self.check_generation.wrapping_add(1);
+        let generation = self.check_generation;
+        let delay = ctx.shared.settings.rpc_retry;
+        self.timer(ctx, routes, delay, Route::CheckTimeout(generation));
+        self.end_check_if_heard(ctx, routes);
     }
 
     pub(super) fn on_check_info(
@@ -157,52 +213,90 @@ impl Sequencer {
         header: ReplyHeader,
     ) {
         self.observe(from, &header);
-        let f_majority = self.f_majority();
-        let Some(check) = &mut self.check else {
-            return;
-        };
-        check.infos.insert(from, header);
-        // One sealed node is news enough. "Not sealed" takes a write quorum of unsealed
-        // answers: fewer, and the silent nodes could be a sealed f-majority (with 2
-        // log-servers and replication 2, one node is an f-majority).
-        let sealed = check.infos.values().any(|h| h.sealed);
-        let unsealed = check.infos.values().filter(|h| !h.sealed).count();
-        let quorum = self.params.replication as usize;
-        if check.infos.len() < f_majority || (!sealed && unsealed < quorum) {
-            return;
+        if let Some(check) = &mut self.check {
+            check.answered.insert(from);
         }
-        let check = self.check.take().expect("checked above");
-        // Sealed (at least partly) behind our back: say so, finish the seal, then drain.
-        let answer = match self.known_state() {
-            Some(SequencerAnswer::Tail(TailState::Open(_))) if sealed => SequencerAnswer::Sealing,
-            known => known.expect("a sequencer checks its seal once started"),
-        };
-        for (to, id) in check.waiters {
-            answer_state(ctx, to, id, answer);
-        }
-        if sealed {
-            self.start_sealing(ctx, routes);
+        self.end_check_if_heard(ctx, routes);
+    }
+
+    fn end_check_if_heard(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        if self
+            .check
+            .as_ref()
+            .is_some_and(|c| c.answered.is_superset(&c.asked))
+        {
+            self.end_check(ctx, routes);
         }
     }
 
-    /// A remote seal (by another node): once an f-majority of the nodeset is known to be
-    /// sealed, stop taking appends, drain, and publish the sealed tail.
-    pub(super) fn check_remote_seal(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+    /// The seal check's timer: it ends with the answers it has.
+    pub(super) fn on_check_timeout(
+        &mut self,
+        ctx: &mut Ctx,
+        routes: &mut dyn Routes,
+        generation: u32,
+    ) {
+        if self.check.is_some() && generation == self.check_generation {
+            self.end_check(ctx, routes);
+        }
+    }
+
+    /// The seal check's outcome, as Restate's: sealed on an f-majority, drain and publish;
+    /// some node sealed (a partial seal), seal the loglet; else nothing (open, or unknown).
+    fn end_check(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
+        let Some(check) = self.check.take() else {
+            return;
+        };
+        let sealed = self.nodes.values().filter(|v| v.sealed).count();
+        if matches!(self.state, State::Open) && !self.sealing {
+            if sealed >= self.f_majority() {
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "loglet {} was sealed elsewhere (an f-majority is sealed); draining",
+                        fmt_loglet(self.loglet)
+                    ),
+                );
+                self.start_drain(ctx, routes);
+            } else if sealed > 0 {
+                ctx.log(
+                    Level::Info,
+                    &format!(
+                        "loglet {} is sealed on {sealed} node(s), fewer than an f-majority; sealing it",
+                        fmt_loglet(self.loglet)
+                    ),
+                );
+                self.start_sealing(ctx, routes);
+            }
+        }
+        let answer = self
+            .known_state()
+            .expect("a sequencer checks its seal once started");
+        for (to, id) in check.waiters {
+            answer_state(ctx, to, id, answer);
+        }
+    }
+
+    /// A store was answered sealed or sealing: the loglet may be sealed behind this
+    /// sequencer's back. Restate only marks it (`maybe_sealed`) and drains at the next
+    /// forced seal check; `sequencer.seal_discovery = on-sealed-reply` seals at once.
+    pub(super) fn on_sealed_reply(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes, from: NodeId) {
         if !matches!(self.state, State::Open) || self.sealing {
             return;
         }
-        // Runs on every Stored reply: count before anything else.
-        if self.nodes.values().filter(|v| v.sealed).count() < self.f_majority() {
-            return;
+        if !self.maybe_sealed {
+            self.maybe_sealed = true;
+            ctx.env.reached(
+                RacePoint::MaybeSealed,
+                &format!(
+                    "N{from} answered a store of loglet {} sealed",
+                    fmt_loglet(self.loglet)
+                ),
+            );
         }
-        ctx.log(
-            Level::Info,
-            &format!(
-                "loglet {} was sealed elsewhere (an f-majority is sealed); draining",
-                fmt_loglet(self.loglet)
-            ),
-        );
-        self.start_drain(ctx, routes);
+        if ctx.shared.settings.seal_discovery == SealDiscovery::OnSealedReply {
+            self.force_seal_check(ctx, routes);
+        }
     }
 
     /// An append that ended Sealed may have left records beyond the known global tail on

@@ -1,5 +1,6 @@
 //! The sequencer's seal: Seal to the nodeset until an f-majority is sealed, then the
-//! drain (no new appends; the ones in flight are resolved), then the sealed tail is
+//! drain (no new appends; the ones in flight are cancelled), then the sealed tail (its
+//! own known global tail, or a repaired one with `sequencer.publish = repaired`) is
 //! written down and published, and the seal and find-tail operations waiting for it are
 //! answered. Nothing is acknowledged beyond a published sealed tail.
 //!
@@ -7,7 +8,7 @@
 
 use super::{Deferred, Route, Routes, Sequencer, State};
 use crate::bindings::logsandbox::node::client::{ClientError, OpId};
-use crate::bindings::logsandbox::node::host::Level;
+use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::log_server_protocol::{ReplyHeader, Request, Seal};
 use crate::bindings::logsandbox::node::storage::WriteOp;
 use crate::bindings::logsandbox::node::types::{LogletOffset, NodeId, Status, TailState};
@@ -15,6 +16,7 @@ use crate::ctx::{Ctx, Part};
 use crate::keys;
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::mutants;
+use crate::settings::Publish;
 
 impl Sequencer {
     /// Seals the loglet for `op`, answered with the sealed tail once it is published (at
@@ -92,10 +94,20 @@ impl Sequencer {
     }
 
     /// Sealed on an f-majority (by us or behind our back): take no more appends, fail the
-    /// queued ones, resend the waves backing off (so the drain ends as soon as the appends
-    /// in flight are resolved), and publish once none is left.
+    /// queued ones, cancel the ones in flight (Restate's drain: an append whose batch has
+    /// not committed ends `reconfiguration-needed`; its stores may still land), then
+    /// publish.
     pub(super) fn start_drain(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
         self.state = State::Draining;
+        self.sealing = true;
+        ctx.env.reached(
+            RacePoint::DrainStarted,
+            &format!(
+                "the sequencer of loglet {} drains {} append(s) in flight",
+                fmt_loglet(self.loglet),
+                self.appenders.len()
+            ),
+        );
         for (op, _) in std::mem::take(&mut self.backlog) {
             ctx.finish(op, LogletOutcome::Failed(ClientError::Sealed));
         }
@@ -103,24 +115,21 @@ impl Sequencer {
             let tail = self.known_global_tail;
             return self.publish(ctx, tail);
         }
-        let backing_off: Vec<LogletOffset> = self
-            .appenders
-            .iter()
-            .filter(|(_, a)| a.backing_off)
-            .map(|(first, _)| *first)
-            .collect();
-        for first in backing_off {
-            self.send_wave(ctx, routes, first);
+        if mutants::DRAIN_WITHOUT_CANCEL {
+            // The appends in flight are left to end by themselves: the drain waits for them.
+            return self.maybe_publish(ctx, routes);
         }
+        self.cancel_appenders(ctx);
         self.maybe_publish(ctx, routes);
     }
 
-    /// Once no append is in flight, repairs the sealed tail, then publishes it.
+    /// Once no append is in flight, publishes the sealed tail: the known global tail
+    /// (Restate's), or with `sequencer.publish = repaired` the one a repair finds.
     pub(super) fn maybe_publish(&mut self, ctx: &mut Ctx, routes: &mut dyn Routes) {
         if !matches!(self.state, State::Draining) || !self.appenders.is_empty() {
             return;
         }
-        if mutants::PUBLISH_WITHOUT_REPAIR {
+        if ctx.shared.settings.publish == Publish::OwnTail {
             let tail = self.known_global_tail;
             return self.publish(ctx, tail);
         }

@@ -4,8 +4,8 @@
 
 use super::{
     Harness, LOGLET, SEQ, answer, answer_repair_infos, append_to, client_with_logs, completions,
-    hear_from_sequencer, info, logs, node_with_logs, rh, sent, sent_requests, sequencer_answers,
-    timers,
+    hear_from_sequencer, info, logs, node_with_logs, node_with_logs_and_settings, rh, sent,
+    sent_requests, sequencer_answers, timers,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{ChainTail, ClientError, LogTail, Op, OpResult};
@@ -15,6 +15,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
 use crate::bindings::logsandbox::node::messages::{Body, Message, SequencerAnswer};
 use crate::bindings::logsandbox::node::types::{Status, TailState};
 use crate::env::testing::Effect;
+use crate::time::MILLIS;
 
 fn state_request(h: &mut Harness, from: u32, id: u64, check_seal: bool) -> Vec<Effect> {
     let msg = Message {
@@ -36,7 +37,15 @@ fn state_answers(effects: &[Effect]) -> Vec<(u32, u64, SequencerAnswer)> {
 /// The sequencer on N5, started (open at tail 1) by a first client operation; returns
 /// the requests it then sent, and the timers it armed.
 fn started_sequencer(first_op: Op) -> (Harness, Vec<(u32, u64, Request)>, Vec<u64>) {
-    let mut h = client_with_logs(logs(1, true));
+    started_sequencer_with(first_op, &[])
+}
+
+/// [`started_sequencer`], with guest settings.
+fn started_sequencer_with(
+    first_op: Op,
+    settings: &[(&str, &str)],
+) -> (Harness, Vec<(u32, u64, Request)>, Vec<u64>) {
+    let mut h = node_with_logs_and_settings(SEQ, logs(1, true), settings);
     let infos = sent_requests(&h.handle(vec![Event::ClientRequest((2, first_op))]));
     let mut out = Vec::new();
     let mut armed = Vec::new();
@@ -180,15 +189,19 @@ fn the_sequencer_answers_its_state_and_seals_when_a_check_finds_a_sealed_log_ser
         state_answers(&fx)[..],
         [(6, 40, SequencerAnswer::Tail(TailState::Open(1)))]
     ));
-    // With a seal check: it asks the nodeset; N1 is sealed, so it seals and drains.
+    // With a seal check: one GetLogletInfo to each node; it ends once all three answered.
     let checks = sent_requests(&state_request(&mut h, 6, 41, true));
     assert!(
-        checks
-            .iter()
-            .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_)))
+        checks.len() == 3
+            && checks
+                .iter()
+                .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_)))
     );
     answer(&mut h, 1, checks[0].1, info(1, 1, true));
     let fx = answer(&mut h, 2, checks[1].1, info(1, 1, false));
+    assert!(state_answers(&fx).is_empty(), "N3 has not answered yet");
+    // N1 alone is sealed (a partial seal): the sequencer seals the loglet itself.
+    let fx = answer(&mut h, 3, checks[2].1, info(1, 1, false));
     assert!(
         matches!(state_answers(&fx)[..], [(6, 41, SequencerAnswer::Sealing)]),
         "sealing: the asker asks again"
@@ -198,11 +211,14 @@ fn the_sequencer_answers_its_state_and_seals_when_a_check_finds_a_sealed_log_ser
     let by = |n: u32| seals.iter().find(|(to, _, _)| *to == n).unwrap().1;
     answer(&mut h, 1, by(1), Reply::Sealed(rh(1, 1, true, Status::Ok)));
     let fx = answer(&mut h, 2, by(2), Reply::Sealed(rh(1, 1, true, Status::Ok)));
+    assert!(
+        sent_requests(&fx).is_empty(),
+        "drained, it publishes its own known tail: no repair"
+    );
     assert!(matches!(
         state_answers(&state_request(&mut h, 6, 43, false))[..],
         [(6, 43, SequencerAnswer::Sealing)]
     ));
-    answer_repair_infos(&mut h, &fx, &[(1, 1, 1), (2, 1, 1), (3, 1, 1)]);
     h.durable();
     let fx = state_request(&mut h, 6, 42, false);
     assert!(matches!(
@@ -226,7 +242,10 @@ fn the_sequencer_repairs_an_uncommitted_copy_past_its_tail_before_publishing_the
     use crate::bindings::logsandbox::node::log_server_protocol::{
         Digest, DigestEntry, LogRecord, Records,
     };
-    let (mut h, stores, _) = started_sequencer(Op::Append(append_to(0, b"a".to_vec())));
+    let (mut h, stores, _) = started_sequencer_with(
+        Op::Append(append_to(0, b"a".to_vec())),
+        &[("sequencer.publish", "repaired")],
+    );
     assert_eq!(stores.len(), 3);
     let store_to = |n: u32| stores.iter().find(|(to, _, _)| *to == n).unwrap().1;
     // Only N1 stores offset 1: one copy, not a write quorum.
@@ -238,28 +257,16 @@ fn the_sequencer_repairs_an_uncommitted_copy_past_its_tail_before_publishing_the
     );
     let seals = sent_requests(&h.handle(vec![Event::ClientRequest((3, Op::Seal(0)))]));
     let by = |n: u32| seals.iter().find(|(to, _, _)| *to == n).unwrap().1;
-    // N1 reports local tail 2 (it holds offset 1), N2 tail 1: an f-majority sealed.
+    // N1 reports local tail 2 (it holds offset 1), N2 tail 1: an f-majority sealed. The
+    // drain cancels the append in flight.
     answer(&mut h, 1, by(1), Reply::Sealed(rh(2, 1, true, Status::Ok)));
-    answer(&mut h, 2, by(2), Reply::Sealed(rh(1, 1, true, Status::Ok)));
-    // The in-flight append ends Sealed on N2 and N3; the drain is over.
-    answer(
-        &mut h,
-        2,
-        store_to(2),
-        Reply::Stored(rh(1, 1, true, Status::Sealed)),
-    );
-    let fx = answer(
-        &mut h,
-        3,
-        store_to(3),
-        Reply::Stored(rh(1, 1, true, Status::Sealed)),
-    );
+    let fx = answer(&mut h, 2, by(2), Reply::Sealed(rh(1, 1, true, Status::Ok)));
     assert!(
         matches!(
-            completions(&fx)[..],
-            [(2, OpResult::Failed(ClientError::Sealed))]
+            &completions(&fx)[..],
+            [(2, OpResult::Failed(ClientError::ReconfigurationNeeded(why)))] if why.contains("draining")
         ),
-        "the append ends Sealed, the seal is not published yet: {:?}",
+        "the append is cancelled, the seal is not published yet: {:?}",
         completions(&fx)
     );
     let fx = answer_repair_infos(&mut h, &fx, &[(1, 2, 1), (2, 1, 1), (3, 1, 1)]);
@@ -386,4 +393,126 @@ fn an_append_asks_a_graylisted_node_again_when_the_others_are_sealed() {
         second_done,
         "the second append ends Sealed once N2 is seen sealed"
     );
+}
+
+/// Lazy seal discovery (Restate's `maybe_sealed`): a store answered sealed by one node
+/// neither ends the append (no sealed f-majority) nor drains the sequencer, which still
+/// answers its open tail. Only a forced seal check acts on it: here a local find-tail,
+/// which seals the loglet; the drain then cancels the append still in flight.
+#[test]
+fn a_store_answered_sealed_marks_the_loglet_maybe_sealed_and_only_a_forced_check_drains() {
+    use crate::bindings::logsandbox::node::host::RacePoint;
+    let (mut h, stores, _) = started_sequencer(Op::Append(append_to(0, b"a".to_vec())));
+    let store_to = |n: u32| stores.iter().find(|(to, _, _)| *to == n).unwrap().1;
+    let fx = answer(
+        &mut h,
+        1,
+        store_to(1),
+        Reply::Stored(rh(1, 1, true, Status::Sealed)),
+    );
+    assert_eq!(super::reached(&fx), vec![RacePoint::MaybeSealed]);
+    let fx = answer(
+        &mut h,
+        3,
+        store_to(3),
+        Reply::Stored(rh(2, 1, false, Status::Ok)),
+    );
+    assert!(
+        completions(&fx).is_empty() && sent_requests(&fx).is_empty(),
+        "one copy and one sealed node: the append waits, nothing is sealed: {fx:?}"
+    );
+    assert!(matches!(
+        state_answers(&state_request(&mut h, 6, 40, false))[..],
+        [(6, 40, SequencerAnswer::Tail(TailState::Open(1)))]
+    ));
+    // A local find-tail while maybe sealed forces the check: the loglet is sealed.
+    let seals = sent_requests(&h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]));
+    assert!(!seals.is_empty() && seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))));
+    let by = |n: u32| seals.iter().find(|(to, _, _)| *to == n).unwrap().1;
+    answer(&mut h, 1, by(1), Reply::Sealed(rh(1, 1, true, Status::Ok)));
+    let fx = answer(&mut h, 3, by(3), Reply::Sealed(rh(2, 1, true, Status::Ok)));
+    assert_eq!(super::reached(&fx), vec![RacePoint::DrainStarted]);
+    assert!(
+        matches!(
+            &completions(&fx)[..],
+            [(2, OpResult::Failed(ClientError::ReconfigurationNeeded(_)))]
+        ),
+        "{:?}",
+        completions(&fx)
+    );
+    h.durable();
+    assert!(matches!(
+        state_answers(&state_request(&mut h, 6, 41, false))[..],
+        [(6, 41, SequencerAnswer::Tail(TailState::Sealed(1)))]
+    ));
+}
+
+/// `sequencer.seal_discovery = on-sealed-reply` (the fix #4940 asks for): the first store
+/// answered sealed makes the sequencer seal the loglet at once.
+#[test]
+fn on_sealed_reply_the_sequencer_seals_at_the_first_store_answered_sealed() {
+    let (mut h, stores, _) = started_sequencer_with(
+        Op::Append(append_to(0, b"a".to_vec())),
+        &[("sequencer.seal_discovery", "on-sealed-reply")],
+    );
+    let fx = answer(
+        &mut h,
+        stores[0].0,
+        stores[0].1,
+        Reply::Stored(rh(1, 1, true, Status::Sealed)),
+    );
+    let seals = sent_requests(&fx);
+    assert!(
+        seals.len() == 3 && seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))),
+        "{seals:?}"
+    );
+}
+
+/// The periodic tail check (every `sequencer.inactivity_timeout_ms`, 15 s plus up to 50%) is a
+/// forced seal check: one GetLogletInfo to each node; when the check's time is up with an
+/// f-majority sealed, the sequencer drains and publishes its own tail, sending no Seal.
+#[test]
+fn the_periodic_tail_check_drains_a_seal_made_behind_the_sequencers_back() {
+    let mut h = client_with_logs(logs(1, true));
+    let infos = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]));
+    let started = h.now;
+    let mut armed = Vec::new();
+    for (to, id, _) in &infos[..2] {
+        armed.extend(timers(&answer(&mut h, *to, *id, info(1, 1, false))));
+    }
+    let window = started + 15_000 * MILLIS..=started + 22_600 * MILLIS;
+    let checks: Vec<(u64, u64)> = armed
+        .into_iter()
+        .filter(|(_, at)| window.contains(at))
+        .collect();
+    let [(timer, at)] = checks[..] else {
+        panic!("one tail check, 15 to 22.5 s after the start: {checks:?}");
+    };
+    let fx = h.handle_at(at, vec![Event::Timer(timer)]);
+    let asks = super::info_asks_of(&fx, LOGLET);
+    assert_eq!(asks.len(), 3);
+    let armed = timers(&fx);
+    assert!(
+        armed.iter().any(|(_, t)| *t > at + 7_000 * MILLIS),
+        "the next tail check is armed: {armed:?}"
+    );
+    let (check_end, end_at) = armed
+        .iter()
+        .copied()
+        .find(|(_, t)| *t == at + 250 * MILLIS)
+        .expect("the check ends after rpc_retry");
+    // N1 and N2 were sealed by someone else; N3 does not answer.
+    answer(&mut h, asks[0].0, asks[0].1, info(1, 1, true));
+    let fx = answer(&mut h, asks[1].0, asks[1].1, info(1, 1, true));
+    assert!(sent_requests(&fx).is_empty(), "the check waits for N3");
+    let fx = h.handle_at(end_at, vec![Event::Timer(check_end)]);
+    assert!(
+        sent_requests(&fx).is_empty(),
+        "sealed on an f-majority: drained with no Seal and no repair"
+    );
+    h.durable();
+    assert!(matches!(
+        state_answers(&state_request(&mut h, 6, 41, false))[..],
+        [(6, 41, SequencerAnswer::Tail(TailState::Sealed(1)))]
+    ));
 }

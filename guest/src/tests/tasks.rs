@@ -1,9 +1,8 @@
 //! Client tasks without the sequencer: find-tail with repair, trim; remote seals.
 
 use super::{
-    answer, answer_repair_infos, append_to, client_with_logs, completions, drive_chain_seal,
-    hear_from_sequencer, info, logs, node_with_logs, rh, sent, sent_requests, sequencer_answers,
-    store_fetch,
+    answer, append_to, client_with_logs, completions, drive_chain_seal, hear_from_sequencer, info,
+    logs, node_with_logs, rh, sent, sent_requests, sequencer_answers, store_fetch,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{ChainTail, ClientError, LogTail, Op, OpResult};
@@ -149,7 +148,7 @@ fn remote_find_tail_helps_seal_when_only_some_are_sealed_and_is_open_when_none_i
 }
 
 #[test]
-fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
+fn the_sequencer_learns_a_remote_seal_at_a_forced_check_and_publishes_its_own_tail() {
     use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
     let mut h = client_with_logs(logs(1, true));
     let asks = sent_requests(&h.handle(vec![Event::ClientRequest((
@@ -180,11 +179,19 @@ fn the_sequencer_learns_a_remote_seal_from_sealed_replies_and_publishes_it() {
         completions(&fx)[..],
         [(2, OpResult::Failed(ClientError::Sealed))]
     ));
-    // Drained: it finds the sealed tail on the log-servers before publishing it.
-    answer_repair_infos(&mut h, &fx, &[(1, 1, 1), (2, 1, 1), (3, 1, 1)]);
-    // A find-tail meanwhile waits for the sealed tail, published once written down.
+    assert!(
+        sent_requests(&fx).is_empty(),
+        "the sequencer is only maybe sealed: it does not drain yet"
+    );
+    // A find-tail forces a seal check: maybe sealed, the sequencer seals the loglet, then
+    // drains and publishes its own known tail; the find-tail waits for it.
     let fx = h.handle(vec![Event::ClientRequest((3, Op::FindTail(0)))]);
     assert!(completions(&fx).is_empty());
+    let seals = sent_requests(&fx);
+    assert!(seals.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))));
+    for (to, id, _) in &seals[..2] {
+        answer(&mut h, *to, *id, Reply::Sealed(rh(1, 1, true, Status::Ok)));
+    }
     let fx = h.durable();
     assert!(completions(&fx).is_empty(), "the chain is sealed first");
     let (fx, _) = drive_chain_seal(&mut h, fx, 1);
@@ -278,4 +285,36 @@ fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
         vec![4, 5],
         "records at or below the trim point 3 are gone"
     );
+}
+
+/// The tail checker of a loglet this node uses without sequencing it: the first
+/// find-tail is its first round; then one every `bifrost.remote_tail_check_ms` (2 s plus
+/// up to 50%), until a round finds the loglet sealed.
+#[test]
+fn a_remote_tail_checker_finds_the_tail_every_two_seconds_until_the_loglet_is_sealed() {
+    use crate::bindings::logsandbox::node::log_server_protocol::LogletInfo;
+    use crate::time::MILLIS;
+    let info = |sealed| {
+        Reply::LogletInfo(LogletInfo {
+            header: rh(3, 3, sealed, Status::Ok),
+            trim_point: 0,
+        })
+    };
+    let mut h = node_with_logs(6, logs(1, true));
+    let fx = h.handle(vec![Event::ClientRequest((2, Op::FindTail(0)))]);
+    let done = super::answer_each(&mut h, &super::info_asks_of(&fx, 0), &info(false));
+    assert!(matches!(completions(&done)[..], [(2, OpResult::Tail(_))]));
+    let next = |fx: &[crate::env::testing::Effect], now: u64| {
+        super::timers(fx)
+            .into_iter()
+            .find(|(_, at)| (now + 2_000 * MILLIS..=now + 3_000 * MILLIS).contains(at))
+    };
+    let (timer, at) = next(&done, h.now).expect("the next round, 2 to 3 s on");
+    // The second round: the log-servers say sealed; the checker stops there.
+    let fx = h.handle_at(at, vec![Event::Timer(timer)]);
+    let asks = super::info_asks_of(&fx, 0);
+    assert_eq!(asks.len(), 3);
+    let done = super::answer_each(&mut h, &asks, &info(true));
+    assert!(completions(&done).is_empty(), "a round answers nobody");
+    assert_eq!(next(&done, h.now), None, "sealed: no next round");
 }

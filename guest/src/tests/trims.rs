@@ -43,9 +43,21 @@ fn trimmed(status: Status) -> Reply {
 fn a_node_that_never_looked_at_the_loglet_clamps_a_trim_to_nothing_and_says_it_trimmed() {
     let mut h = node_with_logs(6, logs(1, true));
     let fx = h.handle(vec![Event::ClientRequest((2, Op::Trim((0, 10))))]);
-    assert!(sent_requests(&fx).is_empty(), "nothing is sent: {fx:?}");
+    assert!(trims_sent(&fx).is_empty(), "no Trim is sent: {fx:?}");
     assert!(matches!(completions(&fx)[..], [(2, OpResult::Trimmed(0))]));
     assert_eq!(reached(&fx), vec![RacePoint::TrimClampedToZero]);
+    // The loglet client now exists, and its tail checker's first find-tail asks the
+    // log-servers (the sequencer was never heard from); once it learns the tail, a trim
+    // again is clamped to it, as the retry in Restate's report worked.
+    let asks = info_asks_of(&fx, 0);
+    assert_eq!(asks.len(), 3);
+    answer_each(&mut h, &asks, &info(11, 11, false));
+    let fx = h.handle(vec![Event::ClientRequest((3, Op::Trim((0, 10))))]);
+    let trims = trims_sent(&fx);
+    assert!(
+        trims.len() == 3 && trims.iter().all(|&(_, _, point, _)| point == 10),
+        "{trims:?}"
+    );
 }
 
 #[test]

@@ -71,19 +71,33 @@ pub struct LogFacts<'a> {
 }
 
 impl LogFacts<'_> {
-    /// The sealed tail that puts `lsn` beyond a seal, if one does: a segment sealed at or
-    /// below `lsn` with no later segment starting at or below it (records there would be in
-    /// the sealed segment, past its end).
+    /// The sealed tail that puts `lsn` beyond a seal, if one does: a segment that ends at
+    /// or below `lsn` with no later segment starting at or below it (records there would be
+    /// in the sealed segment, past its end). A segment ends where the chain says (an
+    /// acknowledged seal-and-extend put the next one there), else at the highest sealed tail
+    /// reported of it: loglet-level sealed tails may differ (a find-tail on the log-servers
+    /// repairs beyond a sequencer's own tail, as Restate permits), and the higher one holds.
     pub fn beyond_a_seal(&self, lsn: Lsn) -> Option<Lsn> {
-        self.tails
-            .iter()
-            .filter_map(|t| {
-                let (tail, sealed) = crate::op::split_tail(&t.tail);
-                let goes_on = self
-                    .next_base_after(t.tail.segment_index)
-                    .unwrap_or(Lsn::MAX);
-                (sealed && tail <= lsn && lsn < goes_on).then_some(tail)
+        let mut ends: BTreeMap<SegmentIndex, Lsn> = BTreeMap::new();
+        for t in &self.tails {
+            let (tail, sealed) = crate::op::split_tail(&t.tail);
+            if sealed {
+                let end = ends.entry(t.tail.segment_index).or_insert(tail);
+                *end = (*end).max(tail);
+            }
+        }
+        for (segment, end) in ends.iter_mut() {
+            let next = segment.checked_add(1);
+            if let Some(&(_, base)) = self.extensions.iter().find(|(i, _)| Some(*i) == next) {
+                *end = base;
+            }
+        }
+        ends.iter()
+            .filter(|(segment, end)| {
+                let goes_on = self.next_base_after(**segment).unwrap_or(Lsn::MAX);
+                **end <= lsn && lsn < goes_on
             })
+            .map(|(_, end)| *end)
             .min()
     }
 

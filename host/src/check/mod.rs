@@ -7,7 +7,7 @@
 //! | [`offsets`] | `committed_offsets_unique` | no offset of a log is acknowledged twice |
 //! | [`tails`] | `tails_monotonic` | a tail seen after another completed is not lower; sealed stays sealed |
 //! | [`seal`] | `no_ack_beyond_published_seal` | every acknowledged offset lies below every sealed tail seen |
-//! | [`seal`] | `sealed_tails_agree` | every sealed tail reported, by anyone, is the same |
+//! | [`seal`] | `sealed_tails_agree` | a segment's end, once in the chain, is one LSN (loglet-level sealed tails that differ are information) |
 //! | [`reads`] | `reads_see_acknowledged` | a read returns every record acknowledged before it, with its payload, and nothing no append sent |
 //! | [`reads`] | `no_holes_below_tail` | a read returns every offset below a tail seen before it (trimmed ones aside) |
 //! | [`reads`] | `reads_contiguous` | a read returns one run of offsets, from its start (or past a trim), below any sealed tail |
@@ -15,16 +15,19 @@
 //! | [`trims`] | `reads_after_trim` | a read after a trim returns nothing at or below the trim point |
 //!
 //!
-//! Two more checks read the host's own facts rather than the history: [`durability`]'s
+//! Three more checks read the host's own facts beside the history: [`durability`]'s
 //! `acknowledged_durable`, every acknowledged record on a write quorum of log-servers at
-//! the end of the run (their databases), and [`chain`]'s `chain_never_goes_back`, every
-//! chain change the metadata store accepted keeping what the chain already said.
+//! the end of the run (their databases), [`chain`]'s `chain_never_goes_back`, every
+//! chain change the metadata store accepted keeping what the chain already said, and
+//! [`liveness`]'s `liveness_after_heal`, every operation done within a bound once the last
+//! fault healed.
 //!
 //! A workload adds its own expectations on top (see [`Workload::expectations`](crate::Workload::expectations)).
 
 pub mod chain;
 pub mod durability;
 pub(crate) mod index;
+pub mod liveness;
 pub mod offsets;
 pub mod reads;
 pub mod seal;

@@ -2,9 +2,13 @@
 //! - `no_ack_beyond_published_seal`: once a segment's sealed tail is published, no append
 //!   may be acknowledged at or beyond it, before or after, short of where the chain goes on
 //!   (the base of the next segment, which a seal-and-extend sets at the sealed tail);
-//! - `sealed_tails_agree`: everyone who reports a sealed tail of a segment (the
-//!   sequencer's seal, a remote seal, any find-tail, on any node) reports the same one.
-//!   Two readers told different sealed tails disagree on which records the log holds.
+//! - `sealed_tails_agree`: once a segment's end is in the chain (an acknowledged
+//!   seal-and-extend put the next segment there), the chain says one thing: every
+//!   seal-and-extend of that segment extended it at the same LSN. Sealed tails reported at
+//!   the loglet level (the sequencer's seal, a find-tail, on any node) that differ from each
+//!   other or from the chain are reported as information: Restate permits them (a sequencer
+//!   publishes its own known tail with no repair, a find-tail on the log-servers repairs
+//!   beyond it), and they are the precondition of #5054.
 
 use super::{Check, CheckResult, HistoryIndex};
 use std::collections::BTreeMap;
@@ -26,7 +30,32 @@ impl Check for NoAckBeyondSeal {
 fn sealed_tails_agree(history: &HistoryIndex) -> CheckResult {
     let mut seen = 0;
     let mut problems = Vec::new();
+    let mut differ = Vec::new();
     for (log, facts) in &history.logs {
+        let of_log = if history.logs.len() > 1 {
+            format!("log {log}: ")
+        } else {
+            String::new()
+        };
+        // The chain's account: segment i ends where an acknowledged seal-and-extend put
+        // segment i + 1. Two different ones mean the chain said two things.
+        let mut chain: BTreeMap<SegmentIndex, Lsn> = BTreeMap::new();
+        for &(next, base) in &facts.extensions {
+            let Some(segment) = next.checked_sub(1) else {
+                continue;
+            };
+            match chain.get(&segment) {
+                None => {
+                    chain.insert(segment, base);
+                }
+                Some(&other) if other != base => problems.push(format!(
+                    "{of_log}segment {segment} was extended at LSN {other} and at LSN {base}"
+                )),
+                Some(_) => {}
+            }
+        }
+        // The loglets' accounts: a sequencer publishes its own known tail, a find-tail on
+        // the log-servers repairs what lies beyond it; Restate lets them differ.
         let mut first: BTreeMap<SegmentIndex, (Lsn, &OpRecord)> = BTreeMap::new();
         for t in &facts.tails {
             let (offset, sealed) = split_tail(&t.tail);
@@ -35,43 +64,57 @@ fn sealed_tails_agree(history: &HistoryIndex) -> CheckResult {
             }
             seen += 1;
             let segment = t.tail.segment_index;
-            let of_segment = if segment == 0 {
-                String::new()
-            } else {
-                format!(" of segment {segment}")
+            let told = |by: &OpRecord, tail: Lsn| {
+                format!(
+                    "{} ({}, on N{}) sealed tail {tail} at {}",
+                    by.id,
+                    by.process,
+                    by.node,
+                    fmt_duration(by.completed_at().map_or(0, |c| c.0)),
+                )
             };
+            match chain.get(&segment) {
+                Some(&end) if end != offset => differ.push(format!(
+                    "{of_log}segment {segment} ends at LSN {end} in the chain, {}",
+                    told(t.op, offset)
+                )),
+                _ => {}
+            }
             match first.get(&segment).copied() {
                 None => {
                     first.insert(segment, (offset, t.op));
                 }
-                Some((tail, by)) if tail != offset => {
-                    problems.push(format!(
-                        "log {log}: {} ({}, on N{}) was told sealed tail {offset}{of_segment} at {}, {} ({}, on N{}) sealed tail {tail} at {}",
-                        t.op.id,
-                        t.op.process,
-                        t.op.node,
-                        fmt_duration(t.op.completed_at().map_or(0, |c| c.0)),
-                        by.id,
-                        by.process,
-                        by.node,
-                        fmt_duration(by.completed_at().map_or(0, |c| c.0)),
+                Some((tail, by)) if tail != offset && !chain.contains_key(&segment) => {
+                    differ.push(format!(
+                        "{of_log}segment {segment}: {}, {}",
+                        told(t.op, offset),
+                        told(by, tail)
                     ));
                 }
                 Some(_) => {}
             }
         }
     }
-    CheckResult::new(
-        "sealed_tails_agree",
-        problems.is_empty(),
-        if !problems.is_empty() {
-            problems.join("; ")
-        } else if seen == 0 {
-            "no sealed tail was reported".to_string()
-        } else {
-            format!("{seen} sealed tails reported, all the same")
-        },
-    )
+    let detail = if !problems.is_empty() {
+        problems.join("; ")
+    } else if seen == 0 && differ.is_empty() {
+        "no sealed tail was reported".to_string()
+    } else if differ.is_empty() {
+        format!("{seen} sealed tails reported, all the same")
+    } else {
+        // Restate permits it (R10, R12), and it is #5054's precondition: say so, once.
+        let mut shown: Vec<String> = super::first_ten(&differ).to_vec();
+        if differ.len() > shown.len() {
+            shown.push(format!("{} more", differ.len() - shown.len()));
+        }
+        format!(
+            "information: loglet-level sealed tails differ, as Restate permits (a sequencer \
+             publishes its own known tail, a find-tail on the log-servers repairs beyond it; \
+             #5054's precondition): {}",
+            shown.join("; ")
+        )
+    };
+    CheckResult::new("sealed_tails_agree", problems.is_empty(), detail)
 }
 
 fn no_ack_beyond(history: &HistoryIndex) -> CheckResult {

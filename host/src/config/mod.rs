@@ -201,6 +201,9 @@ pub struct RunLimits {
     /// Real time the sandbox may run: a budget for the machine, never part of the trace.
     /// Default 600 s (`run.wall_limit`).
     pub wall_limit: Duration,
+    /// Once the last fault healed, every operation must complete within this much virtual
+    /// time (`liveness_after_heal`). Default 30 s (`run.liveness_bound`).
+    pub liveness_bound: Duration,
     /// What each node may use: fuel, memory, effects and bytes per call, storage
     /// (`run.fuel_per_call`, `run.memory_mb`, `run.max_effects_per_call`,
     /// `run.max_call_mb`, `run.max_storage_mb`).
@@ -217,6 +220,7 @@ impl Default for RunLimits {
             max_ops: 500_000,
             max_idle_events: 1_000_000,
             wall_limit: Duration::from_secs(600),
+            liveness_bound: Duration::from_secs(30),
             node: Limits::default(),
         }
     }

@@ -340,6 +340,19 @@ impl Rules {
         Verdict::Delay(0)
     }
 
+    /// The faults in force at `now`: cuts not yet expired, holds, and rules of one's own
+    /// (which may do anything).
+    pub fn faults_in_force(&self, now: SimTime) -> usize {
+        self.entries
+            .iter()
+            .filter(|e| match e.tag {
+                Tag::Cut(..) => e.cut_until.is_none_or(|until| now < until),
+                Tag::Hold(..) | Tag::Custom => true,
+                Tag::Latency(_) => false,
+            })
+            .count()
+    }
+
     /// One line per rule, in the order they are judged.
     pub fn describe(&self) -> Vec<String> {
         self.entries.iter().map(|e| e.rule.describe()).collect()

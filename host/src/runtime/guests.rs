@@ -67,12 +67,12 @@ pub static MUTANTS: &[Mutant] = &[
         )),
     },
     Mutant {
-        name: "publish-without-repair",
-        bug: "the sequencer publishes its known global tail as the sealed tail without repairing what lies beyond it",
+        name: "drain-without-cancel",
+        bug: "the draining sequencer does not cancel the appends in flight: it waits for them to end by themselves",
         part: MutantPart::Sequencer,
         wasm: include_bytes!(concat!(
             env!("OUT_DIR"),
-            "/mutant_publish_without_repair.wasm"
+            "/mutant_drain_without_cancel.wasm"
         )),
     },
     Mutant {

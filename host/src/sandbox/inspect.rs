@@ -6,6 +6,7 @@ use crate::bindings::{MetadataValue, Precondition, Roles, StoreError, StoreRespo
 use std::collections::BTreeMap;
 
 use crate::check::durability::{self, StoredLog, StoredSegment};
+use crate::check::liveness;
 use crate::check::{self, CheckResult};
 use crate::metadata_store::LOGS_KEY;
 use crate::metadata_store::{Outage, StoreRequest, version_of};
@@ -210,7 +211,35 @@ impl Sandbox {
     pub fn check(&self) -> Vec<CheckResult> {
         let mut results = self.history_checks();
         results.push(self.crash_check());
+        results.push(self.liveness_check());
         results
+    }
+
+    /// Every operation done within `run.liveness_bound` once the last fault healed; not
+    /// judged while a fault is in force (a node down, a cut, a hold, a store outage).
+    pub(crate) fn liveness_check(&self) -> CheckResult {
+        let now = self.world.now;
+        let down = self
+            .world
+            .nodes
+            .values()
+            .any(|n| matches!(n.status, NodeStatus::Crashed { .. }));
+        let outage = self
+            .world
+            .store_service
+            .outage
+            .is_some_and(|(_, until)| until.is_none_or(|u| now < u));
+        let healed = if down || outage || self.world.net.rules.faults_in_force(now) > 0 {
+            liveness::Healed::Not
+        } else {
+            liveness::Healed::Since(self.world.last_fault)
+        };
+        liveness::liveness_after_heal(
+            &self.world.history,
+            healed,
+            now,
+            crate::time::nanos(self.meta.limits.liveness_bound),
+        )
     }
 
     /// The workload's expectations, the standard checks (what the history shows) and

@@ -129,6 +129,7 @@ impl Sandbox {
             )],
         };
         checks.push(self.crash_check());
+        checks.push(self.liveness_check());
         expect_failing(&mut checks, &self.meta.expect_failing);
         let failed =
             checks.iter().any(|c| !c.pass) || (error.is_some() && self.meta.expect_error.is_none());

@@ -55,6 +55,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/seal-extend-2885-fixed.toml"),
     ),
     (
+        "seal-4940",
+        include_str!("../../../scenarios/seal-4940.toml"),
+    ),
+    (
+        "seal-4940-fixed",
+        include_str!("../../../scenarios/seal-4940-fixed.toml"),
+    ),
+    (
         "seal-extend-race",
         include_str!("../../../scenarios/seal-extend-race.toml"),
     ),

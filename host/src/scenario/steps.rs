@@ -18,6 +18,7 @@
 //!                              # may name its recovery `strategy`: wait, allowed, preferred
 //! expect = "failed: unknown log '0'"
 //! not_before = "10s"           # optional: it must also take at least this long
+//! within = "3s"                # optional: and at most this long
 //!
 //! [[steps]]
 //! fault = "partition"          # any fault action: crash, restart, wipe, partition, heal, hold...
@@ -158,6 +159,21 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
                 "goes with `expect`: the result it must have, and no sooner than this",
             ));
         }
+        let within = f.duration("within")?;
+        if within.is_some() && expect.is_none() {
+            return Err(f.bad(
+                "within",
+                "goes with `expect`: the result it must have, and no later than this",
+            ));
+        }
+        if let (Some(min), Some(max)) = (not_before, within)
+            && min > max
+        {
+            return Err(f.bad(
+                "within",
+                "is shorter than `not_before`: no result could come in time",
+            ));
+        }
         f.finish()?;
         steps.push(Step {
             name,
@@ -165,6 +181,7 @@ pub(super) fn parse_steps(file: &str, items: Vec<toml::Value>) -> Result<Vec<Ste
             action,
             expect,
             not_before,
+            within,
         });
     }
     Ok(steps)

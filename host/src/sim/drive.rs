@@ -172,6 +172,17 @@ impl World {
         };
         let note_node = fault.nodes().first().copied().unwrap_or(0);
         let by = origin.by();
+        // A latency change is no fault, and starting a node is how a run begins.
+        let ends = match &fault {
+            Fault::Latency { .. } | Fault::Start(_) => None,
+            Fault::Partition { until, .. } | Fault::StoreOutage { until, .. } => {
+                Some(until.unwrap_or(now).max(now))
+            }
+            _ => Some(now),
+        };
+        if let Some(ends) = ends {
+            self.last_fault = self.last_fault.max(ends);
+        }
         if !matches!(
             fault,
             Fault::Start(_)

@@ -65,6 +65,9 @@ pub(crate) struct World {
     /// point, counted from it.
     pub on_point: Vec<(RacePoint, Option<NodeId>, Planned)>,
     pub sealed_once: bool,
+    /// When the last fault was applied or ends by itself (a partition's or an outage's
+    /// `until`): `liveness_after_heal` judges from there.
+    pub last_fault: SimTime,
     pub out_dir: Option<PathBuf>,
     pub metadata_offers: Vec<MetadataOffer>,
     /// Events delivered: to nodes, and to the metadata store.
@@ -184,6 +187,7 @@ impl World {
             on_seal,
             on_point,
             sealed_once: false,
+            last_fault: SimTime::ZERO,
             out_dir: outputs.out_dir,
             metadata_offers: Vec::new(),
             events: 0,

@@ -2,7 +2,8 @@
 //!
 //! 1. Wait for the Logs metadata (`>= MIN`, or the scenario's version with
 //!    `metadata.wait_for_version`), then find-tail: the loglet starts `Open(OLDEST)`.
-//! 2. `appenders` appenders loop `append("appender-{id}-record{i}")`, stopping on Sealed;
+//! 2. `appenders` appenders loop `append("appender-{id}-record{i}")`, stopping on Sealed
+//!    or reconfiguration-needed (an append the draining sequencer cancelled);
 //!    after `warmup_appends` each waits at a barrier.
 //! 3. A watcher loops find-tail (every `watch_interval`) until it first sees Sealed.
 //! 4. When every appender reached the barrier, they resume and the main task seals.
@@ -253,7 +254,9 @@ impl AppendAfterSeal {
         };
         match result {
             OpResult::Appended(_) => {}
-            OpResult::Failed(ClientError::Sealed) => {
+            // Restate's test stops an appender on either: a draining sequencer cancels the
+            // appends in flight with reconfiguration-needed.
+            OpResult::Failed(ClientError::Sealed | ClientError::ReconfigurationNeeded(_)) => {
                 a.stopped = true;
                 return self.maybe_read();
             }

@@ -11,8 +11,9 @@
 //!   refused.
 //! - A seal is only drawn in the last quarter of the operations: a log sealed early
 //!   would leave the rest of the run with nothing but refused appends.
-//! - The nemesis keeps at most one fault at a time (one log-server down, or one link
-//!   cut), so a write quorum stays reachable and the run can always finish.
+//! - The nemesis keeps at most one fault at a time (one log-server down, one link cut, or
+//!   one direction of a link held and then released in order), so a write quorum stays
+//!   reachable and the run can always finish.
 
 use std::time::Duration;
 
@@ -45,6 +46,9 @@ pub struct RandomOpsConfig {
     pub crashes: bool,
     /// The nemesis cuts the sequencer off from a log-server, both ways. Default false.
     pub partitions: bool,
+    /// The nemesis holds the messages of one link between the sequencer and a log-server
+    /// (one way), then releases them, in order. Default false.
+    pub holds: bool,
     /// Time between the end of one fault and the next. Default `100ms..400ms`.
     pub fault_interval: Latency,
     /// How long a fault lasts. Default `20ms..200ms`.
@@ -60,6 +64,7 @@ impl Default for RandomOpsConfig {
             weights: [20, 3, 4, 1, 1, 0],
             crashes: false,
             partitions: false,
+            holds: false,
             fault_interval: Latency::Uniform(100 * MILLIS, 400 * MILLIS),
             fault_duration: Latency::Uniform(20 * MILLIS, 200 * MILLIS),
         }
@@ -90,6 +95,7 @@ enum Active {
     None,
     Crashed(NodeId),
     Cut(NodeId),
+    Held(Endpoint, Endpoint),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +142,7 @@ impl RandomOps {
     }
 
     fn nemesis(&self) -> bool {
-        self.config.crashes || self.config.partitions
+        self.config.crashes || self.config.partitions || self.config.holds
     }
 
     fn pause(&mut self, process: usize) -> Action {
@@ -227,6 +233,7 @@ impl RandomOps {
                 to: Endpoint::Node(n),
                 both_ways: true,
             },
+            Active::Held(from, to) => Fault::Release { from, to },
         };
         vec![Action::Fault(fault)]
     }
@@ -238,20 +245,34 @@ impl RandomOps {
         let servers = self.cluster().log_servers.clone();
         let seq = self.cluster().sequencer;
         let victim = servers[self.rng.random_range(0..servers.len())];
-        let crash = match (self.config.crashes, self.config.partitions) {
-            (true, true) => self.rng.random_bool(0.5),
-            (crash, _) => crash,
-        };
-        let (fault, active) = if crash {
-            (Fault::Crash(victim), Active::Crashed(victim))
-        } else {
-            let fault = Fault::Partition {
-                from: Endpoint::Node(seq),
-                to: Endpoint::Node(victim),
-                both_ways: true,
-                until: None,
-            };
-            (fault, Active::Cut(victim))
+        let kinds: Vec<u8> = [
+            (self.config.crashes, 0),
+            (self.config.partitions, 1),
+            (self.config.holds, 2),
+        ]
+        .into_iter()
+        .filter_map(|(on, kind)| on.then_some(kind))
+        .collect();
+        let kind = kinds[self.rng.random_range(0..kinds.len())];
+        let (fault, active) = match kind {
+            0 => (Fault::Crash(victim), Active::Crashed(victim)),
+            1 => {
+                let fault = Fault::Partition {
+                    from: Endpoint::Node(seq),
+                    to: Endpoint::Node(victim),
+                    both_ways: true,
+                    until: None,
+                };
+                (fault, Active::Cut(victim))
+            }
+            _ => {
+                let (from, to) = if self.rng.random_bool(0.5) {
+                    (Endpoint::Node(seq), Endpoint::Node(victim))
+                } else {
+                    (Endpoint::Node(victim), Endpoint::Node(seq))
+                };
+                (Fault::Hold { from, to }, Active::Held(from, to))
+            }
         };
         self.active = active;
         let lasts = self.config.fault_duration.sample(&mut self.rng);

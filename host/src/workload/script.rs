@@ -71,6 +71,9 @@ pub struct Step {
     /// For an invoke: it must take at least this long (nanoseconds), e.g. a wait that
     /// only a periodic refresh can resolve.
     pub not_before: Option<u64>,
+    /// For an invoke: it must take at most this long (nanoseconds), e.g. an append that a
+    /// lazy seal discovery stalls (#4940).
+    pub within: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -280,17 +283,25 @@ impl Workload for Script {
                     State::Done { at, outcome } => {
                         let took = at.0.saturating_sub(self.fired_at[i].0);
                         let early = step.not_before.filter(|min| took < *min);
-                        let timing = match early {
-                            Some(min) => format!(
+                        let late = step.within.filter(|max| took > *max);
+                        let timing = match (early, late) {
+                            (Some(min), _) => format!(
                                 ", after {}: sooner than the {} it must take",
                                 fmt_duration(took),
                                 fmt_duration(min)
                             ),
-                            None => String::new(),
+                            (None, Some(max)) => format!(
+                                ", after {}: later than the {} it may take",
+                                fmt_duration(took),
+                                fmt_duration(max)
+                            ),
+                            (None, None) => String::new(),
                         };
                         CheckResult::new(
                             name,
-                            expectation_matches(expect, outcome) && early.is_none(),
+                            expectation_matches(expect, outcome)
+                                && early.is_none()
+                                && late.is_none(),
                             format!("expected {expect:?}; at {at} got {outcome:?}{timing}"),
                         )
                     }
@@ -349,6 +360,7 @@ mod tests {
                 }),
                 expect: None,
                 not_before: None,
+                within: None,
             },
             Step {
                 name: "ready".into(),
@@ -359,6 +371,7 @@ mod tests {
                 },
                 expect: None,
                 not_before: None,
+                within: None,
             },
             Step {
                 name: "find".into(),
@@ -369,6 +382,7 @@ mod tests {
                 },
                 expect: Some("failed: unknown log '0'".into()),
                 not_before: None,
+                within: None,
             },
         ];
         let mut script = Script::new(steps);
@@ -424,6 +438,7 @@ mod tests {
             },
             expect: Some("failed: unknown log '0'".into()),
             not_before: None,
+            within: None,
         }];
         let mut script = Script::new(steps);
         script.on_start(&setup());

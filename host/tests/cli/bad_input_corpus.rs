@@ -220,6 +220,16 @@ fn corpus(dir: &std::path::Path) -> Vec<Case> {
             "[[steps]]\nat = \"1ms\"\nstart = 5\nnot_before = \"1s\"\n",
             "steps[0].not_before",
         ),
+        (
+            "within-alone",
+            "[[steps]]\nat = \"1ms\"\nstart = 5\nwithin = \"1s\"\n",
+            "steps[0].within",
+        ),
+        (
+            "within-below-not-before",
+            "[[steps]]\nat = \"1ms\"\ninvoke = \"find-tail\"\nnode = 5\nexpect = \"tail\"\nnot_before = \"2s\"\nwithin = \"1s\"\n",
+            "steps[0].within",
+        ),
         ("steps-shape", "steps = 3\n", "steps"),
         (
             "step-op",

@@ -125,7 +125,7 @@ fn a_person_at_a_terminal_starts_appends_partitions_crashes_restarts_and_seals()
         "{history}"
     );
     let checks = any(&mut p, "check");
-    assert!(checks.contains("12 of 12 hold"), "{checks}");
+    assert!(checks.contains("13 of 13 hold"), "{checks}");
     let help = any(&mut p, "help partition");
     assert!(
         help.contains("partition A B [one-way] [for DURATION]"),

@@ -268,3 +268,88 @@ fn a_trim_answered_as_clamped_to_nothing_fails_on_the_hosts_facts_and_a_stale_se
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn loglet_level_sealed_tails_that_differ_are_information_and_two_extensions_of_one_segment_fail() {
+    use serde_json::json;
+    let dir = common::scratch("check-sealed-tails");
+    let file = dir.join("history.json");
+    // A remote seal repaired a record past the sequencer's own tail and answered 4; a
+    // later find-tail answers the sequencer's 3: Restate permits both.
+    let find = json!({"log": 0});
+    std::fs::write(
+        &file,
+        history(&[
+            ("invoke", 1, "seal", find.clone(), "worker-0", 0, 6),
+            ("ok", 1, "seal", json!({"sealed": 4}), "worker-0", 10, 6),
+            ("invoke", 2, "find-tail", find.clone(), "worker-1", 20, 5),
+            (
+                "ok",
+                2,
+                "find-tail",
+                json!({"sealed": 3}),
+                "worker-1",
+                30,
+                5,
+            ),
+        ]),
+    )
+    .unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("ok   sealed_tails_agree") && text.contains("information: loglet-level"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ok   tails_monotonic") && text.contains("1 a lower sealed tail"),
+        "{text}"
+    );
+    // Two seal-and-extends acknowledged, each extending segment 0 at another LSN: the
+    // chain said two things.
+    let extend = json!({"log": 0, "segment": 0});
+    std::fs::write(
+        &file,
+        history(&[
+            (
+                "invoke",
+                1,
+                "seal-and-extend",
+                extend.clone(),
+                "worker-0",
+                0,
+                5,
+            ),
+            (
+                "ok",
+                1,
+                "seal-and-extend",
+                json!({"segment": 1, "base_lsn": 3, "version": 2}),
+                "worker-0",
+                10,
+                5,
+            ),
+            ("invoke", 2, "seal-and-extend", extend, "worker-1", 20, 6),
+            (
+                "ok",
+                2,
+                "seal-and-extend",
+                json!({"segment": 1, "base_lsn": 4, "version": 2}),
+                "worker-1",
+                30,
+                6,
+            ),
+        ]),
+    )
+    .unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(
+        text.contains("FAIL sealed_tails_agree")
+            && text.contains("segment 0 was extended at LSN 3 and at LSN 4"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

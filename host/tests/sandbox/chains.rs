@@ -297,19 +297,22 @@ expect = "1 records"
     );
 }
 
+/// The checks of the built-in scenario `name` at `seed`, with `--set` overrides.
+fn checks_of(name: &str, seed: u64, sets: &[String]) -> Vec<logsandbox::CheckResult> {
+    let scenario = scenario::load(name, sets).unwrap();
+    let mut sb = Sandbox::from_scenario(&scenario)
+        .seed(seed)
+        .build()
+        .unwrap();
+    sb.run().unwrap().checks
+}
+
 /// Restate #2885 on demand: with `wait` appenders the partial seal hangs the append on
 /// every seed (the scenario passes when it does, `expect.failing`); with `allowed` ones the
 /// appender extends the chain itself and lands.
 #[test]
 fn the_2885_pair_fires_with_wait_appenders_and_passes_with_allowed_ones() {
-    let run = |name: &str, seed: u64, sets: &[String]| {
-        let scenario = scenario::load(name, sets).unwrap();
-        let mut sb = Sandbox::from_scenario(&scenario)
-            .seed(seed)
-            .build()
-            .unwrap();
-        sb.run().unwrap().checks
-    };
+    let run = checks_of;
     let failing = |checks: &[logsandbox::CheckResult]| {
         checks
             .iter()
@@ -338,5 +341,80 @@ fn the_2885_pair_fires_with_wait_appenders_and_passes_with_allowed_ones() {
             failing(&run("seal-extend-2885-fixed", seed, &[])).is_empty(),
             "seed {seed}"
         );
+    }
+}
+
+/// `liveness_after_heal` names the operation that hangs once the last fault healed: the
+/// partial seal of #2885, then the crashed sealer restarts at 2 s (the last fault), and
+/// the `wait` append still waits at the end, past a bound of 5 s. Without the restart the
+/// sealer stays down, a fault in force: nothing is judged.
+#[test]
+fn liveness_after_heal_names_the_append_that_still_hangs_once_the_sealer_is_back() {
+    let text = scenario::BUILTIN
+        .iter()
+        .find(|(name, _)| *name == "seal-extend-2885")
+        .unwrap()
+        .1
+        .replace(
+            "[[steps]]\nat = \"10s\"\nstop = true",
+            "[[steps]]\nat = \"2s\"\nfault = \"restart\"\nnode = 6\n\n[[steps]]\nat = \"10s\"\nstop = true",
+        );
+    let liveness = |text: &str| {
+        let sets = ["run.liveness_bound=\"5s\"".to_string()];
+        let scenario = scenario::parse("hang", text, &sets).unwrap();
+        let mut sb = Sandbox::from_scenario(&scenario).build().unwrap();
+        let report = sb.run().unwrap();
+        report
+            .checks
+            .into_iter()
+            .find(|c| c.name == "liveness_after_heal")
+            .unwrap()
+    };
+    let healed = liveness(&text);
+    assert!(!healed.pass, "{healed:?}");
+    assert!(
+        healed.detail.contains("append to log 0 (wait): b, step-5 on N5) still waits at the end, 8s after the last heal at 2s"),
+        "{}",
+        healed.detail
+    );
+    let down = liveness(
+        scenario::BUILTIN
+            .iter()
+            .find(|(name, _)| *name == "seal-extend-2885")
+            .unwrap()
+            .1,
+    );
+    assert!(down.pass && down.detail.contains("not judged"), "{down:?}");
+}
+
+/// Restate #4940 on demand: with Restate's lazy seal discovery the append stalls until
+/// the sequencer's tail check, 15 to 22.5 s after it started; with `on-sealed-reply` it
+/// lands within 5 s.
+#[test]
+fn the_4940_pair_stalls_until_the_tail_check_and_the_fix_lands_at_once() {
+    let run = |name: &str, seed: u64, sets: &[String]| {
+        let checks = checks_of(name, seed, sets);
+        let expect = checks
+            .iter()
+            .find(|c| c.name == "expect:append-after-seal")
+            .unwrap()
+            .clone();
+        (checks, expect)
+    };
+    let raw = ["expect.failing=\"\"".to_string()];
+    for seed in 1..=10 {
+        let (checks, stalled) = run("seal-4940", seed, &raw);
+        assert!(
+            !stalled.pass && stalled.detail.contains("later than the 5s it may take"),
+            "seed {seed}: {stalled:?}"
+        );
+        assert_eq!(
+            checks.iter().filter(|c| !c.pass).count(),
+            1,
+            "seed {seed}: only the stalled append fails: {checks:#?}"
+        );
+        let (checks, landed) = run("seal-4940-fixed", seed, &[]);
+        assert!(landed.pass, "seed {seed}: {landed:?}");
+        assert!(checks.iter().all(|c| c.pass), "seed {seed}: {checks:#?}");
     }
 }

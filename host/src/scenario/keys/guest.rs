@@ -121,6 +121,30 @@ pub const GUEST_KEYS: &[GuestKey] = &[
         default: "1000",
         meaning: "records in flight per sequencer before appends queue",
     },
+    ms(
+        "sequencer.inactivity_timeout_ms",
+        1,
+        "15000",
+        "period (+ up to 50%) of the sequencer's tail check, a forced seal check (Restate's sequencer_inactivity_timeout)",
+    ),
+    ms(
+        "bifrost.remote_tail_check_ms",
+        1,
+        "2000",
+        "period (+ up to 50%) of the tail check of a loglet a node uses without sequencing it (Restate hard-codes 2 s)",
+    ),
+    GuestKey {
+        name: "sequencer.seal_discovery",
+        kind: GuestKind::OneOf(&["lazy", "on-sealed-reply"]),
+        default: "lazy",
+        meaning: "lazy: a store answered sealed only marks the loglet maybe sealed; the sequencer drains at its next forced seal check (Restate, #4940); on-sealed-reply: it seals and drains at once",
+    },
+    GuestKey {
+        name: "sequencer.publish",
+        kind: GuestKind::OneOf(&["own-tail", "repaired"]),
+        default: "own-tail",
+        meaning: "own-tail: a drained sequencer publishes its known global tail, no repair (Restate's notify_seal); repaired: it finds and repairs the sealed tail on the log-servers first",
+    },
     GuestKey {
         name: "log_server.accepting_writes",
         kind: GuestKind::Bool,

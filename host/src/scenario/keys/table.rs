@@ -443,6 +443,16 @@ pub const KEYS: &[Key] = &[
         },
     ),
     key(
+        "workload.holds",
+        K::Bool,
+        "random: a nemesis holds one direction of a link between the sequencer and a log-server, then releases it",
+        |s| s.workload.random.holds.to_string(),
+        |s, v| {
+            s.workload.random.holds = v.boolean()?;
+            Ok(())
+        },
+    ),
+    key(
         "workload.fault_interval",
         K::Latency,
         "random: time between two faults of the nemesis",
@@ -604,6 +614,17 @@ pub const KEYS: &[Key] = &[
         |s| span(s.config.limits.wall_limit),
         |s, v| {
             s.config.limits.wall_limit = Duration::from_nanos(v.duration()?.max(1));
+            Ok(())
+        },
+    )
+    .within("1ns or more"),
+    key(
+        "run.liveness_bound",
+        K::Duration,
+        "once the last fault healed, every operation must complete within this long (liveness_after_heal)",
+        |s| span(s.config.limits.liveness_bound),
+        |s, v| {
+            s.config.limits.liveness_bound = Duration::from_nanos(v.duration()?.max(1));
             Ok(())
         },
     )
