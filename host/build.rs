@@ -30,6 +30,11 @@ const VARIANTS: &[(&str, &str, &str)] = &[
         "wasm-test",
     ),
     (
+        "mutant_trim_past_clamp.wasm",
+        "mutant-trim-past-clamp",
+        "wasm-test",
+    ),
+    (
         "mutant_store_after_seal.wasm",
         "mutant-store-after-seal",
         "wasm-test",

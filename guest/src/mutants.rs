@@ -18,6 +18,9 @@ pub const EQUAL_VERSION_ACCEPTED: bool = cfg!(feature = "mutant-equal-version-ac
 pub const COMMIT_BEFORE_QUORUM: bool = cfg!(feature = "mutant-commit-before-quorum");
 /// A restarted log-server forgets that its loglet was sealed.
 pub const FORGET_SEAL_ON_RECOVERY: bool = cfg!(feature = "mutant-forget-seal-on-recovery");
+/// The client sends a trim past the tail it knows, unclamped, with a header that claims
+/// the global tail lies beyond the point.
+pub const TRIM_PAST_CLAMP: bool = cfg!(feature = "mutant-trim-past-clamp");
 /// A log-server accepts a trim at or beyond its tail, unclipped.
 pub const TRIM_BEYOND_TAIL: bool = cfg!(feature = "mutant-trim-beyond-tail");
 /// Waiting for a metadata version resolves as soon as any version is cached.

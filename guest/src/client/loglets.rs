@@ -180,7 +180,13 @@ impl Loglets {
             TrimBound::Found(tail) => tail,
             TrimBound::KnownTail => self.known_tail(&params),
         };
-        let clamped = point.min(tail.saturating_sub(1));
+        let mut clamped = point.min(tail.saturating_sub(1));
+        let mut tail = tail;
+        if crate::mutants::TRIM_PAST_CLAMP && point > clamped {
+            // The point goes out as asked, under a header that claims the tail is past it.
+            clamped = point;
+            tail = point.saturating_add(1);
+        }
         // The loglet client exists from here on, and its checker with it: after the clamp.
         self.use_loglet(ctx, &params, None);
         if clamped < OLDEST {

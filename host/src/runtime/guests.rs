@@ -30,6 +30,8 @@ pub enum MutantPart {
     Sequencer,
     /// The metadata cache: every node has one, but the workloads meet the clients'.
     MetadataCache,
+    /// The client's log and loglet levels (chain writer, trims): met on the client nodes.
+    Client,
 }
 
 impl MutantPart {
@@ -37,7 +39,7 @@ impl MutantPart {
     pub fn met_on(self, log_servers: bool, clients: bool) -> bool {
         match self {
             MutantPart::LogServer => log_servers,
-            MutantPart::Sequencer | MutantPart::MetadataCache => clients,
+            MutantPart::Sequencer | MutantPart::MetadataCache | MutantPart::Client => clients,
         }
     }
 }
@@ -74,6 +76,12 @@ pub static MUTANTS: &[Mutant] = &[
             env!("OUT_DIR"),
             "/mutant_drain_without_cancel.wasm"
         )),
+    },
+    Mutant {
+        name: "trim-past-clamp",
+        bug: "the client sends a trim past the tail it knows, unclamped, claiming the tail lies beyond it",
+        part: MutantPart::Client,
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/mutant_trim_past_clamp.wasm")),
     },
     Mutant {
         name: "store-after-seal",

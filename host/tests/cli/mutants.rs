@@ -45,6 +45,10 @@ fn every_mutant_is_caught_and_the_unmodified_guest_passes_everywhere() {
     };
     // Acknowledged before a write quorum: the log-servers' databases show it at once.
     assert!(caught_by("commit-before-quorum").contains("acknowledged_durable"));
+    // A trim sent past the tail the client knows, claiming the tail beyond it: the
+    // log-servers take it, and a trim at or past the sealed tail is in force.
+    assert_eq!(caught_in("trim-past-clamp"), "remote-seal");
+    assert!(caught_by("trim-past-clamp").contains("trims_within_the_tail"));
     // A drain that waits for appends nobody cancels: the append that meets one sealed
     // log-server and one it cannot reach never ends, nor does the drain (#4940's topology).
     assert_eq!(caught_in("drain-without-cancel"), "seal-4940-fixed");

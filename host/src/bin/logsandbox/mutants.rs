@@ -333,6 +333,7 @@ fn part_name(part: MutantPart) -> &'static str {
         MutantPart::LogServer => "log-server",
         MutantPart::Sequencer => "sequencer (the clients)",
         MutantPart::MetadataCache => "metadata cache (the clients)",
+        MutantPart::Client => "client (the clients)",
     }
 }
 
