@@ -135,6 +135,8 @@ pub struct SeedResult {
     pub events: u64,
     /// The trace hash.
     pub trace_hash: String,
+    /// For a failing run: the named races it may be ([`crate::classify`]).
+    pub races: Vec<&'static str>,
 }
 
 /// One cell of the sweep grid (the whole exploration when there is no sweep).
@@ -278,6 +280,26 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                         Ok(report) => SeedResult {
                             seed,
                             passed: report.passed(),
+                            races: if report.passed() {
+                                Vec::new()
+                            } else {
+                                let failing: Vec<&str> = report
+                                    .checks
+                                    .iter()
+                                    .filter(|c| !c.pass)
+                                    .map(|c| c.name.as_str())
+                                    .collect();
+                                let reached: crate::classify::Reached = report
+                                    .race_points
+                                    .iter()
+                                    .map(|(name, n)| (name.as_str(), *n))
+                                    .collect();
+                                crate::classify::classify(
+                                    report.error.as_deref(),
+                                    &failing,
+                                    &reached,
+                                )
+                            },
                             why: report.error.clone().unwrap_or_else(|| {
                                 report
                                     .checks
@@ -296,6 +318,7 @@ pub fn explore(plan: Plan) -> Result<Exploration, ScenarioError> {
                             why: e,
                             events: 0,
                             trace_hash: String::new(),
+                            races: vec!["unclassified"],
                         },
                     };
                     if !result.passed {
@@ -360,6 +383,18 @@ impl Exploration {
         seeds
     }
 
+    /// The failing seeds by the named race each may be (a seed under every race it may
+    /// be; "unclassified" when a failure is named by none).
+    pub fn by_race(&self) -> BTreeMap<&'static str, Vec<u64>> {
+        let mut races: BTreeMap<&'static str, Vec<u64>> = BTreeMap::new();
+        for r in self.cells.iter().flat_map(|c| c.failures()) {
+            for race in &r.races {
+                races.entry(race).or_default().push(r.seed);
+            }
+        }
+        races
+    }
+
     /// The `--json` object.
     pub fn to_json(&self) -> serde_json::Value {
         let errors: BTreeMap<String, &str> = self
@@ -375,6 +410,7 @@ impl Exploration {
             "failures": self.failures(),
             "failing_seeds": self.failing_seeds(),
             "errors": errors,
+            "races": self.by_race(),
             "runs_per_s": (self.runs_per_s() * 10.0).round() / 10.0,
             "jobs": self.jobs,
             "wall_s": (self.wall_s * 1000.0).round() / 1000.0,
@@ -451,6 +487,16 @@ impl Exploration {
             .flat_map(|c| c.failures().into_iter().map(move |r| (c, r)))
             .collect();
         if !failing.is_empty() {
+            out += "\n  failing runs by race (the failing check and the race points reached):\n";
+            for (race, seeds) in self.by_race() {
+                let shown: Vec<String> = seeds.iter().take(10).map(u64::to_string).collect();
+                let more = if seeds.len() > 10 { ", ..." } else { "" };
+                out += &format!(
+                    "    {race:<18} {:>5}  seeds {}{more}\n",
+                    seeds.len(),
+                    shown.join(", ")
+                );
+            }
             out += "\n  failing runs (first 10), each with the command that replays it:\n";
             for (cell, r) in failing.iter().take(10) {
                 let sets: String = cell.sets.iter().map(|s| format!(" --set {s}")).collect();

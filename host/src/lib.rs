@@ -63,6 +63,7 @@
 
 pub mod bindings;
 pub mod check;
+pub mod classify;
 pub mod config;
 pub mod conform;
 pub mod error;

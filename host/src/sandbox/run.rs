@@ -204,6 +204,12 @@ impl Sandbox {
             trace: self.world.trace.records().to_vec(),
             journal: self.world.journal.clone(),
             history: history.clone(),
+            race_points: self
+                .world
+                .race_points
+                .iter()
+                .map(|(name, n)| (name.to_string(), *n))
+                .collect(),
         }
     }
 }

@@ -99,6 +99,8 @@ pub struct RunReport {
     pub journal: Option<Journal>,
     /// Every client operation.
     pub history: History,
+    /// How often each race point was reached, by name.
+    pub race_points: BTreeMap<String, u64>,
 }
 
 impl RunReport {
@@ -144,6 +146,7 @@ impl RunReport {
             "metadata_offers": self.metadata_offers,
             "guest": self.guest,
             "workload": self.workload,
+            "race_points": self.race_points,
         })
     }
 

@@ -141,6 +141,7 @@ impl World {
                     self.trace.log(now.0, id, || format!("{tag}: {message}"));
                 }
                 Effect::Reached { point, detail } => {
+                    *self.race_points.entry(race_point_name(point)).or_insert(0) += 1;
                     // Part of the run's story: a fault may hang on it.
                     self.trace.note(now.0, id, || {
                         format!("reached {}: {detail}", race_point_name(point))

@@ -68,6 +68,9 @@ pub(crate) struct World {
     /// When the last fault was applied or ends by itself (a partition's or an outage's
     /// `until`): `liveness_after_heal` judges from there.
     pub last_fault: SimTime,
+    /// How often each race point was reached, by its name: what `explore` classifies a
+    /// failing run by.
+    pub race_points: BTreeMap<&'static str, u64>,
     pub out_dir: Option<PathBuf>,
     pub metadata_offers: Vec<MetadataOffer>,
     /// Events delivered: to nodes, and to the metadata store.
@@ -188,6 +191,7 @@ impl World {
             on_point,
             sealed_once: false,
             last_fault: SimTime::ZERO,
+            race_points: BTreeMap::new(),
             out_dir: outputs.out_dir,
             metadata_offers: Vec::new(),
             events: 0,

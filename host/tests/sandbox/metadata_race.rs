@@ -267,6 +267,12 @@ fn explore_json_reports_runs_failures_and_the_failing_seeds() {
     assert_eq!(json["runs"], 12);
     assert_eq!(json["failures"], 6, "{json}");
     assert_eq!(json["failing_seeds"], serde_json::json!([1, 2, 3, 4, 5, 6]));
+    // Each failure is named by its race: `unknown log '0'` is Restate #3265.
+    assert_eq!(
+        json["races"],
+        serde_json::json!({"#3265": [1, 2, 3, 4, 5, 6]}),
+        "{json}"
+    );
     assert!(json["runs_per_s"].as_f64().unwrap() > 0.0);
     let cells = json["sweep"].as_array().unwrap();
     assert_eq!(cells[0]["failure_rate"], 0.0);

@@ -1,0 +1,192 @@
+//! Which named race a failing run is: each failing check, with the race points the run
+//! reached, maps to the races that fail that check through that point. `explore` lists
+//! its failing seeds by race, and a failure nothing names as "unclassified": the one to
+//! look at.
+//!
+//! | failing check | race point reached | race |
+//! |---|---|---|
+//! | `reads_after_trim` | `trim-clamped-to-zero` | #5377 (a fresh client's trim clamped to nothing) |
+//! | `reads_after_trim` | `trim-acked-at-quorum` | #3890 (a trim done at a write quorum) |
+//! | a step's expectation, `liveness_after_heal` | `holding-for-segment`, and `loglet-sealed` more often than `chain-put` | #2885 (a seal with no extension; appenders hold) |
+//! | a step's expectation, `liveness_after_heal` | `maybe-sealed` | #4940 (an out-of-band seal found late) |
+//! | `reads_see_acknowledged`, `no_holes_below_tail`, `reads_contiguous` | `drain-started` | own-tail publish (a record read from a write quorum, then cut off by the sequencer's own tail; `sequencer.publish`) |
+//!
+//! A run that stopped at an error is named by the error: `unknown log '0'` is #3265 (two
+//! Logs values of one version), a put of the Logs given up after one try is #4523 (a
+//! retryable store error taken as terminal).
+
+/// How often each race point was reached, by name.
+pub type Reached<'a> = std::collections::BTreeMap<&'a str, u64>;
+
+/// One row of the table: a check (or a prefix of its name, ending in `:`), the race
+/// points that must all have been reached, and the race.
+struct Rule {
+    check: &'static str,
+    points: &'static [&'static str],
+    race: &'static str,
+}
+
+/// A seal-and-extend that sealed a loglet and never put the chain: the partial seal.
+fn partial_seal(reached: &Reached) -> bool {
+    let count = |p: &str| reached.get(p).copied().unwrap_or(0);
+    count("loglet-sealed") > count("chain-put")
+}
+
+const RULES: &[Rule] = &[
+    Rule {
+        check: "reads_after_trim",
+        points: &["trim-clamped-to-zero"],
+        race: "#5377",
+    },
+    Rule {
+        check: "reads_after_trim",
+        points: &["trim-acked-at-quorum"],
+        race: "#3890",
+    },
+    Rule {
+        check: "expect:",
+        points: &["loglet-sealed", "holding-for-segment"],
+        race: "#2885",
+    },
+    Rule {
+        check: "liveness_after_heal",
+        points: &["loglet-sealed", "holding-for-segment"],
+        race: "#2885",
+    },
+    Rule {
+        check: "expect:",
+        points: &["maybe-sealed"],
+        race: "#4940",
+    },
+    Rule {
+        check: "liveness_after_heal",
+        points: &["maybe-sealed"],
+        race: "#4940",
+    },
+    Rule {
+        check: "reads_see_acknowledged",
+        points: &["drain-started"],
+        race: "own-tail publish",
+    },
+    Rule {
+        check: "no_holes_below_tail",
+        points: &["drain-started"],
+        race: "own-tail publish",
+    },
+    Rule {
+        check: "reads_contiguous",
+        points: &["drain-started"],
+        race: "own-tail publish",
+    },
+];
+
+/// What names the failure of one check (the races that may have failed it), or nothing.
+fn races_of(check: &str, reached: &Reached) -> Vec<&'static str> {
+    let mut races: Vec<&'static str> = RULES
+        .iter()
+        .filter(|r| match r.check.strip_suffix(':') {
+            Some(prefix) => check.starts_with(r.check) || check == prefix,
+            None => check == r.check,
+        })
+        .filter(|r| r.points.iter().all(|p| reached.contains_key(p)))
+        .filter(|r| r.race != "#2885" || partial_seal(reached))
+        .map(|r| r.race)
+        .collect();
+    races.dedup();
+    races
+}
+
+/// The race a run's error names, if one does.
+fn race_of_error(error: &str) -> Option<&'static str> {
+    if error.contains("unknown log") {
+        Some("#3265")
+    } else if error.contains("put of the Logs failed after 1 try") {
+        Some("#4523")
+    } else {
+        None
+    }
+}
+
+/// The races a failing run may be, from its error, its failing checks and the race
+/// points it reached: "unclassified" when the error or one failing check is named by no
+/// race.
+pub fn classify(error: Option<&str>, failing: &[&str], reached: &Reached) -> Vec<&'static str> {
+    if let Some(error) = error {
+        return vec![race_of_error(error).unwrap_or("unclassified")];
+    }
+    let mut races = Vec::new();
+    let mut unnamed = failing.is_empty();
+    for check in failing {
+        let named = races_of(check, reached);
+        unnamed |= named.is_empty();
+        for race in named {
+            if !races.contains(&race) {
+                races.push(race);
+            }
+        }
+    }
+    if unnamed {
+        races.push("unclassified");
+    }
+    races
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reached<'a>(points: &[(&'a str, u64)]) -> Reached<'a> {
+        points.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_failing_check_is_named_by_the_race_points_the_run_reached() {
+        let trims = reached(&[("trim-clamped-to-zero", 1), ("drain-started", 2)]);
+        assert_eq!(classify(None, &["reads_after_trim"], &trims), vec!["#5377"]);
+        let both = reached(&[("trim-acked-at-quorum", 1), ("trim-clamped-to-zero", 1)]);
+        assert_eq!(
+            classify(None, &["reads_after_trim"], &both),
+            vec!["#5377", "#3890"]
+        );
+        // A seal-and-extend that put its chain is no partial seal: #4940, not #2885.
+        let late = reached(&[
+            ("maybe-sealed", 1),
+            ("loglet-sealed", 1),
+            ("chain-put", 1),
+            ("holding-for-segment", 1),
+        ]);
+        assert_eq!(
+            classify(None, &["expect:append-after-seal"], &late),
+            vec!["#4940"]
+        );
+        let partial = reached(&[("loglet-sealed", 1), ("holding-for-segment", 1)]);
+        assert_eq!(
+            classify(None, &["liveness_after_heal"], &partial),
+            vec!["#2885"]
+        );
+        // Without its race point a failure is not that race; with no rule at all, or a
+        // run that failed with an error, it is unclassified.
+        assert_eq!(
+            classify(None, &["reads_after_trim"], &Reached::new()),
+            vec!["unclassified"]
+        );
+        let drained = reached(&[("drain-started", 1)]);
+        assert_eq!(
+            classify(
+                None,
+                &["reads_see_acknowledged", "acknowledged_durable"],
+                &drained
+            ),
+            vec!["own-tail publish", "unclassified"]
+        );
+        assert_eq!(classify(None, &[], &drained), vec!["unclassified"]);
+        assert_eq!(
+            classify(Some("unknown log '0'"), &["expect:step-4"], &drained),
+            vec!["#3265"]
+        );
+        assert_eq!(
+            classify(Some("a guest trapped"), &[], &drained),
+            vec!["unclassified"]
+        );
+    }
+}
