@@ -1,10 +1,11 @@
 //! The basics every request relies on: one answer per request, of its kind
 //! (`answer.*`); a hello answered (`peers.*`); a loglet never seen (`loglet.*`); the
-//! known global tail a header carries, merged with max() (`header.*`).
+//! known global tail a header carries, merged with max() (`header.*`); loglets kept apart
+//! (`loglet.independent`: a chain gives a log several, `0_0`, `0_1`...).
 
 use super::answers::{from_after_to, global_tail_is, loglet_info, want};
-use super::requests::{digest, info, records, seal, store, trim, wait};
-use crate::bindings::logsandbox::node::log_server_protocol::{GetRecords, TailQuery};
+use super::requests::{digest, info, on_loglet, records, seal, store, store_of, trim, wait};
+use crate::bindings::logsandbox::node::log_server_protocol::{GetRecords, StoreFlags, TailQuery};
 use crate::bindings::{Body, Reply, Request, Status};
 use crate::conform::describe;
 use crate::conform::rig::{Broken, PEER, Rig, SEQUENCER};
@@ -82,6 +83,45 @@ pub(super) fn fresh_loglet(rig: &mut Rig) -> Result<(), Broken> {
             "LogletInfo Ok (local tail 1, gt 1) trim point 0",
         ))
     }
+}
+
+/// `loglet.independent`: see [`RULES`](super::RULES).
+pub(super) fn loglets_independent(rig: &mut Rig) -> Result<(), Broken> {
+    // Loglet 0_0: two records, sealed, trimmed to 1.
+    let steps = [
+        (SEQUENCER, store(1, 2), "Stored Ok"),
+        (SEQUENCER, seal(), "Sealed Ok"),
+        (PEER, trim(1), "Trimmed Ok"),
+    ];
+    for (from, request, expected) in steps {
+        let (sent, reply) = rig.ask(from, request)?;
+        let status = crate::record::trace::reply_header(&reply).status;
+        want(&sent, &reply, status == Status::Ok, expected)?;
+    }
+    // Loglet 0_1 (the next segment's) is untouched: open, empty, untrimmed.
+    const NEXT: u64 = 1;
+    let (sent, reply) = rig.ask(PEER, on_loglet(info(1), NEXT))?;
+    let fresh = matches!(&reply, Reply::LogletInfo(i)
+        if i.header.status == Status::Ok
+            && i.header.local_tail == 1
+            && !i.header.sealed
+            && i.trim_point == 0);
+    want(
+        &sent,
+        &reply,
+        fresh,
+        "LogletInfo Ok of 0_1 (local tail 1, not sealed) trim point 0",
+    )?;
+    // Its sequencer is pinned apart: another node may sequence 0_1.
+    let other = store_of(1, 1, 1, PEER, StoreFlags::empty());
+    let (sent, reply) = rig.ask(PEER, on_loglet(other, NEXT))?;
+    let status = crate::record::trace::reply_header(&reply).status;
+    want(
+        &sent,
+        &reply,
+        status == Status::Ok,
+        "Stored Ok: 0_1 pins its own sequencer",
+    )
 }
 
 /// `header.global-tail-max`: see [`RULES`](super::RULES).

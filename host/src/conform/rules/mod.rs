@@ -6,7 +6,7 @@
 //!
 //! | file | families | what the rules hold the server to |
 //! |---|---|---|
-//! | `basics.rs` | `answer.*`, `peers.*`, `loglet.*`, `header.*` | one reply per request, of its kind; a hello-ack; a fresh loglet; the global tail merged with max() |
+//! | `basics.rs` | `answer.*`, `peers.*`, `loglet.*`, `header.*` | one reply per request, of its kind; a hello-ack; a fresh loglet, loglets kept apart; the global tail merged with max() |
 //! | `store.rs` | `store.*` | when a store is answered, in which order its checks run, duplicates, stores around a seal, the `d` key layout |
 //! | `seal.rs` | `seal.*` | a seal answered once durable, and the tail waiters it wakes |
 //! | `records.rs` | `get-records.*` | which records a read returns: the range, durable ones only, a trim gap |
@@ -79,6 +79,11 @@ pub static RULES: &[Rule] = &[
         "header.global-tail-max",
         "every request's known global tail is merged with max(), a malformed one's too: raised, never lowered",
         basics::global_tail_max,
+    ),
+    rule(
+        "loglet.independent",
+        "loglets are kept apart: a store, seal, trim and pinned sequencer of 0_0 leave 0_1 open, empty, untrimmed and free to pin another sequencer",
+        basics::loglets_independent,
     ),
     rule(
         "store.ok-once-durable",

@@ -91,6 +91,21 @@ pub(super) fn wait(query: TailQuery) -> Request {
     })
 }
 
+/// `request`, on loglet `loglet` instead of `0_0`.
+pub(super) fn on_loglet(mut request: Request, loglet: u64) -> Request {
+    let header = match &mut request {
+        Request::Store(r) => &mut r.header,
+        Request::GetLogletInfo(h) => h,
+        Request::GetRecords(r) => &mut r.header,
+        Request::Trim(r) => &mut r.header,
+        Request::Seal(r) => &mut r.header,
+        Request::WaitForTail(r) => &mut r.header,
+        Request::GetDigest(r) => &mut r.header,
+    };
+    header.loglet_id = loglet;
+    request
+}
+
 /// A GetDigest of `[from, to]`.
 pub(super) fn digest(from: u32, to: u32) -> Request {
     Request::GetDigest(GetDigest {
