@@ -4,9 +4,11 @@
 //! accepts against the value it replaces (the host's facts, not a guest's word), so a chain
 //! writer that overwrites a concurrent change (a put without its precondition) is caught.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::CheckResult;
 use crate::bindings::{Chain, MetadataValue};
-use crate::op::fmt_loglet;
+use crate::op::{LogId, Lsn, SegmentIndex, fmt_loglet};
 
 /// The most problems kept: a broken writer may break every put.
 const MAX_KEPT: usize = 20;
@@ -18,11 +20,28 @@ pub struct ChainAudit {
     pub changes: u64,
     /// What went back, in words (the first twenty).
     pub problems: Vec<String>,
+    /// Every segment after the first that an accepted chain held, per log: (index, base
+    /// LSN). Where a segment ends, for the checks that read the history, including the
+    /// extensions and seal markers no client was told of (an appender's, a reader's).
+    pub segments: BTreeMap<LogId, BTreeSet<(SegmentIndex, Lsn)>>,
 }
 
 impl ChainAudit {
     /// Judges an accepted put of `next` over `previous`.
     pub fn accepted(&mut self, previous: Option<&MetadataValue>, next: &MetadataValue) {
+        let MetadataValue::Logs(logs) = next;
+        for chain in &logs.chains {
+            let known = self.segments.entry(chain.log_id).or_default();
+            // A seal marker carries the index of the segment it ends: it begins where
+            // the next segment will.
+            known.extend(chain.segments.iter().filter_map(|s| {
+                let index = match s.params {
+                    Some(_) => s.index,
+                    None => s.index.checked_add(1)?,
+                };
+                (index > 0).then_some((index, s.base_lsn))
+            }));
+        }
         let (Some(MetadataValue::Logs(before)), MetadataValue::Logs(after)) = (previous, next)
         else {
             return;
@@ -130,6 +149,26 @@ mod tests {
                     .collect(),
             }],
         })
+    }
+
+    /// Where segments begin, for the history's checks: each segment after the first, and a
+    /// seal marker as the start of the segment after the one it ends.
+    #[test]
+    fn the_audit_keeps_where_every_accepted_chain_begins_its_segments() {
+        let mut audit = ChainAudit::default();
+        let extended = logs(2, &[(1, 0, 5), (4, 1, 5)]);
+        audit.accepted(Some(&logs(1, &[(1, 0, 5)])), &extended);
+        let MetadataValue::Logs(mut sealed) = extended.clone();
+        sealed.version = 3;
+        sealed.chains[0].segments.push(Segment {
+            base_lsn: 9,
+            index: 1,
+            provider: ProviderKind::Sealed,
+            params: None,
+        });
+        audit.accepted(Some(&extended), &MetadataValue::Logs(sealed));
+        let expected: BTreeSet<(SegmentIndex, Lsn)> = [(1, 4), (2, 9)].into_iter().collect();
+        assert_eq!(audit.segments[&0], expected);
     }
 
     #[test]

@@ -142,6 +142,20 @@ pub struct HistoryIndex<'a> {
 }
 
 impl<'a> HistoryIndex<'a> {
+    /// Adds where the chain the metadata store accepted says segments begin (the host's
+    /// facts): the history knows only the extensions a client was told of.
+    pub fn with_chains(mut self, chains: &BTreeMap<LogId, BTreeSet<(SegmentIndex, Lsn)>>) -> Self {
+        for (log, segments) in chains {
+            let facts = self.logs.entry(*log).or_default();
+            for &segment in segments {
+                if !facts.extensions.contains(&segment) {
+                    facts.extensions.push(segment);
+                }
+            }
+        }
+        self
+    }
+
     /// Indexes `history`.
     pub fn new(history: &'a History) -> Self {
         let mut index = HistoryIndex::default();

@@ -249,7 +249,8 @@ impl Sandbox {
             Some(d) => d.workload.expectations(&self.world.history),
             None => Vec::new(),
         };
-        let index = check::HistoryIndex::new(&self.world.history);
+        let index = check::HistoryIndex::new(&self.world.history)
+            .with_chains(&self.world.store.chain_audit.segments);
         results.extend(check::standard().iter().flat_map(|c| c.judge(&index)));
         results.push(durability::acknowledged_durable(
             &index,
