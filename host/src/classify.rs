@@ -13,7 +13,8 @@
 //!
 //! A run that stopped at an error is named by the error: `unknown log '0'` is #3265 (two
 //! Logs values of one version), a put of the Logs given up after one try is #4523 (a
-//! retryable store error taken as terminal).
+//! retryable store error taken as terminal), a workload that never finished while appends
+//! held for a segment is #2885 (a sealed tail nobody extends, `wait` appenders).
 
 /// How often each race point was reached, by name.
 pub type Reached<'a> = std::collections::BTreeMap<&'a str, u64>;
@@ -97,8 +98,10 @@ fn races_of(check: &str, reached: &Reached) -> Vec<&'static str> {
 }
 
 /// The race a run's error names, if one does.
-fn race_of_error(error: &str) -> Option<&'static str> {
-    if error.contains("unknown log") {
+fn race_of_error(error: &str, reached: &Reached) -> Option<&'static str> {
+    if error.contains("did not finish") && reached.contains_key("holding-for-segment") {
+        Some("#2885")
+    } else if error.contains("unknown log") {
         Some("#3265")
     } else if error.contains("put of the Logs failed after 1 try") {
         Some("#4523")
@@ -112,7 +115,7 @@ fn race_of_error(error: &str) -> Option<&'static str> {
 /// race.
 pub fn classify(error: Option<&str>, failing: &[&str], reached: &Reached) -> Vec<&'static str> {
     if let Some(error) = error {
-        return vec![race_of_error(error).unwrap_or("unclassified")];
+        return vec![race_of_error(error, reached).unwrap_or("unclassified")];
     }
     let mut races = Vec::new();
     let mut unnamed = failing.is_empty();
@@ -188,5 +191,9 @@ mod tests {
             classify(Some("a guest trapped"), &[], &drained),
             vec!["unclassified"]
         );
+        let holding = reached(&[("holding-for-segment", 3)]);
+        let stuck = "the workload did not finish within 60s of virtual time (run.time_limit)";
+        assert_eq!(classify(Some(stuck), &[], &holding), vec!["#2885"]);
+        assert_eq!(classify(Some(stuck), &[], &drained), vec!["unclassified"]);
     }
 }

@@ -60,6 +60,10 @@ pub struct LogFacts<'a> {
     pub acks: Vec<Ack<'a>>,
     /// Payloads of every append invoked, acknowledged or not.
     pub sent: BTreeSet<&'a [u8]>,
+    /// Payloads of the appends with a recovery strategy: Restate's appender appends one
+    /// again in the next segment after a drain cancelled it, and the cancelled copy may
+    /// have been stored (at least once), so a read may return it twice.
+    pub at_least_once: BTreeSet<&'a [u8]>,
     /// Tails seen, in completion order.
     pub tails: Vec<TailSeen<'a>>,
     /// Completed reads.
@@ -166,6 +170,9 @@ impl<'a> HistoryIndex<'a> {
             match (&op.op, op.result()) {
                 (Op::Append(_, payload) | Op::AppendRecovering(_, payload, _), result) => {
                     facts.sent.insert(payload);
+                    if matches!(op.op, Op::AppendRecovering(..)) {
+                        facts.at_least_once.insert(payload);
+                    }
                     if let Some(OpResult::Appended(lsn)) = result {
                         facts.acks.push(Ack {
                             lsn: *lsn,

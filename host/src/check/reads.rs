@@ -45,7 +45,7 @@ fn see_acknowledged(history: &HistoryIndex) -> CheckResult {
                     && a.lsn > trimmed;
                 (a.lsn, a.payload, owed)
             });
-            let audit = ReadAudit::new(read.records, acks, &facts.sent);
+            let audit = ReadAudit::new(read.records, acks, &facts.sent, &facts.at_least_once);
             if !audit.is_clean() {
                 problems.push(format!(
                     "log {log}: {} ({}) at {} read {} records: {audit}",
@@ -82,11 +82,13 @@ pub(crate) struct ReadAudit {
 
 impl ReadAudit {
     /// Audits `records` against the acknowledged appends, each `(offset, payload, owed)`
-    /// (owed: the read had to return it), and the payloads every append `sent`.
+    /// (owed: the read had to return it), and the payloads every append `sent`; those in
+    /// `at_least_once` may be read twice.
     pub(crate) fn new<'a>(
         records: &[ReadRecord],
         acks: impl IntoIterator<Item = (Lsn, &'a [u8], bool)>,
         sent: &BTreeSet<&[u8]>,
+        at_least_once: &BTreeSet<&[u8]>,
     ) -> Self {
         let got: BTreeMap<Lsn, &[u8]> = records
             .iter()
@@ -109,7 +111,11 @@ impl ReadAudit {
         let mut seen = BTreeSet::new();
         audit.stray = records
             .iter()
-            .filter(|r| !sent.contains(r.payload.as_slice()) || !seen.insert(&r.payload))
+            .filter(|r| {
+                let payload = r.payload.as_slice();
+                !sent.contains(payload)
+                    || (!seen.insert(payload) && !at_least_once.contains(payload))
+            })
             .map(|r| r.lsn)
             .collect();
         audit

@@ -42,6 +42,10 @@ pub struct RandomOpsConfig {
     /// Weights of append, read, find-tail, seal, trim, seal-and-extend. Default 20, 3, 4,
     /// 1, 1, 0.
     pub weights: [u32; 6],
+    /// The recovery strategy of the appends (Restate's appender holds on a sealed
+    /// segment for the next); None: plain loglet appends, which fail on a sealed one.
+    /// Default None.
+    pub append_strategy: Option<crate::op::RecoveryStrategy>,
     /// The nemesis crashes and restarts log-servers. Default false.
     pub crashes: bool,
     /// The nemesis cuts the sequencer off from a log-server, both ways. Default false.
@@ -62,6 +66,7 @@ impl Default for RandomOpsConfig {
             ops: 300,
             think: Latency::Uniform(0, 2 * MILLIS),
             weights: [20, 3, 4, 1, 1, 0],
+            append_strategy: None,
             crashes: false,
             partitions: false,
             holds: false,
@@ -177,7 +182,11 @@ impl RandomOps {
             0 => {
                 self.appends += 1;
                 let payload = format!("w{p}-{}", self.appends);
-                (self.cluster().sequencer, Op::append(LOG, payload))
+                let op = match self.config.append_strategy {
+                    Some(s) => Op::AppendRecovering(LOG, payload.into_bytes(), s),
+                    None => Op::append(LOG, payload),
+                };
+                (self.cluster().sequencer, op)
             }
             1 => {
                 let from = self.rng.random_range(OLDEST..=self.highest_tail);

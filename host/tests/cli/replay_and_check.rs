@@ -353,3 +353,57 @@ fn loglet_level_sealed_tails_that_differ_are_information_and_two_extensions_of_o
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_payload_read_twice_is_repeated_unless_its_append_recovers_at_least_once() {
+    use serde_json::json;
+    let dir = common::scratch("check-at-least-once");
+    let file = dir.join("history.json");
+    // An append acknowledged at 2 whose payload a read also finds at 1: the copy a drain
+    // cancelled in the sealed segment, appended again in the next by a holding appender.
+    let twice = |append: serde_json::Value| {
+        history(&[
+            ("invoke", 1, "append", append, "worker-0", 0, 5),
+            ("ok", 1, "append", json!(2), "worker-0", 10, 5),
+            (
+                "invoke",
+                2,
+                "read",
+                json!({"log": 0, "from": 1, "to": 3}),
+                "worker-1",
+                20,
+                5,
+            ),
+            (
+                "ok",
+                2,
+                "read",
+                json!([{"lsn": 1, "payload": "a"}, {"lsn": 2, "payload": "a"}]),
+                "worker-1",
+                30,
+                5,
+            ),
+        ])
+    };
+    std::fs::write(
+        &file,
+        twice(json!({"log": 0, "payload": "a", "strategy": "allowed"})),
+    )
+    .unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("ok   reads_see_acknowledged"),
+        "{text}{}",
+        stderr(&out)
+    );
+    std::fs::write(&file, twice(json!({"log": 0, "payload": "a"}))).unwrap();
+    let out = logsandbox(&["check", file.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("FAIL reads_see_acknowledged")
+            && text.contains("stray or repeated records at [2]"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -418,3 +418,31 @@ fn the_4940_pair_stalls_until_the_tail_check_and_the_fix_lands_at_once() {
         assert!(checks.iter().all(|c| c.pass), "seed {seed}: {checks:#?}");
     }
 }
+
+/// `workload.append_strategy`: random-ops's appends recover (Restate's appender) and hold
+/// on a sealed segment for the next; `preferred` ones extend the chain themselves at once,
+/// and every check holds.
+#[test]
+fn random_ops_with_recovering_appends_passes_and_its_appends_recover() {
+    let sets = ["workload.append_strategy=preferred".to_string()];
+    for seed in 1..=3 {
+        let scenario = scenario::load("random-ops", &sets).unwrap();
+        let mut sb = Sandbox::from_scenario(&scenario)
+            .seed(seed)
+            .build()
+            .unwrap();
+        let report = sb.run().unwrap();
+        assert!(report.passed(), "seed {seed}: {}", report.render("(test)"));
+        let recovering = report
+            .history
+            .ops()
+            .filter(|o| matches!(o.op, Op::AppendRecovering(..)))
+            .count();
+        assert!(recovering > 100, "seed {seed}: {recovering}");
+        assert!(
+            report.race_points.contains_key("holding-for-segment"),
+            "seed {seed}: an append held: {:?}",
+            report.race_points
+        );
+    }
+}

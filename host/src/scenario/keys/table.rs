@@ -443,6 +443,28 @@ pub const KEYS: &[Key] = &[
         },
     ),
     key(
+        "workload.append_strategy",
+        K::Text,
+        "random: the appends' recovery strategy: none (plain appends, failing on a sealed segment), wait, allowed or preferred",
+        |s| {
+            s.workload
+                .random
+                .append_strategy
+                .map_or("none", crate::op::strategy_name)
+                .to_string()
+        },
+        |s, v| {
+            let text = v.text()?;
+            s.workload.random.append_strategy = match text.as_str() {
+                "none" => None,
+                name => Some(crate::op::strategy_named(name).ok_or_else(|| {
+                    v.bad(format!("{name:?} is not none, wait, allowed or preferred"))
+                })?),
+            };
+            Ok(())
+        },
+    ),
+    key(
         "workload.holds",
         K::Bool,
         "random: a nemesis holds one direction of a link between the sequencer and a log-server, then releases it",
