@@ -19,82 +19,66 @@
 /// How often each race point was reached, by name.
 pub type Reached<'a> = std::collections::BTreeMap<&'a str, u64>;
 
-/// One row of the table: a check (or a prefix of its name, ending in `:`), the race
-/// points that must all have been reached, and the race.
+/// One row of the table: the checks it names (a name, or a prefix ending in `:`), what
+/// the run must have reached, and the race.
 struct Rule {
-    check: &'static str,
-    points: &'static [&'static str],
+    checks: &'static [&'static str],
+    reached: fn(&Reached) -> bool,
     race: &'static str,
 }
 
-/// A seal-and-extend that sealed a loglet and never put the chain: the partial seal.
-fn partial_seal(reached: &Reached) -> bool {
-    let count = |p: &str| reached.get(p).copied().unwrap_or(0);
-    count("loglet-sealed") > count("chain-put")
+fn count(reached: &Reached, point: &str) -> u64 {
+    reached.get(point).copied().unwrap_or(0)
 }
 
 const RULES: &[Rule] = &[
     Rule {
-        check: "reads_after_trim",
-        points: &["trim-clamped-to-zero"],
+        checks: &["reads_after_trim"],
+        reached: |r| count(r, "trim-clamped-to-zero") > 0,
         race: "#5377",
     },
     Rule {
-        check: "reads_after_trim",
-        points: &["trim-acked-at-quorum"],
+        checks: &["reads_after_trim"],
+        reached: |r| count(r, "trim-acked-at-quorum") > 0,
         race: "#3890",
     },
+    // A seal-and-extend that sealed a loglet and never put the chain: the partial seal.
     Rule {
-        check: "expect:",
-        points: &["loglet-sealed", "holding-for-segment"],
+        checks: &["expect:", "liveness_after_heal"],
+        reached: |r| {
+            count(r, "holding-for-segment") > 0 && count(r, "loglet-sealed") > count(r, "chain-put")
+        },
         race: "#2885",
     },
     Rule {
-        check: "liveness_after_heal",
-        points: &["loglet-sealed", "holding-for-segment"],
-        race: "#2885",
-    },
-    Rule {
-        check: "expect:",
-        points: &["maybe-sealed"],
+        checks: &["expect:", "liveness_after_heal"],
+        reached: |r| count(r, "maybe-sealed") > 0,
         race: "#4940",
     },
     Rule {
-        check: "liveness_after_heal",
-        points: &["maybe-sealed"],
-        race: "#4940",
-    },
-    Rule {
-        check: "reads_see_acknowledged",
-        points: &["drain-started"],
-        race: "own-tail publish",
-    },
-    Rule {
-        check: "no_holes_below_tail",
-        points: &["drain-started"],
-        race: "own-tail publish",
-    },
-    Rule {
-        check: "reads_contiguous",
-        points: &["drain-started"],
+        checks: &[
+            "reads_see_acknowledged",
+            "no_holes_below_tail",
+            "reads_contiguous",
+        ],
+        reached: |r| count(r, "drain-started") > 0,
         race: "own-tail publish",
     },
 ];
 
 /// What names the failure of one check (the races that may have failed it), or nothing.
 fn races_of(check: &str, reached: &Reached) -> Vec<&'static str> {
-    let mut races: Vec<&'static str> = RULES
+    RULES
         .iter()
-        .filter(|r| match r.check.strip_suffix(':') {
-            Some(prefix) => check.starts_with(r.check) || check == prefix,
-            None => check == r.check,
+        .filter(|r| {
+            r.checks.iter().any(|c| match c.ends_with(':') {
+                true => check.starts_with(c),
+                false => check == *c,
+            })
         })
-        .filter(|r| r.points.iter().all(|p| reached.contains_key(p)))
-        .filter(|r| r.race != "#2885" || partial_seal(reached))
+        .filter(|r| (r.reached)(reached))
         .map(|r| r.race)
-        .collect();
-    races.dedup();
-    races
+        .collect()
 }
 
 /// The race a run's error names, if one does.

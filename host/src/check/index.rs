@@ -72,16 +72,29 @@ pub struct LogFacts<'a> {
     pub trims: Vec<TrimSeen<'a>>,
     /// Segments added to the chain by acknowledged seal-and-extends: (index, base LSN).
     pub extensions: Vec<(SegmentIndex, Lsn)>,
+    /// Per segment seen sealed: where it ends, and where the chain goes on after it. It
+    /// ends where the chain says (a later segment was put there), else at the highest
+    /// sealed tail reported of it: loglet-level sealed tails may differ (a find-tail on the
+    /// log-servers repairs beyond a sequencer's own tail, as Restate permits), and the
+    /// higher one holds.
+    pub seal_bounds: Vec<(Lsn, Lsn)>,
 }
 
 impl LogFacts<'_> {
     /// The sealed tail that puts `lsn` beyond a seal, if one does: a segment that ends at
     /// or below `lsn` with no later segment starting at or below it (records there would be
-    /// in the sealed segment, past its end). A segment ends where the chain says (an
-    /// acknowledged seal-and-extend put the next one there), else at the highest sealed tail
-    /// reported of it: loglet-level sealed tails may differ (a find-tail on the log-servers
-    /// repairs beyond a sequencer's own tail, as Restate permits), and the higher one holds.
+    /// in the sealed segment, past its end). See [`LogFacts::seal_bounds`].
     pub fn beyond_a_seal(&self, lsn: Lsn) -> Option<Lsn> {
+        self.seal_bounds
+            .iter()
+            .filter(|(end, goes_on)| *end <= lsn && lsn < *goes_on)
+            .map(|(end, _)| *end)
+            .min()
+    }
+
+    /// Works out [`LogFacts::seal_bounds`] from the tails and extensions, once they are all
+    /// in: a read checks every record it returns against them.
+    fn bound_seals(&mut self) {
         let mut ends: BTreeMap<SegmentIndex, Lsn> = BTreeMap::new();
         for t in &self.tails {
             let (tail, sealed) = crate::op::split_tail(&t.tail);
@@ -90,19 +103,18 @@ impl LogFacts<'_> {
                 *end = (*end).max(tail);
             }
         }
-        for (segment, end) in ends.iter_mut() {
-            let next = segment.checked_add(1);
-            if let Some(&(_, base)) = self.extensions.iter().find(|(i, _)| Some(*i) == next) {
-                *end = base;
-            }
-        }
-        ends.iter()
-            .filter(|(segment, end)| {
-                let goes_on = self.next_base_after(**segment).unwrap_or(Lsn::MAX);
-                **end <= lsn && lsn < goes_on
+        self.seal_bounds = ends
+            .into_iter()
+            .map(|(segment, highest)| {
+                let next = segment.checked_add(1);
+                let end = self
+                    .extensions
+                    .iter()
+                    .find(|(i, _)| Some(*i) == next)
+                    .map_or(highest, |(_, base)| *base);
+                (end, self.next_base_after(segment).unwrap_or(Lsn::MAX))
             })
-            .map(|(_, end)| *end)
-            .min()
+            .collect();
     }
 
     /// Where the chain goes on after segment `index`, as far as the history knows: the
@@ -156,6 +168,7 @@ impl<'a> HistoryIndex<'a> {
                     facts.extensions.push(segment);
                 }
             }
+            facts.bound_seals();
         }
         self
     }
@@ -216,6 +229,7 @@ impl<'a> HistoryIndex<'a> {
         }
         for facts in index.logs.values_mut() {
             facts.tails.sort_by_key(|t| (t.op.ended_seq, t.op.id));
+            facts.bound_seals();
         }
         index
     }
