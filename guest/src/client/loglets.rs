@@ -322,7 +322,7 @@ impl Loglets {
                     if let Some(task) = &task {
                         self.learn(ctx, task, &result);
                     }
-                    if self.on_check_done(ctx, op, &result) {
+                    if self.on_check_done(ctx, op) {
                         return;
                     }
                     let Some(read) = self.reads_awaiting_tail.remove(&op) else {

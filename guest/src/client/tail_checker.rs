@@ -11,9 +11,8 @@
 use super::loglets::{Loglets, Target};
 use crate::bindings::logsandbox::node::client::OpId;
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
-use crate::bindings::logsandbox::node::types::{LogletId, TailState};
+use crate::bindings::logsandbox::node::types::LogletId;
 use crate::ctx::{Ctx, Part};
-use crate::loglet::LogletOutcome;
 use crate::tasks::Kind;
 
 /// The find-tails of the checkers have operation ids from here on: below the client's own
@@ -82,20 +81,15 @@ impl Loglets {
     /// A task ended: if it was a round of a checker, the checker waits for its next
     /// round, or stops once the loglet is sealed. Returns whether the task was the
     /// checker's own (nobody else waits for it).
-    pub(super) fn on_check_done(
-        &mut self,
-        ctx: &mut Ctx,
-        op: OpId,
-        result: &LogletOutcome,
-    ) -> bool {
+    /// The task's outcome was learnt first (`learn`): a sealed one is in `known_sealed`.
+    pub(super) fn on_check_done(&mut self, ctx: &mut Ctx, op: OpId) -> bool {
         let Some((loglet, own)) = self.check_ops.remove(&op) else {
             return false;
         };
-        let sealed = matches!(result, LogletOutcome::Tail(TailState::Sealed(_)));
         let Some(checker) = self.checkers.get_mut(&loglet) else {
-            return true;
+            return own;
         };
-        if sealed || self.known_sealed.contains(&loglet) {
+        if self.known_sealed.contains(&loglet) {
             checker.stage = Stage::Stopped;
             return own;
         }
