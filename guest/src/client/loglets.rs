@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::host::{Level, RacePoint};
 use crate::bindings::logsandbox::node::log_server_protocol::{
-    GetRecords, RecordBody, Reply, Request, RequestHeader,
+    Reply,
 };
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
@@ -21,6 +21,7 @@ use crate::metadata::cache::MetadataCache;
 use crate::sequencer::{Route, Routes, Sequencer, answer_state};
 use crate::tasks::{Kind, Out as TaskOut, Task};
 
+use super::read_stream::{self, ReadStream, Timing};
 use super::tail_checker::Checker;
 
 /// Where a reply or timer of the client part goes.
@@ -44,30 +45,6 @@ impl Routes for RouteTable {
     }
 }
 
-/// Bytes a reader asks for per GetRecords.
-const READ_BYTE_LIMIT: u64 = 64 * 1024;
-
-/// Reads `[from, to]` of a loglet from every node of its nodeset and merges the records.
-struct Reader {
-    loglet: LogletId,
-    to: LogletOffset,
-    /// Per node: where its next read starts, or None once it has nothing more.
-    next: BTreeMap<NodeId, Option<LogletOffset>>,
-    records: BTreeMap<LogletOffset, Vec<u8>>,
-    /// The highest trim point any node reported (a trim gap): records at or below it are
-    /// trimmed, even when a node that missed the trim still returns them. A trim is
-    /// acknowledged by a write quorum and a read waits for an f-majority, so some node it
-    /// hears from knows the trim (as Restate's reader learns the trim point first).
-    trimmed_to: LogletOffset,
-    /// Nodes needed before giving up on the silent ones.
-    f_majority: usize,
-    /// The read's timeout: a read of the next segment under the same operation must not
-    /// take the timer of the one before.
-    timer: Option<u64>,
-    /// The sealed tail its find-tail found, if the loglet was sealed.
-    sealed_at: Option<LogletOffset>,
-}
-
 /// A read of one loglet waiting for its find-tail: the loglet, and `[from, to)` in its
 /// offsets. A reader never reads past the tail (as Restate's read streams stop at the
 /// global tail): what lies beyond is not committed, or beyond a sealed tail, and not part
@@ -82,7 +59,7 @@ struct AwaitingTail {
 #[derive(Default)]
 pub struct Loglets {
     sequencers: BTreeMap<LogletId, Sequencer>,
-    readers: BTreeMap<OpId, Reader>,
+    readers: BTreeMap<OpId, ReadStream>,
     /// Find-tail, seal and trim run without the sequencer, with the timer that is current.
     tasks: BTreeMap<OpId, (Task, Option<u64>)>,
     pub(super) routes: RouteTable,
@@ -388,7 +365,7 @@ impl Loglets {
                     seq.on_reply(ctx, &mut self.routes, from, route, reply);
                 }
             }
-            Some(Target::Reader(op)) => self.on_read_reply(ctx, op, from, reply),
+            Some(Target::Reader(op)) => self.on_read_reply(ctx, op, id, reply),
             Some(Target::Task(op)) => {
                 if let Some((task, _)) = self.tasks.get_mut(&op) {
                     let out = task.on_reply(from, reply);
@@ -439,7 +416,8 @@ impl Loglets {
         }
     }
 
-    /// Reads `[from, to)`: asks every node of the nodeset, pages through each, merges.
+    /// Reads `[from, to)` with a read stream (R15): the trim point from an f-majority, then
+    /// one log-server at a time.
     fn start_read(
         &mut self,
         ctx: &mut Ctx,
@@ -454,105 +432,60 @@ impl Loglets {
         if from >= to {
             return ctx.finish(op, no_records(sealed_at));
         }
-        let reader = Reader {
-            loglet: params.loglet_id,
-            to: to - 1,
-            next: params.nodeset.iter().map(|&n| (n, Some(from))).collect(),
-            records: BTreeMap::new(),
-            trimmed_to: 0,
-            f_majority: params.nodeset.len() + 1 - params.replication as usize,
-            timer: None,
-            sealed_at,
+        let timing = Timing {
+            rpc: ctx.shared.settings.rpc_retry,
+            retry: ctx.shared.settings.read_retry,
         };
-        let nodes: Vec<NodeId> = params.nodeset.clone();
-        self.readers.insert(op, reader);
-        for node in nodes {
-            self.read_from(ctx, op, node, from);
-        }
-        let timeout = ctx.shared.settings.store_timeout;
-        let timer = ctx.timer(Part::Client, timeout);
-        self.routes.targets.insert(timer, Target::Reader(op));
-        if let Some(reader) = self.readers.get_mut(&op) {
-            reader.timer = Some(timer);
-        }
+        let known = self.known_tail(params);
+        let me = ctx.shared.me;
+        let (stream, out) = ReadStream::start(params, me, from, to, known, sealed_at, timing);
+        self.readers.insert(op, stream);
+        self.run_read(ctx, op, out);
     }
 
-    fn read_from(&mut self, ctx: &mut Ctx, op: OpId, node: NodeId, from: LogletOffset) {
-        let Some(reader) = self.readers.get(&op) else {
-            return;
-        };
-        let req = Request::GetRecords(GetRecords {
-            header: RequestHeader {
-                loglet_id: reader.loglet,
-                known_global_tail: 0,
-            },
-            from_offset: from,
-            to_offset: reader.to,
-            byte_limit: Some(READ_BYTE_LIMIT),
-        });
-        let id = ctx.id(Part::Client);
-        self.routes.targets.insert(id, Target::Reader(op));
-        ctx.send(node, Body::LogServerRequest((id, req)));
-    }
-
-    fn on_read_reply(&mut self, ctx: &mut Ctx, op: OpId, from: NodeId, reply: Reply) {
-        let Some(reader) = self.readers.get_mut(&op) else {
-            return;
-        };
-        let Reply::Records(records) = reply else {
-            reader.next.insert(from, None);
-            return self.maybe_finish_read(ctx, op, false);
-        };
-        let progressed = !records.records.is_empty();
-        for record in records.records {
-            match record.body {
-                RecordBody::Data(payload) => {
-                    reader.records.insert(record.offset, payload);
+    /// Carries out what a read stream asked for.
+    fn run_read(&mut self, ctx: &mut Ctx, op: OpId, out: Vec<read_stream::Out>) {
+        for item in out {
+            let Some(stream) = self.readers.get_mut(&op) else {
+                return;
+            };
+            match item {
+                read_stream::Out::Request(node, request) => {
+                    let id = ctx.id(Part::Client);
+                    self.routes.targets.insert(id, Target::Reader(op));
+                    stream.sent(id, node);
+                    ctx.send(node, Body::LogServerRequest((id, request)));
                 }
-                RecordBody::TrimGap(to) => reader.trimmed_to = reader.trimmed_to.max(to),
-                RecordBody::FilteredGap(_) => {}
+                read_stream::Out::Timer(delay) => {
+                    let timer = ctx.timer(Part::Client, delay);
+                    self.routes.targets.insert(timer, Target::Reader(op));
+                    stream.timer = Some(timer);
+                }
+                read_stream::Out::Note(line) => ctx.log(Level::Debug, &line),
+                read_stream::Out::Done(outcome) => {
+                    let stream = self.readers.remove(&op).expect("looked up above");
+                    let known = self.known_tails.entry(stream.loglet()).or_insert(OLDEST);
+                    *known = (*known).max(stream.known_tail());
+                    return ctx.finish(op, outcome);
+                }
             }
         }
-        let next = records.next_offset;
-        if progressed && next <= reader.to {
-            reader.next.insert(from, Some(next));
-            return self.read_from(ctx, op, from, next);
-        }
-        reader.next.insert(from, None);
-        self.maybe_finish_read(ctx, op, false);
+    }
+
+    fn on_read_reply(&mut self, ctx: &mut Ctx, op: OpId, id: RequestId, reply: Reply) {
+        let Some(stream) = self.readers.get_mut(&op) else {
+            return;
+        };
+        let out = stream.on_reply(id, reply, &mut ctx.shared.rng);
+        self.run_read(ctx, op, out);
     }
 
     fn on_read_timeout(&mut self, ctx: &mut Ctx, op: OpId) {
-        self.maybe_finish_read(ctx, op, true);
-    }
-
-    /// Completes a read when every node is done, or at the timeout when an f-majority is.
-    fn maybe_finish_read(&mut self, ctx: &mut Ctx, op: OpId, timed_out: bool) {
-        let Some(reader) = self.readers.get(&op) else {
+        let Some(stream) = self.readers.get_mut(&op) else {
             return;
         };
-        let done = reader.next.values().filter(|n| n.is_none()).count();
-        let finished = done == reader.next.len() || (timed_out && done >= reader.f_majority);
-        if !finished {
-            if timed_out {
-                let reader = self.readers.remove(&op).expect("checked above");
-                let why = format!(
-                    "read timed out with {done} of {} nodes answered",
-                    reader.next.len()
-                );
-                ctx.finish(op, LogletOutcome::Failed(ClientError::Internal(why)));
-            }
-            return;
-        }
-        let reader = self.readers.remove(&op).expect("checked above");
-        let trimmed_to = reader.trimmed_to;
-        let records = reader
-            .records
-            .into_iter()
-            .filter(|(offset, _)| *offset > trimmed_to)
-            .collect();
-        let sealed_at = reader.sealed_at;
-        ctx.finish(op, LogletOutcome::Records { records, sealed_at });
+        let out = stream.on_timer(&mut ctx.shared.rng);
+        self.run_read(ctx, op, out);
     }
 }
 

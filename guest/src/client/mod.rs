@@ -13,6 +13,7 @@
 mod appender;
 mod chain_seal;
 mod loglets;
+mod read_stream;
 mod seal_and_extend;
 mod tail_checker;
 

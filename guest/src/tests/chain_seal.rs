@@ -41,25 +41,16 @@ fn all_sealed_at(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
 
 /// Every log-server answers the GetRecords in `fx` with offsets `1..tail` of the loglet.
 fn serve(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
-    let mut all = Vec::new();
-    for (to, id, request) in sent_requests(fx) {
-        let Request::GetRecords(g) = request else {
-            continue;
-        };
-        let records = (g.from_offset..=g.to_offset.min(tail - 1))
-            .map(|o| LogRecord {
-                offset: o,
-                body: RecordBody::Data(format!("{}:{o}", g.header.loglet_id).into_bytes()),
-            })
-            .collect();
-        let reply = Reply::Records(Records {
-            header: super::rh(tail, tail, true, Status::Ok),
-            next_offset: g.to_offset + 1,
-            records,
-        });
-        all.extend(super::answer(h, to, id, reply));
-    }
-    all
+    let loglet = super::sent_requests(fx)
+        .iter()
+        .find_map(|(_, _, r)| match r {
+            Request::GetRecords(g) => Some(g.header.loglet_id),
+            Request::GetLogletInfo(h) => Some(h.loglet_id),
+            _ => None,
+        })
+        .expect("a read stream asks the log-servers");
+    let holds: Vec<u32> = (1..tail).collect();
+    super::serve_stream(h, fx, loglet, &holds, super::rh(tail, tail, true, Status::Ok), 0)
 }
 
 fn lsns(result: &OpResult) -> Vec<u64> {

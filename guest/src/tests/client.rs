@@ -26,30 +26,10 @@ fn chain_logs(segments: Vec<Segment>) -> MetadataValue {
     })
 }
 
-/// Answers every GetRecords in `fx` with the loglet's records `offsets` (payload: the
-/// loglet id and offset), up to the request's end; returns the last call's effects.
-fn serve_reads(h: &mut Harness, fx: &[super::Effect], offsets: &[u32]) -> Vec<super::Effect> {
-    let mut last = Vec::new();
-    for (to, id, request) in sent_requests(fx) {
-        let Request::GetRecords(g) = request else {
-            continue;
-        };
-        let records = offsets
-            .iter()
-            .filter(|&&o| o >= g.from_offset && o <= g.to_offset)
-            .map(|&o| LogRecord {
-                offset: o,
-                body: RecordBody::Data(format!("{}:{o}", g.header.loglet_id).into_bytes()),
-            })
-            .collect();
-        let reply = Reply::Records(Records {
-            header: rh(10, 10, true, Status::Ok),
-            next_offset: g.to_offset + 1,
-            records,
-        });
-        last = answer(h, to, id, reply);
-    }
-    last
+/// Serves the read stream of `loglet` in `fx` from log-servers that hold `offsets`
+/// (payload: the loglet id and offset); returns what the answers did.
+fn serve_reads(h: &mut Harness, fx: &[super::Effect], loglet: u64, offsets: &[u32]) -> Vec<super::Effect> {
+    super::serve_stream(h, fx, loglet, offsets, rh(10, 10, true, Status::Ok), 0)
 }
 
 /// Drives a sequencer that starts for an append on an empty loglet: two log-servers say
@@ -79,25 +59,28 @@ fn a_read_crosses_sealed_segments_each_at_its_own_offsets() {
     ]));
     let fx = h.handle(vec![Event::ClientRequest((2, Op::Read((0, 2, 6))))]);
     // Segment 0 ends at a sealed tail the chain knows: read at once, no find-tail.
+    // The read stream learns the trim point from the nodeset first.
     let asks = sent_requests(&fx);
-    assert_eq!(asks.len(), 3, "every node of the nodeset is read: {asks:?}");
+    assert_eq!(asks.len(), 3, "every node of the nodeset is asked: {asks:?}");
     assert!(asks.iter().all(|(_, _, r)| matches!(
         r,
-        Request::GetRecords(g) if g.header.loglet_id == 0 && g.from_offset == 2 && g.to_offset == 3
+        Request::GetLogletInfo(header) if header.loglet_id == 0
     )));
-    let fx = serve_reads(&mut h, &fx, &[1, 2, 3]);
+    let fx = serve_reads(&mut h, &fx, 0, &[1, 2, 3]);
     assert!(completions(&fx).is_empty(), "segment 1 is still to read");
-    let asks = sent_requests(&fx);
+    let asks: Vec<_> = sent_requests(&fx)
+        .into_iter()
+        .filter(|(_, _, r)| !matches!(r, Request::GetRecords(g) if g.header.loglet_id == 0))
+        .collect();
     assert!(
         !asks.is_empty()
             && asks.iter().all(|(_, _, r)| matches!(
                 r,
-                Request::GetRecords(g)
-                    if g.header.loglet_id == 1 && g.from_offset == 1 && g.to_offset == 2
+                Request::GetLogletInfo(header) if header.loglet_id == 1
             )),
-        "then loglet 1's offsets 1..2 (LSNs 4 and 5): {asks:?}"
+        "then loglet 1's trim point, before its offsets 1..2 (LSNs 4 and 5): {asks:?}"
     );
-    let fx = serve_reads(&mut h, &fx, &[1, 2]);
+    let fx = serve_reads(&mut h, &fx, 1, &[1, 2]);
     let lsns = |records: &[ReadRecord]| -> Vec<(u64, String)> {
         records
             .iter()
@@ -130,7 +113,11 @@ fn the_seal_marker_answers_for_its_chain_without_asking_a_loglet() {
     assert!(
         sent_requests(&fx)
             .iter()
-            .all(|(_, _, r)| matches!(r, Request::GetRecords(g) if g.header.loglet_id == 0)),
+            .all(|(_, _, r)| match r {
+                Request::GetRecords(g) => g.header.loglet_id == 0,
+                Request::GetLogletInfo(header) => header.loglet_id == 0,
+                _ => false,
+            }),
         "only the read asks a loglet, segment 0's: {fx:?}"
     );
     let done = completions(&fx);
@@ -153,7 +140,7 @@ fn the_seal_marker_answers_for_its_chain_without_asking_a_loglet() {
     assert!(done[1].0 == 3 && sealed_at_5(&done[1].1), "{:?}", done[1]);
     assert!(done[2].0 == 4 && sealed_at_5(&done[2].1), "{:?}", done[2]);
     // The read stops at the marker: segment 0's records, then nothing.
-    let fx = serve_reads(&mut h, &fx, &[1, 2, 3, 4]);
+    let fx = serve_reads(&mut h, &fx, 0, &[1, 2, 3, 4]);
     match &completions(&fx)[..] {
         [(5, OpResult::Records(records))] => {
             assert_eq!(

@@ -351,6 +351,57 @@ fn info(local: u32, global: u32, sealed: bool) -> Reply {
     })
 }
 
+/// Serves the read stream of `loglet` that `fx` starts, to its end: each GetLogletInfo
+/// answers trim point `trim_point`, each GetRecords the offsets of `holds` in its range
+/// (payload `loglet:offset`) with `next_offset` past its end, all under `header`; the
+/// requests the answers send for that loglet are served in turn. Returns every effect of
+/// the answers.
+fn serve_stream(
+    h: &mut Harness,
+    fx: &[Effect],
+    loglet: u64,
+    holds: &[u32],
+    header: ReplyHeader,
+    trim_point: u32,
+) -> Vec<Effect> {
+    use crate::bindings::logsandbox::node::log_server_protocol::{
+        LogRecord, LogletInfo, RecordBody, Records,
+    };
+    let mut all = Vec::new();
+    let mut work: std::collections::VecDeque<_> = sent_requests(fx).into();
+    let mut served = 0;
+    while let Some((to, id, request)) = work.pop_front() {
+        let reply = match request {
+            Request::GetLogletInfo(r) if r.loglet_id == loglet => Reply::LogletInfo(LogletInfo {
+                header,
+                trim_point,
+            }),
+            Request::GetRecords(g) if g.header.loglet_id == loglet => {
+                let records = holds
+                    .iter()
+                    .filter(|&&o| o >= g.from_offset && o <= g.to_offset)
+                    .map(|&o| LogRecord {
+                        offset: o,
+                        body: RecordBody::Data(format!("{loglet}:{o}").into_bytes()),
+                    })
+                    .collect();
+                Reply::Records(Records {
+                    header,
+                    next_offset: g.to_offset + 1,
+                    records,
+                })
+            }
+            _ => continue,
+        };
+        served += 1;
+        assert!(served < 1000, "the read stream of loglet {loglet} never ends");
+        let fx = answer(h, to, id, reply);
+        work.extend(sent_requests(&fx));
+        all.extend(fx);
+    }
+    all
+}
+
 /// Answers the repair round a drained sequencer starts (GetLogletInfo in `fx`): each node
 /// `(id, local tail, global tail)`, sealed. Returns what the last answer did.
 fn answer_repair_infos(h: &mut Harness, fx: &[Effect], tails: &[(u32, u32, u32)]) -> Vec<Effect> {

@@ -239,52 +239,109 @@ fn the_sequencer_learns_a_remote_seal_at_a_forced_check_and_publishes_its_own_ta
     );
 }
 
+/// Restate's read stream (R15): the trim point from an f-majority of the nodeset (the
+/// highest of them), then one log-server at a time, moving on from one that lacks the
+/// record at the read pointer.
 #[test]
-fn a_read_drops_records_a_node_that_missed_the_trim_still_holds() {
-    use crate::bindings::logsandbox::node::log_server_protocol::{LogRecord, Records};
-    // The trim reached N1 and N2 (a write quorum) but not N3, which still holds 1..=4.
+fn a_read_learns_the_trim_point_from_an_f_majority_and_reads_one_node_at_a_time() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{LogRecord, LogletInfo, Records};
     let mut h = node_with_logs(6, logs(1, true));
-    // A read learns the tail first (here from the log-servers: the sequencer was never
+    // The read learns the tail first (here from the log-servers: the sequencer was never
     // heard from), and reads no further.
     let infos = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 9))))]));
     answer(&mut h, 1, infos[0].1, info(6, 6, false));
     let asks = sent_requests(&answer(&mut h, 2, infos[1].1, info(6, 6, false)));
     assert!(
-        asks.iter()
-            .all(|(_, _, r)| matches!(r, Request::GetRecords(g) if g.to_offset == 5)),
-        "read [1, 9) up to the tail 6: {asks:?}"
+        asks.len() == 3 && asks.iter().all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_))),
+        "the trim point is asked of the whole nodeset: {asks:?}"
     );
+    let trim_point = |point| {
+        Reply::LogletInfo(LogletInfo {
+            header: rh(6, 6, false, Status::Ok),
+            trim_point: point,
+        })
+    };
+    let ask_of = |node: u32| asks.iter().find(|(to, _, _)| *to == node).expect("asked").1;
+    // N1 took a trim to 3, N3 did not: an f-majority (two of three) is enough, and the
+    // highest point counts.
+    assert!(sent_requests(&answer(&mut h, 1, ask_of(1), trim_point(3))).is_empty());
+    let reads = sent_requests(&answer(&mut h, 3, ask_of(3), trim_point(0)));
+    let [(first, id, Request::GetRecords(g))] = &reads[..] else {
+        panic!("one log-server at a time: {reads:?}")
+    };
+    assert_eq!((g.from_offset, g.to_offset), (4, 5), "from past the trim point 3 to the tail");
+    // A late trim point changes nothing.
+    assert!(sent_requests(&answer(&mut h, 2, ask_of(2), trim_point(5))).is_empty());
     let data = |o: u32| LogRecord {
         offset: o,
         body: RecordBody::Data(format!("r{o}").into_bytes()),
     };
-    let records = |records: Vec<LogRecord>| {
+    let records = |records: Vec<LogRecord>, next_offset| {
         Reply::Records(Records {
             header: rh(6, 6, false, Status::Ok),
-            next_offset: 6,
+            next_offset,
             records,
         })
     };
-    let trimmed = records(vec![
-        LogRecord {
+    // The first node asked lacks 4 (it holds only 5): the stream keeps 5 and asks another.
+    let fx = answer(&mut h, *first, *id, records(vec![data(5)], 6));
+    assert!(completions(&fx).is_empty());
+    let reads = sent_requests(&fx);
+    let [(second, id, Request::GetRecords(g))] = &reads[..] else {
+        panic!("the next log-server: {reads:?}")
+    };
+    assert!(second != first && g.from_offset == 4, "{reads:?}");
+    // It holds 4: with 5 from before, the read is done.
+    let fx = answer(&mut h, *second, *id, records(vec![data(4)], 5));
+    let got: Vec<(u64, Vec<u8>)> = match &completions(&fx)[..] {
+        [(2, OpResult::Records(rs))] => rs.iter().map(|r| (r.lsn, r.payload.clone())).collect(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(got, vec![(4, b"r4".to_vec()), (5, b"r5".to_vec())]);
+}
+
+/// A read stream passes on the trim gap of the node it reads, and returns what another
+/// node still holds below a trim point it did not learn: log-servers that disagree on the
+/// trim point give a reader records below a trim already answered (#3890).
+#[test]
+fn a_read_passes_on_one_nodes_trim_gap_and_trusts_the_next_node_below_it() {
+    use crate::bindings::logsandbox::node::log_server_protocol::{LogRecord, LogletInfo, Records};
+    let mut h = node_with_logs(6, logs(1, true));
+    let infos = sent_requests(&h.handle(vec![Event::ClientRequest((2, Op::Read((0, 1, 9))))]));
+    answer(&mut h, 1, infos[0].1, info(6, 6, false));
+    let asks = sent_requests(&answer(&mut h, 2, infos[1].1, info(6, 6, false)));
+    // No node of the f-majority heard of the trim yet.
+    let untrimmed = Reply::LogletInfo(LogletInfo {
+        header: rh(6, 6, false, Status::Ok),
+        trim_point: 0,
+    });
+    answer(&mut h, asks[0].0, asks[0].1, untrimmed.clone());
+    let reads = sent_requests(&answer(&mut h, asks[1].0, asks[1].1, untrimmed));
+    let [(node, id, Request::GetRecords(g))] = &reads[..] else {
+        panic!("{reads:?}")
+    };
+    assert_eq!(g.from_offset, 1);
+    // The node asked has just trimmed to 2: a gap, then 3..=5.
+    let reply = Reply::Records(Records {
+        header: rh(6, 6, false, Status::Ok),
+        next_offset: 6,
+        records: [LogRecord {
             offset: 1,
-            body: RecordBody::TrimGap(3),
-        },
-        data(4),
-        data(5),
-    ]);
-    answer(&mut h, 1, asks[0].1, trimmed.clone());
-    answer(&mut h, 2, asks[1].1, trimmed);
-    let fx = answer(&mut h, 3, asks[2].1, records((1..=5).map(data).collect()));
-    let offsets: Vec<u64> = match &completions(&fx)[..] {
+            body: RecordBody::TrimGap(2),
+        }]
+        .into_iter()
+        .chain((3..=5).map(|o| LogRecord {
+            offset: o,
+            body: RecordBody::Data(vec![o as u8]),
+        }))
+        .collect(),
+    });
+    let fx = answer(&mut h, *node, *id, reply);
+    let lsns: Vec<u64> = match &completions(&fx)[..] {
         [(2, OpResult::Records(rs))] => rs.iter().map(|r| r.lsn).collect(),
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        offsets,
-        vec![4, 5],
-        "records at or below the trim point 3 are gone"
-    );
+    assert_eq!(lsns, vec![3, 4, 5], "the gap to 2 is skipped");
 }
 
 /// The tail checker of a loglet this node uses without sequencing it: the first

@@ -194,6 +194,12 @@ pub const GUEST_KEYS: &[GuestKey] = &[
         "5000",
         "a read that finds its tail loglet sealed and the chain open waits this long (+ up to 50%), then seals the chain",
     ),
+    ms(
+        "bifrost.read_retry_ms",
+        1,
+        "2000",
+        "a read that asked every log-server of the nodeset in turn without getting its next record asks again after this long (Restate hard-codes 2 s)",
+    ),
 ];
 
 /// The setting named `name` (without `guest.`).
