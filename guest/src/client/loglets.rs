@@ -7,9 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::host::{Level, RacePoint};
-use crate::bindings::logsandbox::node::log_server_protocol::{
-    Reply,
-};
+use crate::bindings::logsandbox::node::log_server_protocol::Reply;
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{

@@ -20,9 +20,7 @@ use crate::bindings::logsandbox::node::log_server_protocol::{
     GetRecords, RecordBody, Records, Reply, Request, RequestHeader,
 };
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
-use crate::bindings::logsandbox::node::types::{
-    LogletId, LogletOffset, NodeId, RequestId, Status,
-};
+use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset, NodeId, RequestId, Status};
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::rng::Rng;
 

@@ -10,9 +10,7 @@ use super::{
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{ChainTail, LogTail, Op, OpResult};
-use crate::bindings::logsandbox::node::log_server_protocol::{
-    LogRecord, RecordBody, Records, Reply, Request,
-};
+use crate::bindings::logsandbox::node::log_server_protocol::Request;
 use crate::bindings::logsandbox::node::metadata::{
     Chain, Logs, MetadataValue, ProviderKind, Segment, StoreError, StoreResponse,
 };
@@ -41,7 +39,7 @@ fn all_sealed_at(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
 
 /// Every log-server answers the GetRecords in `fx` with offsets `1..tail` of the loglet.
 fn serve(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
-    let loglet = super::sent_requests(fx)
+    let loglet = sent_requests(fx)
         .iter()
         .find_map(|(_, _, r)| match r {
             Request::GetRecords(g) => Some(g.header.loglet_id),
@@ -50,7 +48,14 @@ fn serve(h: &mut Harness, fx: &[Effect], tail: u32) -> Vec<Effect> {
         })
         .expect("a read stream asks the log-servers");
     let holds: Vec<u32> = (1..tail).collect();
-    super::serve_stream(h, fx, loglet, &holds, super::rh(tail, tail, true, Status::Ok), 0)
+    super::serve_stream(
+        h,
+        fx,
+        loglet,
+        &holds,
+        super::rh(tail, tail, true, Status::Ok),
+        0,
+    )
 }
 
 fn lsns(result: &OpResult) -> Vec<u64> {

@@ -10,9 +10,7 @@ use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{
     ChainTail, ClientError, LogTail, Op, OpResult, ReadRecord,
 };
-use crate::bindings::logsandbox::node::log_server_protocol::{
-    LogRecord, RecordBody, Records, Reply, Request,
-};
+use crate::bindings::logsandbox::node::log_server_protocol::{Reply, Request};
 use crate::bindings::logsandbox::node::metadata::{Chain, Logs, MetadataValue, Segment};
 use crate::bindings::logsandbox::node::types::Status;
 
@@ -28,7 +26,12 @@ fn chain_logs(segments: Vec<Segment>) -> MetadataValue {
 
 /// Serves the read stream of `loglet` in `fx` from log-servers that hold `offsets`
 /// (payload: the loglet id and offset); returns what the answers did.
-fn serve_reads(h: &mut Harness, fx: &[super::Effect], loglet: u64, offsets: &[u32]) -> Vec<super::Effect> {
+fn serve_reads(
+    h: &mut Harness,
+    fx: &[super::Effect],
+    loglet: u64,
+    offsets: &[u32],
+) -> Vec<super::Effect> {
     super::serve_stream(h, fx, loglet, offsets, rh(10, 10, true, Status::Ok), 0)
 }
 
@@ -61,7 +64,11 @@ fn a_read_crosses_sealed_segments_each_at_its_own_offsets() {
     // Segment 0 ends at a sealed tail the chain knows: read at once, no find-tail.
     // The read stream learns the trim point from the nodeset first.
     let asks = sent_requests(&fx);
-    assert_eq!(asks.len(), 3, "every node of the nodeset is asked: {asks:?}");
+    assert_eq!(
+        asks.len(),
+        3,
+        "every node of the nodeset is asked: {asks:?}"
+    );
     assert!(asks.iter().all(|(_, _, r)| matches!(
         r,
         Request::GetLogletInfo(header) if header.loglet_id == 0
@@ -111,13 +118,11 @@ fn the_seal_marker_answers_for_its_chain_without_asking_a_loglet() {
         Event::ClientRequest((5, Op::Read((0, 0, 100)))),
     ]);
     assert!(
-        sent_requests(&fx)
-            .iter()
-            .all(|(_, _, r)| match r {
-                Request::GetRecords(g) => g.header.loglet_id == 0,
-                Request::GetLogletInfo(header) => header.loglet_id == 0,
-                _ => false,
-            }),
+        sent_requests(&fx).iter().all(|(_, _, r)| match r {
+            Request::GetRecords(g) => g.header.loglet_id == 0,
+            Request::GetLogletInfo(header) => header.loglet_id == 0,
+            _ => false,
+        }),
         "only the read asks a loglet, segment 0's: {fx:?}"
     );
     let done = completions(&fx);

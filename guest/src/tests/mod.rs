@@ -372,10 +372,9 @@ fn serve_stream(
     let mut served = 0;
     while let Some((to, id, request)) = work.pop_front() {
         let reply = match request {
-            Request::GetLogletInfo(r) if r.loglet_id == loglet => Reply::LogletInfo(LogletInfo {
-                header,
-                trim_point,
-            }),
+            Request::GetLogletInfo(r) if r.loglet_id == loglet => {
+                Reply::LogletInfo(LogletInfo { header, trim_point })
+            }
             Request::GetRecords(g) if g.header.loglet_id == loglet => {
                 let records = holds
                     .iter()
@@ -394,7 +393,10 @@ fn serve_stream(
             _ => continue,
         };
         served += 1;
-        assert!(served < 1000, "the read stream of loglet {loglet} never ends");
+        assert!(
+            served < 1000,
+            "the read stream of loglet {loglet} never ends"
+        );
         let fx = answer(h, to, id, reply);
         work.extend(sent_requests(&fx));
         all.extend(fx);

@@ -252,7 +252,10 @@ fn a_read_learns_the_trim_point_from_an_f_majority_and_reads_one_node_at_a_time(
     answer(&mut h, 1, infos[0].1, info(6, 6, false));
     let asks = sent_requests(&answer(&mut h, 2, infos[1].1, info(6, 6, false)));
     assert!(
-        asks.len() == 3 && asks.iter().all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_))),
+        asks.len() == 3
+            && asks
+                .iter()
+                .all(|(_, _, r)| matches!(r, Request::GetLogletInfo(_))),
         "the trim point is asked of the whole nodeset: {asks:?}"
     );
     let trim_point = |point| {
@@ -269,7 +272,11 @@ fn a_read_learns_the_trim_point_from_an_f_majority_and_reads_one_node_at_a_time(
     let [(first, id, Request::GetRecords(g))] = &reads[..] else {
         panic!("one log-server at a time: {reads:?}")
     };
-    assert_eq!((g.from_offset, g.to_offset), (4, 5), "from past the trim point 3 to the tail");
+    assert_eq!(
+        (g.from_offset, g.to_offset),
+        (4, 5),
+        "from past the trim point 3 to the tail"
+    );
     // A late trim point changes nothing.
     assert!(sent_requests(&answer(&mut h, 2, ask_of(2), trim_point(5))).is_empty());
     let data = |o: u32| LogRecord {
