@@ -37,6 +37,8 @@ pub enum LogletOutcome {
     },
     /// The trim point now in force.
     Trimmed(LogletOffset),
+    /// The loglet's trim point as an f-majority told it (None: no node answered).
+    TrimPoint(Option<LogletOffset>),
     /// Failed.
     Failed(ClientError),
 }

@@ -18,10 +18,11 @@
 //!   reports. Fallback: a find-tail on the log-servers, which repairs the tail.
 //! - **Trim** (Restate's `TrimTask`): the point comes already clamped below the tail the
 //!   client knows (see `client`); Trim goes to every node of the nodeset, carrying that
-//!   tail. It is done at the first write quorum of Ok (`bifrost.trim_ack = write-quorum`,
-//!   Restate's: the requests to the others are on their way) or once every node took it
-//!   (`all`); a node that answers Malformed does not count, and without enough that did
-//!   the trim fails.
+//!   tail, at most three times to a node. It is done at the first write quorum of Ok
+//!   (`bifrost.trim_ack = write-quorum`, Restate's: the requests to the others go on in the
+//!   background, see [`Task::into_background`]) or once every node took it (`all`); a
+//!   node that answers Malformed does not count, and without enough that did the trim
+//!   fails.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,10 +94,11 @@ enum Phase {
         /// Repair stores awaiting an answer, once sent.
         stores: Option<u32>,
     },
-    /// Trimming: answers so far.
+    /// Trimming: answers so far, and how often each node was sent the Trim.
     Trimming {
         point: LogletOffset,
         answers: BTreeMap<NodeId, Status>,
+        sent: BTreeMap<NodeId, u8>,
     },
 }
 
@@ -162,6 +164,8 @@ pub struct Task {
     global: LogletOffset,
     /// For a trim: when it is done.
     trim_ack: TrimAck,
+    /// For a trim answered already: it only finishes its requests to the other nodes.
+    background: bool,
     /// The sequencer was heard from: ask it first.
     sequencer_alive: bool,
     /// Decide the tail only once every node of the nodeset answered GetLogletInfo, or at
@@ -178,6 +182,9 @@ const MAX_REPAIR_GAP: u32 = 1 << 20;
 
 /// Rounds of find-tail before a task gives up on repairing the sealed tail.
 const MAX_ROUNDS: u32 = 8;
+
+/// Times a trim sends its Trim to one node.
+const TRIM_ATTEMPTS: u8 = 3;
 
 impl Task {
     /// Starts a task for `op`, returned with its first requests: a seal seals the nodeset;
@@ -219,6 +226,7 @@ impl Task {
             trim_point,
             global: 0,
             trim_ack: TrimAck::WriteQuorum,
+            background: false,
             sequencer_alive,
             hear_all: false,
             asked_twice: false,
@@ -320,6 +328,7 @@ impl Task {
         self.phase = Phase::Trimming {
             point: self.trim_point,
             answers: BTreeMap::new(),
+            sent: BTreeMap::new(),
         };
         self.resend()
     }
@@ -357,21 +366,35 @@ impl Task {
     }
 
     /// (Re)sends the current phase's requests to the nodes that have not answered.
-    fn resend(&self) -> Vec<Out> {
+    fn resend(&mut self) -> Vec<Out> {
         let mut out = Vec::new();
         let header = self.header(0);
+        let trim_header = self.header(self.global);
+        let sequencer = self.params.sequencer;
+        let unlimited = self.trim_ack == TrimAck::All;
         for &node in &self.params.nodeset {
-            let request = match &self.phase {
+            let request = match &mut self.phase {
                 Phase::Info { infos } if !infos.contains_key(&node) => {
                     Request::GetLogletInfo(header)
                 }
-                Phase::Sealing { sealed } if !sealed.contains(&node) => Request::Seal(Seal {
-                    header,
-                    sequencer: self.params.sequencer,
-                }),
-                Phase::Trimming { point, answers } if !answers.contains_key(&node) => {
+                Phase::Sealing { sealed } if !sealed.contains(&node) => {
+                    Request::Seal(Seal { header, sequencer })
+                }
+                // Each node is sent the Trim at most TRIM_ATTEMPTS times (Restate's
+                // `RunOnSingleNode` with three attempts); waiting for every node (the
+                // modelled fix of #3890) asks until each took it.
+                Phase::Trimming {
+                    point,
+                    answers,
+                    sent,
+                } if !answers.contains_key(&node) => {
+                    let times = sent.entry(node).or_insert(0);
+                    if *times >= TRIM_ATTEMPTS && !unlimited {
+                        continue;
+                    }
+                    *times += 1;
                     Request::Trim(Trim {
-                        header: self.header(self.global),
+                        header: trim_header,
                         trim_point: *point,
                     })
                 }
@@ -381,6 +404,25 @@ impl Task {
         }
         out.push(Out::Timer);
         out
+    }
+
+    /// Whether a trim has nodes it still waits for (not answered, not asked enough).
+    fn trim_pending(&self) -> bool {
+        let Phase::Trimming { answers, sent, .. } = &self.phase else {
+            return false;
+        };
+        let unlimited = self.trim_ack == TrimAck::All;
+        self.params.nodeset.iter().any(|n| {
+            !answers.contains_key(n)
+                && (unlimited || sent.get(n).copied().unwrap_or(0) < TRIM_ATTEMPTS)
+        })
+    }
+
+    /// A trim answered at its write quorum goes on in the background with the nodes it
+    /// still waits for: true when there are some.
+    pub fn into_background(&mut self) -> bool {
+        self.background = true;
+        self.trim_pending()
     }
 
     /// Nothing came back in time: ask again (or finish a trim with what answered).
@@ -400,6 +442,8 @@ impl Task {
                 self.asked_twice = true;
                 self.resend()
             }
+            // Every node answered or was asked enough: the trim is done, or failed.
+            Phase::Trimming { .. } if !self.trim_pending() => self.finish_trim(),
             Phase::Info { .. } | Phase::Sealing { .. } | Phase::Trimming { .. } => self.resend(),
             // Digests and repairs resend nothing; a lost answer restarts the round.
             Phase::Digests { digests, .. } if digests.len() >= self.f_majority() => {
@@ -463,7 +507,8 @@ impl Task {
                     TrimAck::WriteQuorum => took >= self.params.replication as usize,
                     TrimAck::All => took == self.params.nodeset.len(),
                 };
-                if enough || answers.len() == self.params.nodeset.len() {
+                let all = answers.len() == self.params.nodeset.len();
+                if (enough && !self.background) || all {
                     return self.finish_trim();
                 }
                 Vec::new()
@@ -693,7 +738,7 @@ impl Task {
 
     /// Every node answered, or enough took the trim: done, or failed without enough.
     fn finish_trim(&mut self) -> Vec<Out> {
-        let Phase::Trimming { point, answers } = &self.phase else {
+        let Phase::Trimming { point, answers, .. } = &self.phase else {
             return Vec::new();
         };
         let took = answers.values().filter(|s| **s == Status::Ok).count();

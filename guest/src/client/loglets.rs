@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bindings::logsandbox::node::client::{ClientError, OpId};
 use crate::bindings::logsandbox::node::host::{Level, RacePoint};
-use crate::bindings::logsandbox::node::log_server_protocol::Reply;
+use crate::bindings::logsandbox::node::log_server_protocol::{Reply, Request};
 use crate::bindings::logsandbox::node::messages::{Body, SequencerAnswer};
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
 use crate::bindings::logsandbox::node::types::{
@@ -21,15 +21,20 @@ use crate::tasks::{Kind, Out as TaskOut, Task};
 
 use super::read_stream::{self, ReadStream, Timing};
 use super::tail_checker::Checker;
+use super::trim_point::TrimPointQuery;
 
 /// Where a reply or timer of the client part goes.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Target {
     Sequencer(LogletId, Route),
     Reader(OpId),
-    Task(OpId),
+    /// A task of an operation, with the task's serial: an operation that runs one task
+    /// per segment must not hand a late reply of the last one to the next.
+    Task(OpId, u64),
     /// The timer of the tail checker of a loglet.
     Checker(LogletId),
+    /// A query of a loglet's trim point, with its serial (as a task's).
+    TrimPoint(OpId, u64),
 }
 
 #[derive(Default)]
@@ -58,8 +63,15 @@ struct AwaitingTail {
 pub struct Loglets {
     sequencers: BTreeMap<LogletId, Sequencer>,
     readers: BTreeMap<OpId, ReadStream>,
+    /// Queries of trim points (for chain trims), with the timer that is current.
+    trim_points: BTreeMap<OpId, (TrimPointQuery, Option<u64>, u64)>,
     /// Find-tail, seal and trim run without the sequencer, with the timer that is current.
-    tasks: BTreeMap<OpId, (Task, Option<u64>)>,
+    tasks: BTreeMap<OpId, (Task, Option<u64>, u64)>,
+    /// The serial of the last task or trim point query started.
+    serial: u64,
+    /// Trims already answered, still sending to the nodes that did not take them yet
+    /// (Restate's trim requests run on in the background), by serial, with their timer.
+    background: BTreeMap<u64, (Task, Option<u64>)>,
     pub(super) routes: RouteTable,
     reads_awaiting_tail: BTreeMap<OpId, AwaitingTail>,
     /// Loglets this node sealed (as a remote node): its find-tails ask the sequencer to
@@ -178,8 +190,36 @@ impl Loglets {
         }
         let ack = ctx.shared.settings.trim_ack;
         let (task, out) = Task::trim(op, params, clamped, tail, ack);
-        self.tasks.insert(op, (task, None));
+        self.serial += 1;
+        self.tasks.insert(op, (task, None, self.serial));
         self.run_task(ctx, op, out);
+    }
+
+    /// The loglet's trim point, from an f-majority of its nodeset (Restate's
+    /// `GetTrimPointTask`), as [`LogletOutcome::TrimPoint`].
+    pub fn trim_point(&mut self, ctx: &mut Ctx, op: OpId, params: ReplicatedParams) {
+        let (query, asks) = TrimPointQuery::start(&params, self.known_tail(&params));
+        self.serial += 1;
+        self.trim_points.insert(op, (query, None, self.serial));
+        self.ask_trim_point(ctx, op, asks);
+    }
+
+    /// Sends a trim point query's requests and arms its round's timer.
+    fn ask_trim_point(&mut self, ctx: &mut Ctx, op: OpId, asks: Vec<(NodeId, Request)>) {
+        let Some((_, _, serial)) = self.trim_points.get(&op) else {
+            return;
+        };
+        let target = Target::TrimPoint(op, *serial);
+        for (node, request) in asks {
+            let id = ctx.id(Part::Client);
+            self.routes.targets.insert(id, target);
+            ctx.send(node, Body::LogServerRequest((id, request)));
+        }
+        let timer = ctx.timer(Part::Client, ctx.shared.settings.rpc_retry);
+        self.routes.targets.insert(timer, target);
+        if let Some((_, current, _)) = self.trim_points.get_mut(&op) {
+            *current = Some(timer);
+        }
     }
 
     /// The tail this node knows of a loglet: its sequencer's, if it runs here; else what
@@ -248,21 +288,23 @@ impl Loglets {
         let check_seal = self.maybe_sealed.contains(&params.loglet_id);
         let alive = ctx.shared.heard_from(params.sequencer);
         let (task, out) = Task::new(op, kind, params, point, check_seal, alive);
-        self.tasks.insert(op, (task, None));
+        self.serial += 1;
+        self.tasks.insert(op, (task, None, self.serial));
         self.run_task(ctx, op, out);
     }
 
     /// Carries out what a task asked for.
     fn run_task(&mut self, ctx: &mut Ctx, op: OpId, out: Vec<TaskOut>) {
+        let serial = self.tasks.get(&op).map_or(0, |(_, _, serial)| *serial);
         for item in out {
             match item {
                 TaskOut::Request(node, request) => {
                     let id = ctx.id(Part::Client);
-                    self.routes.targets.insert(id, Target::Task(op));
+                    self.routes.targets.insert(id, Target::Task(op, serial));
                     ctx.send(node, Body::LogServerRequest((id, request)));
                 }
                 TaskOut::AskSequencer { to, check_seal } => {
-                    let Some((task, _)) = self.tasks.get_mut(&op) else {
+                    let Some((task, _, _)) = self.tasks.get_mut(&op) else {
                         continue;
                     };
                     let loglet = task.loglet();
@@ -278,7 +320,7 @@ impl Loglets {
                         return self.run_task(ctx, op, out);
                     }
                     let id = ctx.id(Part::Client);
-                    self.routes.targets.insert(id, Target::Task(op));
+                    self.routes.targets.insert(id, Target::Task(op, serial));
                     ctx.send(to, Body::GetSequencerState((id, loglet, check_seal)));
                 }
                 TaskOut::Timer | TaskOut::PatientTimer => {
@@ -287,15 +329,19 @@ impl Loglets {
                         _ => ctx.shared.settings.rpc_retry,
                     };
                     let timer = ctx.timer(Part::Client, delay);
-                    self.routes.targets.insert(timer, Target::Task(op));
-                    if let Some((_, current)) = self.tasks.get_mut(&op) {
+                    self.routes.targets.insert(timer, Target::Task(op, serial));
+                    if let Some((_, current, _)) = self.tasks.get_mut(&op) {
                         *current = Some(timer);
                     }
                 }
                 TaskOut::Done(result) => {
-                    let task = self.tasks.remove(&op).map(|(task, _)| task);
-                    if let Some(task) = &task {
-                        self.learn(ctx, task, &result);
+                    if let Some((mut task, timer, _)) = self.tasks.remove(&op) {
+                        self.learn(ctx, &task, &result);
+                        // A trim done at its write quorum goes on with the other nodes,
+                        // with its retry timer.
+                        if matches!(result, LogletOutcome::Trimmed(_)) && task.into_background() {
+                            self.background.insert(serial, (task, timer));
+                        }
                     }
                     if self.on_check_done(ctx, op) {
                         return;
@@ -314,6 +360,44 @@ impl Loglets {
                         }
                         other => ctx.finish(op, other),
                     };
+                }
+            }
+        }
+    }
+
+    /// Carries out what a trim running in the background asked for: its resends and their
+    /// timer; its end is only logged (its operation was answered already).
+    fn run_background(&mut self, ctx: &mut Ctx, serial: u64, out: Vec<TaskOut>) {
+        let Some(op) = self.background.get(&serial).map(|(task, _)| task.op) else {
+            return;
+        };
+        for item in out {
+            match item {
+                TaskOut::Request(node, request) => {
+                    let id = ctx.id(Part::Client);
+                    self.routes.targets.insert(id, Target::Task(op, serial));
+                    ctx.send(node, Body::LogServerRequest((id, request)));
+                }
+                TaskOut::Timer | TaskOut::PatientTimer => {
+                    let timer = ctx.timer(Part::Client, ctx.shared.settings.rpc_retry);
+                    self.routes.targets.insert(timer, Target::Task(op, serial));
+                    if let Some((_, current)) = self.background.get_mut(&serial) {
+                        *current = Some(timer);
+                    }
+                }
+                TaskOut::AskSequencer { .. } => {}
+                TaskOut::Done(result) => {
+                    if let Some((task, _)) = self.background.remove(&serial) {
+                        let (took, of) = task.trimmed_on().unwrap_or((0, 0));
+                        ctx.log(
+                            Level::Debug,
+                            &format!(
+                                "trim of loglet {} done in the background: {took} of {of} log-servers took it ({result:?})",
+                                fmt_loglet(task.loglet())
+                            ),
+                        );
+                    }
+                    return;
                 }
             }
         }
@@ -345,10 +429,12 @@ impl Loglets {
 
     /// The sequencer's answer to one of our tasks.
     pub fn on_sequencer_state(&mut self, ctx: &mut Ctx, id: RequestId, state: SequencerAnswer) {
-        let Some(Target::Task(op)) = self.routes.targets.remove(&id) else {
+        let Some(Target::Task(op, serial)) = self.routes.targets.remove(&id) else {
             return;
         };
-        if let Some((task, _)) = self.tasks.get_mut(&op) {
+        if let Some((task, _, current)) = self.tasks.get_mut(&op)
+            && *current == serial
+        {
             let out = task.on_sequencer_state(state);
             self.run_task(ctx, op, out);
         }
@@ -364,10 +450,29 @@ impl Loglets {
                 }
             }
             Some(Target::Reader(op)) => self.on_read_reply(ctx, op, id, reply),
-            Some(Target::Task(op)) => {
-                if let Some((task, _)) = self.tasks.get_mut(&op) {
+            Some(Target::Task(op, serial)) => {
+                if let Some((task, _, current)) = self.tasks.get_mut(&op)
+                    && *current == serial
+                {
                     let out = task.on_reply(from, reply);
                     self.run_task(ctx, op, out);
+                } else if let Some((task, _)) = self.background.get_mut(&serial) {
+                    let out = task.on_reply(from, reply);
+                    self.run_background(ctx, serial, out);
+                }
+            }
+            Some(Target::TrimPoint(op, serial)) => {
+                let Reply::LogletInfo(info) = reply else {
+                    return;
+                };
+                let found = self
+                    .trim_points
+                    .get_mut(&op)
+                    .filter(|(_, _, current)| *current == serial)
+                    .and_then(|(query, _, _)| query.on_info(from, info));
+                if let Some(found) = found {
+                    self.trim_points.remove(&op);
+                    ctx.finish(op, LogletOutcome::TrimPoint(found));
                 }
             }
             Some(Target::Checker(_)) | None => ctx.log(
@@ -400,16 +505,37 @@ impl Loglets {
             {
                 self.on_read_timeout(ctx, op)
             }
-            Some(Target::Task(op)) => {
+            Some(Target::Task(op, serial)) => {
                 // Only the task's current timer counts; older ones are stale.
-                if let Some((task, current)) = self.tasks.get_mut(&op)
+                if let Some((task, current, _)) = self.tasks.get_mut(&op)
                     && *current == Some(id)
                 {
                     let out = task.on_timer();
                     self.run_task(ctx, op, out);
+                } else if let Some((task, current)) = self.background.get_mut(&serial)
+                    && *current == Some(id)
+                {
+                    let out = task.on_timer();
+                    self.run_background(ctx, serial, out);
                 }
             }
             Some(Target::Checker(loglet)) => self.on_check_timer(ctx, loglet, id),
+            Some(Target::TrimPoint(op, _)) => {
+                let Some((query, current, _)) = self.trim_points.get_mut(&op) else {
+                    return;
+                };
+                if *current != Some(id) {
+                    return;
+                }
+                let (asks, found) = query.on_timer();
+                match found {
+                    Some(found) => {
+                        self.trim_points.remove(&op);
+                        ctx.finish(op, LogletOutcome::TrimPoint(found));
+                    }
+                    None => self.ask_trim_point(ctx, op, asks),
+                }
+            }
             Some(Target::Reader(_)) | None => {}
         }
     }

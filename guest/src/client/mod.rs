@@ -12,10 +12,12 @@
 
 mod appender;
 mod chain_seal;
+mod chain_trim;
 mod loglets;
 mod read_stream;
 mod seal_and_extend;
 mod tail_checker;
+mod trim_point;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -106,6 +108,7 @@ struct ReadOp {
 /// at or below the point, oldest first, each up to the point (within its segment) and
 /// below the tail that bounds it.
 struct TrimOp {
+    log: LogId,
     current: Seg,
     next: VecDeque<(Seg, ReplicatedParams, LogletOffset, TrimBound)>,
 }
@@ -147,6 +150,8 @@ enum LogOp {
     },
     Read(ReadOp),
     Trim(TrimOp),
+    /// The node's own operation that drops the segments a trim left empty.
+    TrimChain(chain_trim::ChainTrimOp),
     SealAndExtend(SealAndExtendOp),
 }
 
@@ -172,6 +177,9 @@ pub struct Client {
     chain_seals: BTreeMap<OpId, OpId>,
     /// Reads waiting for the chain to move, and their grace timers.
     awaiting_chain: BTreeMap<OpId, Option<u64>>,
+    /// Logs whose chain trim runs, and those that asked for one more meanwhile.
+    chain_trims: BTreeSet<LogId>,
+    chain_trims_again: BTreeSet<LogId>,
     /// Trims finding the log's tail first (`bifrost.trim_clamp = find-tail`): their log
     /// and point.
     trims_after_tail: BTreeMap<OpId, (LogId, Lsn)>,
@@ -510,6 +518,7 @@ impl Client {
         self.ops.insert(
             op,
             LogOp::Trim(TrimOp {
+                log: chain.log_id,
                 current: seg,
                 next: loglets,
             }),
@@ -637,9 +646,11 @@ impl Client {
                 LogletOutcome::Sealed(state) => OpResult::Sealed(seg.tail(state)),
                 LogletOutcome::Tail(state) => OpResult::Tail(seg.tail(state)),
                 LogletOutcome::Trimmed(offset) => OpResult::Trimmed(seg.lsn(offset)),
-                LogletOutcome::Records { .. } | LogletOutcome::Failed(_) => failed(
-                    ClientError::Internal("a loglet answered out of turn".into()),
-                ),
+                LogletOutcome::Records { .. }
+                | LogletOutcome::TrimPoint(_)
+                | LogletOutcome::Failed(_) => failed(ClientError::Internal(
+                    "a loglet answered out of turn".into(),
+                )),
             },
             (LogOp::Read(mut read), LogletOutcome::Records { records, sealed_at }) => {
                 let seg = read.current;
@@ -667,9 +678,16 @@ impl Client {
                     None => self.end_read(ctx, op),
                 };
             }
+            (LogOp::TrimChain(trim), LogletOutcome::TrimPoint(point)) => {
+                return self.chain_trim_point(ctx, metadata, op, trim, point);
+            }
+            (LogOp::TrimChain(trim), _) => {
+                return self.chain_trim_point(ctx, metadata, op, trim, None);
+            }
             (LogOp::Trim(mut trim), LogletOutcome::Trimmed(offset)) => {
                 let Some((seg, params, point, bound)) = trim.next.pop_front() else {
-                    return answer(ctx, op, OpResult::Trimmed(trim.current.lsn(offset)));
+                    answer(ctx, op, OpResult::Trimmed(trim.current.lsn(offset)));
+                    return self.trim_chain(ctx, metadata, trim.log);
                 };
                 trim.current = seg;
                 self.ops.insert(op, LogOp::Trim(trim));

@@ -14,22 +14,20 @@
 //! gives each request an id and tells the stream with [`ReadStream::sent`], so a reply to
 //! a request the stream gave up on is dropped.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use crate::bindings::logsandbox::node::log_server_protocol::{
     GetRecords, RecordBody, Records, Reply, Request, RequestHeader,
 };
 use crate::bindings::logsandbox::node::metadata::ReplicatedParams;
-use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset, NodeId, RequestId, Status};
+use crate::bindings::logsandbox::node::types::{LogletId, LogletOffset, NodeId, RequestId};
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::rng::Rng;
 
+use super::trim_point::{Found, TrimPointQuery};
+
 /// Bytes one GetRecords asks for (Restate's `read_batch_size`, 32 KiB).
 const READ_BYTE_LIMIT: u64 = 32 * 1024;
-
-/// Times a node is asked for its trim point before it counts as failed (Restate's
-/// `RunOnSingleNode` with three attempts).
-const TRIM_POINT_ATTEMPTS: u8 = 3;
 
 /// What the stream asks the client to do.
 pub(super) enum Out {
@@ -53,13 +51,8 @@ pub(super) struct Timing {
 }
 
 enum Phase {
-    /// Learning the trim point: how often each node was asked, what each answered, and
-    /// which failed (answered an error, or were asked [`TRIM_POINT_ATTEMPTS`] times).
-    TrimPoint {
-        asked: BTreeMap<NodeId, u8>,
-        points: BTreeMap<NodeId, LogletOffset>,
-        failed: BTreeSet<NodeId>,
-    },
+    /// Learning the trim point.
+    TrimPoint(TrimPointQuery),
     /// Reading: the nodes this round has left (the last is next), and the one asked now
     /// with the offset its request starts at.
     Reading {
@@ -75,7 +68,6 @@ pub(super) struct ReadStream {
     loglet: LogletId,
     nodeset: Vec<NodeId>,
     me: NodeId,
-    f_majority: usize,
     timing: Timing,
     /// The next offset the read returns (or skips as trimmed).
     read_pointer: LogletOffset,
@@ -107,16 +99,11 @@ impl ReadStream {
         sealed_at: Option<LogletOffset>,
         timing: Timing,
     ) -> (ReadStream, Vec<Out>) {
-        let nodeset = params.nodeset.clone();
-        let f_majority = nodeset
-            .len()
-            .saturating_sub(params.replication as usize)
-            .saturating_add(1);
-        let mut stream = ReadStream {
+        let (query, asks) = TrimPointQuery::start(params, known_tail);
+        let stream = ReadStream {
             loglet: params.loglet_id,
-            nodeset,
+            nodeset: params.nodeset.clone(),
             me,
-            f_majority,
             timing,
             read_pointer: from,
             to: to.saturating_sub(1),
@@ -126,16 +113,12 @@ impl ReadStream {
             sealed_at,
             pending: BTreeMap::new(),
             timer: None,
-            phase: Phase::TrimPoint {
-                asked: BTreeMap::new(),
-                points: BTreeMap::new(),
-                failed: BTreeSet::new(),
-            },
+            phase: Phase::TrimPoint(query),
         };
-        let mut out = Vec::new();
-        for node in stream.nodeset.clone() {
-            stream.ask_trim_point(node, &mut out);
-        }
+        let mut out: Vec<Out> = asks
+            .into_iter()
+            .map(|(node, request)| Out::Request(node, request))
+            .collect();
         out.push(Out::Timer(stream.timing.rpc));
         (stream, out)
     }
@@ -151,14 +134,10 @@ impl ReadStream {
             return Vec::new();
         };
         match (&mut self.phase, reply) {
-            (Phase::TrimPoint { points, failed, .. }, Reply::LogletInfo(info)) => {
-                if info.header.status == Status::Ok {
-                    points.insert(node, info.trim_point);
-                } else {
-                    failed.insert(node);
-                }
-                self.maybe_learn_trim_point(rng)
-            }
+            (Phase::TrimPoint(query), Reply::LogletInfo(info)) => match query.on_info(node, info) {
+                Some(found) => self.learn_trim_point(found, rng),
+                None => Vec::new(),
+            },
             (Phase::Reading { asking, .. }, Reply::Records(records)) => {
                 // Only the node asked has a request pending.
                 let Some((_, asked_from)) = asking.take() else {
@@ -174,31 +153,16 @@ impl ReadStream {
     /// The stream's timer fired.
     pub(super) fn on_timer(&mut self, rng: &mut Rng) -> Vec<Out> {
         match &mut self.phase {
-            Phase::TrimPoint {
-                asked,
-                points,
-                failed,
-            } => {
-                // A node asked as often as it may be and still silent has failed.
-                let silent: Vec<NodeId> = self
-                    .nodeset
-                    .iter()
-                    .copied()
-                    .filter(|n| !points.contains_key(n) && !failed.contains(n))
-                    .collect();
-                let (spent, again): (Vec<NodeId>, Vec<NodeId>) = silent
+            Phase::TrimPoint(query) => {
+                let (asks, found) = query.on_timer();
+                if let Some(found) = found {
+                    return self.learn_trim_point(found, rng);
+                }
+                let mut out: Vec<Out> = asks
                     .into_iter()
-                    .partition(|n| asked.get(n).copied().unwrap_or(0) >= TRIM_POINT_ATTEMPTS);
-                failed.extend(spent);
-                let mut out = Vec::new();
-                for node in again {
-                    self.ask_trim_point(node, &mut out);
-                }
-                let mut more = self.maybe_learn_trim_point(rng);
-                if more.is_empty() {
-                    out.push(Out::Timer(self.timing.rpc));
-                }
-                out.append(&mut more);
+                    .map(|(node, request)| Out::Request(node, request))
+                    .collect();
+                out.push(Out::Timer(self.timing.rpc));
                 out
             }
             // The node asked did not answer in time: on to the next.
@@ -218,31 +182,19 @@ impl ReadStream {
         }
     }
 
-    fn ask_trim_point(&mut self, node: NodeId, out: &mut Vec<Out>) {
-        let header = self.header();
-        if let Phase::TrimPoint { asked, .. } = &mut self.phase {
-            *asked.entry(node).or_insert(0) += 1;
-            out.push(Out::Request(node, Request::GetLogletInfo(header)));
-        }
-    }
-
-    /// Once an f-majority told its trim point (or every node answered or failed): the
-    /// highest of them, skipped as trimmed; then the reading starts.
-    fn maybe_learn_trim_point(&mut self, rng: &mut Rng) -> Vec<Out> {
-        let Phase::TrimPoint { points, failed, .. } = &self.phase else {
-            return Vec::new();
+    /// The trim point is known (or could not be): what lies at or below it is skipped,
+    /// and the reading starts.
+    fn learn_trim_point(&mut self, found: Found, rng: &mut Rng) -> Vec<Out> {
+        let heard = match &self.phase {
+            Phase::TrimPoint(query) => query.heard(),
+            _ => 0,
         };
-        let heard_all = points.len() + failed.len() >= self.nodeset.len();
-        if points.len() < self.f_majority && !heard_all {
-            return Vec::new();
-        }
         let mut out = Vec::new();
-        match points.values().max().copied() {
+        match found {
             Some(point) => {
                 out.push(Out::Note(format!(
-                    "read of loglet {}: trim point {point}, the highest of {} log-servers",
+                    "read of loglet {}: trim point {point}, the highest of {heard} log-servers",
                     fmt_loglet(self.loglet),
-                    points.len()
                 )));
                 if point >= self.read_pointer {
                     self.read_pointer = point.saturating_add(1);

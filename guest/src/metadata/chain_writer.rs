@@ -4,8 +4,9 @@
 //! cached one. On a failed precondition it declares the next version observed, waits for
 //! the cache to reach it (from a peer or the store), and tries again on that value, where
 //! a command whose segment is no longer the tail fails `segment-mismatch`. The commands:
-//! extend the chain (a seal-and-extend's second step) and seal it with the marker (a reader
-//! or a find-tail that found the tail loglet sealed and the chain open, R8).
+//! extend the chain (a seal-and-extend's second step), seal it with the marker (a reader
+//! or a find-tail that found the tail loglet sealed and the chain open, R8), and drop the
+//! segments a trim left empty (the watchdog's `trim_prefix`, R14).
 //!
 //! A command handed over is carried out even if its caller goes away: the writer answers
 //! it (through `ctx.shared.chain_answers`) whatever became of the caller.
@@ -60,6 +61,19 @@ pub struct SealChain {
     pub tail: Lsn,
 }
 
+/// Drop the segments of `log`'s chain wholly before `until` (Restate's `trim_prefix`, run
+/// by the watchdog after a trim): the segment that holds `until` stays, and so does the
+/// tail. No segment is expected: a trim does not depend on where the chain ends.
+#[derive(Debug, Clone)]
+pub struct TrimPrefix {
+    /// The operation the writer completes (the node's own).
+    pub op: OpId,
+    /// The log.
+    pub log: LogId,
+    /// The first LSN that stays: the log's trim point plus one.
+    pub until: Lsn,
+}
+
 /// A change of one chain, queued for the next put.
 #[derive(Debug, Clone)]
 pub enum Command {
@@ -67,6 +81,8 @@ pub enum Command {
     Extend(Extend),
     /// Put the seal marker (a reader's or a find-tail's chain seal).
     Seal(SealChain),
+    /// Drop the segments a trim left empty.
+    TrimPrefix(TrimPrefix),
 }
 
 impl Command {
@@ -74,6 +90,7 @@ impl Command {
         match self {
             Command::Extend(c) => c.op,
             Command::Seal(c) => c.op,
+            Command::TrimPrefix(c) => c.op,
         }
     }
 
@@ -81,6 +98,7 @@ impl Command {
         match self {
             Command::Extend(c) => c.log,
             Command::Seal(c) => c.log,
+            Command::TrimPrefix(c) => c.log,
         }
     }
 }
@@ -333,10 +351,11 @@ fn apply(logs: &mut Logs, command: &Command) -> Result<Applied, ClientError> {
         .map(|t| t.index())
         .ok_or(ClientError::UnknownLog(log))?;
     let expected = match command {
-        Command::Extend(c) => c.expected_index,
-        Command::Seal(c) => c.expected_index,
+        Command::Extend(c) => Some(c.expected_index),
+        Command::Seal(c) => Some(c.expected_index),
+        Command::TrimPrefix(_) => None,
     };
-    if tail != expected {
+    if expected.is_some_and(|e| e != tail) {
         return Err(ClientError::SegmentMismatch(tail));
     }
     let refused = |e: chain::ChainError| ClientError::Internal(format!("log {log}: {e}"));
@@ -355,6 +374,25 @@ fn apply(logs: &mut Logs, command: &Command) -> Result<Applied, ClientError> {
                     version: 0,
                 }),
                 changed: true,
+                command: command.clone(),
+            })
+        }
+        Command::TrimPrefix(c) => {
+            let before: Vec<SegmentIndex> = chain.segments.iter().map(|s| s.index).collect();
+            let changed = chain::trim_prefix(chain, c.until);
+            let dropped = before.len() - chain.segments.len();
+            Ok(Applied {
+                what: format!(
+                    "log {log} trimmed before LSN {}: segments {} dropped",
+                    c.until,
+                    before[..dropped]
+                        .iter()
+                        .map(|i| i.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                answer: OpResult::Trimmed(c.until.saturating_sub(1)),
+                changed,
                 command: command.clone(),
             })
         }

@@ -3,26 +3,16 @@
 //! and where the chain knows a sealed tail the loglet is not asked.
 
 use super::{
-    Harness, SEQ, advertise, answer, append_to, client_with_logs, completions, give_peer_logs,
-    info, info_asks_of, marker, rh, segment, sent_requests,
+    Harness, SEQ, advertise, answer, append_to, chain_logs, client_with_logs, completions,
+    give_peer_logs, info, info_asks_of, marker, rh, segment, sent_requests,
 };
 use crate::bindings::exports::logsandbox::node::node::Event;
 use crate::bindings::logsandbox::node::client::{
     ChainTail, ClientError, LogTail, Op, OpResult, ReadRecord,
 };
 use crate::bindings::logsandbox::node::log_server_protocol::{Reply, Request};
-use crate::bindings::logsandbox::node::metadata::{Chain, Logs, MetadataValue, Segment};
+use crate::bindings::logsandbox::node::metadata::MetadataValue;
 use crate::bindings::logsandbox::node::types::Status;
-
-fn chain_logs(segments: Vec<Segment>) -> MetadataValue {
-    MetadataValue::Logs(Logs {
-        version: 3,
-        chains: vec![Chain {
-            log_id: 0,
-            segments,
-        }],
-    })
-}
 
 /// Serves the read stream of `loglet` in `fx` from log-servers that hold `offsets`
 /// (payload: the loglet id and offset); returns what the answers did.

@@ -235,6 +235,17 @@ pub(crate) fn marker(base: u64, index: u32) -> Segment {
     }
 }
 
+/// Logs v3 with log 0 on the chain `segments`.
+pub(crate) fn chain_logs(segments: Vec<Segment>) -> MetadataValue {
+    MetadataValue::Logs(Logs {
+        version: 3,
+        chains: vec![Chain {
+            log_id: 0,
+            segments,
+        }],
+    })
+}
+
 pub(crate) fn completions(effects: &[Effect]) -> Vec<(u64, OpResult)> {
     effects
         .iter()

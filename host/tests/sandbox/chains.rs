@@ -132,6 +132,70 @@ fn seal_and_extend_moves_the_chain_and_appends_go_on_in_the_new_segment() {
     assert!(sealed.is_some() && sealed < put, "{lines:#?}");
 }
 
+/// A trim past a whole segment drops it from the chain afterwards, as Restate's watchdog
+/// does: the log's trim point found segment by segment from the log-servers, then a
+/// compare-and-set `trim_prefix`. Reads then start at the first segment left.
+#[test]
+fn a_trim_past_a_segment_drops_it_from_the_chain() {
+    let mut sb = cluster();
+    for p in ["a", "b", "c"] {
+        assert!(matches!(append(&mut sb, p), OpResult::Appended(_)));
+    }
+    let op = sb.invoke(6, seal_and_extend(Some(5)));
+    assert!(matches!(
+        sb.run_until_done(op).unwrap(),
+        OpResult::Extended(_)
+    ));
+    let ready = sb.invoke(5, Op::WaitForMetadata(MetadataKind::Logs, 2));
+    sb.run_until_done(ready).unwrap();
+    assert_eq!(append(&mut sb, "d"), OpResult::Appended(4));
+    assert_eq!(append(&mut sb, "e"), OpResult::Appended(5));
+    // N5 sequences both loglets, so it knows their tails: the trim is not clamped away.
+    let trim = sb.invoke(5, Op::Trim(0, 4));
+    assert_eq!(sb.run_until_done(trim).unwrap(), OpResult::Trimmed(4));
+    // The chain trim runs in the background and puts v3.
+    let trimmed = sb.invoke(5, Op::WaitForMetadata(MetadataKind::Logs, 3));
+    assert_eq!(
+        sb.run_until_done(trimmed).unwrap(),
+        OpResult::MetadataReady(3)
+    );
+    let segments = |sb: &Sandbox, node| -> Vec<(u64, u32)> {
+        let chain = sb.node(node).chain(0).expect("log 0 is cached").clone();
+        chain
+            .segments
+            .iter()
+            .map(|s| (s.base_lsn, s.index))
+            .collect()
+    };
+    assert_eq!(segments(&sb, 5), vec![(4, 1)], "segment 0 is gone");
+    let stored = sb.stored_logs().remove(&0).unwrap();
+    assert_eq!(stored.segments.len(), 1);
+    assert_eq!(stored.segments[0].base, 4);
+    // A read from the start goes on at the first segment left, past the trim point.
+    let ready = sb.invoke(6, Op::WaitForMetadata(MetadataKind::Logs, 3));
+    sb.run_until_done(ready).unwrap();
+    let read = sb.invoke(6, Op::Read(0, 0, 6));
+    let OpResult::Records(records) = sb.run_until_done(read).unwrap() else {
+        panic!("the read returns records")
+    };
+    assert_eq!(
+        records
+            .iter()
+            .map(|r| (r.lsn, String::from_utf8_lossy(&r.payload).into_owned()))
+            .collect::<Vec<_>>(),
+        vec![(5, "e".to_string())]
+    );
+    let failing: Vec<_> = sb.check().into_iter().filter(|c| !c.pass).collect();
+    assert!(failing.is_empty(), "{failing:#?}");
+    let lines: Vec<String> = sb.trace().iter().map(|r| r.what.clone()).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("reached chain-put") && l.contains("segments 0 dropped")),
+        "{lines:#?}"
+    );
+}
+
 #[test]
 fn a_second_extender_of_the_same_segment_gets_a_segment_mismatch() {
     let mut sb = cluster();

@@ -186,7 +186,7 @@ pub const GUEST_KEYS: &[GuestKey] = &[
         name: "bifrost.trim_ack",
         kind: GuestKind::OneOf(&["write-quorum", "all"]),
         default: "write-quorum",
-        meaning: "write-quorum: a loglet's trim is done at the first write quorum, the rest on their way (Restate, #3890); all: once every log-server took it",
+        meaning: "write-quorum: a loglet's trim is sent each log-server up to three times and done at the first write quorum, the rest going on in the background (Restate, #3890); all: done once every log-server took it, asking until each did",
     },
     ms(
         "bifrost.seal_chain_grace_ms",
