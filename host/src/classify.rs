@@ -10,6 +10,7 @@
 //! | a step's expectation, `liveness_after_heal` | `holding-for-segment`, and `loglet-sealed` more often than `chain-put` | #2885 (a seal with no extension; appenders hold) |
 //! | a step's expectation, `liveness_after_heal` | `maybe-sealed` | #4940 (an out-of-band seal found late) |
 //! | `reads_see_acknowledged`, `no_holes_below_tail`, `reads_contiguous` | `drain-started` | own-tail publish (a record read from a write quorum, then cut off by the sequencer's own tail; `sequencer.publish`) |
+//! | `reads_see_acknowledged`, `no_holes_below_tail`, `reads_contiguous`, `tails_monotonic`, `reads_after_trim` | `stale-seal-marker` (the host's own note) | stale seal marker (a node trusts a cached seal marker the chain has moved past, and reads, finds tails and clamps trims by it; `bifrost.sealed_chain`) |
 //!
 //! A run that stopped at an error is named by the error: `unknown log '0'` is #3265 (two
 //! Logs values of one version), a put of the Logs given up after one try is #4523 (a
@@ -63,6 +64,17 @@ const RULES: &[Rule] = &[
         ],
         reached: |r| count(r, "drain-started") > 0,
         race: "own-tail publish",
+    },
+    Rule {
+        checks: &[
+            "reads_see_acknowledged",
+            "no_holes_below_tail",
+            "reads_contiguous",
+            "tails_monotonic",
+            "reads_after_trim",
+        ],
+        reached: |r| count(r, crate::sim::STALE_SEAL_MARKER) > 0,
+        race: "stale seal marker",
     },
 ];
 
@@ -150,6 +162,12 @@ mod tests {
         assert_eq!(
             classify(None, &["liveness_after_heal"], &partial),
             vec!["#2885"]
+        );
+        // The host's own note of an answer from a stale seal marker names that race.
+        let stale = reached(&[("stale-seal-marker", 2)]);
+        assert_eq!(
+            classify(None, &["reads_after_trim", "tails_monotonic"], &stale),
+            vec!["stale seal marker"]
         );
         // Without its race point a failure is not that race; with no rule at all, or a
         // run that failed with an error, it is unclassified.

@@ -8,9 +8,10 @@
 use super::World;
 use super::node::NodeStatus;
 use super::queue::{Origin, Pending};
-use crate::bindings::{Event, OpResult};
+use crate::bindings::{Event, LogTail, MetadataValue, OpResult};
 use crate::fault::{self, Fault};
-use crate::op::{NodeId, Op, OpId, describe_result};
+use crate::metadata_store::{LOGS_KEY, MetadataStore};
+use crate::op::{LogId, NodeId, Op, OpId, describe_result};
 use crate::record::history::Process;
 use crate::record::journal::{Lane, MarkKind};
 use crate::time::SimTime;
@@ -67,6 +68,13 @@ impl World {
         }
         let process = record.process;
         let what = self.journal.is_some().then(|| record.op.to_string());
+        if let Some(log) = record.op.log()
+            && answered_from_stale_marker(&self.store, log, &outcome)
+        {
+            // The host's own observation, beside the guest's race points: the node answered
+            // from a Logs value whose seal marker the store's chain had moved past.
+            *self.race_points.entry(STALE_SEAL_MARKER).or_insert(0) += 1;
+        }
         if matches!(record.op, Op::Seal(_))
             && matches!(outcome, OpResult::Sealed(_))
             && !self.sealed_once
@@ -301,5 +309,97 @@ impl World {
         // a scenario that does not say what its author meant.
         tracing::info!(at = %crate::time::fmt_duration(self.now.0), "{text}");
         self.trace.note(self.now.0, node, || text);
+    }
+}
+
+/// The race point the host notes itself when a node answers a log sealed at a segment the
+/// metadata store's chain has already gone past (a cached seal marker trusted while the
+/// chain moved on: `guest.bifrost.sealed_chain`).
+pub const STALE_SEAL_MARKER: &str = "stale-seal-marker";
+
+/// Whether `outcome` says `log` is sealed at a segment the store's chain extended since.
+fn answered_from_stale_marker(store: &MetadataStore, log: LogId, outcome: &OpResult) -> bool {
+    let (OpResult::Tail(tail) | OpResult::Sealed(tail)) = outcome else {
+        return false;
+    };
+    let LogTail::Sealed(at) = tail.tail else {
+        return false;
+    };
+    let Some(MetadataValue::Logs(logs)) = store.get(LOGS_KEY) else {
+        return false;
+    };
+    logs.chains
+        .iter()
+        .filter(|c| c.log_id == log)
+        .flat_map(|c| &c.segments)
+        .any(|s| s.params.is_some() && s.index > tail.segment_index && s.base_lsn >= at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bindings::{
+        Chain, ChainTail, Logs, Precondition, ProviderKind, ReplicatedParams, Segment,
+    };
+    use crate::metadata_store::StoreRequest;
+
+    fn segment(base: u64, index: u32, marker: bool) -> Segment {
+        Segment {
+            base_lsn: base,
+            index,
+            provider: if marker {
+                ProviderKind::Sealed
+            } else {
+                ProviderKind::Replicated
+            },
+            params: (!marker).then(|| ReplicatedParams {
+                loglet_id: index as u64,
+                sequencer: 5,
+                replication: 2,
+                nodeset: vec![1, 2, 3],
+            }),
+        }
+    }
+
+    fn store_with(segments: Vec<Segment>) -> MetadataStore {
+        let mut store = MetadataStore::default();
+        store.apply(StoreRequest::Put {
+            key: LOGS_KEY.into(),
+            value: MetadataValue::Logs(Logs {
+                version: 1,
+                chains: vec![Chain {
+                    log_id: 0,
+                    segments,
+                }],
+            }),
+            precondition: Precondition::None,
+        });
+        store
+    }
+
+    fn sealed(index: u32, at: u64) -> OpResult {
+        OpResult::Tail(ChainTail {
+            segment_index: index,
+            tail: LogTail::Sealed(at),
+        })
+    }
+
+    #[test]
+    fn a_sealed_answer_is_stale_once_the_stores_chain_went_on_past_it() {
+        // The store's chain went on at 5 with segment 1: sealed at 5 in segment 0 is stale.
+        let moved = store_with(vec![segment(1, 0, false), segment(5, 1, false)]);
+        assert!(answered_from_stale_marker(&moved, 0, &sealed(0, 5)));
+        assert!(
+            !answered_from_stale_marker(&moved, 1, &sealed(0, 5)),
+            "another log"
+        );
+        // A chain sealed where the answer says is no stale answer; nor is an open tail.
+        let sealed_store = store_with(vec![segment(1, 0, false), segment(5, 0, true)]);
+        assert!(!answered_from_stale_marker(&sealed_store, 0, &sealed(0, 5)));
+        let open = OpResult::Tail(ChainTail {
+            segment_index: 0,
+            tail: LogTail::Open(5),
+        });
+        assert!(!answered_from_stale_marker(&moved, 0, &open));
     }
 }

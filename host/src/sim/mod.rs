@@ -34,6 +34,7 @@ use crate::workload::Workload;
 use queue::{Pending, Scheduled};
 
 pub use crate::error::SimError;
+pub use drive::STALE_SEAL_MARKER;
 pub use node::{CachedLogs, LogletReport, NodeStatus, Source};
 pub(crate) use world::{Outputs, World};
 
