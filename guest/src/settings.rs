@@ -120,6 +120,9 @@ pub struct Settings {
     /// A read stream that tried every node of the nodeset without getting the record at
     /// its read pointer tries again after this long (Restate hard-codes 2 s).
     pub read_retry: u64,
+    /// A seal-and-extend whose seal found the loglet still open tries again after this
+    /// long (Restate's `seal_retry_interval`, 2 s).
+    pub seal_retry: u64,
     /// What a find-tail does on a sealed tail loglet of an open chain.
     pub find_tail: FindTailKind,
     /// What a find-tail or a read does at the chain's seal marker.
@@ -159,6 +162,7 @@ impl Default for Settings {
             append_retry_max: 1_000 * MILLIS,
             seal_chain_grace: 5_000 * MILLIS,
             read_retry: 2_000 * MILLIS,
+            seal_retry: 2_000 * MILLIS,
             find_tail: FindTailKind::SealChain,
             sealed_chain: SealedChain::Trust,
             trim_clamp: TrimClamp::KnownTail,
@@ -198,6 +202,7 @@ impl Settings {
                 "bifrost.append_retry_max_ms" => &mut self.append_retry_max,
                 "bifrost.seal_chain_grace_ms" => &mut self.seal_chain_grace,
                 "bifrost.read_retry_ms" => &mut self.read_retry,
+                "bifrost.seal_retry_ms" => &mut self.seal_retry,
                 "sequencer.inactivity_timeout_ms" => &mut self.sequencer_tail_check,
                 "bifrost.remote_tail_check_ms" => &mut self.remote_tail_check,
                 "log_server.accepting_writes" => {

@@ -33,7 +33,7 @@ use crate::bindings::logsandbox::node::types::{
     LogId, LogletId, LogletOffset, Lsn, NodeId, RequestId, SegmentIndex, TailState, Version,
 };
 use crate::chain::{self, ChainView, Located, OLDEST_LSN, SegmentRef};
-use crate::ctx::Ctx;
+use crate::ctx::{Ctx, Part};
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
 use crate::settings::{SealedChain, TrimClamp};
@@ -177,6 +177,9 @@ pub struct Client {
     chain_seals: BTreeMap<OpId, OpId>,
     /// Reads waiting for the chain to move, and their grace timers.
     awaiting_chain: BTreeMap<OpId, Option<u64>>,
+    /// Seal-and-extends whose seal found the loglet still open, by the timer that starts
+    /// them again.
+    seal_retries: BTreeMap<u64, (OpId, SealAndExtend)>,
     /// Logs whose chain trim runs, and those that asked for one more meanwhile.
     chain_trims: BTreeSet<LogId>,
     chain_trims_again: BTreeSet<LogId>,
@@ -632,6 +635,15 @@ impl Client {
                 let params = s.params.clone();
                 return self.extend(ctx, metadata, op, s.request, s.sealing, &params, base);
             }
+            // The loglet is not sealed yet (its seal found an open tail): Restate's
+            // seal_inner sleeps `seal_retry_interval` and tries again, from the check of
+            // the tail segment.
+            (LogOp::SealAndExtend(s), LogletOutcome::Sealed(TailState::Open(_))) => {
+                let delay = ctx.shared.settings.seal_retry;
+                let timer = ctx.timer(Part::Client, delay);
+                self.seal_retries.insert(timer, (op, s.request));
+                return;
+            }
             (LogOp::SealAndExtend(_), other) => failed(ClientError::Internal(format!(
                 "the seal answered {other:?}"
             ))),
@@ -747,6 +759,9 @@ impl Client {
         }
         if let Some((&op, _)) = self.awaiting_chain.iter().find(|(_, t)| **t == Some(id)) {
             return self.grace_over(ctx, metadata, op);
+        }
+        if let Some((op, request)) = self.seal_retries.remove(&id) {
+            return self.seal_and_extend(ctx, metadata, op, request);
         }
         self.loglets.on_timer(ctx, id);
     }

@@ -180,3 +180,47 @@ fn a_stale_segment_index_fails_before_anything_is_sealed() {
     ));
     assert!(reached(&fx).is_empty());
 }
+
+/// Restate's `seal_inner`: a seal that finds the loglet still open (no f-majority sealed
+/// once asked again) is tried again after `bifrost.seal_retry_ms` (2 s), from the check of
+/// the tail segment; it does not fail the seal-and-extend.
+#[test]
+fn a_seal_that_finds_the_loglet_open_is_tried_again_after_the_seal_retry() {
+    use super::{answer_each, info, info_asks_of};
+    use crate::time::MILLIS;
+    let mut h = node_with_logs(6, logs(1, true));
+    hear_from_sequencer(&mut h);
+    let fx = h.handle(vec![Event::ClientRequest((
+        2,
+        Op::SealAndExtend(request()),
+    ))]);
+    let seals = sent_requests(&fx);
+    answer(
+        &mut h,
+        1,
+        seals[0].1,
+        Reply::Sealed(rh(5, 5, true, Status::Ok)),
+    );
+    let fx = answer(
+        &mut h,
+        2,
+        seals[1].1,
+        Reply::Sealed(rh(5, 5, true, Status::Ok)),
+    );
+    // The sequencer says open; the log-servers, asked then, are not sealed (their seals
+    // were lost, say with a disk): the tail is open.
+    let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Open(5)));
+    let now = h.now;
+    let fx = answer_each(&mut h, &info_asks_of(&fx, 0), &info(5, 5, false));
+    assert!(completions(&fx).is_empty(), "no failure: {fx:?}");
+    let (retry, at) = timers(&fx)
+        .into_iter()
+        .find(|(_, at)| (now + 2_000 * MILLIS..=h.now + 2_000 * MILLIS).contains(at))
+        .expect("a retry 2 s later");
+    let fx = h.handle_at(at, vec![Event::Timer(retry)]);
+    let again = sent_requests(&fx);
+    assert!(
+        again.len() == 3 && again.iter().all(|(_, _, r)| matches!(r, Request::Seal(_))),
+        "the seal again: {again:?}"
+    );
+}

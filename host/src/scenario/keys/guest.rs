@@ -195,6 +195,12 @@ pub const GUEST_KEYS: &[GuestKey] = &[
         "a read that finds its tail loglet sealed and the chain open waits this long (+ up to 50%), then seals the chain",
     ),
     ms(
+        "bifrost.seal_retry_ms",
+        1,
+        "2000",
+        "a seal-and-extend whose seal found the loglet still open tries again after this long (Restate's seal_retry_interval)",
+    ),
+    ms(
         "bifrost.read_retry_ms",
         1,
         "2000",
