@@ -79,6 +79,14 @@ pub const BUILTIN: &[(&str, &str)] = &[
         include_str!("../../../scenarios/slow-store-fixed.toml"),
     ),
     (
+        "stale-seal-marker",
+        include_str!("../../../scenarios/stale-seal-marker.toml"),
+    ),
+    (
+        "stale-seal-marker-fixed",
+        include_str!("../../../scenarios/stale-seal-marker-fixed.toml"),
+    ),
+    (
         "store-4523",
         include_str!("../../../scenarios/store-4523.toml"),
     ),
