@@ -42,6 +42,16 @@ pub(super) struct RouteTable {
     pub(super) targets: BTreeMap<u64, Target>,
 }
 
+impl RouteTable {
+    /// Sends a log-server request whose reply goes to `target`; returns its id.
+    fn request(&mut self, ctx: &mut Ctx, node: NodeId, request: Request, target: Target) -> u64 {
+        let id = ctx.id(Part::Client);
+        self.targets.insert(id, target);
+        ctx.send(node, Body::LogServerRequest((id, request)));
+        id
+    }
+}
+
 impl Routes for RouteTable {
     fn route(&mut self, id: u64, loglet: LogletId, route: Route) {
         self.targets.insert(id, Target::Sequencer(loglet, route));
@@ -211,15 +221,19 @@ impl Loglets {
         };
         let target = Target::TrimPoint(op, *serial);
         for (node, request) in asks {
-            let id = ctx.id(Part::Client);
-            self.routes.targets.insert(id, target);
-            ctx.send(node, Body::LogServerRequest((id, request)));
+            self.routes.request(ctx, node, request, target);
         }
         let timer = ctx.timer(Part::Client, ctx.shared.settings.rpc_retry);
         self.routes.targets.insert(timer, target);
         if let Some((_, current, _)) = self.trim_points.get_mut(&op) {
             *current = Some(timer);
         }
+    }
+
+    /// What this node learnt of a loglet's tail (it never goes back).
+    fn raise_known_tail(&mut self, loglet: LogletId, tail: LogletOffset) {
+        let known = self.known_tails.entry(loglet).or_insert(OLDEST);
+        *known = (*known).max(tail);
     }
 
     /// The tail this node knows of a loglet: its sequencer's, if it runs here; else what
@@ -299,9 +313,8 @@ impl Loglets {
         for item in out {
             match item {
                 TaskOut::Request(node, request) => {
-                    let id = ctx.id(Part::Client);
-                    self.routes.targets.insert(id, Target::Task(op, serial));
-                    ctx.send(node, Body::LogServerRequest((id, request)));
+                    self.routes
+                        .request(ctx, node, request, Target::Task(op, serial));
                 }
                 TaskOut::AskSequencer { to, check_seal } => {
                     let Some((task, _, _)) = self.tasks.get_mut(&op) else {
@@ -374,9 +387,8 @@ impl Loglets {
         for item in out {
             match item {
                 TaskOut::Request(node, request) => {
-                    let id = ctx.id(Part::Client);
-                    self.routes.targets.insert(id, Target::Task(op, serial));
-                    ctx.send(node, Body::LogServerRequest((id, request)));
+                    self.routes
+                        .request(ctx, node, request, Target::Task(op, serial));
                 }
                 TaskOut::Timer | TaskOut::PatientTimer => {
                     let timer = ctx.timer(Part::Client, ctx.shared.settings.rpc_retry);
@@ -575,10 +587,8 @@ impl Loglets {
             };
             match item {
                 read_stream::Out::Request(node, request) => {
-                    let id = ctx.id(Part::Client);
-                    self.routes.targets.insert(id, Target::Reader(op));
+                    let id = self.routes.request(ctx, node, request, Target::Reader(op));
                     stream.sent(id, node);
-                    ctx.send(node, Body::LogServerRequest((id, request)));
                 }
                 read_stream::Out::Timer(delay) => {
                     let timer = ctx.timer(Part::Client, delay);
@@ -588,8 +598,7 @@ impl Loglets {
                 read_stream::Out::Note(line) => ctx.log(Level::Debug, &line),
                 read_stream::Out::Done(outcome) => {
                     let stream = self.readers.remove(&op).expect("looked up above");
-                    let known = self.known_tails.entry(stream.loglet()).or_insert(OLDEST);
-                    *known = (*known).max(stream.known_tail());
+                    self.raise_known_tail(stream.loglet(), stream.known_tail());
                     return ctx.finish(op, outcome);
                 }
             }
@@ -628,8 +637,7 @@ impl Loglets {
         match result {
             LogletOutcome::Tail(tail) | LogletOutcome::Sealed(tail) => {
                 let (TailState::Open(t) | TailState::Sealed(t)) = tail;
-                let known = self.known_tails.entry(loglet).or_insert(OLDEST);
-                *known = (*known).max(*t);
+                self.raise_known_tail(loglet, *t);
                 if matches!(tail, TailState::Sealed(_)) {
                     self.known_sealed.insert(loglet);
                 }

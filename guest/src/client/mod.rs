@@ -17,9 +17,10 @@ mod loglets;
 mod read_stream;
 mod seal_and_extend;
 mod tail_checker;
+mod trim;
 mod trim_point;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::bindings::logsandbox::node::client::{
     Append, ChainTail, ClientError, LogTail, Op, OpId, OpResult, ReadRecord, RecoveryStrategy,
@@ -36,11 +37,11 @@ use crate::chain::{self, ChainView, Located, OLDEST_LSN, SegmentRef};
 use crate::ctx::{Ctx, Part};
 use crate::loglet::{LogletOutcome, fmt_loglet};
 use crate::metadata::cache::MetadataCache;
-use crate::settings::{SealedChain, TrimClamp};
+use crate::settings::SealedChain;
 
 use appender::Holding;
 use chain_seal::{AwaitingChain, SealChainOp};
-use loglets::{Loglets, TrimBound};
+use loglets::Loglets;
 
 /// Operations the node starts itself (an appender's seal-and-extend) have ids from here
 /// on: the host's are small, and nothing of these is ever completed to the host.
@@ -104,15 +105,6 @@ struct ReadOp {
     awaiting: Option<AwaitingChain>,
 }
 
-/// A trim across segments (Restate's `Bifrost::trim`): every loglet whose segment starts
-/// at or below the point, oldest first, each up to the point (within its segment) and
-/// below the tail that bounds it.
-struct TrimOp {
-    log: LogId,
-    current: Seg,
-    next: VecDeque<(Seg, ReplicatedParams, LogletOffset, TrimBound)>,
-}
-
 /// A seal-and-extend (Restate's `BifrostAdmin::seal_and_extend_chain`), between its two
 /// steps: the tail segment's loglet is being sealed; the chain writer extends the chain
 /// next.
@@ -149,7 +141,7 @@ enum LogOp {
         strategy: RecoveryStrategy,
     },
     Read(ReadOp),
-    Trim(TrimOp),
+    Trim(trim::TrimOp),
     /// The node's own operation that drops the segments a trim left empty.
     TrimChain(chain_trim::ChainTrimOp),
     SealAndExtend(SealAndExtendOp),
@@ -333,20 +325,9 @@ impl Client {
         result: OpResult,
     ) {
         self.synced.remove(&op);
-        let Some((log, point)) = self.trims_after_tail.remove(&op) else {
-            return answer(ctx, op, result);
-        };
-        let tail = match result {
-            OpResult::Tail(tail) => sealed_lsn(&tail),
-            OpResult::Failed(error) => return answer(ctx, op, failed(error)),
-            other => {
-                let why = format!("the trim's find-tail answered {other:?}");
-                return answer(ctx, op, failed(ClientError::Internal(why)));
-            }
-        };
-        match metadata.chain(log) {
-            Some(chain) => self.trim_segments(ctx, op, chain, point, Some(tail)),
-            None => answer(ctx, op, failed(ClientError::UnknownLog(log))),
+        match self.trims_after_tail.remove(&op) {
+            Some((log, point)) => self.trim_after_tail(ctx, metadata, op, log, point, result),
+            None => answer(ctx, op, result),
         }
     }
 
@@ -453,80 +434,6 @@ impl Client {
     fn fail(&mut self, ctx: &mut Ctx, op: OpId, error: ClientError) {
         self.ops.remove(&op);
         answer(ctx, op, failed(error));
-    }
-
-    /// A trim: with `bifrost.trim_clamp = known-tail` (Restate's), each loglet clamps it
-    /// below the tail this node knows of it; with `find-tail`, the log's tail is found
-    /// first (bringing a stale chain up to date, R8) and bounds every segment.
-    fn trim(&mut self, ctx: &mut Ctx, metadata: &MetadataCache, op: OpId, log: LogId, point: Lsn) {
-        match ctx.shared.settings.trim_clamp {
-            TrimClamp::KnownTail => match metadata.chain(log) {
-                Some(chain) => self.trim_segments(ctx, op, chain, point, None),
-                None => answer(ctx, op, failed(ClientError::UnknownLog(log))),
-            },
-            TrimClamp::FindTail => {
-                self.trims_after_tail.insert(op, (log, point));
-                self.find_tail(ctx, metadata, op, log);
-            }
-        }
-    }
-
-    /// Trims every segment that starts at or below `point`, oldest first (a point before
-    /// every segment goes to the first one, which answers it as its loglet does): each up
-    /// to the point within it, below the log's `tail` when one was found, else below the
-    /// tail this node knows of its loglet.
-    fn trim_segments(
-        &mut self,
-        ctx: &mut Ctx,
-        op: OpId,
-        chain: &Chain,
-        point: Lsn,
-        tail: Option<Lsn>,
-    ) {
-        let point = match tail {
-            Some(tail) => point.min(tail.saturating_sub(1)),
-            None => point,
-        };
-        let view = ChainView(chain);
-        let mut loglets: VecDeque<(Seg, ReplicatedParams, LogletOffset, TrimBound)> = view
-            .segments()
-            .enumerate()
-            .filter(|(i, s)| s.base() <= point || *i == 0)
-            .map(|(_, s)| s)
-            .filter_map(|s| {
-                let params = s.params()?.clone();
-                // The point within the segment: up to its last offset when it ends below.
-                let within = match s.end {
-                    Some(end) => point.min(end - 1),
-                    None => point,
-                };
-                let offset = (within + 1).saturating_sub(s.base());
-                let offset = LogletOffset::try_from(offset).unwrap_or(LogletOffset::MAX);
-                // A found tail bounds the segment at its end, or at the tail in the last.
-                let bound = match tail {
-                    Some(tail) => {
-                        let end = s.end.unwrap_or(tail);
-                        let end = (end + 1).saturating_sub(s.base());
-                        TrimBound::Found(LogletOffset::try_from(end).unwrap_or(LogletOffset::MAX))
-                    }
-                    None => TrimBound::KnownTail,
-                };
-                Some((Seg::of(&s), params, offset, bound))
-            })
-            .collect();
-        let Some((seg, params, offset, bound)) = loglets.pop_front() else {
-            let why = format!("log {} has no loglet to trim", chain.log_id);
-            return answer(ctx, op, failed(ClientError::Unsupported(why)));
-        };
-        self.ops.insert(
-            op,
-            LogOp::Trim(TrimOp {
-                log: chain.log_id,
-                current: seg,
-                next: loglets,
-            }),
-        );
-        self.loglets.trim(ctx, op, params, offset, bound);
     }
 
     /// Hands the outcomes of loglet-level operations ended during the last event to the
@@ -696,14 +603,8 @@ impl Client {
             (LogOp::TrimChain(trim), _) => {
                 return self.chain_trim_point(ctx, metadata, op, trim, None);
             }
-            (LogOp::Trim(mut trim), LogletOutcome::Trimmed(offset)) => {
-                let Some((seg, params, point, bound)) = trim.next.pop_front() else {
-                    answer(ctx, op, OpResult::Trimmed(trim.current.lsn(offset)));
-                    return self.trim_chain(ctx, metadata, trim.log);
-                };
-                trim.current = seg;
-                self.ops.insert(op, LogOp::Trim(trim));
-                return self.loglets.trim(ctx, op, params, point, bound);
+            (LogOp::Trim(trim), LogletOutcome::Trimmed(offset)) => {
+                return self.segment_trimmed(ctx, metadata, op, trim, offset);
             }
             (
                 LogOp::Read(_)

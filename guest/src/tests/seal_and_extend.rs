@@ -30,9 +30,9 @@ fn request() -> SealAndExtend {
     }
 }
 
-/// N6 runs a seal-and-extend of log 0 (Logs v1, one segment sequenced by N5); the sequencer
-/// answers that loglet 0_0 is sealed at 5. Returns the effects up to the sealed loglet.
-fn sealed_on_n6() -> (Harness, Vec<Effect>) {
+/// N6 runs a seal-and-extend of log 0 (Logs v1, one segment sequenced by N5), and two
+/// log-servers take its Seal. Returns the effects of the second, which asks the sequencer.
+fn sealing_on_n6() -> (Harness, Vec<Effect>) {
     let mut h = node_with_logs(6, logs(1, true));
     hear_from_sequencer(&mut h);
     let fx = h.handle(vec![Event::ClientRequest((
@@ -53,6 +53,13 @@ fn sealed_on_n6() -> (Harness, Vec<Effect>) {
         seals[1].1,
         Reply::Sealed(rh(5, 5, true, Status::Ok)),
     );
+    (h, fx)
+}
+
+/// As [`sealing_on_n6`]; the sequencer answers that loglet 0_0 is sealed at 5. Returns the
+/// effects up to the sealed loglet.
+fn sealed_on_n6() -> (Harness, Vec<Effect>) {
+    let (mut h, fx) = sealing_on_n6();
     // Sealed on an f-majority: the sequencer, asked to check, publishes its sealed tail.
     let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Sealed(5)));
     (h, fx)
@@ -188,25 +195,7 @@ fn a_stale_segment_index_fails_before_anything_is_sealed() {
 fn a_seal_that_finds_the_loglet_open_is_tried_again_after_the_seal_retry() {
     use super::{answer_each, info, info_asks_of};
     use crate::time::MILLIS;
-    let mut h = node_with_logs(6, logs(1, true));
-    hear_from_sequencer(&mut h);
-    let fx = h.handle(vec![Event::ClientRequest((
-        2,
-        Op::SealAndExtend(request()),
-    ))]);
-    let seals = sent_requests(&fx);
-    answer(
-        &mut h,
-        1,
-        seals[0].1,
-        Reply::Sealed(rh(5, 5, true, Status::Ok)),
-    );
-    let fx = answer(
-        &mut h,
-        2,
-        seals[1].1,
-        Reply::Sealed(rh(5, 5, true, Status::Ok)),
-    );
+    let (mut h, fx) = sealing_on_n6();
     // The sequencer says open; the log-servers, asked then, are not sealed (their seals
     // were lost, say with a disk): the tail is open.
     let fx = sequencer_answers(&mut h, &fx, SequencerAnswer::Tail(TailState::Open(5)));
